@@ -1,0 +1,116 @@
+//! The events shopflow publishes, and the envelope every one travels in.
+//! Each detail-type has a JSON Schema in `events/` that these shapes must match.
+
+use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
+use crate::inventory::StockLevel;
+use crate::order::Order;
+use crate::time::Timestamp;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum DomainEvent {
+    OrderCreated(OrderCreated),
+    InventoryRestocked(InventoryRestocked),
+}
+
+impl DomainEvent {
+    /// EventBridge `detail-type`.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            Self::OrderCreated(_) => "order.created",
+            Self::InventoryRestocked(_) => "inventory.restocked",
+        }
+    }
+
+    /// EventBridge `source`: `shopflow.<area>`.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Self::OrderCreated(_) => "shopflow.orders",
+            Self::InventoryRestocked(_) => "shopflow.inventory",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderCreated {
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub status: &'static str,
+    pub currency: String,
+    pub grand_total_minor: i64,
+    pub email: String,
+    pub lines: Vec<ReservedLine>,
+    pub reservation_expires_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReservedLine {
+    pub sku: Sku,
+    pub quantity: u32,
+    pub warehouse: WarehouseId,
+}
+
+impl From<&Order> for OrderCreated {
+    fn from(order: &Order) -> Self {
+        Self {
+            order_id: order.id,
+            customer_id: order.customer_id.clone(),
+            status: order.status.as_str(),
+            currency: order.currency.to_string(),
+            grand_total_minor: order.totals.grand_total.minor,
+            email: order.email.as_str().to_owned(),
+            lines: order
+                .lines
+                .iter()
+                .map(|line| ReservedLine {
+                    sku: line.sku.clone(),
+                    quantity: line.quantity.get(),
+                    warehouse: line.warehouse.clone(),
+                })
+                .collect(),
+            reservation_expires_at: order.reservation_expires_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryRestocked {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub received: u32,
+    pub on_hand: u32,
+    pub reserved: u32,
+    pub available: u32,
+}
+
+impl InventoryRestocked {
+    pub fn new(sku: Sku, warehouse: WarehouseId, received: u32, level: StockLevel) -> Self {
+        Self {
+            sku,
+            warehouse,
+            received,
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            available: level.available(),
+        }
+    }
+}
+
+/// The EventBridge `detail` of every event: `{id, occurred_at, version, data}`.
+/// `id` is the outbox record's ULID, which consumers dedupe on.
+#[derive(Debug, Serialize)]
+pub struct EventEnvelope<'a> {
+    pub id: String,
+    pub occurred_at: String,
+    pub version: u32,
+    pub data: &'a DomainEvent,
+}
+
+impl<'a> EventEnvelope<'a> {
+    pub const VERSION: u32 = 1;
+
+    pub fn new(id: String, occurred_at: Timestamp, data: &'a DomainEvent) -> Self {
+        Self { id, occurred_at: occurred_at.to_rfc3339(), version: Self::VERSION, data }
+    }
+}

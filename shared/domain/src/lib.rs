@@ -1,0 +1,19 @@
+//! shopflow's business language: money, catalog, stock, carts, orders and the
+//! events they raise. Pure types and rules only: no AWS, no I/O, no clock.
+
+pub mod checkout;
+pub mod events;
+pub mod ids;
+pub mod inventory;
+pub mod money;
+pub mod order;
+pub mod time;
+
+pub use checkout::{
+    Allocation, CartLine, CheckoutError, CheckoutPolicy, PricedCart, Shortage, ValidatedCheckout,
+};
+pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
+pub use inventory::{StockError, StockLevel};
+pub use money::{Currency, Money, MoneyError};
+pub use order::{Order, OrderLine, OrderStatus, OrderTotals, Product};
+pub use time::Timestamp;

@@ -1,0 +1,136 @@
+//! Products as the catalog sells them, and orders as checkout places them.
+
+use crate::ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
+use crate::money::{Currency, Money};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A catalog entry: what a SKU is called and what one unit costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub sku: Sku,
+    pub name: String,
+    pub price: Money,
+    pub active: bool,
+}
+
+impl Product {
+    pub const MAX_NAME_CHARS: usize = 200;
+}
+
+/// Where an order is in its life. Checkout creates orders in `PendingPayment`;
+/// the transition rules arrive with the order-lifecycle work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Draft,
+    PendingPayment,
+    PaymentAuthorized,
+    Paid,
+    Processing,
+    PartiallyShipped,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Expired,
+    PaymentFailed,
+    Refunded,
+    PartiallyRefunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::PendingPayment => "pending_payment",
+            Self::PaymentAuthorized => "payment_authorized",
+            Self::Paid => "paid",
+            Self::Processing => "processing",
+            Self::PartiallyShipped => "partially_shipped",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+            Self::PaymentFailed => "payment_failed",
+            Self::Refunded => "refunded",
+            Self::PartiallyRefunded => "partially_refunded",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == raw)
+    }
+
+    pub const ALL: [OrderStatus; 13] = [
+        Self::Draft,
+        Self::PendingPayment,
+        Self::PaymentAuthorized,
+        Self::Paid,
+        Self::Processing,
+        Self::PartiallyShipped,
+        Self::Shipped,
+        Self::Delivered,
+        Self::Cancelled,
+        Self::Expired,
+        Self::PaymentFailed,
+        Self::Refunded,
+        Self::PartiallyRefunded,
+    ];
+}
+
+/// One SKU on an order, priced when the order was placed, and the warehouse
+/// whose stock is reserved for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: Sku,
+    pub name: String,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub line_total: Money,
+    pub warehouse: WarehouseId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTotals {
+    pub subtotal: Money,
+    pub tax: Money,
+    pub shipping: Money,
+    pub grand_total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub customer_id: CustomerId,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub lines: Vec<OrderLine>,
+    pub totals: OrderTotals,
+    pub email: Email,
+    pub shipping_address: ShippingAddress,
+    pub created_at: Timestamp,
+    pub reservation_expires_at: Timestamp,
+    /// Optimistic-locking counter: every update is conditional on it.
+    pub version: u64,
+}
+
+impl Order {
+    pub fn is_owned_by(&self, customer: &CustomerId) -> bool {
+        &self.customer_id == customer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_name() {
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        assert_eq!(OrderStatus::parse("lost"), None);
+    }
+}
