@@ -1,1 +1,222 @@
+//! `POST /v1/checkout`: validates the cart, prices it from the catalog,
+//! reserves stock and places the order in one transaction. Idempotent per
+//! `Idempotency-Key`.
 
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
+use shopflow_domain::events::{DomainEvent, OrderCreated};
+use shopflow_domain::{
+    CartLine, CheckoutPolicy, Currency, Email, OrderId, Quantity, ShippingAddress, Sku,
+    ValidatedCheckout, WarehouseId,
+};
+use shopflow_lambda_kit::views::OrderView;
+use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::{CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError, StoredResponse};
+use std::time::Duration;
+use tracing::Instrument;
+use ulid::Ulid;
+
+pub const ROUTE: &str = "POST /v1/checkout";
+
+/// Attempts at placing an order when stock moved or transactions collided
+/// between the read and the write.
+const MAX_ATTEMPTS: u32 = 8;
+
+pub struct App<S> {
+    store: S,
+    policy: CheckoutPolicy,
+}
+
+/// The checkout settings from the environment; see README "Configuration".
+pub fn policy_from_env() -> Result<CheckoutPolicy, config::ConfigError> {
+    Ok(CheckoutPolicy {
+        tax_rate_bps: config::parsed_or("TAX_RATE_BPS", 0)?,
+        shipping_flat_minor: config::parsed_or("SHIPPING_FLAT_MINOR", 0)?,
+        min_total_minor: config::parsed_or("MIN_ORDER_TOTAL_MINOR", 1)?,
+        max_total_minor: config::parsed_or("MAX_ORDER_TOTAL_MINOR", 100_000_000)?,
+        reservation_ttl_secs: config::parsed_or("RESERVATION_TTL_SECS", 900)?,
+        warehouses: config::list_or("WAREHOUSES", "MAIN", WarehouseId::parse)?,
+    })
+}
+
+impl App<DynamoStore> {
+    pub async fn from_env() -> Result<Self, Error> {
+        let table = config::required("TABLE_NAME")?;
+        let policy = policy_from_env()?;
+        Ok(Self::new(DynamoStore::from_env(table).await, policy))
+    }
+}
+
+impl<S: CheckoutStore> App<S> {
+    pub fn new(store: S, policy: CheckoutPolicy) -> Self {
+        Self { store, policy }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
+        let span = tracing::info_span!("checkout", request_id = %http::request_id(&request), order_id = tracing::field::Empty);
+        let result = async {
+            match http::route_key(&request).as_deref() {
+                Some(ROUTE) => self.checkout(&request).await,
+                _ => Err(ApiError::route_not_found()),
+            }
+        }
+        .instrument(span)
+        .await;
+        Ok(result.unwrap_or_else(ApiError::into_response))
+    }
+
+    async fn checkout(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let key = idempotency::key(request, "checkout", &caller)?;
+        let fingerprint = idempotency::fingerprint(http::body_bytes(request)?);
+        let checkout = http::json_body::<CheckoutBody>(request)?.validate()?;
+
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            match self
+                .try_checkout(&caller, &key, &fingerprint, checkout.clone())
+                .await?
+            {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Retry(reason) => tracing::info!(attempt, reason, "checkout retry"),
+            }
+        }
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "checkout_contended",
+            "stock for this cart is changing too fast; retry shortly",
+        ))
+    }
+
+    /// One read-decide-write pass. Stale reads and write collisions are
+    /// retried by the caller; everything else is an answer.
+    async fn try_checkout(
+        &self,
+        caller: &Caller,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        checkout: ValidatedCheckout,
+    ) -> Result<Attempt, ApiError> {
+        let snapshot = self
+            .store
+            .checkout_snapshot(key, &checkout.skus(), &self.policy.warehouses)
+            .await?;
+        if let Some(stored) = snapshot.replay {
+            return idempotency::replay(stored, fingerprint).map(Attempt::Done);
+        }
+        let priced = self.policy.price(&checkout, &snapshot.catalog)?;
+        let allocations = self.policy.allocate(checkout.lines(), &snapshot.stock)?;
+
+        let created_at = now();
+        let id = OrderId::from_ulid(Ulid::generate());
+        tracing::Span::current().record("order_id", tracing::field::display(id));
+        let order = self.policy.place_order(
+            id,
+            caller.customer_id.clone(),
+            checkout,
+            priced,
+            &allocations,
+            created_at,
+        );
+        let event = OutboxEvent {
+            id: Ulid::generate(),
+            occurred_at: created_at,
+            event: DomainEvent::OrderCreated(OrderCreated::from(&order)),
+        };
+        let body = serde_json::json!({ "order": OrderView::from(&order) }).to_string();
+        let stored = StoredResponse {
+            request_fingerprint: fingerprint.to_owned(),
+            status: StatusCode::CREATED.as_u16(),
+            body: body.clone(),
+        };
+        match self.store.place_order(&order, &event, key, &stored).await {
+            Ok(()) => {
+                tracing::info!(
+                    customer_id = %order.customer_id,
+                    grand_total_minor = order.totals.grand_total.minor,
+                    lines = order.lines.len(),
+                    "order placed"
+                );
+                Ok(Attempt::Done(http::raw_json(StatusCode::CREATED, body)))
+            }
+            Err(PlaceOrderError::IdempotencyKeyTaken) => Err(idempotency::in_progress()),
+            Err(PlaceOrderError::StockChanged) => Ok(Attempt::Retry("stock changed since read")),
+            Err(PlaceOrderError::Conflict) => Ok(Attempt::Retry("transaction conflict")),
+            Err(PlaceOrderError::Store(error)) => Err(error.into()),
+        }
+    }
+}
+
+enum Attempt {
+    Done(Response<Body>),
+    Retry(&'static str),
+}
+
+/// Exponential backoff from 10 ms, capped at 320 ms, with jitter so racing
+/// checkouts spread out.
+fn backoff(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.min(5);
+    let jitter = u64::try_from(Ulid::generate().random() % u128::from(base)).unwrap_or(0);
+    Duration::from_millis(base + jitter)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckoutBody {
+    lines: Vec<LineBody>,
+    currency: String,
+    email: String,
+    shipping_address: ShippingAddress,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineBody {
+    sku: String,
+    quantity: i64,
+}
+
+impl CheckoutBody {
+    fn validate(self) -> Result<ValidatedCheckout, ApiError> {
+        if self.lines.len() > ValidatedCheckout::MAX_LINES {
+            // Refuse before parsing each line, so a huge cart costs nothing.
+            return Err(ApiError::invalid_field(
+                "lines",
+                format!("at most {} lines are allowed", ValidatedCheckout::MAX_LINES),
+            ));
+        }
+        let lines = self
+            .lines
+            .into_iter()
+            .enumerate()
+            .map(|(index, line)| {
+                let sku = Sku::parse(&line.sku).map_err(|e| {
+                    ApiError::invalid_field(&format!("lines[{index}].sku"), e.reason)
+                })?;
+                let quantity = u32::try_from(line.quantity)
+                    .ok()
+                    .and_then(|units| Quantity::parse(units).ok())
+                    .ok_or_else(|| {
+                        ApiError::invalid_field(
+                            &format!("lines[{index}].quantity"),
+                            format!("must be between 1 and {}", Quantity::MAX),
+                        )
+                    })?;
+                Ok(CartLine { sku, quantity })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let currency = Currency::parse(&self.currency)
+            .map_err(|e| ApiError::invalid_field("currency", e.to_string()))?;
+        let email = Email::parse(&self.email)?;
+        let address = self.shipping_address.validate()?;
+        Ok(ValidatedCheckout::new(lines, currency, email, address)?)
+    }
+}

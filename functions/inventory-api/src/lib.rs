@@ -1,1 +1,180 @@
+//! The catalog and stock minimum: products (admin), restocks (admin) and
+//! per-warehouse stock levels.
 
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shopflow_domain::events::{DomainEvent, InventoryRestocked};
+use shopflow_domain::{Currency, Money, Product, Sku, StockLevel, WarehouseId};
+use shopflow_lambda_kit::{ApiError, Caller, config, http, now};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::{InventoryStore, OutboxEvent, RestockError};
+use tracing::Instrument;
+use ulid::Ulid;
+
+pub const PUT_PRODUCT: &str = "PUT /v1/products/{sku}";
+pub const RESTOCK: &str = "POST /v1/inventory/{sku}/{warehouse}/restock";
+pub const GET_STOCK: &str = "GET /v1/inventory/{sku}";
+
+/// The most units one restock may add.
+const MAX_RESTOCK: u32 = 1_000_000;
+
+pub struct App<S> {
+    store: S,
+}
+
+impl App<DynamoStore> {
+    pub async fn from_env() -> Result<Self, Error> {
+        let table = config::required("TABLE_NAME")?;
+        Ok(Self::new(DynamoStore::from_env(table).await))
+    }
+}
+
+impl<S: InventoryStore> App<S> {
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
+        let span = tracing::info_span!("inventory", request_id = %http::request_id(&request));
+        let result = async {
+            match http::route_key(&request).as_deref() {
+                Some(PUT_PRODUCT) => self.put_product(&request).await,
+                Some(RESTOCK) => self.restock(&request).await,
+                Some(GET_STOCK) => self.stock(&request).await,
+                _ => Err(ApiError::route_not_found()),
+            }
+        }
+        .instrument(span)
+        .await;
+        Ok(result.unwrap_or_else(ApiError::into_response))
+    }
+
+    async fn put_product(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?.require_admin()?;
+        let sku = Sku::parse(&http::path_param(request, "sku")?)?;
+        let body: ProductBody = http::json_body(request)?;
+        let product = body.into_product(sku)?;
+        self.store.upsert_product(&product).await?;
+        tracing::info!(sku = %product.sku, price_minor = product.price.minor, active = product.active, "product saved");
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "product": product_view(&product) }),
+        ))
+    }
+
+    async fn restock(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?.require_admin()?;
+        let sku = Sku::parse(&http::path_param(request, "sku")?)?;
+        let warehouse = WarehouseId::parse(&http::path_param(request, "warehouse")?)?;
+        let body: RestockBody = http::json_body(request)?;
+        let received = u32::try_from(body.quantity)
+            .ok()
+            .filter(|q| (1..=MAX_RESTOCK).contains(q))
+            .ok_or_else(|| {
+                ApiError::invalid_field("quantity", format!("must be between 1 and {MAX_RESTOCK}"))
+            })?;
+        let event = OutboxEvent {
+            id: Ulid::generate(),
+            occurred_at: now(),
+            event: DomainEvent::InventoryRestocked(InventoryRestocked {
+                sku: sku.clone(),
+                warehouse: warehouse.clone(),
+                received,
+            }),
+        };
+        let level = self
+            .store
+            .restock(&sku, &warehouse, received, &event)
+            .await
+            .map_err(|error| match error {
+                RestockError::UnknownProduct(_) => ApiError::not_found("product"),
+                RestockError::Overflow => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "stock_overflow",
+                    "the stock level would exceed the maximum",
+                ),
+                RestockError::Store(error) => error.into(),
+            })?;
+        tracing::info!(%sku, %warehouse, received, on_hand = level.on_hand, "restocked");
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "sku": sku, "stock": stock_view(&warehouse, level) }),
+        ))
+    }
+
+    async fn stock(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?;
+        let sku = Sku::parse(&http::path_param(request, "sku")?)?;
+        let levels = self.store.stock_levels(&sku).await?;
+        if levels.is_empty() && self.store.product(&sku).await?.is_none() {
+            return Err(ApiError::not_found("product"));
+        }
+        let warehouses: Vec<_> = levels
+            .iter()
+            .map(|(wh, level)| stock_view(wh, *level))
+            .collect();
+        let total: u32 = levels.iter().map(|(_, level)| level.available()).sum();
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "sku": sku, "available": total, "warehouses": warehouses }),
+        ))
+    }
+}
+
+fn stock_view(warehouse: &WarehouseId, level: StockLevel) -> serde_json::Value {
+    json!({
+        "warehouse": warehouse,
+        "on_hand": level.on_hand,
+        "reserved": level.reserved,
+        "available": level.available(),
+    })
+}
+
+fn product_view(product: &Product) -> serde_json::Value {
+    json!({
+        "sku": product.sku,
+        "name": product.name,
+        "price_minor": product.price.minor,
+        "currency": product.price.currency,
+        "active": product.active,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductBody {
+    name: String,
+    price_minor: i64,
+    currency: String,
+    active: bool,
+}
+
+impl ProductBody {
+    fn into_product(self, sku: Sku) -> Result<Product, ApiError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > Product::MAX_NAME_CHARS {
+            return Err(ApiError::invalid_field(
+                "name",
+                format!("must be 1 to {} characters", Product::MAX_NAME_CHARS),
+            ));
+        }
+        let currency = Currency::parse(&self.currency)
+            .map_err(|e| ApiError::invalid_field("currency", e.to_string()))?;
+        let price = Money::new(self.price_minor, currency)
+            .map_err(|e| ApiError::invalid_field("price_minor", e.to_string()))?;
+        Ok(Product {
+            sku,
+            name: name.to_owned(),
+            price,
+            active: self.active,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestockBody {
+    quantity: i64,
+}

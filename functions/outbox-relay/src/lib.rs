@@ -1,1 +1,127 @@
+//! Publishes every committed outbox record to EventBridge, from the table's
+//! stream. Records that cannot be published after retries are reported as
+//! batch item failures, so Lambda re-delivers them (and everything after
+//! them in the shard); consumers dedupe by event id, so a re-publish is safe.
 
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::{Error, LambdaEvent};
+use shopflow_lambda_kit::config;
+use shopflow_store::dynamo::OutboxItem;
+use shopflow_store::eventbridge::EventBridgeBus;
+use shopflow_store::{BusEntry, EventBus};
+use std::time::Duration;
+
+/// PutEvents accepts at most 10 entries per call.
+const PUT_EVENTS_LIMIT: usize = 10;
+/// Publishing attempts for entries the bus refused before giving them back to Lambda.
+const PUBLISH_ATTEMPTS: u32 = 3;
+
+pub struct App<B> {
+    bus: B,
+}
+
+impl App<EventBridgeBus> {
+    pub async fn from_env() -> Result<Self, Error> {
+        let bus_name = config::required("EVENT_BUS_NAME")?;
+        Ok(Self::new(EventBridgeBus::from_env(bus_name).await))
+    }
+}
+
+/// An outbox record from the stream, with the sequence number that names it
+/// in a batch item failure.
+struct Pending {
+    sequence_number: String,
+    entry: BusEntry,
+}
+
+impl<B: EventBus> App<B> {
+    pub fn new(bus: B) -> Self {
+        Self { bus }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
+        let mut failed = Vec::new();
+        let mut pending = Vec::new();
+        for record in event.payload.records {
+            match outbox_entry(record) {
+                Ok(Some(entry)) => pending.push(entry),
+                Ok(None) => {}
+                Err(sequence_number) => failed.push(sequence_number),
+            }
+        }
+        let published = pending.len();
+        for chunk in pending.chunks(PUT_EVENTS_LIMIT) {
+            failed.extend(self.publish_with_retries(chunk).await);
+        }
+        tracing::info!(
+            published = published - failed.len(),
+            failed = failed.len(),
+            "outbox batch relayed"
+        );
+        let mut response = DynamoDbEventResponse::default();
+        response.batch_item_failures = failed
+            .into_iter()
+            .map(|sequence_number| {
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = Some(sequence_number);
+                failure
+            })
+            .collect();
+        Ok(response)
+    }
+
+    /// Publishes a chunk, retrying only the refused entries; returns the
+    /// sequence numbers still unpublished.
+    async fn publish_with_retries(&self, chunk: &[Pending]) -> Vec<String> {
+        let mut remaining: Vec<&Pending> = chunk.iter().collect();
+        for attempt in 0..PUBLISH_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+            let entries: Vec<BusEntry> = remaining.iter().map(|p| p.entry.clone()).collect();
+            match self.bus.publish(&entries).await {
+                Ok(refused) => {
+                    remaining = refused
+                        .into_iter()
+                        .filter_map(|i| remaining.get(i).copied())
+                        .collect()
+                }
+                Err(error) => tracing::warn!(%error, attempt, "PutEvents failed"),
+            }
+            if remaining.is_empty() {
+                return Vec::new();
+            }
+        }
+        for pending in &remaining {
+            tracing::error!(
+                sequence_number = %pending.sequence_number,
+                detail_type = %pending.entry.detail_type,
+                "event not published; handing back to the stream"
+            );
+        }
+        remaining
+            .into_iter()
+            .map(|p| p.sequence_number.clone())
+            .collect()
+    }
+}
+
+/// The outbox entry an INSERT record carries; `Err` with its sequence number
+/// when the record is an outbox insert that cannot be read.
+fn outbox_entry(record: EventRecord) -> Result<Option<Pending>, String> {
+    if record.event_name != "INSERT" {
+        return Ok(None);
+    }
+    let sequence_number = record.change.sequence_number.unwrap_or_default();
+    match OutboxItem::bus_entry_from_image(record.change.new_image) {
+        Ok(entry) => Ok(entry.map(|entry| Pending {
+            sequence_number,
+            entry,
+        })),
+        Err(error) => {
+            tracing::error!(%error, %sequence_number, "unreadable outbox record");
+            Err(sequence_number)
+        }
+    }
+}

@@ -60,7 +60,10 @@ pub enum CheckoutError {
     #[error("no longer for sale: {}", join(.0))]
     ProductsInactive(Vec<Sku>),
     #[error("sku {sku} is sold in {product_currency}, not in the cart's currency")]
-    CurrencyMismatch { sku: Sku, product_currency: Currency },
+    CurrencyMismatch {
+        sku: Sku,
+        product_currency: Currency,
+    },
     #[error("the order total {total} is below the minimum of {minimum}")]
     TotalBelowMinimum { total: i64, minimum: i64 },
     #[error("the order total {total} is above the maximum of {maximum}")]
@@ -97,13 +100,21 @@ impl ValidatedCheckout {
             return Err(CheckoutError::EmptyCart);
         }
         if lines.len() > Self::MAX_LINES {
-            return Err(CheckoutError::TooManyLines { lines: lines.len(), max: Self::MAX_LINES });
+            return Err(CheckoutError::TooManyLines {
+                lines: lines.len(),
+                max: Self::MAX_LINES,
+            });
         }
         let mut seen = HashSet::new();
         if let Some(line) = lines.iter().find(|line| !seen.insert(&line.sku)) {
             return Err(CheckoutError::DuplicateSku(line.sku.clone()));
         }
-        Ok(Self { lines, currency, email, shipping_address })
+        Ok(Self {
+            lines,
+            currency,
+            email,
+            shipping_address,
+        })
     }
 
     pub fn lines(&self) -> &[CartLine] {
@@ -139,13 +150,19 @@ impl CheckoutPolicy {
         checkout: &ValidatedCheckout,
         catalog: &HashMap<Sku, Product>,
     ) -> Result<PricedCart, CheckoutError> {
-        let unknown: Vec<Sku> =
-            checkout.skus().into_iter().filter(|sku| !catalog.contains_key(sku)).collect();
+        let unknown: Vec<Sku> = checkout
+            .skus()
+            .into_iter()
+            .filter(|sku| !catalog.contains_key(sku))
+            .collect();
         if !unknown.is_empty() {
             return Err(CheckoutError::UnknownSkus(unknown));
         }
-        let inactive: Vec<Sku> =
-            checkout.skus().into_iter().filter(|sku| !catalog[sku].active).collect();
+        let inactive: Vec<Sku> = checkout
+            .skus()
+            .into_iter()
+            .filter(|sku| !catalog[sku].active)
+            .collect();
         if !inactive.is_empty() {
             return Err(CheckoutError::ProductsInactive(inactive));
         }
@@ -187,7 +204,15 @@ impl CheckoutPolicy {
                 maximum: self.max_total_minor,
             });
         }
-        Ok(PricedCart { lines, totals: OrderTotals { subtotal, tax, shipping, grand_total } })
+        Ok(PricedCart {
+            lines,
+            totals: OrderTotals {
+                subtotal,
+                tax,
+                shipping,
+                grand_total,
+            },
+        })
     }
 
     /// Picks, for each line, the first warehouse by priority that can fill
@@ -199,13 +224,20 @@ impl CheckoutPolicy {
         stock: &HashMap<(Sku, WarehouseId), StockLevel>,
     ) -> Result<Vec<Allocation>, CheckoutError> {
         let level = |sku: &Sku, warehouse: &WarehouseId| {
-            stock.get(&(sku.clone(), warehouse.clone())).copied().unwrap_or_default()
+            stock
+                .get(&(sku.clone(), warehouse.clone()))
+                .copied()
+                .unwrap_or_default()
         };
         let mut allocations = Vec::with_capacity(lines.len());
         let mut shortages = Vec::new();
         for line in lines {
             let requested = line.quantity.get();
-            match self.warehouses.iter().find(|wh| level(&line.sku, wh).can_fill(requested)) {
+            match self
+                .warehouses
+                .iter()
+                .find(|wh| level(&line.sku, wh).can_fill(requested))
+            {
                 Some(warehouse) => allocations.push(Allocation {
                     sku: line.sku.clone(),
                     warehouse: warehouse.clone(),
@@ -223,7 +255,11 @@ impl CheckoutPolicy {
                 }),
             }
         }
-        if shortages.is_empty() { Ok(allocations) } else { Err(CheckoutError::OutOfStock(shortages)) }
+        if shortages.is_empty() {
+            Ok(allocations)
+        } else {
+            Err(CheckoutError::OutOfStock(shortages))
+        }
     }
 
     /// The order a priced and allocated cart becomes, awaiting payment, with
@@ -283,7 +319,10 @@ mod tests {
     }
 
     fn line(code: &str, quantity: u32) -> CartLine {
-        CartLine { sku: sku(code), quantity: Quantity::parse(quantity).unwrap() }
+        CartLine {
+            sku: sku(code),
+            quantity: Quantity::parse(quantity).unwrap(),
+        }
     }
 
     fn address() -> ShippingAddress {
@@ -299,7 +338,12 @@ mod tests {
     }
 
     fn checkout(lines: Vec<CartLine>) -> Result<ValidatedCheckout, CheckoutError> {
-        ValidatedCheckout::new(lines, eur(), Email::parse("ada@example.com").unwrap(), address())
+        ValidatedCheckout::new(
+            lines,
+            eur(),
+            Email::parse("ada@example.com").unwrap(),
+            address(),
+        )
     }
 
     fn policy() -> CheckoutPolicy {
@@ -332,7 +376,10 @@ mod tests {
     fn a_cart_needs_at_least_one_line_and_at_most_fifty() {
         assert_eq!(checkout(vec![]), Err(CheckoutError::EmptyCart));
         let many = (0..51).map(|i| line(&format!("SKU-{i}"), 1)).collect();
-        assert!(matches!(checkout(many), Err(CheckoutError::TooManyLines { lines: 51, max: 50 })));
+        assert!(matches!(
+            checkout(many),
+            Err(CheckoutError::TooManyLines { lines: 51, max: 50 })
+        ));
     }
 
     #[test]
@@ -344,7 +391,9 @@ mod tests {
     #[test]
     fn pricing_adds_line_totals_tax_and_flat_shipping() {
         let cart = checkout(vec![line("A", 2), line("B", 1)]).unwrap();
-        let priced = policy().price(&cart, &catalog(&[("A", 1_250, true), ("B", 999, true)])).unwrap();
+        let priced = policy()
+            .price(&cart, &catalog(&[("A", 1_250, true), ("B", 999, true)]))
+            .unwrap();
         assert_eq!(priced.lines[0].line_total.minor, 2_500);
         assert_eq!(priced.totals.subtotal.minor, 3_499);
         assert_eq!(priced.totals.tax.minor, 665); // 19% of 3499 = 664.81
@@ -356,9 +405,15 @@ mod tests {
     fn pricing_names_every_unknown_and_inactive_sku() {
         let cart = checkout(vec![line("A", 1), line("X", 1), line("Y", 1)]).unwrap();
         let result = policy().price(&cart, &catalog(&[("A", 100, true)]));
-        assert_eq!(result, Err(CheckoutError::UnknownSkus(vec![sku("X"), sku("Y")])));
+        assert_eq!(
+            result,
+            Err(CheckoutError::UnknownSkus(vec![sku("X"), sku("Y")]))
+        );
 
-        let result = policy().price(&cart, &catalog(&[("A", 100, false), ("X", 1, true), ("Y", 1, true)]));
+        let result = policy().price(
+            &cart,
+            &catalog(&[("A", 100, false), ("X", 1, true), ("Y", 1, true)]),
+        );
         assert_eq!(result, Err(CheckoutError::ProductsInactive(vec![sku("A")])));
     }
 
@@ -367,19 +422,31 @@ mod tests {
         let cart = checkout(vec![line("A", 1)]).unwrap();
         let mut products = catalog(&[("A", 100, true)]);
         products.get_mut(&sku("A")).unwrap().price.currency = Currency::parse("USD").unwrap();
-        assert!(matches!(policy().price(&cart, &products), Err(CheckoutError::CurrencyMismatch { .. })));
+        assert!(matches!(
+            policy().price(&cart, &products),
+            Err(CheckoutError::CurrencyMismatch { .. })
+        ));
     }
 
     #[test]
     fn totals_outside_the_configured_bounds_are_refused() {
         let cheap = policy();
         let cart = checkout(vec![line("A", 1)]).unwrap();
-        let high = CheckoutPolicy { min_total_minor: 10_000, ..cheap.clone() };
+        let high = CheckoutPolicy {
+            min_total_minor: 10_000,
+            ..cheap.clone()
+        };
         assert!(matches!(
             high.price(&cart, &catalog(&[("A", 100, true)])),
-            Err(CheckoutError::TotalBelowMinimum { total: 619, minimum: 10_000 })
+            Err(CheckoutError::TotalBelowMinimum {
+                total: 619,
+                minimum: 10_000
+            })
         ));
-        let low = CheckoutPolicy { max_total_minor: 600, ..cheap };
+        let low = CheckoutPolicy {
+            max_total_minor: 600,
+            ..cheap
+        };
         assert!(matches!(
             low.price(&cart, &catalog(&[("A", 100, true)])),
             Err(CheckoutError::TotalAboveMaximum { .. })
@@ -389,11 +456,31 @@ mod tests {
     #[test]
     fn allocation_takes_the_first_warehouse_by_priority_that_can_fill_the_line() {
         let stock = HashMap::from([
-            ((sku("A"), wh("BER")), StockLevel { on_hand: 1, reserved: 0 }),
-            ((sku("A"), wh("HAM")), StockLevel { on_hand: 10, reserved: 0 }),
-            ((sku("B"), wh("BER")), StockLevel { on_hand: 5, reserved: 0 }),
+            (
+                (sku("A"), wh("BER")),
+                StockLevel {
+                    on_hand: 1,
+                    reserved: 0,
+                },
+            ),
+            (
+                (sku("A"), wh("HAM")),
+                StockLevel {
+                    on_hand: 10,
+                    reserved: 0,
+                },
+            ),
+            (
+                (sku("B"), wh("BER")),
+                StockLevel {
+                    on_hand: 5,
+                    reserved: 0,
+                },
+            ),
         ]);
-        let allocations = policy().allocate(&[line("A", 2), line("B", 5)], &stock).unwrap();
+        let allocations = policy()
+            .allocate(&[line("A", 2), line("B", 5)], &stock)
+            .unwrap();
         assert_eq!(allocations[0].warehouse, wh("HAM"));
         assert_eq!(allocations[1].warehouse, wh("BER"));
     }
@@ -401,16 +488,42 @@ mod tests {
     #[test]
     fn allocation_reports_every_short_line_and_does_not_split_lines() {
         let stock = HashMap::from([
-            ((sku("A"), wh("BER")), StockLevel { on_hand: 2, reserved: 0 }),
-            ((sku("A"), wh("HAM")), StockLevel { on_hand: 3, reserved: 1 }),
-            ((sku("B"), wh("BER")), StockLevel { on_hand: 9, reserved: 0 }),
+            (
+                (sku("A"), wh("BER")),
+                StockLevel {
+                    on_hand: 2,
+                    reserved: 0,
+                },
+            ),
+            (
+                (sku("A"), wh("HAM")),
+                StockLevel {
+                    on_hand: 3,
+                    reserved: 1,
+                },
+            ),
+            (
+                (sku("B"), wh("BER")),
+                StockLevel {
+                    on_hand: 9,
+                    reserved: 0,
+                },
+            ),
         ]);
         let result = policy().allocate(&[line("A", 3), line("B", 1), line("C", 1)], &stock);
         assert_eq!(
             result,
             Err(CheckoutError::OutOfStock(vec![
-                Shortage { sku: sku("A"), requested: 3, available: 2 },
-                Shortage { sku: sku("C"), requested: 1, available: 0 },
+                Shortage {
+                    sku: sku("A"),
+                    requested: 3,
+                    available: 2
+                },
+                Shortage {
+                    sku: sku("C"),
+                    requested: 1,
+                    available: 0
+                },
             ]))
         );
     }
@@ -418,8 +531,14 @@ mod tests {
     #[test]
     fn placed_orders_await_payment_with_reservations_until_the_ttl() {
         let cart = checkout(vec![line("A", 1)]).unwrap();
-        let priced = policy().price(&cart, &catalog(&[("A", 100, true)])).unwrap();
-        let allocations = vec![Allocation { sku: sku("A"), warehouse: wh("BER"), quantity: Quantity::parse(1).unwrap() }];
+        let priced = policy()
+            .price(&cart, &catalog(&[("A", 100, true)]))
+            .unwrap();
+        let allocations = vec![Allocation {
+            sku: sku("A"),
+            warehouse: wh("BER"),
+            quantity: Quantity::parse(1).unwrap(),
+        }];
         let now = Timestamp::from_millis(1_000_000);
         let order = policy().place_order(
             OrderId::from_ulid(ulid::Ulid::generate()),

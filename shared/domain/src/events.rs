@@ -2,7 +2,6 @@
 //! Each detail-type has a JSON Schema in `events/` that these shapes must match.
 
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
-use crate::inventory::StockLevel;
 use crate::order::Order;
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -74,27 +73,13 @@ impl From<&Order> for OrderCreated {
     }
 }
 
+/// Units received into a warehouse. Consumers read current levels themselves:
+/// the stock item is the truth, the event is the nudge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InventoryRestocked {
     pub sku: Sku,
     pub warehouse: WarehouseId,
     pub received: u32,
-    pub on_hand: u32,
-    pub reserved: u32,
-    pub available: u32,
-}
-
-impl InventoryRestocked {
-    pub fn new(sku: Sku, warehouse: WarehouseId, received: u32, level: StockLevel) -> Self {
-        Self {
-            sku,
-            warehouse,
-            received,
-            on_hand: level.on_hand,
-            reserved: level.reserved,
-            available: level.available(),
-        }
-    }
 }
 
 /// The EventBridge `detail` of every event: `{id, occurred_at, version, data}`.
@@ -111,6 +96,11 @@ impl<'a> EventEnvelope<'a> {
     pub const VERSION: u32 = 1;
 
     pub fn new(id: String, occurred_at: Timestamp, data: &'a DomainEvent) -> Self {
-        Self { id, occurred_at: occurred_at.to_rfc3339(), version: Self::VERSION, data }
+        Self {
+            id,
+            occurred_at: occurred_at.to_rfc3339(),
+            version: Self::VERSION,
+            data,
+        }
     }
 }

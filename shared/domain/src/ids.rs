@@ -14,17 +14,29 @@ pub struct InvalidValue {
 
 impl InvalidValue {
     fn new(field: &'static str, reason: impl Into<String>) -> Self {
-        Self { field, reason: reason.into() }
+        Self {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
 /// Key-safe code: ASCII letters, digits, `-`, `_` and `.`, never `#` (our key separator).
 fn parse_code(field: &'static str, raw: &str, max_len: usize) -> Result<String, InvalidValue> {
     if raw.is_empty() || raw.len() > max_len {
-        return Err(InvalidValue::new(field, format!("must be 1 to {max_len} characters")));
+        return Err(InvalidValue::new(
+            field,
+            format!("must be 1 to {max_len} characters"),
+        ));
     }
-    if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-        return Err(InvalidValue::new(field, "may contain only letters, digits, '-', '_' and '.'"));
+    if !raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(InvalidValue::new(
+            field,
+            "may contain only letters, digits, '-', '_' and '.'",
+        ));
     }
     Ok(raw.to_owned())
 }
@@ -84,7 +96,10 @@ pub struct CustomerId(String);
 impl CustomerId {
     pub fn parse(sub: &str) -> Result<Self, InvalidValue> {
         if sub.is_empty() || sub.len() > 256 || sub.chars().any(char::is_control) {
-            return Err(InvalidValue::new("sub", "must be 1 to 256 printable characters"));
+            return Err(InvalidValue::new(
+                "sub",
+                "must be 1 to 256 printable characters",
+            ));
         }
         Ok(Self(sub.to_owned()))
     }
@@ -138,7 +153,10 @@ impl Quantity {
         if (1..=Self::MAX).contains(&units) {
             Ok(Self(units))
         } else {
-            Err(InvalidValue::new("quantity", format!("must be between 1 and {}", Self::MAX)))
+            Err(InvalidValue::new(
+                "quantity",
+                format!("must be between 1 and {}", Self::MAX),
+            ))
         }
     }
 
@@ -203,6 +221,7 @@ impl From<Email> for String {
 /// Where an order ships. Text fields are trimmed and length-bounded; the
 /// country is an ISO 3166-1 alpha-2 code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
     pub name: String,
     pub line1: String,
@@ -220,8 +239,14 @@ impl ShippingAddress {
     pub fn validate(self) -> Result<Self, InvalidValue> {
         let text = |field: &'static str, value: &str, max: usize| {
             let trimmed = value.trim();
-            if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control) {
-                Err(InvalidValue::new(field, format!("must be 1 to {max} printable characters")))
+            if trimmed.is_empty()
+                || trimmed.chars().count() > max
+                || trimmed.chars().any(char::is_control)
+            {
+                Err(InvalidValue::new(
+                    field,
+                    format!("must be 1 to {max} printable characters"),
+                ))
             } else {
                 Ok(trimmed.to_owned())
             }
@@ -271,7 +296,14 @@ mod tests {
     #[test]
     fn email_needs_a_local_part_and_a_dotted_domain() {
         assert!(Email::parse("ada@example.com").is_ok());
-        for bad in ["ada", "@example.com", "ada@example", "ada@.com", "a da@example.com", "a@b@c.com"] {
+        for bad in [
+            "ada",
+            "@example.com",
+            "ada@example",
+            "ada@.com",
+            "a da@example.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -287,7 +319,10 @@ mod tests {
             postal_code: "10115".into(),
             country: "DE".into(),
         };
-        assert_eq!(address.validate().unwrap_err().field, "shipping_address.line1");
+        assert_eq!(
+            address.validate().unwrap_err().field,
+            "shipping_address.line1"
+        );
     }
 
     #[test]

@@ -32,21 +32,33 @@ impl StockLevel {
 
     pub fn reserve(self, requested: u32) -> Result<Self, StockError> {
         if !self.can_fill(requested) {
-            return Err(StockError::Insufficient { requested, available: self.available() });
+            return Err(StockError::Insufficient {
+                requested,
+                available: self.available(),
+            });
         }
-        Ok(Self { reserved: self.reserved + requested, ..self })
+        Ok(Self {
+            reserved: self.reserved + requested,
+            ..self
+        })
     }
 
     pub fn release(self, requested: u32) -> Result<Self, StockError> {
-        let reserved = self
-            .reserved
-            .checked_sub(requested)
-            .ok_or(StockError::ReleaseExceedsReserved { requested, reserved: self.reserved })?;
+        let reserved =
+            self.reserved
+                .checked_sub(requested)
+                .ok_or(StockError::ReleaseExceedsReserved {
+                    requested,
+                    reserved: self.reserved,
+                })?;
         Ok(Self { reserved, ..self })
     }
 
     pub fn restock(self, received: u32) -> Result<Self, StockError> {
-        let on_hand = self.on_hand.checked_add(received).ok_or(StockError::Overflow)?;
+        let on_hand = self
+            .on_hand
+            .checked_add(received)
+            .ok_or(StockError::Overflow)?;
         Ok(Self { on_hand, ..self })
     }
 }
@@ -98,14 +110,29 @@ mod tests {
 
     #[test]
     fn reserving_more_than_available_reports_what_is_available() {
-        let level = StockLevel { on_hand: 5, reserved: 3 };
-        assert_eq!(level.reserve(3), Err(StockError::Insufficient { requested: 3, available: 2 }));
+        let level = StockLevel {
+            on_hand: 5,
+            reserved: 3,
+        };
+        assert_eq!(
+            level.reserve(3),
+            Err(StockError::Insufficient {
+                requested: 3,
+                available: 2
+            })
+        );
         assert_eq!(level.reserve(2).unwrap().available(), 0);
     }
 
     #[test]
     fn releasing_more_than_reserved_is_refused() {
-        let level = StockLevel { on_hand: 5, reserved: 1 };
-        assert!(matches!(level.release(2), Err(StockError::ReleaseExceedsReserved { .. })));
+        let level = StockLevel {
+            on_hand: 5,
+            reserved: 1,
+        };
+        assert!(matches!(
+            level.release(2),
+            Err(StockError::ReleaseExceedsReserved { .. })
+        ));
     }
 }

@@ -79,20 +79,35 @@ impl Money {
                 right: other.currency.clone(),
             });
         }
-        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, currency: self.currency.clone() })
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money {
+            minor,
+            currency: self.currency.clone(),
+        })
     }
 
     pub fn times(&self, quantity: u32) -> Result<Money, MoneyError> {
-        let minor = self.minor.checked_mul(i64::from(quantity)).ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, currency: self.currency.clone() })
+        let minor = self
+            .minor
+            .checked_mul(i64::from(quantity))
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money {
+            minor,
+            currency: self.currency.clone(),
+        })
     }
 
     /// `rate_bps` basis points of this amount, rounded half up to a minor unit.
     pub fn percentage_bps(&self, rate_bps: u32) -> Result<Money, MoneyError> {
         let scaled = i128::from(self.minor) * i128::from(rate_bps) + 5_000;
         let minor = i64::try_from(scaled / 10_000).map_err(|_| MoneyError::Overflow)?;
-        Ok(Money { minor, currency: self.currency.clone() })
+        Ok(Money {
+            minor,
+            currency: self.currency.clone(),
+        })
     }
 }
 
@@ -115,12 +130,18 @@ mod tests {
     #[test]
     fn amounts_in_different_currencies_do_not_add() {
         let usd = Money::new(1, Currency::parse("USD").unwrap()).unwrap();
-        assert!(matches!(eur(1).checked_add(&usd), Err(MoneyError::CurrencyMismatch { .. })));
+        assert!(matches!(
+            eur(1).checked_add(&usd),
+            Err(MoneyError::CurrencyMismatch { .. })
+        ));
     }
 
     #[test]
     fn negative_amounts_are_refused() {
-        assert_eq!(Money::new(-1, Currency::parse("EUR").unwrap()), Err(MoneyError::Negative));
+        assert_eq!(
+            Money::new(-1, Currency::parse("EUR").unwrap()),
+            Err(MoneyError::Negative)
+        );
     }
 
     #[test]

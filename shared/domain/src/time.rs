@@ -39,6 +39,9 @@ mod tests {
 
     #[test]
     fn renders_rfc3339_in_utc_with_milliseconds() {
-        assert_eq!(Timestamp::from_millis(1_700_000_000_123).to_rfc3339(), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            Timestamp::from_millis(1_700_000_000_123).to_rfc3339(),
+            "2023-11-14T22:13:20.123Z"
+        );
     }
 }

@@ -1,1 +1,9 @@
+//! shopflow's storage ports and their adapters. The ports speak the domain's
+//! language; only the adapters in `dynamo` and `eventbridge` name AWS SDK types.
 
+pub mod dynamo;
+pub mod eventbridge;
+pub mod memory;
+mod ports;
+
+pub use ports::*;

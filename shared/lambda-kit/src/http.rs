@@ -1,0 +1,88 @@
+//! Request parsing and JSON responses for API Gateway (HTTP API) handlers.
+
+use crate::ApiError;
+use lambda_http::http::{StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Bodies above this are refused with 413 before any parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
+    let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
+    raw_json(status, body)
+}
+
+pub fn raw_json(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The request body as `T`, refusing oversized, non-JSON and ill-typed bodies
+/// with a problem naming the offending field.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(request)?;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::invalid_field(&field, error.into_inner().to_string())
+    })
+}
+
+/// The raw body, after the size check.
+pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the body is {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A path parameter the route template guarantees.
+pub fn path_param(request: &Request, name: &str) -> Result<String, ApiError> {
+    request
+        .path_parameters_ref()
+        .and_then(|params| params.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::invalid_field(name, "is required in the path"))
+}
+
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|params| params.first(name))
+        .map(str::to_owned)
+}
+
+/// The API Gateway route key, e.g. `GET /v1/orders/{id}`.
+pub fn route_key(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+        _ => None,
+    }
+}
+
+/// API Gateway's request id, for log correlation.
+pub fn request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.request_id.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}

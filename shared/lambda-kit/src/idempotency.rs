@@ -1,0 +1,100 @@
+//! Idempotency keys: parsing the header, fingerprinting the request, and
+//! deciding what a retry gets back.
+
+use crate::{ApiError, Caller, http};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+use shopflow_store::{IdempotencyKey, StoredResponse};
+
+pub const HEADER: &str = "idempotency-key";
+
+/// The caller's key for `operation`, scoped to them.
+pub fn key(
+    request: &Request,
+    operation: &str,
+    caller: &Caller,
+) -> Result<IdempotencyKey, ApiError> {
+    let raw = request
+        .headers()
+        .get(HEADER)
+        .ok_or_else(|| ApiError::invalid_field("Idempotency-Key", "header is required"))?
+        .to_str()
+        .map_err(|_| ApiError::invalid_field("Idempotency-Key", "must be visible ASCII"))?;
+    if raw.is_empty() || raw.len() > 255 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(IdempotencyKey {
+        scope: format!("{operation}#{}", caller.customer_id),
+        key: raw.to_owned(),
+    })
+}
+
+/// A digest of the request body that ignores whitespace and key order.
+pub fn fingerprint(body: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .and_then(|value| serde_json::to_vec(&value))
+        .unwrap_or_else(|_| body.to_vec());
+    Sha256::digest(&canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What a retry under a used key gets: the first response again when the body
+/// is the same, `422` when it differs.
+pub fn replay(stored: StoredResponse, fingerprint: &str) -> Result<Response<Body>, ApiError> {
+    if stored.request_fingerprint != fingerprint {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+        ));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = http::raw_json(status, stored.body);
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        lambda_http::http::HeaderValue::from_static("true"),
+    );
+    Ok(response)
+}
+
+/// The answer while another request with the same key is being processed.
+pub fn in_progress() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is in progress; retry to get its result",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_whitespace_and_key_order() {
+        assert_eq!(
+            fingerprint(br#"{"a":1,"b":[2]}"#),
+            fingerprint(b"{ \"b\": [2],\n \"a\": 1 }")
+        );
+        assert_ne!(fingerprint(br#"{"a":1}"#), fingerprint(br#"{"a":2}"#));
+    }
+
+    #[test]
+    fn a_different_body_under_the_same_key_is_refused() {
+        let stored = StoredResponse {
+            request_fingerprint: "x".into(),
+            status: 201,
+            body: "{}".into(),
+        };
+        assert_eq!(
+            replay(stored, "y").unwrap_err().status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The one place errors become HTTP answers: a status and a problem-JSON body
+//! `{"error": {"code", "message", "details"}}`. Internal details are logged,
+//! never sent.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use shopflow_domain::ids::InvalidValue;
+use shopflow_domain::{CheckoutError, MoneyError};
+use shopflow_store::StoreError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// A request field that is missing, malformed or out of range.
+    pub fn invalid_field(field: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("{field}: {reason}"),
+        )
+        .with_details(json!({ "field": field, "reason": reason }))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "a valid bearer token is required",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this operation needs the admin scope",
+        )
+    }
+
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
+        crate::http::json(self.status, &body)
+    }
+}
+
+impl From<InvalidValue> for ApiError {
+    fn from(error: InvalidValue) -> Self {
+        Self::invalid_field(error.field, error.reason)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(error = %error, "store failure");
+        match error {
+            StoreError::Unavailable(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the service is temporarily unavailable; retry shortly",
+            ),
+            StoreError::Corrupt { .. } => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an internal error occurred",
+            ),
+        }
+    }
+}
+
+impl From<MoneyError> for ApiError {
+    fn from(error: MoneyError) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_amount",
+            error.to_string(),
+        )
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(error: CheckoutError) -> Self {
+        let message = error.to_string();
+        let status = |status, code| Self::new(status, code, message.clone());
+        match error {
+            CheckoutError::EmptyCart | CheckoutError::TooManyLines { .. } => {
+                Self::invalid_field("lines", message.clone())
+            }
+            CheckoutError::DuplicateSku(sku) => Self::invalid_field("lines", message.clone())
+                .with_details(json!({ "field": "lines", "sku": sku })),
+            CheckoutError::UnknownSkus(skus) => {
+                status(StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku")
+                    .with_details(json!({ "skus": skus }))
+            }
+            CheckoutError::ProductsInactive(skus) => {
+                status(StatusCode::UNPROCESSABLE_ENTITY, "product_unavailable")
+                    .with_details(json!({ "skus": skus }))
+            }
+            CheckoutError::CurrencyMismatch {
+                sku,
+                product_currency,
+            } => status(StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch")
+                .with_details(json!({ "sku": sku, "product_currency": product_currency })),
+            CheckoutError::TotalBelowMinimum { total, minimum } => {
+                status(StatusCode::UNPROCESSABLE_ENTITY, "total_below_minimum")
+                    .with_details(json!({ "total_minor": total, "minimum_minor": minimum }))
+            }
+            CheckoutError::TotalAboveMaximum { total, maximum } => {
+                status(StatusCode::UNPROCESSABLE_ENTITY, "total_above_maximum")
+                    .with_details(json!({ "total_minor": total, "maximum_minor": maximum }))
+            }
+            CheckoutError::OutOfStock(shortages) => {
+                status(StatusCode::CONFLICT, "insufficient_stock")
+                    .with_details(json!({ "lines": shortages }))
+            }
+            CheckoutError::Money(error) => error.into(),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! How orders look on the wire. Amounts are integer minor units of the
+//! order's `currency`; instants are RFC 3339 UTC.
+
+use serde::Serialize;
+use shopflow_domain::{Order, ShippingAddress};
+
+#[derive(Debug, Serialize)]
+pub struct OrderView<'a> {
+    pub id: String,
+    pub status: &'static str,
+    pub customer_id: &'a str,
+    pub currency: &'a str,
+    pub lines: Vec<OrderLineView<'a>>,
+    pub totals: TotalsView,
+    pub email: &'a str,
+    pub shipping_address: &'a ShippingAddress,
+    pub created_at: String,
+    pub reservation_expires_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderLineView<'a> {
+    pub sku: &'a str,
+    pub name: &'a str,
+    pub quantity: u32,
+    pub unit_price_minor: i64,
+    pub line_total_minor: i64,
+    pub warehouse: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TotalsView {
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub shipping_minor: i64,
+    pub grand_total_minor: i64,
+}
+
+impl<'a> From<&'a Order> for OrderView<'a> {
+    fn from(order: &'a Order) -> Self {
+        Self {
+            id: order.id.to_string(),
+            status: order.status.as_str(),
+            customer_id: order.customer_id.as_str(),
+            currency: order.currency.as_str(),
+            lines: order
+                .lines
+                .iter()
+                .map(|line| OrderLineView {
+                    sku: line.sku.as_str(),
+                    name: &line.name,
+                    quantity: line.quantity.get(),
+                    unit_price_minor: line.unit_price.minor,
+                    line_total_minor: line.line_total.minor,
+                    warehouse: line.warehouse.as_str(),
+                })
+                .collect(),
+            totals: TotalsView {
+                subtotal_minor: order.totals.subtotal.minor,
+                tax_minor: order.totals.tax.minor,
+                shipping_minor: order.totals.shipping.minor,
+                grand_total_minor: order.totals.grand_total.minor,
+            },
+            email: order.email.as_str(),
+            shipping_address: &order.shipping_address,
+            created_at: order.created_at.to_rfc3339(),
+            reservation_expires_at: order.reservation_expires_at.to_rfc3339(),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Checkout against DynamoDB: one BatchGetItem to read, one TransactWriteItems
+//! to reserve stock and place the order atomically.
+
+use super::items::{
+    IdempotencyItem, OrderItem, OutboxItem, ProductItem, StockItem, idempotency_key, product_key,
+    stock_key,
+};
+use super::{DynamoStore, corrupt, key, now_secs, unavailable};
+use crate::{
+    CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError, StoreError,
+    StoredResponse,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+};
+use shopflow_domain::{Order, Sku, WarehouseId};
+use std::collections::HashMap;
+use std::time::Duration;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// BatchGetItem takes at most 100 keys per call.
+const BATCH_GET_LIMIT: usize = 100;
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+impl DynamoStore {
+    /// Reads items by key, following `UnprocessedKeys` until every key is answered.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(unavailable)?,
+            );
+            let mut attempt = 0u32;
+            while let Some(request) = pending.take() {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
+                    found.extend(items);
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+                attempt += 1;
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl CheckoutStore for DynamoStore {
+    async fn checkout_snapshot(
+        &self,
+        idempotency: &IdempotencyKey,
+        skus: &[Sku],
+        warehouses: &[WarehouseId],
+    ) -> Result<CheckoutSnapshot, StoreError> {
+        let mut keys = vec![key(idempotency_key(idempotency))];
+        for sku in skus {
+            keys.push(key(product_key(sku)));
+            keys.extend(warehouses.iter().map(|wh| key(stock_key(sku, wh))));
+        }
+        let mut snapshot = CheckoutSnapshot::default();
+        let now = now_secs();
+        for item in self.batch_get(keys).await? {
+            match text(&item, "type").as_deref() {
+                Some("idempotency") => {
+                    let record: IdempotencyItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("idempotency"))?;
+                    snapshot.replay = record.into_live_response(now);
+                }
+                Some("product") => {
+                    let record: ProductItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("product"))?;
+                    let product = record.into_product()?;
+                    snapshot.catalog.insert(product.sku.clone(), product);
+                }
+                Some("stock") => {
+                    let record: StockItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("stock"))?;
+                    snapshot.stock.insert(
+                        (record.sku.clone(), record.warehouse.clone()),
+                        record.level(),
+                    );
+                }
+                other => {
+                    return Err(StoreError::Corrupt {
+                        entity: "checkout read",
+                        reason: format!("unexpected item type {other:?}"),
+                    });
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+
+    async fn place_order(
+        &self,
+        order: &Order,
+        event: &OutboxEvent,
+        idempotency: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), PlaceOrderError> {
+        let now = now_secs();
+        let mut writes = Vec::with_capacity(order.lines.len() + 3);
+        let order_item: Item =
+            serde_dynamo::to_item(OrderItem::from_order(order)).map_err(corrupt("order"))?;
+        writes.push(self.put(order_item, "attribute_not_exists(pk)", None)?);
+        for line in &order.lines {
+            let reserve = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(stock_key(&line.sku, &line.warehouse))))
+                .update_expression(
+                    "SET reserved = reserved + :q, available = available - :q, version = version + :one",
+                )
+                .condition_expression("available >= :q")
+                .expression_attribute_values(":q", AttributeValue::N(line.quantity.get().to_string()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .map_err(unavailable)?;
+            writes.push(TransactWriteItem::builder().update(reserve).build());
+        }
+        let outbox: Item =
+            serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?;
+        writes.push(self.put(outbox, "attribute_not_exists(pk)", None)?);
+        let record: Item = serde_dynamo::to_item(IdempotencyItem::new(idempotency, response, now))
+            .map_err(corrupt("idempotency"))?;
+        writes.push(self.put(
+            record,
+            "attribute_not_exists(pk) OR #ttl <= :now",
+            Some(("#ttl", "ttl", ":now", AttributeValue::N(now.to_string()))),
+        )?);
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|reason| reason.code().unwrap_or("None"))
+                        .collect();
+                    classify_cancellation(&codes, order.lines.len())
+                }
+                _ => PlaceOrderError::Store(unavailable(error)),
+            }),
+        }
+    }
+}
+
+impl DynamoStore {
+    fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        named: Option<(&str, &str, &str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((name_ref, name, value_ref, value)) = named {
+            put = put
+                .expression_attribute_names(name_ref, name)
+                .expression_attribute_values(value_ref, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(unavailable)?)
+            .build())
+    }
+}
+
+/// Maps per-item cancellation codes (order, stock lines…, outbox, idempotency)
+/// to the reason checkout acts on.
+fn classify_cancellation(codes: &[&str], lines: usize) -> PlaceOrderError {
+    let idempotency_index = lines + 2;
+    if codes.get(idempotency_index) == Some(&"ConditionalCheckFailed") {
+        return PlaceOrderError::IdempotencyKeyTaken;
+    }
+    if codes
+        .iter()
+        .skip(1)
+        .take(lines)
+        .any(|code| *code == "ConditionalCheckFailed")
+    {
+        return PlaceOrderError::StockChanged;
+    }
+    if codes.contains(&"TransactionConflict") {
+        return PlaceOrderError::Conflict;
+    }
+    PlaceOrderError::Store(StoreError::Unavailable(format!(
+        "checkout transaction cancelled: {codes:?}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_idempotency_key_wins_over_stock_reasons() {
+        let codes = [
+            "None",
+            "ConditionalCheckFailed",
+            "None",
+            "ConditionalCheckFailed",
+        ];
+        assert!(matches!(
+            classify_cancellation(&codes, 1),
+            PlaceOrderError::IdempotencyKeyTaken
+        ));
+    }
+
+    #[test]
+    fn a_failed_stock_condition_means_the_snapshot_was_stale() {
+        let codes = ["None", "None", "ConditionalCheckFailed", "None", "None"];
+        assert!(matches!(
+            classify_cancellation(&codes, 2),
+            PlaceOrderError::StockChanged
+        ));
+    }
+
+    #[test]
+    fn concurrent_transactions_are_a_retryable_conflict() {
+        let codes = ["None", "TransactionConflict", "None", "None"];
+        assert!(matches!(
+            classify_cancellation(&codes, 1),
+            PlaceOrderError::Conflict
+        ));
+    }
+}

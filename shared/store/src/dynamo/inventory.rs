@@ -1,0 +1,153 @@
+//! Catalog entries and per-warehouse stock.
+
+use super::items::{OutboxItem, ProductItem, StockItem, product_key, stock_key, stock_partition};
+use super::{DynamoStore, corrupt, key, unavailable};
+use crate::{InventoryStore, OutboxEvent, RestockError, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use shopflow_domain::{Product, Sku, StockLevel, WarehouseId};
+
+#[async_trait]
+impl InventoryStore for DynamoStore {
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
+        let item = serde_dynamo::to_item(ProductItem::from_product(product))
+            .map_err(corrupt("product"))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(product_key(sku))))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item::<_, ProductItem>(item)
+                    .map_err(corrupt("product"))?
+                    .into_product()
+            })
+            .transpose()
+    }
+
+    async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :sku AND begins_with(sk, :stock)")
+            .expression_attribute_values(":sku", AttributeValue::S(stock_partition(sku)))
+            .expression_attribute_values(":stock", AttributeValue::S("STOCK#".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let stock: StockItem = serde_dynamo::from_item(item).map_err(corrupt("stock"))?;
+                Ok((stock.warehouse.clone(), stock.level()))
+            })
+            .collect()
+    }
+
+    async fn restock(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+        received: u32,
+        event: &OutboxEvent,
+    ) -> Result<StockLevel, RestockError> {
+        let product_exists = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(product_key(sku))))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(unavailable)?;
+        // Stock counters are u32 in the domain; refuse to grow past that.
+        let ceiling = u64::from(u32::MAX) - u64::from(received);
+        let add_stock = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(sku, warehouse))))
+            .update_expression(
+                "SET #type = :stock, sku = :sku, warehouse = :wh, reserved = if_not_exists(reserved, :zero) \
+                 ADD on_hand :q, available :q, version :one",
+            )
+            .condition_expression("attribute_not_exists(on_hand) OR on_hand <= :ceiling")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":stock", AttributeValue::S("stock".into()))
+            .expression_attribute_values(":sku", AttributeValue::S(sku.to_string()))
+            .expression_attribute_values(":wh", AttributeValue::S(warehouse.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":q", AttributeValue::N(received.to_string()))
+            .expression_attribute_values(":ceiling", AttributeValue::N(ceiling.to_string()))
+            .build()
+            .map_err(unavailable)?;
+        let outbox = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(
+                serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
+            ))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(product_exists)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().update(add_stock).build())
+            .transact_items(TransactWriteItem::builder().put(outbox).build())
+            .send()
+            .await;
+        if let Err(error) = result {
+            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            {
+                let codes: Vec<_> = cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None"))
+                    .collect();
+                match codes.as_slice() {
+                    ["ConditionalCheckFailed", ..] => {
+                        return Err(RestockError::UnknownProduct(sku.clone()));
+                    }
+                    [_, "ConditionalCheckFailed", ..] => return Err(RestockError::Overflow),
+                    _ => {}
+                }
+            }
+            return Err(unavailable(error).into());
+        }
+        let levels = self.stock_levels(sku).await?;
+        levels
+            .into_iter()
+            .find(|(wh, _)| wh == warehouse)
+            .map(|(_, level)| level)
+            .ok_or_else(|| {
+                StoreError::Corrupt {
+                    entity: "stock",
+                    reason: "restocked item not found".into(),
+                }
+                .into()
+            })
+    }
+}

@@ -1,0 +1,317 @@
+//! Keys and item shapes of the single table. Attribute names are short on
+//! purpose: item size is what DynamoDB bills (see docs/cost-model.md).
+
+use crate::{OutboxEvent, StoreError, StoredResponse};
+use serde::{Deserialize, Serialize};
+use shopflow_domain::events::EventEnvelope;
+use shopflow_domain::{
+    Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
+    Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
+};
+
+pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
+pub const OUTBOX_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+
+pub fn product_key(sku: &Sku) -> (String, String) {
+    (format!("PRODUCT#{sku}"), "META".to_owned())
+}
+
+pub fn stock_key(sku: &Sku, warehouse: &WarehouseId) -> (String, String) {
+    (format!("SKU#{sku}"), format!("STOCK#{warehouse}"))
+}
+
+pub fn stock_partition(sku: &Sku) -> String {
+    format!("SKU#{sku}")
+}
+
+pub fn order_key(id: OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "META".to_owned())
+}
+
+pub fn customer_orders_partition(customer: &CustomerId) -> String {
+    format!("CUST#{customer}")
+}
+
+pub fn customer_order_sort(id: OrderId) -> String {
+    format!("ORDER#{id}")
+}
+
+pub fn idempotency_key(key: &crate::IdempotencyKey) -> (String, String) {
+    (
+        format!("IDEMP#{}#{}", key.scope, key.key),
+        "IDEMP".to_owned(),
+    )
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProductItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub sku: Sku,
+    pub name: String,
+    pub price: i64,
+    pub currency: Currency,
+    pub active: bool,
+}
+
+impl ProductItem {
+    pub fn from_product(product: &Product) -> Self {
+        let (pk, sk) = product_key(&product.sku);
+        Self {
+            pk,
+            sk,
+            kind: "product".into(),
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            price: product.price.minor,
+            currency: product.price.currency.clone(),
+            active: product.active,
+        }
+    }
+
+    pub fn into_product(self) -> Result<Product, StoreError> {
+        let price = Money::new(self.price, self.currency).map_err(|e| StoreError::Corrupt {
+            entity: "product",
+            reason: e.to_string(),
+        })?;
+        Ok(Product {
+            sku: self.sku,
+            name: self.name,
+            price,
+            active: self.active,
+        })
+    }
+}
+
+/// Stock of one SKU in one warehouse. `available` is kept equal to
+/// `on_hand - reserved` by every update, because a condition expression
+/// cannot do arithmetic and reservations are conditional on it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StockItem {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub on_hand: u32,
+    pub reserved: u32,
+}
+
+impl StockItem {
+    pub fn level(&self) -> StockLevel {
+        StockLevel {
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LineItem {
+    pub sku: Sku,
+    pub name: String,
+    pub qty: Quantity,
+    pub unit: i64,
+    pub total: i64,
+    pub wh: WarehouseId,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub id: OrderId,
+    pub customer: CustomerId,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub lines: Vec<LineItem>,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub shipping: i64,
+    pub grand_total: i64,
+    pub email: Email,
+    pub address: ShippingAddress,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub version: u64,
+}
+
+impl OrderItem {
+    pub fn from_order(order: &Order) -> Self {
+        let (pk, sk) = order_key(order.id);
+        Self {
+            pk,
+            sk,
+            kind: "order".into(),
+            gsi1pk: customer_orders_partition(&order.customer_id),
+            gsi1sk: customer_order_sort(order.id),
+            id: order.id,
+            customer: order.customer_id.clone(),
+            status: order.status,
+            currency: order.currency.clone(),
+            lines: order
+                .lines
+                .iter()
+                .map(|line| LineItem {
+                    sku: line.sku.clone(),
+                    name: line.name.clone(),
+                    qty: line.quantity,
+                    unit: line.unit_price.minor,
+                    total: line.line_total.minor,
+                    wh: line.warehouse.clone(),
+                })
+                .collect(),
+            subtotal: order.totals.subtotal.minor,
+            tax: order.totals.tax.minor,
+            shipping: order.totals.shipping.minor,
+            grand_total: order.totals.grand_total.minor,
+            email: order.email.clone(),
+            address: order.shipping_address.clone(),
+            created_at: order.created_at,
+            expires_at: order.reservation_expires_at,
+            version: order.version,
+        }
+    }
+
+    pub fn into_order(self) -> Result<Order, StoreError> {
+        let currency = self.currency;
+        let money = |minor: i64| {
+            Money::new(minor, currency.clone()).map_err(|e| StoreError::Corrupt {
+                entity: "order",
+                reason: e.to_string(),
+            })
+        };
+        let lines = self
+            .lines
+            .into_iter()
+            .map(|line| {
+                Ok(OrderLine {
+                    sku: line.sku,
+                    name: line.name,
+                    quantity: line.qty,
+                    unit_price: money(line.unit)?,
+                    line_total: money(line.total)?,
+                    warehouse: line.wh,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let totals = OrderTotals {
+            subtotal: money(self.subtotal)?,
+            tax: money(self.tax)?,
+            shipping: money(self.shipping)?,
+            grand_total: money(self.grand_total)?,
+        };
+        Ok(Order {
+            id: self.id,
+            customer_id: self.customer,
+            status: self.status,
+            currency,
+            lines,
+            totals,
+            email: self.email,
+            shipping_address: self.address,
+            created_at: self.created_at,
+            reservation_expires_at: self.expires_at,
+            version: self.version,
+        })
+    }
+}
+
+/// An event waiting in the outbox; the relay publishes it from the table's
+/// stream. `detail` is the envelope JSON exactly as it goes on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+    pub ttl: u64,
+}
+
+impl OutboxItem {
+    pub const TYPE: &'static str = "outbox";
+
+    pub fn from_event(event: &OutboxEvent) -> Result<Self, StoreError> {
+        let envelope = EventEnvelope::new(event.id.to_string(), event.occurred_at, &event.event);
+        let detail = serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt {
+            entity: "outbox",
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            pk: format!("OUTBOX#{}", event.id),
+            sk: "OUTBOX".into(),
+            kind: Self::TYPE.into(),
+            source: event.event.source().into(),
+            detail_type: event.event.detail_type().into(),
+            detail,
+            ttl: event.occurred_at.as_secs() + OUTBOX_TTL_SECS,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+    pub ttl: u64,
+}
+
+impl IdempotencyItem {
+    pub fn new(key: &crate::IdempotencyKey, response: &StoredResponse, now_secs: u64) -> Self {
+        let (pk, sk) = idempotency_key(key);
+        Self {
+            pk,
+            sk,
+            kind: "idempotency".into(),
+            fingerprint: response.request_fingerprint.clone(),
+            status: response.status,
+            body: response.body.clone(),
+            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
+        }
+    }
+
+    /// DynamoDB deletes expired items lazily (within days), so expiry is checked on read too.
+    pub fn into_live_response(self, now_secs: u64) -> Option<StoredResponse> {
+        (self.ttl > now_secs).then_some(StoredResponse {
+            request_fingerprint: self.fingerprint,
+            status: self.status,
+            body: self.body,
+        })
+    }
+}
+
+impl OutboxItem {
+    /// The bus entry for a new item image from the table's stream, or `None`
+    /// when the image is not an outbox record.
+    pub fn bus_entry_from_image(
+        image: serde_dynamo::Item,
+    ) -> Result<Option<crate::BusEntry>, StoreError> {
+        let is_outbox = matches!(
+            image.get("type"),
+            Some(serde_dynamo::AttributeValue::S(kind)) if kind == Self::TYPE
+        );
+        if !is_outbox {
+            return Ok(None);
+        }
+        let item: Self = serde_dynamo::from_item(image).map_err(|e| StoreError::Corrupt {
+            entity: "outbox",
+            reason: e.to_string(),
+        })?;
+        Ok(Some(crate::BusEntry {
+            source: item.source,
+            detail_type: item.detail_type,
+            detail: item.detail,
+        }))
+    }
+}

@@ -1,0 +1,74 @@
+//! The DynamoDB adapter: one table, keys and item shapes in `items`, the
+//! access patterns in docs/data-model.md.
+
+mod checkout;
+mod inventory;
+mod items;
+mod orders;
+
+use crate::StoreError;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use items::OutboxItem;
+
+/// The shopflow table, reached through one SDK client built at start-up.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store on the client the environment configures (`AWS_ENDPOINT_URL_DYNAMODB`
+    /// points it at DynamoDB Local).
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(Client::new(&config), table)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn unavailable(error: impl std::error::Error) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+}
+
+fn corrupt(entity: &'static str) -> impl Fn(serde_dynamo::Error) -> StoreError {
+    move |error| StoreError::Corrupt {
+        entity,
+        reason: error.to_string(),
+    }
+}
+
+/// The primary key of an item, from its `(pk, sk)` pair.
+fn key(
+    (pk, sk): (String, String),
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    std::collections::HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk)),
+    ])
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}

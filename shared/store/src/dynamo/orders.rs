@@ -1,0 +1,85 @@
+//! Reading orders: by id, and a customer's orders newest first through gsi1.
+
+use super::items::{OrderItem, customer_order_sort, customer_orders_partition, order_key};
+use super::{DynamoStore, corrupt, unavailable};
+use crate::{OrderReader, Page, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use shopflow_domain::{CustomerId, Order, OrderId};
+use std::collections::HashMap;
+
+#[async_trait]
+impl OrderReader for DynamoStore {
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        let (pk, sk) = order_key(id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item::<_, OrderItem>(item)
+                    .map_err(corrupt("order"))?
+                    .into_order()
+            })
+            .transpose()
+    }
+
+    async fn customer_orders(
+        &self,
+        customer: &CustomerId,
+        after: Option<OrderId>,
+        limit: u16,
+    ) -> Result<Page<Order, OrderId>, StoreError> {
+        let partition = customer_orders_partition(customer);
+        // The cursor carries only the order id; the rest of the start key is
+        // rebuilt from the caller, so a cursor can never reach another customer.
+        let start = after.map(|id| {
+            let (pk, sk) = order_key(id);
+            HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(pk)),
+                ("sk".to_owned(), AttributeValue::S(sk)),
+                ("gsi1pk".to_owned(), AttributeValue::S(partition.clone())),
+                (
+                    "gsi1sk".to_owned(),
+                    AttributeValue::S(customer_order_sort(id)),
+                ),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :customer AND begins_with(gsi1sk, :orders)")
+            .expression_attribute_values(":customer", AttributeValue::S(partition.clone()))
+            .expression_attribute_values(":orders", AttributeValue::S("ORDER#".into()))
+            .scan_index_forward(false)
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, OrderItem>(item)
+                    .map_err(corrupt("order"))?
+                    .into_order()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match output.last_evaluated_key {
+            Some(_) => items.last().map(|order| order.id),
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+}

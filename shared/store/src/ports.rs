@@ -1,0 +1,162 @@
+//! The ports handlers depend on. Each is implemented by a DynamoDB adapter
+//! (`dynamo`) and an in-memory fake (`memory`) for handler tests.
+
+use async_trait::async_trait;
+use shopflow_domain::events::DomainEvent;
+use shopflow_domain::{
+    CustomerId, Order, OrderId, Product, Sku, StockLevel, Timestamp, WarehouseId,
+};
+use std::collections::HashMap;
+use ulid::Ulid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backing service failed or refused the call; retrying may help.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back into domain types: a bug or a bad migration.
+    #[error("corrupt {entity} item: {reason}")]
+    Corrupt {
+        entity: &'static str,
+        reason: String,
+    },
+}
+
+/// A client-chosen key that makes a request safe to retry, scoped to the
+/// operation and the caller so two customers can never collide.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+}
+
+/// The response first given for an idempotency key, replayed on retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// Fingerprint of the request that produced the response; a retry with
+    /// another body under the same key is refused.
+    pub request_fingerprint: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// An event to publish, recorded in the outbox in the same transaction as the
+/// state change it announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub id: Ulid,
+    pub occurred_at: Timestamp,
+    pub event: DomainEvent,
+}
+
+/// What checkout reads in one round trip before it decides anything.
+#[derive(Debug, Clone, Default)]
+pub struct CheckoutSnapshot {
+    pub replay: Option<StoredResponse>,
+    pub catalog: HashMap<Sku, Product>,
+    pub stock: HashMap<(Sku, WarehouseId), StockLevel>,
+}
+
+/// Why placing an order wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    /// A warehouse no longer had the units the snapshot showed.
+    #[error("stock changed since it was read")]
+    StockChanged,
+    /// Another request with the same idempotency key got there first.
+    #[error("the idempotency key is already in use")]
+    IdempotencyKeyTaken,
+    /// Concurrent transactions touched the same items; retry after a pause.
+    #[error("conflicting concurrent write")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait CheckoutStore: Send + Sync {
+    /// The idempotency record, catalog entries and stock levels a checkout needs.
+    async fn checkout_snapshot(
+        &self,
+        key: &IdempotencyKey,
+        skus: &[Sku],
+        warehouses: &[WarehouseId],
+    ) -> Result<CheckoutSnapshot, StoreError>;
+
+    /// Atomically: reserves every line's units, writes the order, the outbox
+    /// event and the idempotency record. All of it or none of it.
+    async fn place_order(
+        &self,
+        order: &Order,
+        event: &OutboxEvent,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), PlaceOrderError>;
+}
+
+/// One page of a listing and the position to continue from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T, C> {
+    pub items: Vec<T>,
+    pub next: Option<C>,
+}
+
+#[async_trait]
+pub trait OrderReader: Send + Sync {
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// The customer's orders, newest first, starting after `after`.
+    async fn customer_orders(
+        &self,
+        customer: &CustomerId,
+        after: Option<OrderId>,
+        limit: u16,
+    ) -> Result<Page<Order, OrderId>, StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestockError {
+    #[error("unknown sku {0}")]
+    UnknownProduct(Sku),
+    #[error("the stock level would exceed the maximum")]
+    Overflow,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait InventoryStore: Send + Sync {
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError>;
+
+    async fn product(&self, sku: &Sku) -> Result<Option<Product>, StoreError>;
+
+    /// Stock of the SKU in every warehouse that has ever held it.
+    async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError>;
+
+    /// Adds received units to a warehouse's stock, recording the event in the
+    /// same transaction; returns the level afterwards.
+    async fn restock(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+        received: u32,
+        event: &OutboxEvent,
+    ) -> Result<StockLevel, RestockError>;
+}
+
+/// Publishes events to the bus. Used only by the outbox relay: everything
+/// else records events in the outbox.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes a batch of at most 10 entries; returns the indexes of the
+    /// entries the bus did not accept.
+    async fn publish(&self, entries: &[BusEntry]) -> Result<Vec<usize>, StoreError>;
+}
+
+/// An event as it leaves the outbox for the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusEntry {
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+}
