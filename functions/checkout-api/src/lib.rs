@@ -29,22 +29,22 @@ pub struct App<S> {
     policy: CheckoutPolicy,
 }
 
-/// The checkout settings from the environment; see README "Configuration".
-pub fn policy_from_env() -> Result<CheckoutPolicy, config::ConfigError> {
+/// The checkout settings from configuration; see README "Configuration".
+pub fn policy_from(vars: &impl config::Source) -> Result<CheckoutPolicy, config::ConfigError> {
     Ok(CheckoutPolicy {
-        tax_rate_bps: config::parsed_or("TAX_RATE_BPS", 0)?,
-        shipping_flat_minor: config::parsed_or("SHIPPING_FLAT_MINOR", 0)?,
-        min_total_minor: config::parsed_or("MIN_ORDER_TOTAL_MINOR", 1)?,
-        max_total_minor: config::parsed_or("MAX_ORDER_TOTAL_MINOR", 100_000_000)?,
-        reservation_ttl_secs: config::parsed_or("RESERVATION_TTL_SECS", 900)?,
-        warehouses: config::list_or("WAREHOUSES", "MAIN", WarehouseId::parse)?,
+        tax_rate_bps: config::parsed_or(vars, "TAX_RATE_BPS", 0)?,
+        shipping_flat_minor: config::parsed_or(vars, "SHIPPING_FLAT_MINOR", 0)?,
+        min_total_minor: config::parsed_or(vars, "MIN_ORDER_TOTAL_MINOR", 1)?,
+        max_total_minor: config::parsed_or(vars, "MAX_ORDER_TOTAL_MINOR", 100_000_000)?,
+        reservation_ttl_secs: config::parsed_or(vars, "RESERVATION_TTL_SECS", 900)?,
+        warehouses: config::list_or(vars, "WAREHOUSES", "MAIN", WarehouseId::parse)?,
     })
 }
 
 impl App<DynamoStore> {
     pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required("TABLE_NAME")?;
-        let policy = policy_from_env()?;
+        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
+        let policy = policy_from(&config::ProcessEnv)?;
         Ok(Self::new(DynamoStore::from_env(table).await, policy))
     }
 }

@@ -26,7 +26,7 @@ pub struct App<S> {
 
 impl App<DynamoStore> {
     pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required("TABLE_NAME")?;
+        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
         Ok(Self::new(DynamoStore::from_env(table).await))
     }
 }

@@ -23,7 +23,7 @@ pub struct App<B> {
 
 impl App<EventBridgeBus> {
     pub async fn from_env() -> Result<Self, Error> {
-        let bus_name = config::required("EVENT_BUS_NAME")?;
+        let bus_name = config::required(&config::ProcessEnv, "EVENT_BUS_NAME")?;
         Ok(Self::new(EventBridgeBus::from_env(bus_name).await))
     }
 }

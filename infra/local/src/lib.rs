@@ -1,1 +1,270 @@
+//! The local stack: the emulators, the resources of infra/template.yaml, every
+//! HTTP route served on localhost by the functions' own handlers, and the
+//! table stream feeding the outbox relay, as in AWS.
 
+pub mod emulators;
+pub mod resources;
+pub mod seed;
+pub mod server;
+pub mod stream;
+pub mod template;
+pub mod token;
+
+use emulators::{Emulator, EmulatorError};
+use lambda_http::Body;
+use resources::{Clients, ResourceError};
+use server::{HttpHandler, Router};
+use shopflow_lambda_kit::config::{self, ConfigError};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::eventbridge::EventBridgeBus;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use stream::StreamHandler;
+use template::{StackSpec, TemplateError};
+use token::DevTokens;
+use tokio::task::JoinHandle;
+
+/// moto's default account and the region every local client uses.
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// Template parameter values for the local stack.
+pub fn local_parameters() -> BTreeMap<String, String> {
+    [
+        ("Stage", "local"),
+        ("JwtIssuer", "https://auth.shopflow.localhost/"),
+        ("JwtAudience", "shopflow-local"),
+        ("Warehouses", "WH-NORTH,WH-SOUTH"),
+        ("TaxRateBps", "2000"),
+        ("ShippingFlatMinor", "495"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn template_path() -> PathBuf {
+    repo_root().join("infra/template.yaml")
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// The dev-token signer for the local parameters.
+pub fn dev_tokens() -> DevTokens {
+    let key =
+        std::env::var("SHOPFLOW_DEV_JWT_KEY").unwrap_or_else(|_| token::DEFAULT_DEV_KEY.to_owned());
+    let parameters = local_parameters();
+    DevTokens::new(
+        key.as_bytes(),
+        &parameters["JwtIssuer"],
+        &parameters["JwtAudience"],
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("creating resources: {0}")]
+    Resources(#[from] ResourceError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the template routes to {0}, which the local stack does not know")]
+    UnknownFunction(String),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+    #[error("seeding the demo catalog: {0}")]
+    Seed(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// 0 picks a free port.
+    pub port: u16,
+    pub seed_demo_catalog: bool,
+}
+
+/// A running local stack; dropping it stops everything it started.
+pub struct LocalStack {
+    pub http: SocketAddr,
+    pub spec: StackSpec,
+    pub dynamodb_endpoint: String,
+    pub moto_endpoint: String,
+    pub queue_urls: BTreeMap<String, String>,
+    pub tokens: DevTokens,
+    tasks: Vec<JoinHandle<()>>,
+    _emulators: (Emulator, Emulator),
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn http_handler<A, F, Fut>(app: A, handle: F) -> HttpHandler
+where
+    A: Send + Sync + 'static,
+    F: Fn(Arc<A>, lambda_http::Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<lambda_http::Response<Body>, lambda_http::Error>> + Send + 'static,
+{
+    let app = Arc::new(app);
+    Arc::new(move |request| {
+        let future = handle(app.clone(), request);
+        Box::pin(async move {
+            future.await.unwrap_or_else(|error| {
+                tracing::error!(%error, "handler failed");
+                shopflow_lambda_kit::ApiError::new(
+                    lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "the function failed",
+                )
+                .into_response()
+            })
+        })
+    })
+}
+
+/// Every HTTP function, built as its `main` builds it but on the emulators'
+/// clients and the environment the template gives it.
+fn http_functions(
+    clients: &Clients,
+    env: &BTreeMap<String, String>,
+) -> Result<HashMap<String, HttpHandler>, LocalError> {
+    let store = DynamoStore::new(
+        clients.dynamodb.clone(),
+        config::required(env, "TABLE_NAME")?,
+    );
+    let checkout = checkout_api::App::new(store.clone(), checkout_api::policy_from(env)?);
+    let orders = orders_api::App::new(store.clone());
+    let inventory = inventory_api::App::new(store);
+    Ok(HashMap::from([
+        (
+            "checkout-api".to_owned(),
+            http_handler(
+                checkout,
+                |app, request| async move { app.handle(request).await },
+            ),
+        ),
+        (
+            "orders-api".to_owned(),
+            http_handler(
+                orders,
+                |app, request| async move { app.handle(request).await },
+            ),
+        ),
+        (
+            "inventory-api".to_owned(),
+            http_handler(inventory, |app, request| async move {
+                app.handle(request).await
+            }),
+        ),
+    ]))
+}
+
+fn stream_functions(
+    clients: &Clients,
+    env: &BTreeMap<String, String>,
+) -> Result<HashMap<String, StreamHandler>, LocalError> {
+    let bus = EventBridgeBus::new(
+        clients.events.clone(),
+        config::required(env, "EVENT_BUS_NAME")?,
+    );
+    let relay = Arc::new(outbox_relay::App::new(bus));
+    let handler: StreamHandler = Arc::new(move |event| {
+        let relay = relay.clone();
+        Box::pin(async move {
+            let invocation =
+                lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+            relay.handle(invocation).await.map_err(|e| e.to_string())
+        })
+    });
+    Ok(HashMap::from([("outbox-relay".to_owned(), handler)]))
+}
+
+impl LocalStack {
+    pub async fn start(options: Options) -> Result<Self, LocalError> {
+        let repo = repo_root();
+        let spec = StackSpec::load(&template_path(), &local_parameters())?;
+        let installed = emulators::bootstrap(&repo)?;
+        let dynamodb = emulators::start_dynamodb_local(&repo, &installed)?;
+        let moto = emulators::start_moto(&repo, &installed)?;
+        let clients = Clients::new(&dynamodb.endpoint(), &moto.endpoint()).await;
+        let queue_urls = resources::create(&clients, &spec).await?;
+
+        let functions = http_functions(&clients, &spec.environment)?;
+        if let Some(route) = spec
+            .routes
+            .iter()
+            .find(|r| !functions.contains_key(&r.function))
+        {
+            return Err(LocalError::UnknownFunction(route.function.clone()));
+        }
+        let stream_handlers = stream_functions(&clients, &spec.environment)?;
+        let mut tasks = Vec::new();
+        for consumer in &spec.stream_consumers {
+            let handler = stream_handlers
+                .get(consumer)
+                .cloned()
+                .ok_or_else(|| LocalError::UnknownFunction(consumer.clone()))?;
+            tasks.push(tokio::spawn(stream::pump(
+                clients.clone(),
+                spec.table.name.clone(),
+                handler,
+            )));
+        }
+
+        let tokens = dev_tokens();
+        if options.seed_demo_catalog {
+            seed::demo_catalog(&functions, &tokens, &spec)
+                .await
+                .map_err(LocalError::Seed)?;
+        }
+        let router = Arc::new(Router::new(spec.routes.clone(), functions, tokens.clone()));
+        let (listener, http) = server::bind(options.port).await?;
+        tasks.push(tokio::spawn(server::serve(listener, router)));
+        Ok(Self {
+            http,
+            spec,
+            dynamodb_endpoint: dynamodb.endpoint(),
+            moto_endpoint: moto.endpoint(),
+            queue_urls,
+            tokens,
+            tasks,
+            _emulators: (dynamodb, moto),
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// Fresh SDK clients on the emulators, for the caller's own runtime.
+    pub async fn clients(&self) -> Clients {
+        Clients::new(&self.dynamodb_endpoint, &self.moto_endpoint).await
+    }
+
+    pub fn customer_token(&self, customer: &str) -> String {
+        self.tokens.mint(customer, false, now_secs(), 3600)
+    }
+
+    pub fn admin_token(&self, admin: &str) -> String {
+        self.tokens.mint(admin, true, now_secs(), 3600)
+    }
+}

@@ -1,6 +1,10 @@
 //! Configuration from environment variables, read once at start-up. A missing
 //! or malformed variable fails initialisation with a message naming it.
+//!
+//! Readers take a [`Source`], so the local stack can hand each function the
+//! environment infra/template.yaml gives it without touching the process env.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 #[derive(Debug, thiserror::Error)]
@@ -11,39 +15,60 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => Ok(value),
-        _ => Err(ConfigError::Missing(name)),
+/// Where configuration values come from.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment, as Lambda sets it.
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
     }
 }
 
+impl Source for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name).cloned()
+    }
+}
+
+fn present(source: &impl Source, name: &str) -> Option<String> {
+    source.get(name).filter(|value| !value.trim().is_empty())
+}
+
+pub fn required(source: &impl Source, name: &'static str) -> Result<String, ConfigError> {
+    present(source, name).ok_or(ConfigError::Missing(name))
+}
+
 /// The parsed value of `name`, or `default` when it is not set.
-pub fn parsed_or<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+pub fn parsed_or<T>(source: &impl Source, name: &'static str, default: T) -> Result<T, ConfigError>
 where
     T: FromStr,
     T::Err: std::fmt::Display,
 {
-    match std::env::var(name) {
-        Ok(raw) if !raw.trim().is_empty() => {
-            raw.trim()
-                .parse()
-                .map_err(|e: T::Err| ConfigError::Invalid {
-                    name,
-                    reason: e.to_string(),
-                })
-        }
-        _ => Ok(default),
+    match present(source, name) {
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            }),
+        None => Ok(default),
     }
 }
 
-/// A comma-separated list, each item parsed with `parse`.
+/// A comma-separated list, each item parsed with `parse`; `default` when unset.
 pub fn list_or<T, E: std::fmt::Display>(
+    source: &impl Source,
     name: &'static str,
     default: &str,
     parse: impl Fn(&str) -> Result<T, E>,
 ) -> Result<Vec<T>, ConfigError> {
-    let raw = std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let raw = present(source, name).unwrap_or_else(|| default.to_owned());
     let items = raw
         .split(',')
         .map(str::trim)
@@ -62,4 +87,45 @@ pub fn list_or<T, E: std::fmt::Display>(
         });
     }
     Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_and_malformed_values_name_the_variable() {
+        let source = vars(&[("TAX", "ten")]);
+        assert_eq!(
+            required(&source, "TABLE_NAME").unwrap_err().to_string(),
+            "environment variable TABLE_NAME is required but not set"
+        );
+        assert!(
+            parsed_or(&source, "TAX", 0u32)
+                .unwrap_err()
+                .to_string()
+                .contains("TAX")
+        );
+        assert_eq!(parsed_or(&source, "OTHER", 7u32).unwrap(), 7);
+    }
+
+    #[test]
+    fn lists_are_comma_separated_and_never_empty() {
+        let source = vars(&[("WAREHOUSES", " A, B ,"), ("EMPTY", ",")]);
+        assert_eq!(
+            list_or(&source, "WAREHOUSES", "X", |s| Ok::<_, String>(
+                s.to_owned()
+            ))
+            .unwrap(),
+            ["A", "B"]
+        );
+        assert!(list_or(&source, "EMPTY", "X", |s| Ok::<_, String>(s.to_owned())).is_err());
+    }
 }

@@ -1,0 +1,201 @@
+//! Serves the template's HTTP routes on localhost the way API Gateway does:
+//! verify the bearer token, match the route, build the payload-v2 event and
+//! invoke the function's own handler.
+
+use crate::template::RouteSpec;
+use crate::token::DevTokens;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use shopflow_lambda_kit::apigw::HttpEvent;
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// API Gateway's payload limit.
+const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = lambda_http::Response<Body>> + Send>>;
+/// A function's HTTP handler, as the local stack invokes it.
+pub type HttpHandler = Arc<dyn Fn(lambda_http::Request) -> HandlerFuture + Send + Sync>;
+
+pub struct Router {
+    routes: Vec<RouteSpec>,
+    functions: HashMap<String, HttpHandler>,
+    tokens: DevTokens,
+}
+
+fn respond(status: u16, body: &str) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_owned())));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Matches `/v1/orders/abc` against `/v1/orders/{id}`, returning the parameters.
+pub fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let wanted: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let given: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if wanted.len() != given.len() {
+        return None;
+    }
+    let mut parameters = BTreeMap::new();
+    for (want, got) in wanted.iter().zip(&given) {
+        match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(name) if !got.is_empty() => {
+                parameters.insert(name.to_owned(), (*got).to_owned());
+            }
+            Some(_) => return None,
+            None if want == got => {}
+            None => return None,
+        }
+    }
+    Some(parameters)
+}
+
+impl Router {
+    pub fn new(
+        routes: Vec<RouteSpec>,
+        functions: HashMap<String, HttpHandler>,
+        tokens: DevTokens,
+    ) -> Self {
+        Self {
+            routes,
+            functions,
+            tokens,
+        }
+    }
+
+    pub async fn dispatch(
+        &self,
+        request: hyper::Request<Incoming>,
+    ) -> hyper::Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let method = parts.method.as_str().to_owned();
+        let path = parts.uri.path().to_owned();
+        let matched = self.routes.iter().find_map(|route| {
+            (route.method == method)
+                .then(|| match_path(&route.path, &path))
+                .flatten()
+                .map(|p| (route, p))
+        });
+        let Some((route, path_parameters)) = matched else {
+            return respond(404, r#"{"message":"Not Found"}"#);
+        };
+        let claims = if route.authorized {
+            let token = parts
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            let now = crate::now_secs();
+            match token.map(|t| self.tokens.verify(t, now)) {
+                Some(Ok(claims)) => Some(claims),
+                _ => return respond(401, r#"{"message":"Unauthorized"}"#),
+            }
+        } else {
+            None
+        };
+        let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return respond(413, r#"{"message":"Request Entity Too Large"}"#),
+        };
+        let headers = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        let event = HttpEvent {
+            method,
+            route: route.path.clone(),
+            path,
+            path_parameters,
+            raw_query: parts.uri.query().unwrap_or_default().to_owned(),
+            headers,
+            body: (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned()),
+            claims,
+            request_id: ulid::Ulid::generate().to_string(),
+        };
+        let Some(handler) = self.functions.get(&route.function) else {
+            return respond(502, r#"{"message":"function not loaded"}"#);
+        };
+        let request = match event.into_request() {
+            Ok(request) => request,
+            Err(error) => {
+                return respond(
+                    400,
+                    &serde_json::json!({ "message": error.to_string() }).to_string(),
+                );
+            }
+        };
+        let response = handler(request).await;
+        let (parts, body) = response.into_parts();
+        let bytes = match body {
+            Body::Empty => Bytes::new(),
+            Body::Text(text) => Bytes::from(text),
+            Body::Binary(data) => Bytes::from(data),
+            _ => Bytes::new(),
+        };
+        hyper::Response::from_parts(parts, Full::new(bytes))
+    }
+}
+
+/// Accepts connections until the task is dropped.
+pub async fn serve(listener: TcpListener, router: Arc<Router>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let router = router.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let router = router.clone();
+                async move { Ok::<_, Infallible>(router.dispatch(request).await) }
+            });
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}
+
+pub async fn bind(port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let address = listener.local_addr()?;
+    Ok((listener, address))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_templates_capture_their_parameters() {
+        let params = match_path(
+            "/v1/inventory/{sku}/{warehouse}/restock",
+            "/v1/inventory/TEE/BER/restock",
+        )
+        .unwrap();
+        assert_eq!(params["sku"], "TEE");
+        assert_eq!(params["warehouse"], "BER");
+        assert!(match_path("/v1/orders/{id}", "/v1/orders").is_none());
+        assert!(match_path("/v1/orders", "/v1/orders/x").is_none());
+        assert!(match_path("/v1/orders/{id}", "/v1/orders/").is_none());
+    }
+}

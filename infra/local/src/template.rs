@@ -1,0 +1,470 @@
+//! Reads infra/template.yaml, the one source of truth for resources, into the
+//! plain specs the local stack creates: the table, the bus, queues, rules,
+//! HTTP routes, stream consumers and function environments.
+
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read the template: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("the template is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template: {0}")]
+    Shape(String),
+}
+
+fn shape(message: impl Into<String>) -> TemplateError {
+    TemplateError::Shape(message.into())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySpec {
+    pub hash: String,
+    pub range: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub name: String,
+    pub key: KeySpec,
+    /// Every attribute named in a key, with its type (`S`, `N`, `B`).
+    pub attributes: BTreeMap<String, String>,
+    pub indexes: BTreeMap<String, KeySpec>,
+    pub ttl_attribute: Option<String>,
+    pub stream_view_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    pub name: String,
+    /// Dead-letter queue logical id and the receives before a message moves there.
+    pub redrive: Option<(String, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    pub logical_id: String,
+    pub pattern: Value,
+    /// Logical ids of the queues the rule delivers to.
+    pub target_queues: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: String,
+    pub path: String,
+    /// The function's binary (package) name.
+    pub function: String,
+    pub authorized: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSpec {
+    pub table: TableSpec,
+    pub bus_name: String,
+    pub queues: Vec<QueueSpec>,
+    pub rules: Vec<RuleSpec>,
+    pub routes: Vec<RouteSpec>,
+    /// Functions triggered by the table's stream.
+    pub stream_consumers: Vec<String>,
+    /// Every function's environment (Globals first), merged: names never clash.
+    pub environment: BTreeMap<String, String>,
+}
+
+/// Converts YAML with CloudFormation short-form tags into the JSON form
+/// (`!Ref X` becomes `{"Ref": "X"}`, `!GetAtt A.B` becomes `{"Fn::GetAtt": ["A", "B"]}`).
+fn to_json(value: serde_yaml::Value) -> Result<Value, TemplateError> {
+    use serde_yaml::Value as Y;
+    Ok(match value {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => serde_json::to_value(n).map_err(|e| shape(e.to_string()))?,
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => {
+            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
+        Y::Mapping(map) => {
+            let mut out = Map::new();
+            for (key, value) in map {
+                let key = key
+                    .as_str()
+                    .ok_or_else(|| shape("non-string mapping key"))?
+                    .to_owned();
+                out.insert(key, to_json(value)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(tagged) => {
+            let name = tagged.tag.to_string();
+            let name = name.trim_start_matches('!');
+            let inner = to_json(tagged.value)?;
+            match (name, inner) {
+                ("Ref", inner) => json!({ "Ref": inner }),
+                ("GetAtt", Value::String(path)) => {
+                    let (resource, attribute) = path
+                        .split_once('.')
+                        .ok_or_else(|| shape(format!("bad !GetAtt {path}")))?;
+                    json!({ "Fn::GetAtt": [resource, attribute] })
+                }
+                (other, inner) => json!({ format!("Fn::{other}"): inner }),
+            }
+        }
+    })
+}
+
+/// Resolves intrinsic functions against parameter values and the local
+/// names of resources.
+struct Resolver<'a> {
+    parameters: &'a BTreeMap<String, String>,
+    resources: &'a Map<String, Value>,
+}
+
+impl Resolver<'_> {
+    fn string(&self, value: &Value) -> Result<String, TemplateError> {
+        match value {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Object(map) if map.contains_key("Ref") => {
+                self.reference(&self.string(&map["Ref"])?)
+            }
+            Value::Object(map) if map.contains_key("Fn::Sub") => {
+                self.substitute(&self.string(&map["Fn::Sub"])?)
+            }
+            Value::Object(map) if map.contains_key("Fn::GetAtt") => {
+                let parts = map["Fn::GetAtt"]
+                    .as_array()
+                    .ok_or_else(|| shape("bad Fn::GetAtt"))?;
+                let resource = parts.first().and_then(Value::as_str).unwrap_or_default();
+                let attribute = parts.get(1).and_then(Value::as_str).unwrap_or_default();
+                self.attribute(resource, attribute)
+            }
+            other => Err(shape(format!("cannot resolve {other}"))),
+        }
+    }
+
+    fn reference(&self, name: &str) -> Result<String, TemplateError> {
+        if let Some(value) = self.parameters.get(name) {
+            return Ok(value.clone());
+        }
+        match name {
+            "AWS::Region" => Ok(crate::REGION.to_owned()),
+            "AWS::AccountId" => Ok(crate::ACCOUNT_ID.to_owned()),
+            "AWS::URLSuffix" => Ok("amazonaws.com".to_owned()),
+            _ => self.physical_name(name),
+        }
+    }
+
+    /// What `Ref` gives for the resource kinds the local stack knows.
+    fn physical_name(&self, logical_id: &str) -> Result<String, TemplateError> {
+        let resource = self
+            .resources
+            .get(logical_id)
+            .ok_or_else(|| shape(format!("unknown Ref {logical_id}")))?;
+        let properties = &resource["Properties"];
+        let name_property = match resource["Type"].as_str().unwrap_or_default() {
+            "AWS::DynamoDB::Table" => "TableName",
+            "AWS::Events::EventBus" => "Name",
+            "AWS::SQS::Queue" => "QueueName",
+            "AWS::Serverless::Function" => "FunctionName",
+            _ => return Ok(logical_id.to_owned()),
+        };
+        match properties.get(name_property) {
+            Some(name) => self.string(name),
+            None => Ok(logical_id.to_owned()),
+        }
+    }
+
+    fn attribute(&self, resource: &str, attribute: &str) -> Result<String, TemplateError> {
+        let name = self.physical_name(resource)?;
+        let kind = self.resources[resource]["Type"]
+            .as_str()
+            .unwrap_or_default();
+        Ok(match (kind, attribute) {
+            ("AWS::SQS::Queue", "Arn") => {
+                format!("arn:aws:sqs:{}:{}:{name}", crate::REGION, crate::ACCOUNT_ID)
+            }
+            ("AWS::SQS::Queue", "QueueName") => name,
+            ("AWS::Events::EventBus", "Arn") => {
+                format!(
+                    "arn:aws:events:{}:{}:event-bus/{name}",
+                    crate::REGION,
+                    crate::ACCOUNT_ID
+                )
+            }
+            ("AWS::DynamoDB::Table", "Arn") => {
+                format!(
+                    "arn:aws:dynamodb:{}:{}:table/{name}",
+                    crate::REGION,
+                    crate::ACCOUNT_ID
+                )
+            }
+            _ => format!("{resource}.{attribute}"),
+        })
+    }
+
+    fn substitute(&self, text: &str) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find('}')
+                .ok_or_else(|| shape(format!("unclosed ${{ in {text}")))?
+                + start;
+            let name = &rest[start + 2..end];
+            let value = match name.split_once('.') {
+                Some((resource, attribute)) if !name.starts_with("AWS::") => {
+                    self.attribute(resource, attribute)?
+                }
+                _ => self.reference(name)?,
+            };
+            out.push_str(&value);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+fn key_spec(schema: &Value) -> Result<KeySpec, TemplateError> {
+    let entries = schema
+        .as_array()
+        .ok_or_else(|| shape("KeySchema must be a list"))?;
+    let named = |kind: &str| {
+        entries
+            .iter()
+            .find(|entry| entry["KeyType"] == kind)
+            .and_then(|entry| entry["AttributeName"].as_str())
+            .map(str::to_owned)
+    };
+    Ok(KeySpec {
+        hash: named("HASH").ok_or_else(|| shape("KeySchema needs a HASH key"))?,
+        range: named("RANGE"),
+    })
+}
+
+impl StackSpec {
+    /// Reads the template with the given parameter values; parameters not
+    /// given take their template defaults.
+    pub fn load(path: &Path, overrides: &BTreeMap<String, String>) -> Result<Self, TemplateError> {
+        let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path)?)?;
+        let template = to_json(yaml)?;
+        let mut parameters = BTreeMap::new();
+        if let Some(declared) = template["Parameters"].as_object() {
+            for (name, declaration) in declared {
+                let value = match (overrides.get(name), declaration.get("Default")) {
+                    (Some(value), _) => value.clone(),
+                    (None, Some(Value::String(s))) => s.clone(),
+                    (None, Some(other)) => other.to_string(),
+                    (None, None) => {
+                        return Err(shape(format!(
+                            "parameter {name} has no default and no local value"
+                        )));
+                    }
+                };
+                parameters.insert(name.clone(), value);
+            }
+        }
+        let resources = template["Resources"]
+            .as_object()
+            .cloned()
+            .ok_or_else(|| shape("no Resources"))?;
+        let resolver = Resolver {
+            parameters: &parameters,
+            resources: &resources,
+        };
+        let of_type = |kind: &'static str| resources.iter().filter(move |(_, r)| r["Type"] == kind);
+
+        let (_, table) = of_type("AWS::DynamoDB::Table")
+            .next()
+            .ok_or_else(|| shape("no DynamoDB table"))?;
+        let table = Self::table(&resolver, &table["Properties"])?;
+        let (_, bus) = of_type("AWS::Events::EventBus")
+            .next()
+            .ok_or_else(|| shape("no event bus"))?;
+        let bus_name = resolver.string(&bus["Properties"]["Name"])?;
+
+        let queue_ids: BTreeMap<String, String> = of_type("AWS::SQS::Queue")
+            .map(|(id, _)| Ok((resolver.attribute(id, "Arn")?, id.clone())))
+            .collect::<Result<_, TemplateError>>()?;
+        let mut queues = Vec::new();
+        for (id, queue) in of_type("AWS::SQS::Queue") {
+            let properties = &queue["Properties"];
+            let redrive = match properties.get("RedrivePolicy") {
+                Some(policy) => {
+                    let arn = resolver.string(&policy["deadLetterTargetArn"])?;
+                    let dlq = queue_ids
+                        .get(&arn)
+                        .cloned()
+                        .ok_or_else(|| shape(format!("{id}: unknown DLQ {arn}")))?;
+                    let max = policy["maxReceiveCount"].as_u64().unwrap_or(5);
+                    Some((dlq, u32::try_from(max).unwrap_or(5)))
+                }
+                None => None,
+            };
+            queues.push(QueueSpec {
+                logical_id: id.clone(),
+                name: resolver.physical_name(id)?,
+                redrive,
+            });
+        }
+
+        let mut rules = Vec::new();
+        for (id, rule) in of_type("AWS::Events::Rule") {
+            let properties = &rule["Properties"];
+            let mut target_queues = Vec::new();
+            for target in properties["Targets"].as_array().into_iter().flatten() {
+                let arn = resolver.string(&target["Arn"])?;
+                if let Some(queue) = queue_ids.get(&arn) {
+                    target_queues.push(queue.clone());
+                }
+            }
+            rules.push(RuleSpec {
+                logical_id: id.clone(),
+                pattern: properties["EventPattern"].clone(),
+                target_queues,
+            });
+        }
+
+        let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+        let mut environment = BTreeMap::new();
+        for (name, value) in globals.as_object().into_iter().flatten() {
+            environment.insert(name.clone(), resolver.string(value)?);
+        }
+        let mut routes = Vec::new();
+        let mut stream_consumers = Vec::new();
+        for (id, function) in of_type("AWS::Serverless::Function") {
+            let binary = function["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .ok_or_else(|| shape(format!("{id}: Metadata.BuildProperties.Binary is required")))?
+                .to_owned();
+            let properties = &function["Properties"];
+            for (name, value) in properties["Environment"]["Variables"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                environment.insert(name.clone(), resolver.string(value)?);
+            }
+            for (_, event) in properties["Events"].as_object().into_iter().flatten() {
+                match event["Type"].as_str() {
+                    Some("HttpApi") => routes.push(RouteSpec {
+                        method: event["Properties"]["Method"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_uppercase(),
+                        path: event["Properties"]["Path"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        function: binary.clone(),
+                        authorized: event["Properties"]["Auth"]["Authorizer"] != "NONE",
+                    }),
+                    Some("DynamoDB") => stream_consumers.push(binary.clone()),
+                    _ => {}
+                }
+            }
+        }
+        routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+        Ok(Self {
+            table,
+            bus_name,
+            queues,
+            rules,
+            routes,
+            stream_consumers,
+            environment,
+        })
+    }
+
+    fn table(resolver: &Resolver<'_>, properties: &Value) -> Result<TableSpec, TemplateError> {
+        let attributes = properties["AttributeDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let name = d["AttributeName"].as_str().unwrap_or_default().to_owned();
+                let kind = d["AttributeType"].as_str().unwrap_or_default().to_owned();
+                (name, kind)
+            })
+            .collect();
+        let mut indexes = BTreeMap::new();
+        for index in properties["GlobalSecondaryIndexes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let name = index["IndexName"]
+                .as_str()
+                .ok_or_else(|| shape("index without IndexName"))?;
+            indexes.insert(name.to_owned(), key_spec(&index["KeySchema"])?);
+        }
+        let ttl = &properties["TimeToLiveSpecification"];
+        Ok(TableSpec {
+            name: resolver.string(&properties["TableName"])?,
+            key: key_spec(&properties["KeySchema"])?,
+            attributes,
+            indexes,
+            ttl_attribute: (ttl["Enabled"] == true)
+                .then(|| ttl["AttributeName"].as_str().map(str::to_owned))
+                .flatten(),
+            stream_view_type: properties["StreamSpecification"]["StreamViewType"]
+                .as_str()
+                .map(str::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> StackSpec {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        StackSpec::load(&path, &crate::local_parameters()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_table_with_its_index_ttl_and_stream() {
+        let table = spec().table;
+        assert_eq!(table.name, "shopflow-local");
+        assert_eq!(
+            table.key,
+            KeySpec {
+                hash: "pk".into(),
+                range: Some("sk".into())
+            }
+        );
+        assert!(table.indexes.contains_key("gsi1"));
+        assert_eq!(table.ttl_attribute.as_deref(), Some("ttl"));
+        assert_eq!(
+            table.stream_view_type.as_deref(),
+            Some("NEW_AND_OLD_IMAGES")
+        );
+    }
+
+    #[test]
+    fn reads_every_http_route_with_its_function() {
+        let routes = spec().routes;
+        assert!(routes.iter().any(|r| r.method == "POST"
+            && r.path == "/v1/checkout"
+            && r.function == "checkout-api"));
+        assert!(routes.iter().all(|r| r.authorized));
+    }
+
+    #[test]
+    fn resolves_function_environments_from_parameters_and_resources() {
+        let environment = spec().environment;
+        assert_eq!(environment["TABLE_NAME"], "shopflow-local");
+        assert_eq!(environment["EVENT_BUS_NAME"], "shopflow-local");
+        assert_eq!(
+            environment["WAREHOUSES"],
+            crate::local_parameters()["Warehouses"]
+        );
+    }
+}
