@@ -1,1 +1,173 @@
+//! The harness every end-to-end test shares: one local stack per test binary
+//! (emulators, resources from the template, the HTTP routes, the outbox
+//! relay), an HTTP client, and helpers to set up catalog and stock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use shopflow_local::resources::Clients;
+use shopflow_local::template::StackSpec;
+use shopflow_local::token::DevTokens;
+use shopflow_local::{LocalStack, Options};
+use std::sync::OnceLock;
+
+/// What tests need to know about the running stack; the stack itself lives
+/// on its own runtime thread for the whole test binary, and its emulators
+/// stop when the binary exits.
+pub struct Stack {
+    pub base_url: String,
+    pub dynamodb_endpoint: String,
+    pub moto_endpoint: String,
+    pub spec: StackSpec,
+    pub tokens: DevTokens,
+}
+
+static STACK: OnceLock<Stack> = OnceLock::new();
+
+pub fn stack() -> &'static Stack {
+    STACK.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let local = LocalStack::start(Options { port: 0, seed_demo_catalog: true })
+                    .await
+                    .expect("the local stack starts");
+                sender
+                    .send(Stack {
+                        base_url: local.base_url(),
+                        dynamodb_endpoint: local.dynamodb_endpoint.clone(),
+                        moto_endpoint: local.moto_endpoint.clone(),
+                        spec: local.spec.clone(),
+                        tokens: local.tokens.clone(),
+                    })
+                    .unwrap();
+                std::future::pending::<()>().await;
+                drop(local);
+            });
+        });
+        receiver.recv().expect("the local stack thread reports")
+    })
+}
+
+impl Stack {
+    /// SDK clients for the calling test's runtime.
+    pub async fn clients(&self) -> Clients {
+        Clients::new(&self.dynamodb_endpoint, &self.moto_endpoint).await
+    }
+
+    pub fn customer(&self, id: &str) -> String {
+        self.tokens.mint(id, false, shopflow_local::now_secs(), 3600)
+    }
+
+    pub fn admin(&self) -> String {
+        self.tokens.mint("ops", true, shopflow_local::now_secs(), 3600)
+    }
+
+    pub fn api(&self) -> Api {
+        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build_http();
+        Api { client, base: self.base_url.clone() }
+    }
+}
+
+/// A test-unique name, so tests sharing the stack never touch each other's data.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::generate()).to_uppercase()
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: http::HeaderMap,
+}
+
+impl Reply {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+pub struct Api {
+    client: Client<HttpConnector, Full<Bytes>>,
+    base: String,
+}
+
+impl Api {
+    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<String>) -> Reply {
+        let mut request = http::Request::builder().method(method).uri(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
+        let response = self.client.request(request).await.expect("the local stack answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send("GET", path, Some(token), &[], None).await
+    }
+
+    pub async fn checkout(&self, token: &str, key: &str, body: &Value) -> Reply {
+        self.send("POST", "/v1/checkout", Some(token), &[("idempotency-key", key)], Some(body.to_string())).await
+    }
+
+    /// Creates an active EUR product and puts `stock` units in each warehouse given.
+    pub async fn product_with_stock(&self, admin: &str, sku: &str, price_minor: i64, stock: &[(&str, u32)]) {
+        let product = json!({ "name": format!("Test {sku}"), "price_minor": price_minor, "currency": "EUR", "active": true });
+        let reply = self.send("PUT", &format!("/v1/products/{sku}"), Some(admin), &[], Some(product.to_string())).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        for (warehouse, quantity) in stock {
+            let path = format!("/v1/inventory/{sku}/{warehouse}/restock");
+            let reply = self.send("POST", &path, Some(admin), &[], Some(json!({ "quantity": quantity }).to_string())).await;
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+        }
+    }
+
+    /// Stock of `sku` in `warehouse` as the inventory API reports it: (on_hand, reserved, available).
+    pub async fn stock(&self, token: &str, sku: &str, warehouse: &str) -> (u64, u64, u64) {
+        let reply = self.get(&format!("/v1/inventory/{sku}"), token).await;
+        let level = reply.body["warehouses"]
+            .as_array()
+            .and_then(|levels| levels.iter().find(|l| l["warehouse"] == warehouse).cloned())
+            .unwrap_or(Value::Null);
+        (
+            level["on_hand"].as_u64().unwrap_or(0),
+            level["reserved"].as_u64().unwrap_or(0),
+            level["available"].as_u64().unwrap_or(0),
+        )
+    }
+}
+
+/// The warehouses of the local stack, in checkout priority order.
+pub fn warehouses() -> Vec<String> {
+    stack().spec.environment["WAREHOUSES"].split(',').map(str::to_owned).collect()
+}
+
+/// A valid checkout body for the given (sku, quantity) lines.
+pub fn cart(lines: &[(&str, u32)]) -> Value {
+    json!({
+        "lines": lines.iter().map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity })).collect::<Vec<_>>(),
+        "currency": "EUR",
+        "email": "buyer@example.com",
+        "shipping_address": {
+            "name": "Ada Lovelace",
+            "line1": "12 Analytical Row",
+            "city": "London",
+            "postal_code": "N1 9GU",
+            "country": "GB"
+        }
+    })
+}

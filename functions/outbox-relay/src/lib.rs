@@ -50,15 +50,14 @@ impl<B: EventBus> App<B> {
                 Err(sequence_number) => failed.push(sequence_number),
             }
         }
-        let published = pending.len();
+        let mut unpublished = Vec::new();
         for chunk in pending.chunks(PUT_EVENTS_LIMIT) {
-            failed.extend(self.publish_with_retries(chunk).await);
+            unpublished.extend(self.publish_with_retries(chunk).await);
         }
-        tracing::info!(
-            published = published - failed.len(),
-            failed = failed.len(),
-            "outbox batch relayed"
-        );
+        // Unreadable records never reached the bus, so only `unpublished` counts against `pending`.
+        let published = pending.len() - unpublished.len();
+        failed.extend(unpublished);
+        tracing::info!(published, failed = failed.len(), "outbox batch relayed");
         let mut response = DynamoDbEventResponse::default();
         response.batch_item_failures = failed
             .into_iter()
