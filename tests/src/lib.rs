@@ -32,11 +32,17 @@ pub fn stack() -> &'static Stack {
     STACK.get_or_init(|| {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
-                let local = LocalStack::start(Options { port: 0, seed_demo_catalog: true })
-                    .await
-                    .expect("the local stack starts");
+                let local = LocalStack::start(Options {
+                    port: 0,
+                    seed_demo_catalog: true,
+                })
+                .await
+                .expect("the local stack starts");
                 sender
                     .send(Stack {
                         base_url: local.base_url(),
@@ -61,16 +67,23 @@ impl Stack {
     }
 
     pub fn customer(&self, id: &str) -> String {
-        self.tokens.mint(id, false, shopflow_local::now_secs(), 3600)
+        self.tokens
+            .mint(id, false, shopflow_local::now_secs(), 3600)
     }
 
     pub fn admin(&self) -> String {
-        self.tokens.mint("ops", true, shopflow_local::now_secs(), 3600)
+        self.tokens
+            .mint("ops", true, shopflow_local::now_secs(), 3600)
     }
 
     pub fn api(&self) -> Api {
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build_http();
-        Api { client, base: self.base_url.clone() }
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(256)
+            .build_http();
+        Api {
+            client,
+            base: self.base_url.clone(),
+        }
     }
 }
 
@@ -99,21 +112,40 @@ pub struct Api {
 }
 
 impl Api {
-    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<String>) -> Reply {
-        let mut request = http::Request::builder().method(method).uri(format!("{}{path}", self.base));
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Reply {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
-        let response = self.client.request(request).await.expect("the local stack answers");
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .unwrap();
+        let response = self
+            .client
+            .request(request)
+            .await
+            .expect("the local stack answers");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, body, headers }
+        Reply {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -121,17 +153,46 @@ impl Api {
     }
 
     pub async fn checkout(&self, token: &str, key: &str, body: &Value) -> Reply {
-        self.send("POST", "/v1/checkout", Some(token), &[("idempotency-key", key)], Some(body.to_string())).await
+        self.send(
+            "POST",
+            "/v1/checkout",
+            Some(token),
+            &[("idempotency-key", key)],
+            Some(body.to_string()),
+        )
+        .await
     }
 
     /// Creates an active EUR product and puts `stock` units in each warehouse given.
-    pub async fn product_with_stock(&self, admin: &str, sku: &str, price_minor: i64, stock: &[(&str, u32)]) {
+    pub async fn product_with_stock(
+        &self,
+        admin: &str,
+        sku: &str,
+        price_minor: i64,
+        stock: &[(&str, u32)],
+    ) {
         let product = json!({ "name": format!("Test {sku}"), "price_minor": price_minor, "currency": "EUR", "active": true });
-        let reply = self.send("PUT", &format!("/v1/products/{sku}"), Some(admin), &[], Some(product.to_string())).await;
+        let reply = self
+            .send(
+                "PUT",
+                &format!("/v1/products/{sku}"),
+                Some(admin),
+                &[],
+                Some(product.to_string()),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         for (warehouse, quantity) in stock {
             let path = format!("/v1/inventory/{sku}/{warehouse}/restock");
-            let reply = self.send("POST", &path, Some(admin), &[], Some(json!({ "quantity": quantity }).to_string())).await;
+            let reply = self
+                .send(
+                    "POST",
+                    &path,
+                    Some(admin),
+                    &[],
+                    Some(json!({ "quantity": quantity }).to_string()),
+                )
+                .await;
             assert_eq!(reply.status, 200, "{:?}", reply.body);
         }
     }
@@ -153,7 +214,10 @@ impl Api {
 
 /// The warehouses of the local stack, in checkout priority order.
 pub fn warehouses() -> Vec<String> {
-    stack().spec.environment["WAREHOUSES"].split(',').map(str::to_owned).collect()
+    stack().spec.environment["WAREHOUSES"]
+        .split(',')
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A valid checkout body for the given (sku, quantity) lines.

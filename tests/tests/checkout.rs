@@ -47,10 +47,13 @@ async fn checkout_reserves_stock_and_the_order_reads_back() {
     let (api, admin) = (stack().api(), stack().admin());
     let sku = unique("TEE");
     let [first, second] = [&warehouses()[0], &warehouses()[1]];
-    api.product_with_stock(&admin, &sku, 1_999, &[(first, 1), (second, 5)]).await;
+    api.product_with_stock(&admin, &sku, 1_999, &[(first, 1), (second, 5)])
+        .await;
     let alice = stack().customer(&unique("alice"));
 
-    let reply = api.checkout(&alice, &unique("key"), &cart(&[(&sku, 2)])).await;
+    let reply = api
+        .checkout(&alice, &unique("key"), &cart(&[(&sku, 2)]))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let order = &reply.body["order"];
     assert_eq!(order["status"], "pending_payment");
@@ -60,7 +63,12 @@ async fn checkout_reserves_stock_and_the_order_reads_back() {
     assert_eq!(api.stock(&admin, &sku, second).await, (5, 2, 3));
     assert_eq!(api.stock(&admin, &sku, first).await, (1, 0, 1));
 
-    let read = api.get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()), &alice).await;
+    let read = api
+        .get(
+            &format!("/v1/orders/{}", order["id"].as_str().unwrap()),
+            &alice,
+        )
+        .await;
     assert_eq!(read.status, 200);
     assert_eq!(read.body["order"], *order);
 }
@@ -70,21 +78,34 @@ async fn two_hundred_racing_checkouts_sell_exactly_the_fifty_units_in_stock() {
     let (api, admin) = (stack().api(), stack().admin());
     let sku = unique("RACE");
     let warehouse = warehouses()[0].clone();
-    api.product_with_stock(&admin, &sku, 500, &[(&warehouse, 50)]).await;
+    api.product_with_stock(&admin, &sku, 500, &[(&warehouse, 50)])
+        .await;
 
     let attempts = (0..200).map(|i| {
         let api = api.clone();
         let sku = sku.clone();
         async move {
             let token = stack().customer(&format!("racer-{i}"));
-            api.checkout(&token, &unique("race"), &cart(&[(&sku, 1)])).await
+            api.checkout(&token, &unique("race"), &cart(&[(&sku, 1)]))
+                .await
         }
     });
     let replies = join_all(attempts).await;
 
-    let created: Vec<&Value> = replies.iter().filter(|r| r.status == 201).map(|r| &r.body).collect();
-    let refused = replies.iter().filter(|r| r.status == 409 && r.error_code() == "insufficient_stock").count();
-    let other: Vec<_> = replies.iter().filter(|r| r.status != 201 && r.status != 409).map(|r| (r.status, &r.body)).collect();
+    let created: Vec<&Value> = replies
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| &r.body)
+        .collect();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == 409 && r.error_code() == "insufficient_stock")
+        .count();
+    let other: Vec<_> = replies
+        .iter()
+        .filter(|r| r.status != 201 && r.status != 409)
+        .map(|r| (r.status, &r.body))
+        .collect();
     assert!(other.is_empty(), "unexpected answers: {other:?}");
     assert_eq!(created.len(), 50);
     assert_eq!(refused, 150);
@@ -92,7 +113,10 @@ async fn two_hundred_racing_checkouts_sell_exactly_the_fifty_units_in_stock() {
 
     // The table holds exactly the 50 orders answered, one unit each, and nothing else for this SKU.
     let stored = orders_holding(&sku).await;
-    let answered: HashSet<&str> = created.iter().map(|b| b["order"]["id"].as_str().unwrap()).collect();
+    let answered: HashSet<&str> = created
+        .iter()
+        .map(|b| b["order"]["id"].as_str().unwrap())
+        .collect();
     let in_table: HashSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(in_table, answered);
     assert_eq!(stored.iter().map(|(_, units)| units).sum::<u64>(), 50);
@@ -103,11 +127,15 @@ async fn a_short_line_rolls_back_the_whole_cart() {
     let (api, admin) = (stack().api(), stack().admin());
     let (plenty, scarce) = (unique("PLENTY"), unique("SCARCE"));
     let warehouse = warehouses()[0].clone();
-    api.product_with_stock(&admin, &plenty, 100, &[(&warehouse, 10)]).await;
-    api.product_with_stock(&admin, &scarce, 100, &[(&warehouse, 1)]).await;
+    api.product_with_stock(&admin, &plenty, 100, &[(&warehouse, 10)])
+        .await;
+    api.product_with_stock(&admin, &scarce, 100, &[(&warehouse, 1)])
+        .await;
     let buyer = stack().customer(&unique("buyer"));
 
-    let reply = api.checkout(&buyer, &unique("key"), &cart(&[(&plenty, 3), (&scarce, 2)])).await;
+    let reply = api
+        .checkout(&buyer, &unique("key"), &cart(&[(&plenty, 3), (&scarce, 2)]))
+        .await;
     assert_eq!(reply.status, 409);
     assert_eq!(reply.error_code(), "insufficient_stock");
     let lines = reply.body["error"]["details"]["lines"].as_array().unwrap();
@@ -124,7 +152,8 @@ async fn a_retry_with_the_same_key_and_body_replays_the_first_answer() {
     let (api, admin) = (stack().api(), stack().admin());
     let sku = unique("REPLAY");
     let warehouse = warehouses()[0].clone();
-    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 10)]).await;
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 10)])
+        .await;
     let buyer = stack().customer(&unique("buyer"));
     let key = unique("key");
 
@@ -148,18 +177,23 @@ async fn concurrent_duplicates_place_one_order() {
     let (api, admin) = (stack().api(), stack().admin());
     let sku = unique("DUPE");
     let warehouse = warehouses()[0].clone();
-    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 100)]).await;
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 100)])
+        .await;
     let buyer = stack().customer(&unique("buyer"));
     let key = unique("key");
 
     let body = cart(&[(&sku, 1)]);
     let replies = join_all((0..10).map(|_| api.checkout(&buyer, &key, &body))).await;
-    let placed: HashSet<&str> =
-        replies.iter().filter(|r| r.status == 201).map(|r| r.body["order"]["id"].as_str().unwrap()).collect();
+    let placed: HashSet<&str> = replies
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| r.body["order"]["id"].as_str().unwrap())
+        .collect();
     assert_eq!(placed.len(), 1, "every success names the same order");
     for reply in &replies {
         assert!(
-            reply.status == 201 || (reply.status == 409 && reply.error_code() == "idempotency_key_in_use"),
+            reply.status == 201
+                || (reply.status == 409 && reply.error_code() == "idempotency_key_in_use"),
             "{} {}",
             reply.status,
             reply.body
@@ -173,17 +207,29 @@ async fn concurrent_duplicates_place_one_order() {
 async fn another_customers_order_is_not_found_and_lists_stay_private() {
     let (api, admin) = (stack().api(), stack().admin());
     let sku = unique("OWN");
-    api.product_with_stock(&admin, &sku, 100, &[(&warehouses()[0], 10)]).await;
-    let (alice, bob) = (stack().customer(&unique("alice")), stack().customer(&unique("bob")));
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouses()[0], 10)])
+        .await;
+    let (alice, bob) = (
+        stack().customer(&unique("alice")),
+        stack().customer(&unique("bob")),
+    );
 
-    let placed = api.checkout(&alice, &unique("key"), &cart(&[(&sku, 1)])).await;
+    let placed = api
+        .checkout(&alice, &unique("key"), &cart(&[(&sku, 1)]))
+        .await;
     let id = placed.body["order"]["id"].as_str().unwrap().to_owned();
 
     let as_bob = api.get(&format!("/v1/orders/{id}"), &bob).await;
     assert_eq!(as_bob.status, 404);
     assert_eq!(as_bob.error_code(), "not_found");
-    assert_eq!(api.get(&format!("/v1/orders/{id}"), &admin).await.status, 200);
-    assert_eq!(api.get("/v1/orders", &bob).await.body["orders"], serde_json::json!([]));
+    assert_eq!(
+        api.get(&format!("/v1/orders/{id}"), &admin).await.status,
+        200
+    );
+    assert_eq!(
+        api.get("/v1/orders", &bob).await.body["orders"],
+        serde_json::json!([])
+    );
     let alices = api.get("/v1/orders", &alice).await;
     assert_eq!(alices.body["orders"][0]["id"], id.as_str());
 }
@@ -192,11 +238,14 @@ async fn another_customers_order_is_not_found_and_lists_stay_private() {
 async fn order_lists_page_newest_first_with_an_opaque_cursor() {
     let (api, admin) = (stack().api(), stack().admin());
     let sku = unique("PAGE");
-    api.product_with_stock(&admin, &sku, 100, &[(&warehouses()[0], 10)]).await;
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouses()[0], 10)])
+        .await;
     let buyer = stack().customer(&unique("buyer"));
     let mut placed = Vec::new();
     for _ in 0..5 {
-        let reply = api.checkout(&buyer, &unique("key"), &cart(&[(&sku, 1)])).await;
+        let reply = api
+            .checkout(&buyer, &unique("key"), &cart(&[(&sku, 1)]))
+            .await;
         placed.push(reply.body["order"]["id"].as_str().unwrap().to_owned());
     }
     placed.reverse();
@@ -206,20 +255,41 @@ async fn order_lists_page_newest_first_with_an_opaque_cursor() {
     loop {
         let page = api.get(&path, &buyer).await;
         assert_eq!(page.status, 200, "{}", page.body);
-        seen.extend(page.body["orders"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_owned()));
+        assert!(!page.body["orders"].as_array().unwrap().is_empty(), "a cursor never leads to an empty page");
+        seen.extend(
+            page.body["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned()),
+        );
         match page.body["next_cursor"].as_str() {
             Some(cursor) => path = format!("/v1/orders?limit=2&cursor={cursor}"),
             None => break,
         }
     }
     assert_eq!(seen, placed);
-    assert_eq!(api.get("/v1/orders?cursor=not-ours", &buyer).await.status, 400);
+    assert_eq!(
+        api.get("/v1/orders?cursor=not-ours", &buyer).await.status,
+        400
+    );
 }
 
 #[tokio::test]
 async fn requests_without_a_valid_token_are_unauthorized() {
     let api = stack().api();
-    assert_eq!(api.send("GET", "/v1/orders", None, &[], None).await.status, 401);
-    assert_eq!(api.send("GET", "/v1/orders", Some("not.a.token"), &[], None).await.status, 401);
-    assert_eq!(api.send("GET", "/v1/nowhere", None, &[], None).await.status, 404);
+    assert_eq!(
+        api.send("GET", "/v1/orders", None, &[], None).await.status,
+        401
+    );
+    assert_eq!(
+        api.send("GET", "/v1/orders", Some("not.a.token"), &[], None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        api.send("GET", "/v1/nowhere", None, &[], None).await.status,
+        404
+    );
 }

@@ -1,6 +1,7 @@
 //! `POST /v1/checkout`: validates the cart, prices it from the catalog,
 //! reserves stock and places the order in one transaction. Idempotent per
 //! `Idempotency-Key`.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};

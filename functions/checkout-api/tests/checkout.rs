@@ -206,3 +206,60 @@ async fn a_route_checkout_does_not_serve_is_not_found() {
     reply.problem(404, "route_not_found");
     shop.assert_nothing_placed(&["TEE-RED"]);
 }
+
+#[tokio::test]
+async fn checkout_rereads_stock_taken_between_its_read_and_write_and_reserves_where_units_are_left()
+{
+    let shop = Shop::new();
+    shop.sells("TEE-RED", 1_250).await;
+    shop.stocks("TEE-RED", FIRST_WAREHOUSE, 2).await;
+    shop.stocks("TEE-RED", SECOND_WAREHOUSE, 5).await;
+    shop.rival_reserves_before_next_write("TEE-RED", FIRST_WAREHOUSE, 1);
+
+    let reply = shop.checkout(&cart(&[("TEE-RED", 2)])).await;
+
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(
+        reply.json()["order"]["lines"][0]["warehouse"],
+        SECOND_WAREHOUSE
+    );
+    assert_eq!(
+        shop.stock("TEE-RED", FIRST_WAREHOUSE).reserved,
+        1,
+        "the rival's unit"
+    );
+    assert_eq!(shop.stock("TEE-RED", SECOND_WAREHOUSE).reserved, 2);
+    let ours: Vec<_> = shop
+        .orders()
+        .into_iter()
+        .filter(|order| order.customer_id.as_str() == CUSTOMER)
+        .collect();
+    assert_eq!(ours.len(), 1);
+}
+
+#[tokio::test]
+async fn checkout_reports_a_shortage_when_the_stock_it_read_is_taken_before_its_write() {
+    let shop = Shop::new();
+    shop.sells("TEE-RED", 1_250).await;
+    shop.stocks("TEE-RED", FIRST_WAREHOUSE, 2).await;
+    shop.rival_reserves_before_next_write("TEE-RED", FIRST_WAREHOUSE, 2);
+
+    let reply = shop.checkout(&cart(&[("TEE-RED", 2)])).await;
+
+    let details = reply.problem(409, "insufficient_stock");
+    assert_eq!(
+        details["lines"],
+        json!([{ "sku": "TEE-RED", "requested": 2, "available": 0 }])
+    );
+    assert!(
+        shop.orders()
+            .iter()
+            .all(|order| order.customer_id.as_str() != CUSTOMER),
+        "an order was placed for {CUSTOMER}"
+    );
+    assert_eq!(
+        shop.stock("TEE-RED", FIRST_WAREHOUSE).reserved,
+        2,
+        "only the rival's units"
+    );
+}

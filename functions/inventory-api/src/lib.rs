@@ -1,5 +1,6 @@
 //! The catalog and stock minimum: products (admin), restocks (admin) and
 //! per-warehouse stock levels.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
@@ -115,7 +116,11 @@ impl<S: InventoryStore> App<S> {
             .iter()
             .map(|(wh, level)| stock_view(wh, *level))
             .collect();
-        let total: u32 = levels.iter().map(|(_, level)| level.available()).sum();
+        // Each warehouse holds up to u32::MAX units; their sum may not fit in one.
+        let total: u64 = levels
+            .iter()
+            .map(|(_, level)| u64::from(level.available()))
+            .sum();
         Ok(http::json(
             StatusCode::OK,
             &json!({ "sku": sku, "available": total, "warehouses": warehouses }),

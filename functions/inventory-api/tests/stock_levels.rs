@@ -41,6 +41,19 @@ async fn stock_shows_each_warehouse_and_the_total_available() {
 }
 
 #[tokio::test]
+async fn the_total_available_is_exact_even_beyond_what_one_warehouse_can_hold() {
+    let api = InventoryApi::new();
+    api.catalogued("PIN").await;
+    api.received("PIN", "BER", u32::MAX).await;
+    api.received("PIN", "HAM", u32::MAX).await;
+
+    let reply = api.stock("PIN", customer()).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["available"], 2 * u64::from(u32::MAX));
+}
+
+#[tokio::test]
 async fn stock_of_one_sku_leaves_out_every_other_sku() {
     let api = InventoryApi::new();
     api.catalogued("TEE-RED").await;

@@ -1,5 +1,6 @@
 //! Reading orders: one order by id (its owner or an admin), and the caller's
 //! orders newest first with an opaque cursor.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

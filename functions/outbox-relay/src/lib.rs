@@ -2,6 +2,7 @@
 //! stream. Records that cannot be published after retries are reported as
 //! batch item failures, so Lambda re-delivers them (and everything after
 //! them in the shard); consumers dedupe by event id, so a re-publish is safe.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};

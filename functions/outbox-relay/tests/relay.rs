@@ -12,7 +12,12 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn only_inserted_outbox_items_are_published_with_their_source_detail_type_and_detail() {
     let relay = Relay::new(FakeBus::new());
-    let (first, second, third, fourth) = (outbox_item(1), outbox_item(2), outbox_item(3), outbox_item(4));
+    let (first, second, third, fourth) = (
+        outbox_item(1),
+        outbox_item(2),
+        outbox_item(3),
+        outbox_item(4),
+    );
     let order_created = json!({
         "pk": { "S": "OUTBOX#01HQ3ZJ8F4M1G6VJ4ZQZK2X9AB" },
         "sk": { "S": "OUTBOX" },
@@ -79,9 +84,7 @@ async fn more_than_ten_records_are_published_in_chunks_of_at_most_ten_in_stream_
 async fn entries_the_bus_refuses_are_resent_alone_until_published() {
     let items: Vec<_> = (1..=3).map(outbox_item).collect();
     let [first, second, third] = [entry(&items[0]), entry(&items[1]), entry(&items[2])];
-    let bus = FakeBus::new()
-        .refusing(&second, 1)
-        .refusing(&third, 2);
+    let bus = FakeBus::new().refusing(&second, 1).refusing(&third, 2);
     let relay = Relay::new(bus);
 
     let failures = relay
@@ -120,10 +123,7 @@ async fn entries_still_refused_after_the_retries_are_handed_back_by_sequence_num
     let failures = relay.relay(records).await;
 
     assert_eq!(failures, [seq(2), seq(4)]);
-    assert_eq!(
-        relay.bus.published(),
-        [entry(&items[0]), entry(&items[2])]
-    );
+    assert_eq!(relay.bus.published(), [entry(&items[0]), entry(&items[2])]);
     assert!(
         relay.bus.calls().len() > 1,
         "refused entries were not retried"

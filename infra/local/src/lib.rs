@@ -1,6 +1,7 @@
 //! The local stack: the emulators, the resources of infra/template.yaml, every
 //! HTTP route served on localhost by the functions' own handlers, and the
 //! table stream feeding the outbox relay, as in AWS.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod emulators;
 pub mod resources;
@@ -143,7 +144,7 @@ where
 
 /// Every HTTP function, built as its `main` builds it but on the emulators'
 /// clients and the environment the template gives it.
-fn http_functions(
+pub fn http_functions(
     clients: &Clients,
     env: &BTreeMap<String, String>,
 ) -> Result<HashMap<String, HttpHandler>, LocalError> {
@@ -178,7 +179,7 @@ fn http_functions(
     ]))
 }
 
-fn stream_functions(
+pub fn stream_functions(
     clients: &Clients,
     env: &BTreeMap<String, String>,
 ) -> Result<HashMap<String, StreamHandler>, LocalError> {

@@ -73,7 +73,28 @@ pub struct StackSpec {
     pub stream_consumers: Vec<String>,
     /// Every function's environment (Globals first), merged: names never clash.
     pub environment: BTreeMap<String, String>,
+    /// Resources of a type the local stack neither creates nor deliberately
+    /// leaves to AWS: each is a gap between the template and localhost.
+    pub unsupported: Vec<(String, String)>,
 }
+
+/// Resource types the local stack creates or plays itself.
+const EMULATED: &[&str] = &[
+    "AWS::DynamoDB::Table",
+    "AWS::Events::EventBus",
+    "AWS::Events::Rule",
+    "AWS::SQS::Queue",
+    "AWS::Serverless::Function",
+    "AWS::Serverless::HttpApi",
+];
+
+/// Resource types that only matter in AWS (operations, retention, alerting).
+const AWS_ONLY: &[&str] = &[
+    "AWS::Events::Archive",
+    "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
+    "AWS::CloudWatch::Alarm",
+];
 
 /// Converts YAML with CloudFormation short-form tags into the JSON form
 /// (`!Ref X` becomes `{"Ref": "X"}`, `!GetAtt A.B` becomes `{"Fn::GetAtt": ["A", "B"]}`).
@@ -371,7 +392,20 @@ impl StackSpec {
             }
         }
         routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+        let unsupported = resources
+            .iter()
+            .map(|(id, r)| {
+                (
+                    id.clone(),
+                    r["Type"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .filter(|(_, kind)| {
+                !EMULATED.contains(&kind.as_str()) && !AWS_ONLY.contains(&kind.as_str())
+            })
+            .collect();
         Ok(Self {
+            unsupported,
             table,
             bus_name,
             queues,
@@ -446,6 +480,11 @@ mod tests {
             table.stream_view_type.as_deref(),
             Some("NEW_AND_OLD_IMAGES")
         );
+    }
+
+    #[test]
+    fn every_resource_in_the_template_is_created_locally_or_knowingly_left_to_aws() {
+        assert_eq!(spec().unsupported, Vec::<(String, String)>::new());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! shopflow's business language: money, catalog, stock, carts, orders and the
 //! events they raise. Pure types and rules only: no AWS, no I/O, no clock.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod checkout;
 pub mod events;

@@ -86,6 +86,25 @@ mod tests {
     }
 
     #[test]
+    fn keys_of_different_customers_never_share_a_record() {
+        let request = |key: &str| {
+            let mut request = lambda_http::Request::default();
+            request.headers_mut().insert(HEADER, key.parse().unwrap());
+            request
+        };
+        let caller = |id: &str| Caller {
+            customer_id: shopflow_domain::CustomerId::parse(id).unwrap(),
+            is_admin: false,
+        };
+        let first = key(&request("b#c"), "checkout", &caller("a")).unwrap();
+        let second = key(&request("c"), "checkout", &caller("a#b")).unwrap();
+        assert_ne!(
+            format!("{}#{}", first.scope, first.key),
+            format!("{}#{}", second.scope, second.key)
+        );
+    }
+
+    #[test]
     fn a_different_body_under_the_same_key_is_refused() {
         let stored = StoredResponse {
             request_fingerprint: "x".into(),

@@ -1,5 +1,6 @@
 //! shopflow's storage ports and their adapters. The ports speak the domain's
 //! language; only the adapters in `dynamo` and `eventbridge` name AWS SDK types.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod dynamo;
 pub mod eventbridge;

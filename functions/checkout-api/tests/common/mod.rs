@@ -3,16 +3,22 @@
 //! readers for the answers.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+use async_trait::async_trait;
 use checkout_api::App;
 use serde_json::{Value, json};
-use shopflow_domain::events::{DomainEvent, InventoryRestocked};
+use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderCreated};
 use shopflow_domain::{
-    CheckoutPolicy, Currency, Money, Order, Product, Sku, StockLevel, WarehouseId,
+    CheckoutPolicy, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus,
+    OrderTotals, Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_store::memory::MemoryStore;
-use shopflow_store::{InventoryStore, OutboxEvent};
+use shopflow_store::{
+    CheckoutSnapshot, CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, PlaceOrderError,
+    StoreError, StoredResponse,
+};
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use ulid::Ulid;
 
 pub const CUSTOMER: &str = "cust-ada";
@@ -45,7 +51,7 @@ pub fn wh(code: &str) -> WarehouseId {
 
 /// The checkout handler over an empty in-memory store.
 pub struct Shop {
-    app: App<MemoryStore>,
+    app: App<RacedStore>,
 }
 
 impl Shop {
@@ -55,7 +61,7 @@ impl Shop {
 
     pub fn with_policy(policy: CheckoutPolicy) -> Self {
         Self {
-            app: App::new(MemoryStore::new(), policy),
+            app: App::new(RacedStore::default(), policy),
         }
     }
 
@@ -71,7 +77,15 @@ impl Shop {
     }
 
     pub fn store(&self) -> &MemoryStore {
-        self.app.store()
+        &self.app.store().inner
+    }
+
+    /// Has another customer's order reserve `units` of a SKU in a warehouse
+    /// after checkout has read stock but before it writes, as a concurrent
+    /// checkout would.
+    pub fn rival_reserves_before_next_write(&self, code: &str, warehouse: &str, units: u32) {
+        let rival = rival_order(code, warehouse, units);
+        *self.app.store().rival.lock().unwrap() = Some(rival);
     }
 
     /// An active product priced in EUR.
@@ -153,6 +167,96 @@ impl Shop {
                 );
             }
         }
+    }
+}
+
+/// The in-memory store, with a hook to let a rival checkout in between
+/// checkout's read and its write.
+#[derive(Default)]
+pub struct RacedStore {
+    inner: MemoryStore,
+    rival: Mutex<Option<Order>>,
+}
+
+#[async_trait]
+impl CheckoutStore for RacedStore {
+    async fn checkout_snapshot(
+        &self,
+        key: &IdempotencyKey,
+        skus: &[Sku],
+        warehouses: &[WarehouseId],
+    ) -> Result<CheckoutSnapshot, StoreError> {
+        self.inner.checkout_snapshot(key, skus, warehouses).await
+    }
+
+    async fn place_order(
+        &self,
+        order: &Order,
+        event: &OutboxEvent,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), PlaceOrderError> {
+        let rival = self.rival.lock().unwrap().take();
+        if let Some(rival) = rival {
+            let rival_event = OutboxEvent {
+                id: Ulid::generate(),
+                occurred_at: rival.created_at,
+                event: DomainEvent::OrderCreated(OrderCreated::from(&rival)),
+            };
+            let rival_key = IdempotencyKey {
+                scope: format!("checkout#{}", rival.customer_id),
+                key: rival.id.to_string(),
+            };
+            let rival_response = StoredResponse {
+                request_fingerprint: rival.id.to_string(),
+                status: 201,
+                body: "{}".into(),
+            };
+            self.inner
+                .place_order(&rival, &rival_event, &rival_key, &rival_response)
+                .await
+                .unwrap();
+        }
+        self.inner.place_order(order, event, key, response).await
+    }
+}
+
+fn rival_order(code: &str, warehouse: &str, units: u32) -> Order {
+    let eur = Currency::parse("EUR").unwrap();
+    let money = |minor: i64| Money::new(minor, eur.clone()).unwrap();
+    let created_at = Timestamp::from_millis(1_704_067_200_000);
+    Order {
+        id: OrderId::from_ulid(Ulid::generate()),
+        customer_id: CustomerId::parse("cust-rival").unwrap(),
+        status: OrderStatus::PendingPayment,
+        currency: eur.clone(),
+        lines: vec![OrderLine {
+            sku: sku(code),
+            name: format!("Product {code}"),
+            quantity: Quantity::parse(units).unwrap(),
+            unit_price: money(100),
+            line_total: money(100 * i64::from(units)),
+            warehouse: wh(warehouse),
+        }],
+        totals: OrderTotals {
+            subtotal: money(100 * i64::from(units)),
+            tax: money(0),
+            shipping: money(0),
+            grand_total: money(100 * i64::from(units)),
+        },
+        email: Email::parse("rival@example.com").unwrap(),
+        shipping_address: ShippingAddress {
+            name: "Rival".into(),
+            line1: "2 Elsewhere St".into(),
+            line2: None,
+            city: "Hamburg".into(),
+            region: None,
+            postal_code: "20095".into(),
+            country: "DE".into(),
+        },
+        created_at,
+        reservation_expires_at: created_at.plus_secs(900),
+        version: 1,
     }
 }
 

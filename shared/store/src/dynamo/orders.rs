@@ -61,12 +61,14 @@ impl OrderReader for DynamoStore {
             .expression_attribute_values(":customer", AttributeValue::S(partition.clone()))
             .expression_attribute_values(":orders", AttributeValue::S("ORDER#".into()))
             .scan_index_forward(false)
-            .limit(i32::from(limit))
+            // One more than asked: it tells whether another page exists, so
+            // the last page never hands out a cursor to an empty one.
+            .limit(i32::from(limit) + 1)
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(unavailable)?;
-        let items = output
+        let mut items = output
             .items
             .unwrap_or_default()
             .into_iter()
@@ -76,9 +78,11 @@ impl OrderReader for DynamoStore {
                     .into_order()
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match output.last_evaluated_key {
-            Some(_) => items.last().map(|order| order.id),
-            None => None,
+        let next = if items.len() > usize::from(limit) {
+            items.truncate(usize::from(limit));
+            items.last().map(|order| order.id)
+        } else {
+            None
         };
         Ok(Page { items, next })
     }

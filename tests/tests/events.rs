@@ -1,0 +1,180 @@
+//! Every outbox record reaches the bus through the stream and the relay, and
+//! every event on the bus matches its JSON Schema in events/.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_eventbridge::types::Target;
+use serde_json::{Value, json};
+use shopflow_tests::{cart, stack, unique, warehouses};
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+fn schemas() -> BTreeMap<String, jsonschema::Validator> {
+    let dir = shopflow_local::repo_root().join("events");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".schema.json"))
+        .map(|path| {
+            let name = path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .trim_end_matches(".schema.json")
+                .to_owned();
+            let schema: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            (name, jsonschema::validator_for(&schema).unwrap())
+        })
+        .collect()
+}
+
+/// A queue subscribed to every shopflow event on the bus, as a consumer's would be.
+async fn tap_queue() -> String {
+    let clients = stack().clients().await;
+    let name = unique("tap").to_lowercase();
+    let url = clients
+        .sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let bus = &stack().spec.bus_name;
+    let pattern = json!({ "source": ["shopflow.orders", "shopflow.inventory"] });
+    clients
+        .events
+        .put_rule()
+        .name(&name)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    let arn = format!(
+        "arn:aws:sqs:{}:{}:{name}",
+        shopflow_local::REGION,
+        shopflow_local::ACCOUNT_ID
+    );
+    let target = Target::builder().id("tap").arn(arn).build().unwrap();
+    clients
+        .events
+        .put_targets()
+        .rule(&name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// Drains the queue until `done` says so, or gives up after a generous bound.
+async fn receive_until(url: &str, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+    let clients = stack().clients().await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut events = Vec::new();
+    while !done(&events) && Instant::now() < deadline {
+        let output = clients
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages() {
+            events.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            clients
+                .sqs
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn every_checkout_and_restock_reaches_a_subscribed_queue_as_a_valid_event() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let url = tap_queue().await;
+    let sku = unique("EVT");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 250, &[(&warehouse, 20)])
+        .await;
+    let buyer = stack().customer(&unique("buyer"));
+    let mut expected = HashSet::new();
+    for _ in 0..12 {
+        let reply = api
+            .checkout(&buyer, &unique("key"), &cart(&[(&sku, 1)]))
+            .await;
+        assert_eq!(reply.status, 201);
+        expected.insert(reply.body["order"]["id"].as_str().unwrap().to_owned());
+    }
+
+    let ours = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| {
+                e["detail"]["data"]["sku"] == sku.as_str()
+                    || e["detail"]["data"]["lines"][0]["sku"] == sku.as_str()
+            })
+            .cloned()
+            .collect()
+    };
+    let events = receive_until(&url, |events| ours(events).len() > expected.len()).await;
+    let mine = ours(&events);
+
+    let created: Vec<&str> = mine
+        .iter()
+        .filter(|e| e["detail-type"] == "order.created")
+        .map(|e| e["detail"]["data"]["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        created.iter().copied().collect::<HashSet<_>>(),
+        expected.iter().map(String::as_str).collect()
+    );
+    assert_eq!(created.len(), expected.len(), "each order announced once");
+    let restocked: Vec<&Value> = mine
+        .iter()
+        .filter(|e| e["detail-type"] == "inventory.restocked")
+        .collect();
+    assert_eq!(restocked.len(), 1);
+    assert_eq!(restocked[0]["source"], "shopflow.inventory");
+    assert_eq!(restocked[0]["detail"]["data"]["received"], 20);
+
+    let schemas = schemas();
+    for event in &events {
+        let detail_type = event["detail-type"].as_str().unwrap();
+        let schema = schemas
+            .get(detail_type)
+            .unwrap_or_else(|| panic!("no schema in events/ for {detail_type}"));
+        let errors: Vec<String> = schema
+            .iter_errors(&event["detail"])
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{detail_type} does not match its schema: {errors:?}\n{}",
+            event["detail"]
+        );
+    }
+}
+
+#[test]
+fn every_schema_in_events_is_a_valid_json_schema_named_for_its_detail_type() {
+    for (name, _) in schemas() {
+        assert!(
+            name.contains('.'),
+            "{name} should be a detail-type like order.created"
+        );
+    }
+    assert!(schemas().contains_key("order.created"));
+    assert!(schemas().contains_key("inventory.restocked"));
+}
