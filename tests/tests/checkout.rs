@@ -255,7 +255,10 @@ async fn order_lists_page_newest_first_with_an_opaque_cursor() {
     loop {
         let page = api.get(&path, &buyer).await;
         assert_eq!(page.status, 200, "{}", page.body);
-        assert!(!page.body["orders"].as_array().unwrap().is_empty(), "a cursor never leads to an empty page");
+        assert!(
+            !page.body["orders"].as_array().unwrap().is_empty(),
+            "a cursor never leads to an empty page"
+        );
         seen.extend(
             page.body["orders"]
                 .as_array()
