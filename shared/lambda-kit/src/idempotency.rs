@@ -27,8 +27,11 @@ pub fn key(
             "must be 1 to 255 visible ASCII characters",
         ));
     }
+    // The customer id is length-prefixed: ids and keys may both contain '#',
+    // and ("a", "b#c") must never share a record with ("a#b", "c").
+    let customer = caller.customer_id.as_str();
     Ok(IdempotencyKey {
-        scope: format!("{operation}#{}", caller.customer_id),
+        scope: format!("{operation}#{}:{customer}", customer.len()),
         key: raw.to_owned(),
     })
 }

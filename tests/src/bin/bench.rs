@@ -1,0 +1,443 @@
+//! Benchmarks that print figures (never asserted): DynamoDB round trips and
+//! capacity units of a 3-line checkout, checkout throughput on the local stack
+//! with 16 concurrent clients, and handler init time of the release bootstraps.
+//!
+//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|init]...
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures::future::join_all;
+use serde_json::Value;
+use shopflow_lambda_kit::apigw::HttpEvent;
+use shopflow_local::resources::Clients;
+use shopflow_local::{LocalStack, Options};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_tests::{Api, cart, unique};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Counts DynamoDB calls by operation and sums the capacity DynamoDB reports.
+#[derive(Debug, Default, Clone)]
+struct Meter(Arc<Mutex<MeterState>>);
+
+#[derive(Debug, Default)]
+struct MeterState {
+    calls: BTreeMap<String, u32>,
+    reported_wcu: f64,
+    reported_rcu: f64,
+}
+
+impl Intercept for Meter {
+    fn name(&self) -> &'static str {
+        "round-trip meter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("?");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        *self.0.lock().unwrap().calls.entry(operation).or_default() += 1;
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(bytes) = context.response().body().bytes() else {
+            return Ok(());
+        };
+        let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
+            return Ok(());
+        };
+        let consumed = match &body["ConsumedCapacity"] {
+            Value::Array(entries) => entries.clone(),
+            Value::Object(_) => vec![body["ConsumedCapacity"].clone()],
+            _ => Vec::new(),
+        };
+        let mut state = self.0.lock().unwrap();
+        for entry in consumed {
+            state.reported_wcu += entry["WriteCapacityUnits"].as_f64().unwrap_or(0.0);
+            state.reported_rcu += entry["ReadCapacityUnits"].as_f64().unwrap_or(0.0);
+        }
+        Ok(())
+    }
+}
+
+/// DynamoDB's item size rules: names plus values; numbers ~1 byte per 2 digits + 1;
+/// maps and lists 3 bytes plus 1 per element.
+fn attribute_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.trim_start_matches('-').len().div_ceil(2) + 1,
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::L(items) => 3 + items.iter().map(|v| attribute_size(v) + 1).sum::<usize>(),
+        AttributeValue::M(map) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| k.len() + attribute_size(v) + 1)
+                .sum::<usize>()
+        }
+        AttributeValue::Ss(items) => items.iter().map(String::len).sum(),
+        _ => 0,
+    }
+}
+
+fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + attribute_size(value))
+        .sum()
+}
+
+async fn get_item(
+    clients: &Clients,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> HashMap<String, AttributeValue> {
+    clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_default()
+}
+
+fn checkout_request(
+    token_claims: BTreeMap<String, String>,
+    key: &str,
+    body: &Value,
+) -> lambda_http::Request {
+    HttpEvent {
+        method: "POST".into(),
+        route: "/v1/checkout".into(),
+        path: "/v1/checkout".into(),
+        headers: BTreeMap::from([("idempotency-key".into(), key.to_owned())]),
+        body: Some(body.to_string()),
+        claims: Some(token_claims),
+        request_id: unique("bench"),
+        ..HttpEvent::default()
+    }
+    .into_request()
+    .unwrap()
+}
+
+async fn setup_skus(
+    api: &Api,
+    admin: &str,
+    warehouse: &str,
+    count: usize,
+    stock: u32,
+) -> Vec<String> {
+    let mut skus = Vec::new();
+    for index in 0..count {
+        let sku = unique(&format!("BENCH{index}"));
+        api.product_with_stock(admin, &sku, 1_250, &[(warehouse, stock)])
+            .await;
+        skus.push(sku);
+    }
+    skus
+}
+
+async fn units(stack: &LocalStack) {
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = stack.spec.environment["WAREHOUSES"]
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let skus = setup_skus(&api, &admin, &warehouse, 3, 10_000).await;
+
+    let meter = Meter::default();
+    let clients = stack.clients().await;
+    let metered = aws_sdk_dynamodb::Client::from_conf(
+        clients
+            .dynamodb
+            .config()
+            .to_builder()
+            .interceptor(meter.clone())
+            .build(),
+    );
+    let table = stack.spec.table.name.clone();
+    let app = checkout_api::App::new(
+        DynamoStore::new(metered, &table),
+        checkout_api::policy_from(&stack.spec.environment).unwrap(),
+    );
+    let claims = stack
+        .tokens
+        .verify(
+            &stack.customer_token("bench-buyer"),
+            shopflow_local::now_secs(),
+        )
+        .unwrap();
+    let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
+
+    const RUNS: u32 = 20;
+    let mut last = Value::Null;
+    for _ in 0..RUNS {
+        let response = app
+            .handle(checkout_request(
+                claims.clone(),
+                &unique("key"),
+                &cart(&lines),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        if let lambda_http::Body::Text(text) = response.body() {
+            last = serde_json::from_str(text).unwrap();
+        }
+    }
+    let (calls, reported_wcu, reported_rcu) = {
+        let state = meter.0.lock().unwrap();
+        (state.calls.clone(), state.reported_wcu, state.reported_rcu)
+    };
+    let total: u32 = calls.values().sum();
+    println!(
+        "== DynamoDB per 3-line checkout (mean of {RUNS}, in-process handler on DynamoDB Local)"
+    );
+    println!(
+        "round trips: {:.2}  by operation: {:?}",
+        f64::from(total) / f64::from(RUNS),
+        calls
+    );
+    println!(
+        "reported by DynamoDB Local: {:.2} WCU, {:.2} RCU (Local does not double transactional writes)",
+        reported_wcu / f64::from(RUNS),
+        reported_rcu / f64::from(RUNS)
+    );
+
+    // What AWS bills: every transactional write is 2 WCU per started KB of the
+    // larger of the item before and after; strongly consistent reads 1 RCU per 4 KB.
+    let order_id = last["order"]["id"].as_str().unwrap();
+    let order = get_item(&clients, &table, &format!("ORDER#{order_id}"), "META").await;
+    let idempotency = clients
+        .dynamodb
+        .scan()
+        .table_name(&table)
+        .filter_expression("#t = :i AND contains(body, :order)")
+        .expression_attribute_names("#t", "type")
+        .expression_attribute_values(":i", AttributeValue::S("idempotency".into()))
+        .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default();
+    let outbox = clients
+        .dynamodb
+        .scan()
+        .table_name(&table)
+        .filter_expression("#t = :o AND contains(detail, :order)")
+        .expression_attribute_names("#t", "type")
+        .expression_attribute_values(":o", AttributeValue::S("outbox".into()))
+        .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default();
+    let mut writes = vec![
+        ("order", item_size(&order)),
+        ("outbox", item_size(&outbox)),
+        ("idempotency", item_size(&idempotency)),
+    ];
+    let mut reads = vec![("idempotency (absent)", 0usize)];
+    for sku in &skus {
+        let stock = get_item(
+            &clients,
+            &table,
+            &format!("SKU#{sku}"),
+            &format!("STOCK#{warehouse}"),
+        )
+        .await;
+        writes.push(("stock", item_size(&stock)));
+        reads.push(("stock", item_size(&stock)));
+        reads.push((
+            "product",
+            item_size(&get_item(&clients, &table, &format!("PRODUCT#{sku}"), "META").await),
+        ));
+    }
+    let wcu: usize = writes
+        .iter()
+        .map(|(_, size)| 2 * size.div_ceil(1024).max(1))
+        .sum();
+    // Strongly consistent BatchGetItem: 1 RCU per item per started 4 KB (absent keys cost 1 too).
+    let rcu: usize = reads
+        .iter()
+        .map(|(_, size)| size.div_ceil(4096).max(1))
+        .sum();
+    println!("item sizes (bytes): {writes:?}");
+    println!(
+        "as AWS bills it: {wcu} WCU (TransactWriteItems, {} items x 2), {rcu} RCU (BatchGetItem, {} keys)",
+        writes.len(),
+        reads.len() + 3
+    );
+    println!();
+}
+
+fn api_for(stack: &LocalStack) -> Api {
+    shopflow_tests::Stack {
+        base_url: stack.base_url(),
+        dynamodb_endpoint: stack.dynamodb_endpoint.clone(),
+        moto_endpoint: stack.moto_endpoint.clone(),
+        spec: stack.spec.clone(),
+        tokens: stack.tokens.clone(),
+    }
+    .api()
+}
+
+async fn throughput(stack: &LocalStack) {
+    const CLIENTS: usize = 16;
+    const CHECKOUTS_PER_CLIENT: usize = 100;
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = stack.spec.environment["WAREHOUSES"]
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let skus = setup_skus(&api, &admin, &warehouse, 3, 1_000_000).await;
+    let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
+    let body = cart(&lines);
+
+    let started = Instant::now();
+    let workers = (0..CLIENTS).map(|client| {
+        let api = api.clone();
+        let token = stack.customer_token(&format!("bench-client-{client}"));
+        let body = body.clone();
+        async move {
+            let mut latencies = Vec::with_capacity(CHECKOUTS_PER_CLIENT);
+            for _ in 0..CHECKOUTS_PER_CLIENT {
+                let sent = Instant::now();
+                let reply = api.checkout(&token, &unique("key"), &body).await;
+                assert_eq!(reply.status, 201, "{}", reply.body);
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }
+    });
+    let mut latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let percentile =
+        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "== Checkout throughput over HTTP on the local stack (3-line carts, {CLIENTS} clients)"
+    );
+    println!(
+        "{} checkouts in {:.1} s: {:.0} checkouts/s; latency p50 {:?}, p99 {:?}",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(0.50),
+        percentile(0.99)
+    );
+    println!();
+}
+
+/// Init time of each release bootstrap: from exec to its first request for an
+/// invocation on a fake Lambda Runtime API (tracing, config, SDK clients built).
+async fn init(stack: &LocalStack) {
+    let target = shopflow_local::repo_root().join(".cache/target/release");
+    println!(
+        "== Handler init (release build for this host, exec -> first /invocation/next; median of 5)"
+    );
+    for function in [
+        "checkout-api",
+        "orders-api",
+        "inventory-api",
+        "outbox-relay",
+    ] {
+        let binary = target.join(function);
+        if !binary.exists() {
+            println!(
+                "{function}: no release binary; run `cargo build --release -p {function}` first"
+            );
+            continue;
+        }
+        let mut samples = Vec::new();
+        for _ in 0..5 {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let started = Instant::now();
+            let mut child = tokio::process::Command::new(&binary)
+                .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+                .env("AWS_LAMBDA_FUNCTION_NAME", function)
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                .env("AWS_REGION", shopflow_local::REGION)
+                .env("AWS_ACCESS_KEY_ID", "local")
+                .env("AWS_SECRET_ACCESS_KEY", "local")
+                .env("AWS_ENDPOINT_URL_DYNAMODB", &stack.dynamodb_endpoint)
+                .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &stack.moto_endpoint)
+                .env("TABLE_NAME", &stack.spec.table.name)
+                .env("EVENT_BUS_NAME", &stack.spec.bus_name)
+                .env("RUST_LOG", "warn")
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let accepted = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await;
+            let took = started.elapsed();
+            let _ = child.kill().await;
+            if accepted.is_ok() {
+                samples.push(took);
+            }
+        }
+        samples.sort();
+        match samples.get(samples.len() / 2) {
+            Some(median) => println!("{function}: {median:?}"),
+            None => println!("{function}: never reached the Runtime API"),
+        }
+    }
+    println!();
+}
+
+#[tokio::main]
+async fn main() {
+    let mut which: Vec<String> = std::env::args().skip(1).collect();
+    if which.is_empty() {
+        which = vec!["units".into(), "throughput".into(), "init".into()];
+    }
+    let stack = LocalStack::start(Options {
+        port: 0,
+        seed_demo_catalog: false,
+    })
+    .await
+    .expect("local stack");
+    for bench in which {
+        match bench.as_str() {
+            "units" => units(&stack).await,
+            "throughput" => throughput(&stack).await,
+            "init" => init(&stack).await,
+            other => eprintln!("unknown benchmark {other}"),
+        }
+    }
+}
