@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod events;
 pub mod ids;
 pub mod inventory;
+pub mod lifecycle;
 pub mod money;
 pub mod order;
 pub mod time;
@@ -15,6 +16,7 @@ pub use checkout::{
 };
 pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 pub use inventory::{StockError, StockLevel};
+pub use lifecycle::{IllegalTransition, OrderTrigger};
 pub use money::{Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, OrderTotals, Product};
 pub use time::Timestamp;

@@ -19,7 +19,7 @@ impl Product {
 }
 
 /// Where an order is in its life. Checkout creates orders in `PendingPayment`;
-/// the transition rules arrive with the order-lifecycle work.
+/// `lifecycle` says which status may follow which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
