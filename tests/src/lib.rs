@@ -14,6 +14,7 @@ use shopflow_local::template::StackSpec;
 use shopflow_local::token::DevTokens;
 use shopflow_local::{LocalStack, Options};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// What tests need to know about the running stack; the stack itself lives
 /// on its own runtime thread for the whole test binary, and its emulators
@@ -28,7 +29,19 @@ pub struct Stack {
 
 static STACK: OnceLock<Stack> = OnceLock::new();
 
+/// The stack with scheduled functions running every 2 s, as `make dev` runs them.
 pub fn stack() -> &'static Stack {
+    start_once(Duration::from_secs(2))
+}
+
+/// The stack with scheduled functions effectively off (they run once at
+/// start), for tests that invoke them by hand and count what they did. A test
+/// binary uses either this or [`stack`], never both.
+pub fn stack_without_schedules() -> &'static Stack {
+    start_once(Duration::from_secs(24 * 3600))
+}
+
+fn start_once(schedule_interval: Duration) -> &'static Stack {
     STACK.get_or_init(|| {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -40,6 +53,7 @@ pub fn stack() -> &'static Stack {
                 let local = LocalStack::start(Options {
                     port: 0,
                     seed_demo_catalog: true,
+                    schedule_interval,
                 })
                 .await
                 .expect("the local stack starts");
@@ -234,4 +248,105 @@ pub fn cart(lines: &[(&str, u32)]) -> Value {
             "country": "GB"
         }
     })
+}
+
+/// Places `count` orders of one unit of `sku` straight through the store,
+/// with reservations that lapsed a second ago (checkout cannot create those:
+/// its reservation time is configured in minutes).
+pub async fn place_lapsed_orders(
+    sku: &str,
+    warehouse: &str,
+    count: usize,
+) -> Vec<shopflow_domain::OrderId> {
+    use futures::StreamExt;
+    use shopflow_domain::events::{DomainEvent, OrderCreated};
+    use shopflow_domain::*;
+    use shopflow_store::{CheckoutStore, IdempotencyKey, OutboxEvent, StoredResponse};
+
+    let clients = stack().clients().await;
+    let store = shopflow_store::dynamo::DynamoStore::new(
+        clients.dynamodb.clone(),
+        &stack().spec.table.name,
+    );
+    let policy = CheckoutPolicy {
+        tax_rate_bps: 0,
+        shipping_flat_minor: 0,
+        min_total_minor: 0,
+        max_total_minor: i64::MAX,
+        reservation_ttl_secs: 0,
+        warehouses: vec![WarehouseId::parse(warehouse).unwrap()],
+    };
+    let product = Product {
+        sku: Sku::parse(sku).unwrap(),
+        name: format!("Test {sku}"),
+        price: Money::new(100, Currency::parse("EUR").unwrap()).unwrap(),
+        active: true,
+    };
+    let catalog = std::collections::HashMap::from([(product.sku.clone(), product.clone())]);
+    futures::stream::iter(0..count)
+        .map(|index| {
+            let (store, policy, catalog, product) = (&store, &policy, &catalog, &product);
+            async move {
+                let customer = CustomerId::parse(&format!("lapsed-{index}")).unwrap();
+                let line = CartLine {
+                    sku: product.sku.clone(),
+                    quantity: Quantity::parse(1).unwrap(),
+                };
+                let address = ShippingAddress {
+                    name: "Ada".into(),
+                    line1: "1 Way".into(),
+                    line2: None,
+                    city: "London".into(),
+                    region: None,
+                    postal_code: "N1".into(),
+                    country: "GB".into(),
+                };
+                let checkout = ValidatedCheckout::new(
+                    vec![line.clone()],
+                    Currency::parse("EUR").unwrap(),
+                    Email::parse("ada@example.com").unwrap(),
+                    address,
+                )
+                .unwrap();
+                let priced = policy.price(&checkout, catalog).unwrap();
+                let allocation = Allocation {
+                    sku: line.sku.clone(),
+                    warehouse: policy.warehouses[0].clone(),
+                    quantity: line.quantity,
+                };
+                let placed_at =
+                    Timestamp::from_millis(shopflow_lambda_kit::now().as_millis() - 1_000);
+                let id = OrderId::from_ulid(ulid::Ulid::generate());
+                let order = policy.place_order(
+                    id,
+                    customer.clone(),
+                    checkout,
+                    priced,
+                    &[allocation],
+                    placed_at,
+                );
+                let event = OutboxEvent {
+                    id: ulid::Ulid::generate(),
+                    occurred_at: placed_at,
+                    event: DomainEvent::OrderCreated(OrderCreated::from(&order)),
+                };
+                let key = IdempotencyKey {
+                    scope: "test".into(),
+                    key: id.to_string(),
+                };
+                let response = StoredResponse {
+                    request_fingerprint: String::new(),
+                    status: 201,
+                    body: "{}".into(),
+                };
+                store
+                    .place_order(&order, &event, &key, &response)
+                    .await
+                    .unwrap();
+                id
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
 }

@@ -296,3 +296,26 @@ async fn requests_without_a_valid_token_are_unauthorized() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_local_stack_runs_the_reservation_sweeper_on_its_schedule() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("SCHEDULED");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 2)])
+        .await;
+    let id = shopflow_tests::place_lapsed_orders(&sku, &warehouse, 1).await[0];
+
+    // No sweep is invoked here: the stack's scheduler (every 2 s in tests) does it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut status = Value::Null;
+    while std::time::Instant::now() < deadline {
+        status = api.get(&format!("/v1/orders/{id}"), &admin).await.body["order"]["status"].clone();
+        if status == "expired" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, "expired");
+    assert_eq!(api.stock(&admin, &sku, &warehouse).await, (2, 0, 2));
+}

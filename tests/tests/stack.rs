@@ -76,6 +76,7 @@ fn every_function_in_the_template_has_samples() {
         .iter()
         .map(|r| r.function.clone())
         .chain(spec.stream_consumers.iter().cloned())
+        .chain(spec.scheduled.iter().cloned())
         .collect();
     assert_eq!(with_samples, functions);
 }
@@ -86,6 +87,7 @@ async fn every_sample_gets_the_answer_its_name_promises() {
     let environment = &stack().spec.environment;
     let http = shopflow_local::http_functions(&clients, environment).unwrap();
     let streams = shopflow_local::stream_functions(&clients, environment).unwrap();
+    let scheduled = shopflow_local::scheduled_functions(&clients, environment).unwrap();
     let mut failures = Vec::new();
     for (function, expectation, path) in samples() {
         let text = std::fs::read_to_string(&path).unwrap();
@@ -104,6 +106,13 @@ async fn every_sample_gets_the_answer_its_name_promises() {
                 ));
             }
             status
+        } else if let Some(handler) = scheduled.get(&function) {
+            let event: Value = serde_json::from_str(&text).unwrap();
+            match handler(event).await {
+                Ok(report) if report["failed"] == 0 => "ok".to_owned(),
+                Ok(report) => format!("failures: {report}"),
+                Err(error) => format!("error: {error}"),
+            }
         } else {
             let handler = streams
                 .get(&function)

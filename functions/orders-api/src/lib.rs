@@ -1,21 +1,29 @@
-//! Reading orders: one order by id (its owner or an admin), and the caller's
-//! orders newest first with an opaque cursor.
+//! Orders: one by id (its owner or an admin), the caller's orders newest
+//! first with an opaque cursor, an order's timeline, and cancellation.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
+use shopflow_domain::{Actor, CancelError, Order, OrderTrigger};
+use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
-use shopflow_store::OrderReader;
 use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::{ChangeError, OrderLifecycle, StatusChange};
 use tracing::Instrument;
 
 pub const GET_ORDER: &str = "GET /v1/orders/{id}";
 pub const LIST_ORDERS: &str = "GET /v1/orders";
+pub const CANCEL_ORDER: &str = "POST /v1/orders/{id}/cancel";
+pub const ORDER_TIMELINE: &str = "GET /v1/orders/{id}/timeline";
+
+/// Attempts at a status change when the order moved between read and write.
+const CHANGE_ATTEMPTS: u32 = 5;
 
 const DEFAULT_PAGE: u16 = 20;
 const MAX_PAGE: u16 = 100;
@@ -31,17 +39,23 @@ impl App<DynamoStore> {
     }
 }
 
-impl<S: OrderReader> App<S> {
+impl<S: OrderLifecycle> App<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
 
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
-        let span = tracing::info_span!("orders", request_id = %http::request_id(&request));
+        let span = tracing::info_span!(
+            "orders",
+            request_id = %http::request_id(&request),
+            order_id = tracing::field::Empty
+        );
         let result = async {
             match http::route_key(&request).as_deref() {
                 Some(GET_ORDER) => self.get_order(&request).await,
                 Some(LIST_ORDERS) => self.list_orders(&request).await,
+                Some(CANCEL_ORDER) => self.cancel_order(&request).await,
+                Some(ORDER_TIMELINE) => self.timeline(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -50,19 +64,120 @@ impl<S: OrderReader> App<S> {
         Ok(result.unwrap_or_else(ApiError::into_response))
     }
 
-    async fn get_order(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let caller = Caller::from_request(request)?;
+    /// The order named in the path, if the caller may see it; otherwise 404,
+    /// whether it exists or not.
+    async fn visible_order(&self, request: &Request, caller: &Caller) -> Result<Order, ApiError> {
         // A malformed id cannot name anyone's order: same answer as a missing one.
         let id: OrderId = http::path_param(request, "id")?
             .parse()
             .map_err(|_| ApiError::not_found("order"))?;
         match self.store.order(id).await? {
-            Some(order) if caller.may_see(&order.customer_id) => Ok(http::json(
-                StatusCode::OK,
-                &json!({ "order": OrderView::from(&order) }),
-            )),
+            Some(order) if caller.may_see(&order.customer_id) => Ok(order),
             _ => Err(ApiError::not_found("order")),
         }
+    }
+
+    async fn get_order(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let order = self.visible_order(request, &caller).await?;
+        Ok(order_response(&order))
+    }
+
+    /// Cancels the order and hands its reserved stock back. Cancelling a
+    /// cancelled order answers as the first time did.
+    async fn cancel_order(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let body: CancelBody = if http::body_bytes(request)?.is_empty() {
+            CancelBody::default()
+        } else {
+            http::json_body(request)?
+        };
+        let reason = body
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+        {
+            return Err(ApiError::invalid_field(
+                "reason",
+                format!("must be at most {MAX_REASON_CHARS} characters"),
+            ));
+        }
+        let actor = if caller.is_admin {
+            Actor::Admin(caller.customer_id.clone())
+        } else {
+            Actor::Customer(caller.customer_id.clone())
+        };
+        for _ in 0..CHANGE_ATTEMPTS {
+            let order = self.visible_order(request, &caller).await?;
+            tracing::Span::current().record("order_id", tracing::field::display(order.id));
+            if order.status == shopflow_domain::OrderStatus::Cancelled {
+                return Ok(order_response(&order));
+            }
+            let to = order
+                .check_cancel(&actor, reason.as_deref())
+                .map_err(cancel_refused)?;
+            let change = StatusChange::new(
+                &order,
+                to,
+                OrderTrigger::Cancelled,
+                &actor,
+                reason.clone(),
+                now(),
+            );
+            match self.store.change_status(&change).await {
+                Ok(()) => {
+                    tracing::info!(order_id = %order.id, actor = %change.actor, released_lines = change.release.len(), "order cancelled");
+                    let cancelled = Order {
+                        status: to,
+                        version: order.version + 1,
+                        ..order
+                    };
+                    return Ok(order_response(&cancelled));
+                }
+                Err(ChangeError::Stale) => continue,
+                Err(ChangeError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "concurrent_update",
+            "the order is changing; retry",
+        ))
+    }
+
+    /// Everything that happened to the order, oldest first, in lanes.
+    async fn timeline(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let order = self.visible_order(request, &caller).await?;
+        let history = self.store.history(order.id).await?;
+        let mut entries = vec![json!({
+            "at": order.created_at.to_rfc3339(),
+            "lane": "business",
+            "kind": "order.created",
+            "status": "pending_payment",
+            "actor": format!("customer:{}", order.customer_id),
+        })];
+        for entry in history {
+            entries.push(json!({
+                "at": entry.at.to_rfc3339(),
+                "lane": "business",
+                "kind": entry.to.event_name(),
+                "from": entry.from,
+                "status": entry.to,
+                "trigger": entry.trigger,
+                "actor": entry.actor,
+                "reason": entry.reason,
+            }));
+        }
+        // RFC 3339 UTC with fixed millisecond precision sorts as text.
+        entries.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "order_id": order.id, "entries": entries }),
+        ))
     }
 
     async fn list_orders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -104,4 +219,32 @@ fn decode_cursor(raw: &str) -> Result<OrderId, ApiError> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| ApiError::invalid_field("cursor", "is not a cursor this API returned"))
+}
+
+const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    reason: Option<String>,
+}
+
+fn order_response(order: &Order) -> Response<Body> {
+    http::json(StatusCode::OK, &json!({ "order": OrderView::from(order) }))
+}
+
+fn cancel_refused(error: CancelError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        CancelError::ReasonRequired => ApiError::invalid_field("reason", message),
+        CancelError::TooLateForCustomer(_) => {
+            ApiError::new(StatusCode::CONFLICT, "too_late_to_cancel", message)
+        }
+        CancelError::PaymentSettlementRequired(_) => {
+            ApiError::new(StatusCode::CONFLICT, "payment_settlement_required", message)
+        }
+        CancelError::Illegal(_) => {
+            ApiError::new(StatusCode::CONFLICT, "illegal_transition", message)
+        }
+    }
 }

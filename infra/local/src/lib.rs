@@ -97,6 +97,8 @@ pub struct Options {
     /// 0 picks a free port.
     pub port: u16,
     pub seed_demo_catalog: bool,
+    /// How often scheduled functions run locally (AWS: their template schedule).
+    pub schedule_interval: std::time::Duration,
 }
 
 /// A running local stack; dropping it stops everything it started.
@@ -179,6 +181,61 @@ pub fn http_functions(
     ]))
 }
 
+/// A scheduled function: takes the EventBridge scheduled event, answers what it did.
+pub type ScheduledFuture =
+    std::pin::Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send>>;
+pub type ScheduledHandler = Arc<dyn Fn(serde_json::Value) -> ScheduledFuture + Send + Sync>;
+
+pub fn scheduled_functions(
+    clients: &Clients,
+    env: &BTreeMap<String, String>,
+) -> Result<HashMap<String, ScheduledHandler>, LocalError> {
+    let store = DynamoStore::new(
+        clients.dynamodb.clone(),
+        config::required(env, "TABLE_NAME")?,
+    );
+    let sweeper = Arc::new(reservation_sweeper::App::new(
+        store,
+        reservation_sweeper::SweepLimits::from(env)?,
+    ));
+    let sweep: ScheduledHandler = Arc::new(move |event| {
+        let sweeper = sweeper.clone();
+        Box::pin(async move {
+            let invocation =
+                lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+            let report = sweeper
+                .handle(invocation)
+                .await
+                .map_err(|e| e.to_string())?;
+            serde_json::to_value(report).map_err(|e| e.to_string())
+        })
+    });
+    Ok(HashMap::from([("reservation-sweeper".to_owned(), sweep)]))
+}
+
+/// Runs a scheduled function every `interval` until the task is dropped.
+async fn run_on_schedule(handler: ScheduledHandler, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let event = serde_json::json!({
+            "version": "0",
+            "id": ulid::Ulid::generate().to_string(),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT_ID,
+            "time": shopflow_lambda_kit::now().to_rfc3339(),
+            "region": REGION,
+            "resources": [],
+            "detail": {}
+        });
+        if let Err(error) = handler(event).await {
+            tracing::error!(%error, "scheduled function failed");
+        }
+    }
+}
+
 pub fn stream_functions(
     clients: &Clients,
     env: &BTreeMap<String, String>,
@@ -228,6 +285,18 @@ impl LocalStack {
                 clients.clone(),
                 spec.table.name.clone(),
                 handler,
+            )));
+        }
+
+        let scheduled = scheduled_functions(&clients, &spec.environment)?;
+        for function in &spec.scheduled {
+            let handler = scheduled
+                .get(function)
+                .cloned()
+                .ok_or_else(|| LocalError::UnknownFunction(function.clone()))?;
+            tasks.push(tokio::spawn(run_on_schedule(
+                handler,
+                options.schedule_interval,
             )));
         }
 

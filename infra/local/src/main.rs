@@ -65,9 +65,14 @@ async fn up(args: &[String]) -> ExitCode {
         },
         None => 3000,
     };
+    let schedule_secs = std::env::var("SHOPFLOW_SCHEDULE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     let options = Options {
         port,
         seed_demo_catalog: !args.iter().any(|a| a == "--no-seed"),
+        schedule_interval: std::time::Duration::from_secs(schedule_secs),
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,

@@ -71,6 +71,8 @@ pub struct StackSpec {
     pub routes: Vec<RouteSpec>,
     /// Functions triggered by the table's stream.
     pub stream_consumers: Vec<String>,
+    /// Functions run on a schedule (locally: every few seconds).
+    pub scheduled: Vec<String>,
     /// Every function's environment (Globals first), merged: names never clash.
     pub environment: BTreeMap<String, String>,
     /// Resources of a type the local stack neither creates nor deliberately
@@ -359,6 +361,7 @@ impl StackSpec {
         }
         let mut routes = Vec::new();
         let mut stream_consumers = Vec::new();
+        let mut scheduled = Vec::new();
         for (id, function) in of_type("AWS::Serverless::Function") {
             let binary = function["Metadata"]["BuildProperties"]["Binary"]
                 .as_str()
@@ -387,6 +390,7 @@ impl StackSpec {
                         authorized: event["Properties"]["Auth"]["Authorizer"] != "NONE",
                     }),
                     Some("DynamoDB") => stream_consumers.push(binary.clone()),
+                    Some("Schedule") => scheduled.push(binary.clone()),
                     _ => {}
                 }
             }
@@ -412,6 +416,7 @@ impl StackSpec {
             rules,
             routes,
             stream_consumers,
+            scheduled,
             environment,
         })
     }

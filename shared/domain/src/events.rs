@@ -2,7 +2,8 @@
 //! Each detail-type has a JSON Schema in `events/` that these shapes must match.
 
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
-use crate::order::Order;
+use crate::lifecycle::OrderTrigger;
+use crate::order::{Order, OrderStatus};
 use crate::time::Timestamp;
 use serde::Serialize;
 
@@ -10,6 +11,7 @@ use serde::Serialize;
 #[serde(untagged)]
 pub enum DomainEvent {
     OrderCreated(OrderCreated),
+    OrderStatusChanged(OrderStatusChanged),
     InventoryRestocked(InventoryRestocked),
 }
 
@@ -18,6 +20,7 @@ impl DomainEvent {
     pub fn detail_type(&self) -> &'static str {
         match self {
             Self::OrderCreated(_) => "order.created",
+            Self::OrderStatusChanged(change) => change.to.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
         }
     }
@@ -25,7 +28,7 @@ impl DomainEvent {
     /// EventBridge `source`: `shopflow.<area>`.
     pub fn source(&self) -> &'static str {
         match self {
-            Self::OrderCreated(_) => "shopflow.orders",
+            Self::OrderCreated(_) | Self::OrderStatusChanged(_) => "shopflow.orders",
             Self::InventoryRestocked(_) => "shopflow.inventory",
         }
     }
@@ -71,6 +74,22 @@ impl From<&Order> for OrderCreated {
             reservation_expires_at: order.reservation_expires_at.to_rfc3339(),
         }
     }
+}
+
+/// An order moved along its lifecycle. The detail-type names where it went
+/// (`order.cancelled`, `order.expired`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderStatusChanged {
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub trigger: OrderTrigger,
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Reserved units handed back to stock by this change.
+    pub released: Vec<ReservedLine>,
 }
 
 /// Units received into a warehouse. Consumers read current levels themselves:

@@ -124,6 +124,10 @@ impl OrderId {
     pub fn from_ulid(ulid: Ulid) -> Self {
         Self(ulid)
     }
+
+    pub fn as_ulid(self) -> Ulid {
+        self.0
+    }
 }
 
 impl FromStr for OrderId {

@@ -2,7 +2,8 @@
 //! which, and why. Every status change anywhere goes through
 //! [`OrderStatus::transition`].
 
-use crate::order::OrderStatus;
+use crate::ids::CustomerId;
+use crate::order::{Order, OrderStatus};
 use serde::{Deserialize, Serialize};
 
 /// Something that happened to an order and may move its status.
@@ -77,6 +78,9 @@ impl OrderStatus {
             (S::PaymentAuthorized | S::Paid, T::FulfillmentStarted) => S::Processing,
             (S::PaymentAuthorized | S::Paid | S::Processing, T::Cancelled) => S::Cancelled,
 
+            // Goods in transit can still be called back by staff.
+            (S::PartiallyShipped | S::Shipped, T::Cancelled) => S::Cancelled,
+
             (S::Processing | S::PartiallyShipped, T::PartlyShipped) => S::PartiallyShipped,
             (S::Processing | S::PartiallyShipped, T::Shipped) => S::Shipped,
             (S::Shipped, T::Delivered) => S::Delivered,
@@ -102,6 +106,110 @@ impl OrderStatus {
     /// Whether the order still holds reserved stock awaiting payment.
     pub fn holds_unpaid_reservation(self) -> bool {
         matches!(self, Self::PendingPayment | Self::PaymentFailed)
+    }
+}
+
+/// Who changed an order, as history records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Customer(CustomerId),
+    Admin(CustomerId),
+    /// A scheduled job or event consumer, by function name.
+    System(&'static str),
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Self::Customer(id) => format!("customer:{id}"),
+            Self::Admin(id) => format!("admin:{id}"),
+            Self::System(name) => format!("system:{name}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CancelError {
+    #[error("a {} order can no longer be cancelled by its customer", .0.as_str())]
+    TooLateForCustomer(OrderStatus),
+    #[error("staff must give a reason to cancel an order")]
+    ReasonRequired,
+    #[error(
+        "the order is {}: cancelling it means voiding or refunding the payment, which needs the payments service",
+        .0.as_str()
+    )]
+    PaymentSettlementRequired(OrderStatus),
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+}
+
+impl Order {
+    /// Whether `actor` may cancel this order now: customers before fulfilment
+    /// starts, staff (with a reason) until delivery. Orders holding money are
+    /// refused until the payments work can void or refund as part of the cancel.
+    pub fn check_cancel(
+        &self,
+        actor: &Actor,
+        reason: Option<&str>,
+    ) -> Result<OrderStatus, CancelError> {
+        let next = self.status.transition(OrderTrigger::Cancelled)?;
+        match actor {
+            Actor::Customer(_) if !self.status.is_before_fulfilment() => {
+                return Err(CancelError::TooLateForCustomer(self.status));
+            }
+            Actor::Admin(_) if reason.is_none_or(|r| r.trim().is_empty()) => {
+                return Err(CancelError::ReasonRequired);
+            }
+            _ => {}
+        }
+        if self.status.holds_money() {
+            return Err(CancelError::PaymentSettlementRequired(self.status));
+        }
+        Ok(next)
+    }
+}
+
+impl OrderStatus {
+    fn is_before_fulfilment(self) -> bool {
+        matches!(
+            self,
+            Self::Draft
+                | Self::PendingPayment
+                | Self::PaymentFailed
+                | Self::PaymentAuthorized
+                | Self::Paid
+        )
+    }
+
+    /// Authorized or captured money stands behind the order.
+    pub fn holds_money(self) -> bool {
+        matches!(
+            self,
+            Self::PaymentAuthorized
+                | Self::Paid
+                | Self::Processing
+                | Self::PartiallyShipped
+                | Self::Shipped
+                | Self::Delivered
+        )
+    }
+
+    /// Reserved stock stands behind the order: from checkout until it ships,
+    /// lapses or is cancelled.
+    pub fn holds_reserved_stock(self) -> bool {
+        matches!(
+            self,
+            Self::PendingPayment
+                | Self::PaymentFailed
+                | Self::PaymentAuthorized
+                | Self::Paid
+                | Self::Processing
+        )
+    }
+
+    /// Cancelled and expired orders give their reserved stock back.
+    pub fn releases_reservations(self) -> bool {
+        matches!(self, Self::Cancelled | Self::Expired)
     }
 }
 
@@ -141,6 +249,8 @@ mod tests {
         (S::Processing, T::Shipped, S::Shipped),
         (S::PartiallyShipped, T::PartlyShipped, S::PartiallyShipped),
         (S::PartiallyShipped, T::Shipped, S::Shipped),
+        (S::PartiallyShipped, T::Cancelled, S::Cancelled),
+        (S::Shipped, T::Cancelled, S::Cancelled),
         (S::Shipped, T::Delivered, S::Delivered),
         (S::Delivered, T::PartlyRefunded, S::PartiallyRefunded),
         (S::Delivered, T::Refunded, S::Refunded),
@@ -186,6 +296,81 @@ mod tests {
             assert_eq!(
                 status.holds_unpaid_reservation(),
                 status.transition(T::ReservationExpired).is_ok()
+            );
+        }
+    }
+
+    fn order_in(status: OrderStatus) -> Order {
+        use crate::{Currency, Email, Money, OrderId, OrderTotals, ShippingAddress, Timestamp};
+        let eur = Currency::parse("EUR").unwrap();
+        let zero = Money::zero(eur.clone());
+        Order {
+            id: OrderId::from_ulid(ulid::Ulid::generate()),
+            customer_id: CustomerId::parse("ada").unwrap(),
+            status,
+            currency: eur,
+            lines: Vec::new(),
+            totals: OrderTotals {
+                subtotal: zero.clone(),
+                tax: zero.clone(),
+                shipping: zero.clone(),
+                grand_total: zero,
+            },
+            email: Email::parse("ada@example.com").unwrap(),
+            shipping_address: ShippingAddress {
+                name: "Ada".into(),
+                line1: "1 Way".into(),
+                line2: None,
+                city: "London".into(),
+                region: None,
+                postal_code: "N1".into(),
+                country: "GB".into(),
+            },
+            created_at: Timestamp::from_millis(0),
+            reservation_expires_at: Timestamp::from_millis(0),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn customers_cancel_unpaid_orders_and_staff_need_a_reason() {
+        let customer = Actor::Customer(CustomerId::parse("ada").unwrap());
+        let admin = Actor::Admin(CustomerId::parse("ops").unwrap());
+        for status in [S::PendingPayment, S::PaymentFailed, S::Draft] {
+            assert_eq!(
+                order_in(status).check_cancel(&customer, None),
+                Ok(S::Cancelled)
+            );
+            assert_eq!(
+                order_in(status).check_cancel(&admin, None),
+                Err(CancelError::ReasonRequired)
+            );
+            assert_eq!(
+                order_in(status).check_cancel(&admin, Some("fraud")),
+                Ok(S::Cancelled)
+            );
+        }
+        assert_eq!(
+            order_in(S::Shipped).check_cancel(&customer, None),
+            Err(CancelError::TooLateForCustomer(S::Shipped))
+        );
+        assert!(matches!(
+            order_in(S::Delivered).check_cancel(&admin, Some("x")),
+            Err(CancelError::Illegal(_))
+        ));
+        assert!(matches!(
+            order_in(S::Cancelled).check_cancel(&customer, None),
+            Err(CancelError::Illegal(_))
+        ));
+    }
+
+    #[test]
+    fn orders_holding_money_wait_for_the_payments_service() {
+        let admin = Actor::Admin(CustomerId::parse("ops").unwrap());
+        for status in [S::PaymentAuthorized, S::Paid, S::Processing, S::Shipped] {
+            assert_eq!(
+                order_in(status).check_cancel(&admin, Some("customer asked")),
+                Err(CancelError::PaymentSettlementRequired(status))
             );
         }
     }

@@ -57,6 +57,25 @@ impl OrderStatus {
         }
     }
 
+    /// The EventBridge detail-type announcing that an order reached this status.
+    pub fn event_name(self) -> &'static str {
+        match self {
+            Self::Draft => "order.drafted",
+            Self::PendingPayment => "order.submitted",
+            Self::PaymentAuthorized => "order.payment_authorized",
+            Self::Paid => "order.paid",
+            Self::Processing => "order.processing",
+            Self::PartiallyShipped => "order.partially_shipped",
+            Self::Shipped => "order.shipped",
+            Self::Delivered => "order.delivered",
+            Self::Cancelled => "order.cancelled",
+            Self::Expired => "order.expired",
+            Self::PaymentFailed => "order.payment_failed",
+            Self::Refunded => "order.refunded",
+            Self::PartiallyRefunded => "order.partially_refunded",
+        }
+    }
+
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|status| status.as_str() == raw)
     }

@@ -3,11 +3,14 @@
 //! reserves every line or nothing.
 
 use crate::{
-    CheckoutSnapshot, CheckoutStore, IdempotencyKey, InventoryStore, OrderReader, OutboxEvent,
-    Page, PlaceOrderError, RestockError, StoreError, StoredResponse,
+    ChangeError, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey, InventoryStore,
+    OrderLifecycle, OrderReader, OutboxEvent, Page, PlaceOrderError, RestockError, StatusChange,
+    StoreError, StoredResponse,
 };
 use async_trait::async_trait;
-use shopflow_domain::{CustomerId, Order, OrderId, Product, Sku, StockLevel, WarehouseId};
+use shopflow_domain::{
+    CustomerId, Order, OrderId, Product, Sku, StockLevel, Timestamp, WarehouseId,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -16,6 +19,7 @@ struct State {
     products: HashMap<Sku, Product>,
     stock: BTreeMap<(Sku, WarehouseId), StockLevel>,
     orders: BTreeMap<OrderId, Order>,
+    history: BTreeMap<OrderId, Vec<HistoryEntry>>,
     idempotency: HashMap<IdempotencyKey, StoredResponse>,
     outbox: Vec<OutboxEvent>,
 }
@@ -184,5 +188,82 @@ impl InventoryStore for MemoryStore {
         state.stock.insert(at, next);
         state.outbox.push(event.clone());
         Ok(next)
+    }
+}
+
+#[async_trait]
+impl OrderLifecycle for MemoryStore {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        let mut state = self.state();
+        let current = state
+            .orders
+            .get(&change.order_id)
+            .ok_or(ChangeError::Stale)?;
+        if current.version != change.expected_version || current.status != change.from {
+            return Err(ChangeError::Stale);
+        }
+        let mut released = Vec::with_capacity(change.release.len());
+        for (sku, warehouse, units) in &change.release {
+            let at = (sku.clone(), warehouse.clone());
+            let level = state.stock.get(&at).copied().unwrap_or_default();
+            let next = level
+                .release(*units)
+                .map_err(|e| ChangeError::Store(StoreError::Unavailable(e.to_string())))?;
+            released.push((at, next));
+        }
+        state.stock.extend(released);
+        if let Some(order) = state.orders.get_mut(&change.order_id) {
+            order.status = change.to;
+            order.version += 1;
+        }
+        state
+            .history
+            .entry(change.order_id)
+            .or_default()
+            .push(HistoryEntry {
+                at: change.at,
+                from: change.from,
+                to: change.to,
+                trigger: change.trigger,
+                actor: change.actor.clone(),
+                reason: change.reason.clone(),
+            });
+        state.outbox.push(change.event.clone());
+        Ok(())
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        Ok(self.state().history.get(&id).cloned().unwrap_or_default())
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        // One partition here; shard 0 holds everything.
+        if shard != 0 {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let state = self.state();
+        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
+        let mut lapsed = state
+            .orders
+            .values()
+            .filter(|order| {
+                order.status.holds_unpaid_reservation() && order.reservation_expires_at < now
+            })
+            .filter(|order| cursor.is_none_or(|after| order.id > after));
+        let items: Vec<Order> = lapsed.by_ref().take(usize::from(limit)).cloned().collect();
+        let next = match lapsed.next() {
+            Some(_) => items.last().map(|order| order.id.to_string()),
+            None => None,
+        };
+        Ok(Page { items, next })
     }
 }

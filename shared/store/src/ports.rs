@@ -2,9 +2,10 @@
 //! (`dynamo`) and an in-memory fake (`memory`) for handler tests.
 
 use async_trait::async_trait;
-use shopflow_domain::events::DomainEvent;
+use shopflow_domain::events::{DomainEvent, OrderStatusChanged, ReservedLine};
 use shopflow_domain::{
-    CustomerId, Order, OrderId, Product, Sku, StockLevel, Timestamp, WarehouseId,
+    Actor, CustomerId, Order, OrderId, OrderStatus, OrderTrigger, Product, Sku, StockLevel,
+    Timestamp, WarehouseId,
 };
 use std::collections::HashMap;
 use ulid::Ulid;
@@ -160,3 +161,126 @@ pub struct BusEntry {
     pub detail_type: String,
     pub detail: String,
 }
+
+/// A status change ready to be written: checked against the order's version
+/// and status as read, recorded in history, announced in the outbox, and
+/// (for cancellations and expiries) handing reserved stock back, atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub order_id: OrderId,
+    pub expected_version: u64,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub trigger: OrderTrigger,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+    /// Reserved units returned to stock: (sku, warehouse, units).
+    pub release: Vec<(Sku, WarehouseId, u32)>,
+    pub event: OutboxEvent,
+}
+
+impl StatusChange {
+    /// The change moving `order` to `to`, which the caller has checked with
+    /// the domain's transition rules.
+    pub fn new(
+        order: &Order,
+        to: OrderStatus,
+        trigger: OrderTrigger,
+        actor: &Actor,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> Self {
+        let release: Vec<(Sku, WarehouseId, u32)> =
+            if to.releases_reservations() && order.status.holds_reserved_stock() {
+                order
+                    .lines
+                    .iter()
+                    .map(|line| {
+                        (
+                            line.sku.clone(),
+                            line.warehouse.clone(),
+                            line.quantity.get(),
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        let event = OrderStatusChanged {
+            order_id: order.id,
+            customer_id: order.customer_id.clone(),
+            from: order.status,
+            to,
+            trigger,
+            actor: actor.label(),
+            reason: reason.clone(),
+            released: release
+                .iter()
+                .map(|(sku, warehouse, quantity)| ReservedLine {
+                    sku: sku.clone(),
+                    warehouse: warehouse.clone(),
+                    quantity: *quantity,
+                })
+                .collect(),
+        };
+        Self {
+            order_id: order.id,
+            expected_version: order.version,
+            from: order.status,
+            to,
+            trigger,
+            actor: actor.label(),
+            reason,
+            at,
+            release,
+            event: OutboxEvent {
+                id: Ulid::generate(),
+                occurred_at: at,
+                event: DomainEvent::OrderStatusChanged(event),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The order changed since it was read; read it again and re-decide.
+    #[error("the order changed since it was read")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One applied status change, as the order's history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub trigger: OrderTrigger,
+    pub actor: String,
+    pub reason: Option<String>,
+}
+
+#[async_trait]
+pub trait OrderLifecycle: OrderReader {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError>;
+
+    /// The order's applied status changes, oldest first.
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// Unpaid orders whose reservations lapsed before `now`, oldest first, in
+    /// pages; `shard` is one of `0..RESERVATION_SHARDS`.
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError>;
+}
+
+/// Lapsing reservations are indexed over this many partitions, so the
+/// sweeper's index never has one hot key.
+pub const RESERVATION_SHARDS: u8 = 4;

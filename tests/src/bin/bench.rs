@@ -429,6 +429,7 @@ async fn main() {
     let stack = LocalStack::start(Options {
         port: 0,
         seed_demo_catalog: false,
+        schedule_interval: Duration::from_secs(24 * 3600),
     })
     .await
     .expect("local stack");

@@ -163,7 +163,7 @@ impl InventoryApi {
             .into_iter()
             .filter_map(|event| match event.event {
                 DomainEvent::InventoryRestocked(restocked) => Some(restocked),
-                DomainEvent::OrderCreated(_) => None,
+                _ => None,
             })
             .collect()
     }

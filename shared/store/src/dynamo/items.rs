@@ -1,13 +1,15 @@
 //! Keys and item shapes of the single table. Attribute names are short on
 //! purpose: item size is what DynamoDB bills (see docs/cost-model.md).
 
-use crate::{OutboxEvent, StoreError, StoredResponse};
+use crate::{HistoryEntry, OutboxEvent, StoreError, StoredResponse};
 use serde::{Deserialize, Serialize};
+use shopflow_domain::OrderTrigger;
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::{
     Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
     Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
 };
+use ulid::Ulid;
 
 pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
 pub const OUTBOX_TTL_SECS: u64 = 7 * 24 * 60 * 60;
@@ -34,6 +36,25 @@ pub fn customer_orders_partition(customer: &CustomerId) -> String {
 
 pub fn customer_order_sort(id: OrderId) -> String {
     format!("ORDER#{id}")
+}
+
+/// Which sweeper partition an order's reservation lapses in: spread by the
+/// random part of its ULID.
+pub fn reservation_shard(id: OrderId) -> u8 {
+    u8::try_from(id.as_ulid().random() % u128::from(crate::RESERVATION_SHARDS)).unwrap_or(0)
+}
+
+pub fn lapse_partition(shard: u8) -> String {
+    format!("RSVLAPSE#{shard}")
+}
+
+/// Zero-padded milliseconds, so the sort key orders by time.
+pub fn lapse_sort(expires_at: Timestamp, id: OrderId) -> String {
+    format!("{:015}#{id}", expires_at.as_millis())
+}
+
+pub fn history_key(id: OrderId, entry: Ulid) -> (String, String) {
+    (format!("ORDER#{id}"), format!("HIST#{entry}"))
 }
 
 pub fn idempotency_key(key: &crate::IdempotencyKey) -> (String, String) {
@@ -123,6 +144,12 @@ pub struct OrderItem {
     pub kind: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
+    /// Present only while the order holds an unpaid reservation: the sparse
+    /// index the reservation sweeper reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
     pub id: OrderId,
     pub customer: CustomerId,
     pub status: OrderStatus,
@@ -148,6 +175,14 @@ impl OrderItem {
             kind: "order".into(),
             gsi1pk: customer_orders_partition(&order.customer_id),
             gsi1sk: customer_order_sort(order.id),
+            gsi2pk: order
+                .status
+                .holds_unpaid_reservation()
+                .then(|| lapse_partition(reservation_shard(order.id))),
+            gsi2sk: order
+                .status
+                .holds_unpaid_reservation()
+                .then(|| lapse_sort(order.reservation_expires_at, order.id)),
             id: order.id,
             customer: order.customer_id.clone(),
             status: order.status,
@@ -313,5 +348,49 @@ impl OutboxItem {
             detail_type: item.detail_type,
             detail: item.detail,
         }))
+    }
+}
+
+/// One applied status change of an order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: Timestamp,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub trigger: OrderTrigger,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl HistoryItem {
+    pub fn new(change: &crate::StatusChange) -> Self {
+        let (pk, sk) = history_key(change.order_id, change.event.id);
+        Self {
+            pk,
+            sk,
+            kind: "history".into(),
+            at: change.at,
+            from: change.from,
+            to: change.to,
+            trigger: change.trigger,
+            actor: change.actor.clone(),
+            reason: change.reason.clone(),
+        }
+    }
+
+    pub fn into_entry(self) -> HistoryEntry {
+        HistoryEntry {
+            at: self.at,
+            from: self.from,
+            to: self.to,
+            trigger: self.trigger,
+            actor: self.actor,
+            reason: self.reason,
+        }
     }
 }

@@ -4,6 +4,7 @@
 mod checkout;
 mod inventory;
 mod items;
+mod lifecycle;
 mod orders;
 
 use crate::StoreError;

@@ -1,0 +1,175 @@
+//! Releases reservations that lapsed before payment: each unpaid order past
+//! its `reservation_expires_at` becomes `expired`, its reserved units go back
+//! to stock and `order.expired` is recorded, in one transaction per order.
+//! Safe to run beside itself and beside late payments: every change is
+//! conditional on the order's version, so each order is expired once.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use futures::StreamExt;
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Serialize;
+use shopflow_domain::{Actor, Order, OrderTrigger, Timestamp};
+use shopflow_lambda_kit::{config, now};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::{ChangeError, OrderLifecycle, RESERVATION_SHARDS, StatusChange};
+use std::time::{Duration, Instant};
+
+const ACTOR: Actor = Actor::System("reservation-sweeper");
+
+/// How many orders one run expires at once, and reads per page.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepLimits {
+    pub concurrency: usize,
+    pub page_size: u16,
+    /// Stop starting new pages after this long, leaving the rest to the next run.
+    pub time_budget: Duration,
+}
+
+impl SweepLimits {
+    pub fn from(vars: &impl config::Source) -> Result<Self, config::ConfigError> {
+        Ok(Self {
+            concurrency: config::parsed_or(vars, "SWEEP_CONCURRENCY", 16)?,
+            page_size: config::parsed_or(vars, "SWEEP_PAGE_SIZE", 100)?,
+            time_budget: Duration::from_secs(config::parsed_or(
+                vars,
+                "SWEEP_TIME_BUDGET_SECS",
+                50,
+            )?),
+        })
+    }
+}
+
+/// What one run did, returned to the invoker and logged.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub expired_orders: u64,
+    pub released_units: u64,
+    /// Orders that changed between read and write (paid, cancelled, or
+    /// expired by another run); left alone.
+    pub skipped: u64,
+    pub failed: u64,
+    /// The time budget ran out with pages left.
+    pub incomplete: bool,
+}
+
+pub struct App<S> {
+    store: S,
+    limits: SweepLimits,
+}
+
+impl App<DynamoStore> {
+    pub async fn from_env() -> Result<Self, Error> {
+        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
+        Ok(Self::new(
+            DynamoStore::from_env(table).await,
+            SweepLimits::from(&config::ProcessEnv)?,
+        ))
+    }
+}
+
+enum Outcome {
+    Expired(u64),
+    Skipped,
+    Failed,
+}
+
+impl<S: OrderLifecycle> App<S> {
+    pub fn new(store: S, limits: SweepLimits) -> Self {
+        Self { store, limits }
+    }
+
+    pub async fn handle(
+        &self,
+        _event: LambdaEvent<serde_json::Value>,
+    ) -> Result<SweepReport, Error> {
+        Ok(self.sweep(now()).await)
+    }
+
+    pub async fn sweep(&self, now: Timestamp) -> SweepReport {
+        let started = Instant::now();
+        let mut report = SweepReport::default();
+        for shard in 0..RESERVATION_SHARDS {
+            let mut cursor = None;
+            loop {
+                if started.elapsed() > self.limits.time_budget {
+                    report.incomplete = true;
+                    break;
+                }
+                let page = match self
+                    .store
+                    .lapsed_reservations(now, shard, cursor.take(), self.limits.page_size)
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(error) => {
+                        tracing::error!(%error, shard, "reading lapsed reservations failed");
+                        report.failed += 1;
+                        break;
+                    }
+                };
+                let outcomes: Vec<Outcome> = futures::stream::iter(page.items)
+                    .map(|order| self.expire(order, now))
+                    .buffer_unordered(self.limits.concurrency)
+                    .collect()
+                    .await;
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Expired(units) => {
+                            report.expired_orders += 1;
+                            report.released_units += units;
+                        }
+                        Outcome::Skipped => report.skipped += 1,
+                        Outcome::Failed => report.failed += 1,
+                    }
+                }
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        tracing::info!(
+            expired_orders = report.expired_orders,
+            released_units = report.released_units,
+            skipped = report.skipped,
+            failed = report.failed,
+            incomplete = report.incomplete,
+            "reservation sweep finished"
+        );
+        report
+    }
+
+    async fn expire(&self, order: Order, now: Timestamp) -> Outcome {
+        // The index may lag: re-check with the domain before writing.
+        let Ok(to) = order.status.transition(OrderTrigger::ReservationExpired) else {
+            return Outcome::Skipped;
+        };
+        if order.reservation_expires_at >= now {
+            return Outcome::Skipped;
+        }
+        let change = StatusChange::new(
+            &order,
+            to,
+            OrderTrigger::ReservationExpired,
+            &ACTOR,
+            None,
+            now,
+        );
+        let units = change
+            .release
+            .iter()
+            .map(|(_, _, units)| u64::from(*units))
+            .sum();
+        match self.store.change_status(&change).await {
+            Ok(()) => {
+                tracing::info!(order_id = %order.id, released_units = units, "reservation lapsed; order expired");
+                Outcome::Expired(units)
+            }
+            Err(ChangeError::Stale) => Outcome::Skipped,
+            Err(ChangeError::Store(error)) => {
+                tracing::error!(order_id = %order.id, %error, "expiring order failed");
+                Outcome::Failed
+            }
+        }
+    }
+}

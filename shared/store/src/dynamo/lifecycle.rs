@@ -1,0 +1,199 @@
+//! Order status changes: a conditional update on the order's version, a
+//! history item, the outbox event and any stock released, in one transaction.
+
+use super::items::{HistoryItem, OrderItem, OutboxItem, lapse_partition, order_key, stock_key};
+use super::{DynamoStore, corrupt, key, unavailable};
+use crate::{ChangeError, HistoryEntry, OrderLifecycle, Page, StatusChange, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use shopflow_domain::{Order, OrderId, Timestamp};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+impl DynamoStore {
+    fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
+        // Leaving the unpaid states takes the order out of the sweeper's index.
+        let expression = if change.to.holds_unpaid_reservation() {
+            "SET #status = :to, version = version + :one"
+        } else {
+            "SET #status = :to, version = version + :one REMOVE gsi2pk, gsi2sk"
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(order_key(change.order_id))))
+            .update_expression(expression)
+            .condition_expression("version = :expected AND #status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(change.to.as_str()))
+            .expression_attribute_values(":from", s(change.from.as_str()))
+            .expression_attribute_values(":expected", n(change.expected_version))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn release(
+        &self,
+        sku: &shopflow_domain::Sku,
+        warehouse: &shopflow_domain::WarehouseId,
+        units: u32,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(sku, warehouse))))
+            .update_expression("SET reserved = reserved - :q, available = available + :q, version = version + :one")
+            .condition_expression("reserved >= :q")
+            .expression_attribute_values(":q", n(units))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+#[async_trait]
+impl OrderLifecycle for DynamoStore {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        let mut writes = vec![self.status_update(change)?];
+        writes.push(self.put_new(
+            serde_dynamo::to_item(HistoryItem::new(change)).map_err(corrupt("history"))?,
+        )?);
+        writes.push(
+            self.put_new(
+                serde_dynamo::to_item(OutboxItem::from_event(&change.event)?)
+                    .map_err(corrupt("outbox"))?,
+            )?,
+        );
+        for (sku, warehouse, units) in &change.release {
+            writes.push(self.release(sku, warehouse, *units)?);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    // The order's own condition failed, or another transaction held it: re-read and re-decide.
+                    if codes.first() == Some(&"ConditionalCheckFailed")
+                        || codes.contains(&"TransactionConflict")
+                    {
+                        Err(ChangeError::Stale)
+                    } else {
+                        Err(ChangeError::Store(StoreError::Unavailable(format!(
+                            "status change cancelled: {codes:?}"
+                        ))))
+                    }
+                }
+                _ => Err(ChangeError::Store(unavailable(error))),
+            },
+        }
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let (pk, _) = order_key(id);
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :order AND begins_with(sk, :hist)")
+                .expression_attribute_values(":order", s(pk.clone()))
+                .expression_attribute_values(":hist", s("HIST#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items.unwrap_or_default() {
+                let history: HistoryItem =
+                    serde_dynamo::from_item(item).map_err(corrupt("history"))?;
+                entries.push(history.into_entry());
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(entries);
+            }
+        }
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        let partition = lapse_partition(shard);
+        let start = after.map(|cursor| {
+            // The cursor is the last order's gsi2 sort key: `<expires_at>#<order id>`.
+            let id = cursor.rsplit('#').next().unwrap_or_default().to_owned();
+            let (pk, sk) = (format!("ORDER#{id}"), "META".to_owned());
+            HashMap::from([
+                ("pk".to_owned(), s(pk)),
+                ("sk".to_owned(), s(sk)),
+                ("gsi2pk".to_owned(), s(partition.clone())),
+                ("gsi2sk".to_owned(), s(cursor)),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :partition AND gsi2sk < :now")
+            .expression_attribute_values(":partition", s(partition))
+            .expression_attribute_values(":now", s(format!("{:015}", now.as_millis())))
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut next = None;
+        if let Some(last) = &output.last_evaluated_key {
+            next = last.get("gsi2sk").and_then(|v| v.as_s().ok()).cloned();
+        }
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, OrderItem>(item)
+                    .map_err(corrupt("order"))?
+                    .into_order()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next })
+    }
+}

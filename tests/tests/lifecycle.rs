@@ -1,0 +1,174 @@
+//! Order lifecycle on the local stack: cancellation hands stock back, the
+//! reservation sweeper expires lapsed orders exactly once even when two run
+//! at once, and a cancel racing the sweeper ends in one consistent state.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use futures::future::join_all;
+use reservation_sweeper::{App, SweepLimits, SweepReport};
+use serde_json::{Value, json};
+use shopflow_local::resources::Clients;
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_tests::{
+    Api, cart, place_lapsed_orders, stack_without_schedules as stack, unique, warehouses,
+};
+use std::time::Duration;
+
+fn sweeper(clients: &Clients) -> App<DynamoStore> {
+    let limits = SweepLimits {
+        concurrency: 16,
+        page_size: 100,
+        time_budget: Duration::from_secs(600),
+    };
+    App::new(
+        DynamoStore::new(clients.dynamodb.clone(), &stack().spec.table.name),
+        limits,
+    )
+}
+
+async fn timeline(api: &Api, id: &str) -> Vec<Value> {
+    let reply = api
+        .get(&format!("/v1/orders/{id}/timeline"), &stack().admin())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["entries"].as_array().unwrap().clone()
+}
+
+fn status_changes(entries: &[Value]) -> Vec<&str> {
+    entries
+        .iter()
+        .skip(1)
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn cancelling_an_unpaid_order_hands_its_stock_back_once() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("CANCEL");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 5)])
+        .await;
+    let (alice, bob) = (
+        stack().customer(&unique("alice")),
+        stack().customer(&unique("bob")),
+    );
+    let placed = api
+        .checkout(&alice, &unique("key"), &cart(&[(&sku, 3)]))
+        .await;
+    let id = placed.body["order"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(api.stock(&admin, &sku, &warehouse).await, (5, 3, 2));
+
+    let cancel = |token: String, body: Value| {
+        let api = api.clone();
+        let path = format!("/v1/orders/{id}/cancel");
+        async move {
+            api.send("POST", &path, Some(&token), &[], Some(body.to_string()))
+                .await
+        }
+    };
+    assert_eq!(
+        cancel(bob.clone(), json!({})).await.status,
+        404,
+        "another customer's order is not found"
+    );
+    let by_staff = cancel(admin.clone(), json!({})).await;
+    assert_eq!(
+        (
+            by_staff.status,
+            by_staff.body["error"]["details"]["field"].clone()
+        ),
+        (400, json!("reason"))
+    );
+
+    let first = cancel(alice.clone(), json!({ "reason": "ordered the wrong size" })).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["order"]["status"], "cancelled");
+    let again = cancel(alice.clone(), json!({})).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body["order"]["status"], "cancelled");
+    assert_eq!(api.stock(&admin, &sku, &warehouse).await, (5, 0, 5));
+
+    let entries = timeline(&api, &id).await;
+    assert_eq!(entries[0]["kind"], "order.created");
+    assert_eq!(status_changes(&entries), ["order.cancelled"]);
+    assert_eq!(entries[1]["reason"], "ordered the wrong size");
+    assert!(
+        entries[1]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("customer:")
+    );
+}
+
+#[tokio::test]
+async fn two_sweepers_at_once_expire_each_order_exactly_once() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("TWIN");
+    let warehouse = warehouses()[1].clone();
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 300)])
+        .await;
+    let ids = place_lapsed_orders(&sku, &warehouse, 300).await;
+
+    let clients = stack().clients().await;
+    let (one, two) = (sweeper(&clients), sweeper(&clients));
+    let now = shopflow_lambda_kit::now();
+    let reports: Vec<SweepReport> = join_all([one.sweep(now), two.sweep(now)]).await;
+    // Other tests in this binary sweep too, so what each run did is judged by
+    // the state it left: every order expired once, every unit back.
+    assert_eq!(reports.iter().map(|r| r.failed).sum::<u64>(), 0);
+    assert_eq!(api.stock(&admin, &sku, &warehouse).await, (300, 0, 300));
+    for id in ids.iter().step_by(30) {
+        assert_eq!(
+            status_changes(&timeline(&api, &id.to_string()).await),
+            ["order.expired"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cancel_racing_the_sweeper_ends_in_one_state_with_stock_conserved() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("RACE");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 20)])
+        .await;
+    let ids = place_lapsed_orders(&sku, &warehouse, 20).await;
+    let clients = stack().clients().await;
+    let sweep = sweeper(&clients);
+
+    let cancels = ids.iter().map(|id| {
+        let api = api.clone();
+        let admin = admin.clone();
+        async move {
+            let body = json!({ "reason": "race" }).to_string();
+            api.send(
+                "POST",
+                &format!("/v1/orders/{id}/cancel"),
+                Some(&admin),
+                &[],
+                Some(body),
+            )
+            .await
+        }
+    });
+    let (replies, _) = tokio::join!(join_all(cancels), sweep.sweep(shopflow_lambda_kit::now()));
+    for reply in &replies {
+        // Either the cancel won (200), or the sweeper expired the order first (409).
+        assert!(
+            reply.status == 200
+                || (reply.status == 409 && reply.error_code() == "illegal_transition"),
+            "{} {}",
+            reply.status,
+            reply.body
+        );
+    }
+    for id in &ids {
+        let changes = timeline(&api, &id.to_string()).await;
+        let kinds = status_changes(&changes);
+        assert!(
+            kinds == ["order.cancelled"] || kinds == ["order.expired"],
+            "{id}: {kinds:?}"
+        );
+    }
+    assert_eq!(api.stock(&admin, &sku, &warehouse).await, (20, 0, 20));
+}
