@@ -27,9 +27,29 @@ pub struct SweepLimits {
 
 impl SweepLimits {
     pub fn from(vars: &impl config::Source) -> Result<Self, config::ConfigError> {
+        let within = |name: &'static str, value: usize, max: usize| {
+            if (1..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(config::ConfigError::Invalid {
+                    name,
+                    reason: format!("must be between 1 and {max}"),
+                })
+            }
+        };
+        let concurrency = within(
+            "SWEEP_CONCURRENCY",
+            config::parsed_or(vars, "SWEEP_CONCURRENCY", 16)?,
+            64,
+        )?;
+        let page_size = within(
+            "SWEEP_PAGE_SIZE",
+            config::parsed_or(vars, "SWEEP_PAGE_SIZE", 100)?,
+            1_000,
+        )?;
         Ok(Self {
-            concurrency: config::parsed_or(vars, "SWEEP_CONCURRENCY", 16)?,
-            page_size: config::parsed_or(vars, "SWEEP_PAGE_SIZE", 100)?,
+            concurrency,
+            page_size: u16::try_from(page_size).unwrap_or(100),
             time_budget: Duration::from_secs(config::parsed_or(
                 vars,
                 "SWEEP_TIME_BUDGET_SECS",
@@ -91,13 +111,13 @@ impl<S: OrderLifecycle> App<S> {
         for shard in 0..RESERVATION_SHARDS {
             let mut cursor = None;
             loop {
-                if started.elapsed() > self.limits.time_budget {
+                if started.elapsed() >= self.limits.time_budget {
                     report.incomplete = true;
                     break;
                 }
                 let page = match self
                     .store
-                    .lapsed_reservations(now, shard, cursor.take(), self.limits.page_size)
+                    .lapsed_reservations(now, shard, cursor.take(), self.limits.page_size.max(1))
                     .await
                 {
                     Ok(page) => page,
@@ -109,7 +129,7 @@ impl<S: OrderLifecycle> App<S> {
                 };
                 let outcomes: Vec<Outcome> = futures::stream::iter(page.items)
                     .map(|order| self.expire(order, now))
-                    .buffer_unordered(self.limits.concurrency)
+                    .buffer_unordered(self.limits.concurrency.max(1))
                     .collect()
                     .await;
                 for outcome in outcomes {

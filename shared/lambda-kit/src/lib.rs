@@ -6,6 +6,7 @@
 pub mod apigw;
 pub mod auth;
 pub mod config;
+pub mod consumer;
 pub mod http;
 pub mod idempotency;
 pub mod problem;

@@ -1,19 +1,25 @@
 //! Order histories for the orders API tests: orders placed straight into the
-//! in-memory store, requests shaped as API Gateway sends them, and readers
-//! for the answers.
+//! in-memory store and moved along their lifecycle, requests shaped as API
+//! Gateway sends them, and readers for the answers and for what the store
+//! holds afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+use async_trait::async_trait;
 use orders_api::App;
 use serde_json::Value;
-use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderCreated};
+use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged};
 use shopflow_domain::{
-    Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
-    Product, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
+    Actor, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
+    OrderTrigger, Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_store::memory::MemoryStore;
-use shopflow_store::{CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, StoredResponse};
-use std::collections::BTreeMap;
+use shopflow_store::{
+    ChangeError, CheckoutStore, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle,
+    OrderReader, OutboxEvent, Page, StatusChange, StoreError, StoredResponse,
+};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 use ulid::Ulid;
 
 pub const ADA: &str = "cust-ada";
@@ -22,50 +28,59 @@ pub const ADMIN: &str = "staff-1";
 
 const SKU: &str = "TEE-RED";
 const WAREHOUSE: &str = "MAIN";
-/// 2024-01-01T00:00:00Z; each order is placed a minute after the one before.
+/// Units on hand before any order reserves some.
+pub const ON_HAND: u32 = 1_000_000;
+/// 2024-01-01T00:00:00Z; each order is placed, and each change made, a minute
+/// after the one before.
 const FIRST_ORDER_AT: u64 = 1_704_067_200_000;
 
-/// Orders placed one after another, oldest first, before the API opens.
+/// Orders placed one after another, oldest first, and moved along their
+/// lifecycle, before the API opens.
 pub struct History {
-    store: MemoryStore,
-    placed: u64,
+    store: SharedStore,
+    minutes: u64,
 }
 
 impl History {
     pub async fn new() -> Self {
-        let store = MemoryStore::new();
+        let store = SharedStore::default();
         let product = Product {
             sku: sku(),
             name: "Red tee".into(),
             price: eur(1_250),
             active: true,
         };
-        store.upsert_product(&product).await.unwrap();
+        store.memory.upsert_product(&product).await.unwrap();
         let restock = OutboxEvent {
             id: Ulid::from_parts(FIRST_ORDER_AT, 0),
             occurred_at: Timestamp::from_millis(FIRST_ORDER_AT),
             event: DomainEvent::InventoryRestocked(InventoryRestocked {
                 sku: sku(),
                 warehouse: warehouse(),
-                received: 1_000_000,
+                received: ON_HAND,
             }),
         };
         store
-            .restock(&sku(), &warehouse(), 1_000_000, &restock)
+            .memory
+            .restock(&sku(), &warehouse(), ON_HAND, &restock)
             .await
             .unwrap();
-        Self { store, placed: 0 }
+        Self { store, minutes: 0 }
     }
 
     /// Places an order for one red tee as `customer`, newer than every order so far.
     pub async fn order_for(&mut self, customer: &str) -> OrderId {
-        self.placed += 1;
-        let created_at = Timestamp::from_millis(FIRST_ORDER_AT + self.placed * 60_000);
+        self.order_of(customer, 1).await
+    }
+
+    /// Places an order for `tees` red tees as `customer`, newer than every order so far.
+    pub async fn order_of(&mut self, customer: &str, tees: u32) -> OrderId {
+        let created_at = self.tick();
         let id = OrderId::from_ulid(Ulid::from_parts(
             created_at.as_millis(),
-            u128::from(self.placed),
+            u128::from(self.minutes),
         ));
-        let order = order(id, customer, created_at);
+        let order = order(id, customer, created_at, tees);
         let event = OutboxEvent {
             id: Ulid::from_parts(created_at.as_millis(), 0),
             occurred_at: created_at,
@@ -81,20 +96,176 @@ impl History {
             body: "{}".into(),
         };
         self.store
+            .memory
             .place_order(&order, &event, &key, &response)
             .await
             .unwrap();
         id
     }
 
+    /// Moves the order on by `trigger` as the payments or fulfilment service
+    /// would, a minute after the last thing that happened.
+    pub async fn apply(&mut self, id: OrderId, trigger: OrderTrigger, actor: Actor) {
+        let at = self.tick();
+        apply(&self.store.memory, id, trigger, &actor, None, at)
+            .await
+            .unwrap();
+    }
+
+    /// Pays for the order and ships it.
+    pub async fn ship(&mut self, id: OrderId) {
+        for trigger in [
+            OrderTrigger::PaymentCaptured,
+            OrderTrigger::FulfillmentStarted,
+            OrderTrigger::Shipped,
+        ] {
+            self.apply(id, trigger, payments()).await;
+        }
+    }
+
+    /// The next write the handler makes finds its read stale: just before it,
+    /// `actor` moves the order on by `trigger`.
+    pub fn overtaken_by(self, trigger: OrderTrigger, actor: Actor, reason: Option<&str>) -> Self {
+        self.store.races().push_back(Race::Overtaken {
+            trigger,
+            actor,
+            reason: reason.map(str::to_owned),
+        });
+        self
+    }
+
+    /// Every write the handler makes finds its read stale, as if the order
+    /// never stopped changing.
+    pub fn forever_changing(self) -> Self {
+        self.store.races().push_back(Race::Forever);
+        self
+    }
+
     pub fn open(self) -> OrdersApi {
         OrdersApi {
-            app: App::new(self.store),
+            app: App::new(self.store.clone()),
+            store: self.store,
         }
+    }
+
+    fn tick(&mut self) -> Timestamp {
+        self.minutes += 1;
+        Timestamp::from_millis(FIRST_ORDER_AT + self.minutes * 60_000)
     }
 }
 
-fn order(id: OrderId, customer: &str, created_at: Timestamp) -> Order {
+/// Who moves orders on in these histories besides customers and staff.
+pub fn payments() -> Actor {
+    Actor::System("payments")
+}
+
+/// Moves the order on by `trigger` as the domain allows, through the store.
+async fn apply(
+    store: &MemoryStore,
+    id: OrderId,
+    trigger: OrderTrigger,
+    actor: &Actor,
+    reason: Option<String>,
+    at: Timestamp,
+) -> Result<(), ChangeError> {
+    let order = store.order(id).await?.expect("the order exists");
+    let to = order.status.transition(trigger).unwrap();
+    let change = StatusChange::new(&order, to, trigger, actor, reason, at);
+    store.change_status(&change).await
+}
+
+/// The memory store as the handler sees it. The test keeps a clone to look
+/// at stock, outbox and history afterwards, and can make the handler lose
+/// the race for its next write.
+#[derive(Clone, Default)]
+pub struct SharedStore {
+    memory: Arc<MemoryStore>,
+    races: Arc<Mutex<VecDeque<Race>>>,
+    writes: Arc<Mutex<Vec<StatusChange>>>,
+}
+
+enum Race {
+    /// Another writer changes the order first, once.
+    Overtaken {
+        trigger: OrderTrigger,
+        actor: Actor,
+        reason: Option<String>,
+    },
+    /// Every write is stale.
+    Forever,
+}
+
+impl SharedStore {
+    fn races(&self) -> MutexGuard<'_, VecDeque<Race>> {
+        self.races.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl OrderReader for SharedStore {
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.memory.order(id).await
+    }
+
+    async fn customer_orders(
+        &self,
+        customer: &CustomerId,
+        after: Option<OrderId>,
+        limit: u16,
+    ) -> Result<Page<Order, OrderId>, StoreError> {
+        self.memory.customer_orders(customer, after, limit).await
+    }
+}
+
+#[async_trait]
+impl OrderLifecycle for SharedStore {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        self.writes.lock().unwrap().push(change.clone());
+        let race = {
+            let mut races = self.races();
+            match races.front() {
+                Some(Race::Forever) => return Err(ChangeError::Stale),
+                Some(Race::Overtaken { .. }) => races.pop_front(),
+                None => None,
+            }
+        };
+        if let Some(Race::Overtaken {
+            trigger,
+            actor,
+            reason,
+        }) = race
+        {
+            let at = Timestamp::from_millis(change.at.as_millis().saturating_sub(1));
+            apply(&self.memory, change.order_id, trigger, &actor, reason, at).await?;
+            // The write now finds the order changed, as it would in DynamoDB.
+            let outcome = self.memory.change_status(change).await;
+            assert!(matches!(outcome, Err(ChangeError::Stale)), "{outcome:?}");
+            return outcome;
+        }
+        self.memory.change_status(change).await
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.memory.history(id).await
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        self.memory
+            .lapsed_reservations(now, shard, after, limit)
+            .await
+    }
+}
+
+fn order(id: OrderId, customer: &str, created_at: Timestamp, tees: u32) -> Order {
+    let subtotal = 1_250 * i64::from(tees);
+    // 19 % tax rounded half up, 5.00 shipping.
+    let tax = (subtotal * 19 + 50) / 100;
     Order {
         id,
         customer_id: CustomerId::parse(customer).unwrap(),
@@ -103,16 +274,16 @@ fn order(id: OrderId, customer: &str, created_at: Timestamp) -> Order {
         lines: vec![OrderLine {
             sku: sku(),
             name: "Red tee".into(),
-            quantity: Quantity::parse(1).unwrap(),
+            quantity: Quantity::parse(tees).unwrap(),
             unit_price: eur(1_250),
-            line_total: eur(1_250),
+            line_total: eur(subtotal),
             warehouse: warehouse(),
         }],
         totals: OrderTotals {
-            subtotal: eur(1_250),
-            tax: eur(238),
+            subtotal: eur(subtotal),
+            tax: eur(tax),
             shipping: eur(500),
-            grand_total: eur(1_988),
+            grand_total: eur(subtotal + tax + 500),
         },
         email: Email::parse("buyer@example.com").unwrap(),
         shipping_address: ShippingAddress {
@@ -130,11 +301,11 @@ fn order(id: OrderId, customer: &str, created_at: Timestamp) -> Order {
     }
 }
 
-fn sku() -> Sku {
+pub fn sku() -> Sku {
     Sku::parse(SKU).unwrap()
 }
 
-fn warehouse() -> WarehouseId {
+pub fn warehouse() -> WarehouseId {
     WarehouseId::parse(WAREHOUSE).unwrap()
 }
 
@@ -160,10 +331,80 @@ pub fn anonymous() -> Option<BTreeMap<String, String>> {
 
 /// The orders handler over a finished history.
 pub struct OrdersApi {
-    app: App<MemoryStore>,
+    app: App<SharedStore>,
+    store: SharedStore,
 }
 
 impl OrdersApi {
+    /// `POST /v1/orders/{id}/cancel` with `body`, if any.
+    pub async fn cancel(
+        &self,
+        id: &str,
+        body: Option<&str>,
+        claims: Option<BTreeMap<String, String>>,
+    ) -> Reply {
+        self.send(HttpEvent {
+            method: "POST".into(),
+            route: "/v1/orders/{id}/cancel".into(),
+            path: format!("/v1/orders/{id}/cancel"),
+            path_parameters: BTreeMap::from([("id".into(), id.into())]),
+            headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
+            body: body.map(str::to_owned),
+            claims,
+            ..HttpEvent::default()
+        })
+        .await
+    }
+
+    /// `GET /v1/orders/{id}/timeline`.
+    pub async fn timeline(&self, id: &str, claims: Option<BTreeMap<String, String>>) -> Reply {
+        self.send(HttpEvent {
+            method: "GET".into(),
+            route: "/v1/orders/{id}/timeline".into(),
+            path: format!("/v1/orders/{id}/timeline"),
+            path_parameters: BTreeMap::from([("id".into(), id.into())]),
+            claims,
+            ..HttpEvent::default()
+        })
+        .await
+    }
+
+    /// Red tees in the warehouse: on hand, and reserved by orders.
+    pub fn stock(&self) -> StockLevel {
+        self.store.memory.stock(&sku(), &warehouse())
+    }
+
+    /// The order as stored now.
+    pub async fn stored(&self, id: OrderId) -> Order {
+        self.store.memory.order(id).await.unwrap().unwrap()
+    }
+
+    /// The order's applied status changes, oldest first.
+    pub async fn history(&self, id: OrderId) -> Vec<HistoryEntry> {
+        self.store.memory.history(id).await.unwrap()
+    }
+
+    /// Status-change events recorded in the outbox for the order, oldest
+    /// first, each with its detail-type.
+    pub fn status_events(&self, id: OrderId) -> Vec<(&'static str, OrderStatusChanged)> {
+        self.store
+            .memory
+            .outbox()
+            .into_iter()
+            .filter_map(|recorded| match &recorded.event {
+                DomainEvent::OrderStatusChanged(change) if change.order_id == id => {
+                    Some((recorded.event.detail_type(), change.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many status writes the handler attempted, including stale ones.
+    pub fn write_attempts(&self) -> usize {
+        self.store.writes.lock().unwrap().len()
+    }
+
     /// `GET /v1/orders/{id}`.
     pub async fn get(&self, id: &str, claims: Option<BTreeMap<String, String>>) -> Reply {
         self.send(HttpEvent {

@@ -1,0 +1,418 @@
+//! The shop a sweep runs over: unpaid, paid and cancelled orders placed
+//! straight into the in-memory store with chosen reservation deadlines, a
+//! store that can lose a write to a late payment or fail one outright, and
+//! readers for what the sweep left behind.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use async_trait::async_trait;
+use reservation_sweeper::{App, SweepLimits, SweepReport};
+use shopflow_domain::events::{
+    DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged, ReservedLine,
+};
+use shopflow_domain::{
+    Actor, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
+    OrderTrigger, Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
+};
+use shopflow_store::memory::MemoryStore;
+use shopflow_store::{
+    ChangeError, CheckoutStore, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle,
+    OrderReader, OutboxEvent, Page, StatusChange, StoreError, StoredResponse,
+};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use ulid::Ulid;
+
+pub const CUSTOMER: &str = "cust-ada";
+pub const TEE: &str = "TEE-RED";
+pub const MUG: &str = "MUG-BLU";
+/// Tees are kept in Berlin, mugs in Hamburg.
+pub const TEE_WAREHOUSE: &str = "BER";
+pub const MUG_WAREHOUSE: &str = "HAM";
+/// Units of each product on hand before any order reserves some.
+pub const ON_HAND: u32 = 1_000;
+
+/// 2024-01-01T00:00:00Z: orders are placed from here on, a minute apart.
+const FIRST_ORDER_AT: u64 = 1_704_067_200_000;
+/// 2024-01-01T12:00:00Z: when the sweeps in these tests run.
+pub const NOW: Timestamp = Timestamp::from_millis(FIRST_ORDER_AT + 12 * 3_600_000);
+
+pub fn minutes_ago(minutes: u64) -> Timestamp {
+    Timestamp::from_millis(NOW.as_millis() - minutes * 60_000)
+}
+
+pub fn minutes_from_now(minutes: u64) -> Timestamp {
+    NOW.plus_secs(minutes * 60)
+}
+
+/// Generous limits: one page, plenty of time.
+pub fn limits() -> SweepLimits {
+    SweepLimits {
+        concurrency: 4,
+        page_size: 100,
+        time_budget: Duration::from_secs(60),
+    }
+}
+
+pub fn sku(code: &str) -> Sku {
+    Sku::parse(code).unwrap()
+}
+
+pub fn wh(code: &str) -> WarehouseId {
+    WarehouseId::parse(code).unwrap()
+}
+
+/// What an order reserved, as events list it.
+pub fn lines(tees: u32, mugs: u32) -> Vec<ReservedLine> {
+    let mut lines = Vec::new();
+    if tees > 0 {
+        lines.push(ReservedLine {
+            sku: sku(TEE),
+            warehouse: wh(TEE_WAREHOUSE),
+            quantity: tees,
+        });
+    }
+    if mugs > 0 {
+        lines.push(ReservedLine {
+            sku: sku(MUG),
+            warehouse: wh(MUG_WAREHOUSE),
+            quantity: mugs,
+        });
+    }
+    lines
+}
+
+/// Who moves orders on besides the sweeper.
+pub fn payments() -> Actor {
+    Actor::System("payments")
+}
+
+/// Orders placed one after another, then swept.
+pub struct Shop {
+    store: SweptStore,
+    placed: u64,
+}
+
+impl Shop {
+    pub async fn new() -> Self {
+        let store = SweptStore::default();
+        for (n, (code, name, warehouse)) in [
+            (TEE, "Red tee", TEE_WAREHOUSE),
+            (MUG, "Blue mug", MUG_WAREHOUSE),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let product = Product {
+                sku: sku(code),
+                name: name.into(),
+                price: eur(1_000),
+                active: true,
+            };
+            store.memory.upsert_product(&product).await.unwrap();
+            let restock = OutboxEvent {
+                id: Ulid::from_parts(FIRST_ORDER_AT, n as u128),
+                occurred_at: Timestamp::from_millis(FIRST_ORDER_AT),
+                event: DomainEvent::InventoryRestocked(InventoryRestocked {
+                    sku: sku(code),
+                    warehouse: wh(warehouse),
+                    received: ON_HAND,
+                }),
+            };
+            store
+                .memory
+                .restock(&sku(code), &wh(warehouse), ON_HAND, &restock)
+                .await
+                .unwrap();
+        }
+        Self { store, placed: 0 }
+    }
+
+    /// Places an unpaid order for `tees` tees and `mugs` mugs (at least one
+    /// of them) whose reservation lapses at `lapses_at`.
+    pub async fn unpaid_order(&mut self, lapses_at: Timestamp, tees: u32, mugs: u32) -> OrderId {
+        self.placed += 1;
+        let created_at = Timestamp::from_millis(FIRST_ORDER_AT + self.placed * 60_000);
+        let id = OrderId::from_ulid(Ulid::from_parts(
+            created_at.as_millis(),
+            u128::from(self.placed),
+        ));
+        let order = order(id, created_at, lapses_at, tees, mugs);
+        let event = OutboxEvent {
+            id: Ulid::from_parts(created_at.as_millis(), 0),
+            occurred_at: created_at,
+            event: DomainEvent::OrderCreated(OrderCreated::from(&order)),
+        };
+        let key = IdempotencyKey {
+            scope: format!("checkout#{CUSTOMER}"),
+            key: id.to_string(),
+        };
+        let response = StoredResponse {
+            request_fingerprint: id.to_string(),
+            status: 201,
+            body: "{}".into(),
+        };
+        self.store
+            .memory
+            .place_order(&order, &event, &key, &response)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Moves the order on by `trigger`, as checkout's neighbours would.
+    pub async fn apply(&self, id: OrderId, trigger: OrderTrigger, actor: Actor) {
+        apply(&self.store.memory, id, trigger, &actor)
+            .await
+            .unwrap();
+    }
+
+    /// The customer pays for the order just after the sweeper read it, so
+    /// the sweeper's write finds it changed.
+    pub fn paid_between_read_and_write(&self, id: OrderId) {
+        self.store.paid_before_write.lock().unwrap().insert(id);
+    }
+
+    /// Writing a change to the order fails, as a throttled table would.
+    pub fn failing_writes_for(&self, id: OrderId) {
+        self.store.failing_writes.lock().unwrap().insert(id);
+    }
+
+    /// The table recovers: writes stop failing.
+    pub fn recover(&self) {
+        self.store.failing_writes.lock().unwrap().clear();
+    }
+
+    pub fn sweeper(&self, limits: SweepLimits) -> Sweeper {
+        Sweeper {
+            app: App::new(self.store.clone(), limits),
+        }
+    }
+
+    pub async fn status(&self, id: OrderId) -> OrderStatus {
+        self.store.memory.order(id).await.unwrap().unwrap().status
+    }
+
+    pub fn stock(&self, code: &str) -> StockLevel {
+        let warehouse = if code == TEE {
+            TEE_WAREHOUSE
+        } else {
+            MUG_WAREHOUSE
+        };
+        self.store.memory.stock(&sku(code), &wh(warehouse))
+    }
+
+    /// Units of `code` reserved by orders.
+    pub fn reserved(&self, code: &str) -> u32 {
+        self.stock(code).reserved
+    }
+
+    pub async fn history(&self, id: OrderId) -> Vec<HistoryEntry> {
+        self.store.memory.history(id).await.unwrap()
+    }
+
+    /// Status-change events in the outbox, oldest first, each with its detail-type.
+    pub fn status_events(&self) -> Vec<(&'static str, OrderStatusChanged)> {
+        self.store
+            .memory
+            .outbox()
+            .into_iter()
+            .filter_map(|recorded| match &recorded.event {
+                DomainEvent::OrderStatusChanged(change) => {
+                    Some((recorded.event.detail_type(), change.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `order.expired` events recorded for the order.
+    pub fn expiry_events(&self, id: OrderId) -> Vec<OrderStatusChanged> {
+        self.status_events()
+            .into_iter()
+            .filter(|(kind, change)| *kind == "order.expired" && change.order_id == id)
+            .map(|(_, change)| change)
+            .collect()
+    }
+
+    /// Every page of lapsed reservations the sweeps read so far.
+    pub fn pages_read(&self) -> Vec<PageRead> {
+        self.store.pages.lock().unwrap().clone()
+    }
+}
+
+/// The sweeper over the shop's store.
+pub struct Sweeper {
+    app: App<SweptStore>,
+}
+
+impl Sweeper {
+    pub async fn sweep(&self, now: Timestamp) -> SweepReport {
+        let _logging = logging();
+        self.app.sweep(now).await
+    }
+}
+
+/// One read of the lapse index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRead {
+    pub shard: u8,
+    pub continued: bool,
+    pub limit: u16,
+    pub orders: usize,
+}
+
+/// The memory store as the sweeper sees it, shared with the test, with
+/// faults on cue for chosen orders.
+#[derive(Clone, Default)]
+struct SweptStore {
+    memory: Arc<MemoryStore>,
+    paid_before_write: Arc<Mutex<BTreeSet<OrderId>>>,
+    failing_writes: Arc<Mutex<BTreeSet<OrderId>>>,
+    pages: Arc<Mutex<Vec<PageRead>>>,
+}
+
+#[async_trait]
+impl OrderReader for SweptStore {
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.memory.order(id).await
+    }
+
+    async fn customer_orders(
+        &self,
+        customer: &CustomerId,
+        after: Option<OrderId>,
+        limit: u16,
+    ) -> Result<Page<Order, OrderId>, StoreError> {
+        self.memory.customer_orders(customer, after, limit).await
+    }
+}
+
+#[async_trait]
+impl OrderLifecycle for SweptStore {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        if self
+            .failing_writes
+            .lock()
+            .unwrap()
+            .contains(&change.order_id)
+        {
+            return Err(ChangeError::Store(StoreError::Unavailable(
+                "throttled".into(),
+            )));
+        }
+        let paid_first = self
+            .paid_before_write
+            .lock()
+            .unwrap()
+            .remove(&change.order_id);
+        if paid_first {
+            apply(
+                &self.memory,
+                change.order_id,
+                OrderTrigger::PaymentCaptured,
+                &payments(),
+            )
+            .await?;
+        }
+        self.memory.change_status(change).await
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.memory.history(id).await
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        let continued = after.is_some();
+        let page = self
+            .memory
+            .lapsed_reservations(now, shard, after, limit)
+            .await?;
+        self.pages.lock().unwrap().push(PageRead {
+            shard,
+            continued,
+            limit,
+            orders: page.items.len(),
+        });
+        Ok(page)
+    }
+}
+
+/// Moves the order on by `trigger` as the domain allows, through the store.
+async fn apply(
+    store: &MemoryStore,
+    id: OrderId,
+    trigger: OrderTrigger,
+    actor: &Actor,
+) -> Result<(), ChangeError> {
+    let order = store.order(id).await?.expect("the order exists");
+    let to = order.status.transition(trigger).unwrap();
+    let at = Timestamp::from_millis(order.created_at.as_millis() + 1_000);
+    let change = StatusChange::new(&order, to, trigger, actor, None, at);
+    store.change_status(&change).await
+}
+
+fn order(id: OrderId, created_at: Timestamp, lapses_at: Timestamp, tees: u32, mugs: u32) -> Order {
+    let order_lines: Vec<OrderLine> = lines(tees, mugs)
+        .into_iter()
+        .map(|line| OrderLine {
+            name: line.sku.to_string(),
+            quantity: Quantity::parse(line.quantity).unwrap(),
+            unit_price: eur(1_000),
+            line_total: eur(1_000 * i64::from(line.quantity)),
+            sku: line.sku,
+            warehouse: line.warehouse,
+        })
+        .collect();
+    assert!(!order_lines.is_empty(), "an order has at least one line");
+    let subtotal = 1_000 * i64::from(tees + mugs);
+    Order {
+        id,
+        customer_id: CustomerId::parse(CUSTOMER).unwrap(),
+        status: OrderStatus::PendingPayment,
+        currency: Currency::parse("EUR").unwrap(),
+        lines: order_lines,
+        totals: OrderTotals {
+            subtotal: eur(subtotal),
+            tax: eur(0),
+            shipping: eur(0),
+            grand_total: eur(subtotal),
+        },
+        email: Email::parse("ada@example.com").unwrap(),
+        shipping_address: ShippingAddress {
+            name: "Ada Lovelace".into(),
+            line1: "1 Analytical Way".into(),
+            line2: None,
+            city: "Berlin".into(),
+            region: None,
+            postal_code: "10115".into(),
+            country: "DE".into(),
+        },
+        created_at,
+        reservation_expires_at: lapses_at,
+        version: 1,
+    }
+}
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::parse("EUR").unwrap()).unwrap()
+}
+
+/// A subscriber that takes every span and event, as Lambda's JSON logs do,
+/// so the values the sweeper logs are computed (and can fail) in tests too.
+/// The lines themselves are thrown away.
+pub fn logging() -> tracing::subscriber::DefaultGuard {
+    tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish(),
+    )
+}
