@@ -261,7 +261,7 @@ pub async fn place_lapsed_orders(
     use futures::StreamExt;
     use shopflow_domain::events::{DomainEvent, OrderCreated};
     use shopflow_domain::*;
-    use shopflow_store::{CheckoutStore, IdempotencyKey, OutboxEvent, StoredResponse};
+    use shopflow_store::{CheckoutReceipt, CheckoutStore, IdempotencyKey, OutboxEvent};
 
     let clients = stack().clients().await;
     let store = shopflow_store::dynamo::DynamoStore::new(
@@ -334,10 +334,9 @@ pub async fn place_lapsed_orders(
                     scope: "test".into(),
                     key: id.to_string(),
                 };
-                let response = StoredResponse {
+                let response = CheckoutReceipt {
                     request_fingerprint: String::new(),
-                    status: 201,
-                    body: "{}".into(),
+                    order_id: id,
                 };
                 store
                     .place_order(&order, &event, &key, &response)

@@ -8,13 +8,15 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use shopflow_domain::events::{DomainEvent, OrderCreated};
 use shopflow_domain::{
-    CartLine, CheckoutPolicy, Currency, Email, OrderId, Quantity, ShippingAddress, Sku,
-    ValidatedCheckout, WarehouseId,
+    CartLine, CheckoutPolicy, Currency, Email, Order, OrderId, OrderStatus, Quantity,
+    ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
 };
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError, StoredResponse};
+use shopflow_store::{
+    CheckoutReceipt, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
+};
 use std::time::Duration;
 use tracing::Instrument;
 use ulid::Ulid;
@@ -110,8 +112,9 @@ impl<S: CheckoutStore> App<S> {
             .store
             .checkout_snapshot(key, &checkout.skus(), &self.policy.warehouses)
             .await?;
-        if let Some(stored) = snapshot.replay {
-            return idempotency::replay(stored, fingerprint).map(Attempt::Done);
+        if let Some(receipt) = snapshot.replay {
+            idempotency::ensure_same_request(&receipt.request_fingerprint, fingerprint)?;
+            return self.replay(receipt.order_id).await.map(Attempt::Done);
         }
         let priced = self.policy.price(&checkout, &snapshot.catalog)?;
         let allocations = self.policy.allocate(checkout.lines(), &snapshot.stock)?;
@@ -132,13 +135,11 @@ impl<S: CheckoutStore> App<S> {
             occurred_at: created_at,
             event: DomainEvent::OrderCreated(OrderCreated::from(&order)),
         };
-        let body = serde_json::json!({ "order": OrderView::from(&order) }).to_string();
-        let stored = StoredResponse {
+        let receipt = CheckoutReceipt {
             request_fingerprint: fingerprint.to_owned(),
-            status: StatusCode::CREATED.as_u16(),
-            body: body.clone(),
+            order_id: order.id,
         };
-        match self.store.place_order(&order, &event, key, &stored).await {
+        match self.store.place_order(&order, &event, key, &receipt).await {
             Ok(()) => {
                 tracing::info!(
                     customer_id = %order.customer_id,
@@ -146,7 +147,7 @@ impl<S: CheckoutStore> App<S> {
                     lines = order.lines.len(),
                     "order placed"
                 );
-                Ok(Attempt::Done(http::raw_json(StatusCode::CREATED, body)))
+                Ok(Attempt::Done(placed_response(&order)))
             }
             Err(PlaceOrderError::IdempotencyKeyTaken) => Err(idempotency::in_progress()),
             Err(PlaceOrderError::StockChanged) => Ok(Attempt::Retry("stock changed since read")),
@@ -154,6 +155,32 @@ impl<S: CheckoutStore> App<S> {
             Err(PlaceOrderError::Store(error)) => Err(error.into()),
         }
     }
+
+    /// The first answer again, rebuilt from the order the key placed.
+    async fn replay(&self, id: OrderId) -> Result<Response<Body>, ApiError> {
+        let order = self.store.order(id).await?.ok_or_else(|| {
+            tracing::error!(order_id = %id, "idempotency receipt names a missing order");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an internal error occurred",
+            )
+        })?;
+        Ok(idempotency::replayed(placed_response(&order)))
+    }
+}
+
+/// Checkout's answer: the order as it was placed. Only its status changes
+/// afterwards, so a replay shows the status it was placed with.
+fn placed_response(order: &Order) -> Response<Body> {
+    let as_placed = Order {
+        status: OrderStatus::PendingPayment,
+        ..order.clone()
+    };
+    http::json(
+        StatusCode::CREATED,
+        &serde_json::json!({ "order": OrderView::from(&as_placed) }),
+    )
 }
 
 enum Attempt {

@@ -1,11 +1,11 @@
 //! Idempotency keys: parsing the header, fingerprinting the request, and
 //! deciding what a retry gets back.
 
-use crate::{ApiError, Caller, http};
+use crate::{ApiError, Caller};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
-use shopflow_store::{IdempotencyKey, StoredResponse};
+use shopflow_store::IdempotencyKey;
 
 pub const HEADER: &str = "idempotency-key";
 
@@ -47,23 +47,26 @@ pub fn fingerprint(body: &[u8]) -> String {
         .collect()
 }
 
-/// What a retry under a used key gets: the first response again when the body
-/// is the same, `422` when it differs.
-pub fn replay(stored: StoredResponse, fingerprint: &str) -> Result<Response<Body>, ApiError> {
-    if stored.request_fingerprint != fingerprint {
-        return Err(ApiError::new(
+/// A retry under a used key must repeat the first request: another body is `422`.
+pub fn ensure_same_request(first_fingerprint: &str, fingerprint: &str) -> Result<(), ApiError> {
+    if first_fingerprint == fingerprint {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
             "this Idempotency-Key was used with a different request body",
-        ));
+        ))
     }
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut response = http::raw_json(status, stored.body);
+}
+
+/// Marks an answer as the replay of an earlier one.
+pub fn replayed(mut response: Response<Body>) -> Response<Body> {
     response.headers_mut().insert(
         "idempotent-replayed",
         lambda_http::http::HeaderValue::from_static("true"),
     );
-    Ok(response)
+    response
 }
 
 /// The answer while another request with the same key is being processed.
@@ -109,14 +112,10 @@ mod tests {
 
     #[test]
     fn a_different_body_under_the_same_key_is_refused() {
-        let stored = StoredResponse {
-            request_fingerprint: "x".into(),
-            status: 201,
-            body: "{}".into(),
-        };
         assert_eq!(
-            replay(stored, "y").unwrap_err().status,
+            ensure_same_request("x", "y").unwrap_err().status,
             StatusCode::UNPROCESSABLE_ENTITY
         );
+        assert!(ensure_same_request("x", "x").is_ok());
     }
 }

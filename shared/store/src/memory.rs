@@ -3,9 +3,9 @@
 //! reserves every line or nothing.
 
 use crate::{
-    ChangeError, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey, InventoryStore,
-    OrderLifecycle, OrderReader, OutboxEvent, Page, PlaceOrderError, RestockError, StatusChange,
-    StoreError, StoredResponse,
+    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey,
+    InventoryStore, OrderLifecycle, OrderReader, OutboxEvent, Page, PlaceOrderError, RestockError,
+    StatusChange, StoreError,
 };
 use async_trait::async_trait;
 use shopflow_domain::{
@@ -20,7 +20,7 @@ struct State {
     stock: BTreeMap<(Sku, WarehouseId), StockLevel>,
     orders: BTreeMap<OrderId, Order>,
     history: BTreeMap<OrderId, Vec<HistoryEntry>>,
-    idempotency: HashMap<IdempotencyKey, StoredResponse>,
+    idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
     outbox: Vec<OutboxEvent>,
 }
 
@@ -91,7 +91,7 @@ impl CheckoutStore for MemoryStore {
         order: &Order,
         event: &OutboxEvent,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        receipt: &CheckoutReceipt,
     ) -> Result<(), PlaceOrderError> {
         let mut state = self.state();
         if state.idempotency.contains_key(key) {
@@ -109,7 +109,7 @@ impl CheckoutStore for MemoryStore {
         state.stock.extend(reserved);
         state.orders.insert(order.id, order.clone());
         state.outbox.push(event.clone());
-        state.idempotency.insert(key.clone(), response.clone());
+        state.idempotency.insert(key.clone(), receipt.clone());
         Ok(())
     }
 }

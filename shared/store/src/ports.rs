@@ -31,14 +31,14 @@ pub struct IdempotencyKey {
     pub key: String,
 }
 
-/// The response first given for an idempotency key, replayed on retries.
+/// What a checkout's idempotency key remembers: the request it answered and
+/// the order it placed. A retry is answered from the order itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// Fingerprint of the request that produced the response; a retry with
-    /// another body under the same key is refused.
+pub struct CheckoutReceipt {
+    /// Fingerprint of the request; a retry with another body under the same
+    /// key is refused.
     pub request_fingerprint: String,
-    pub status: u16,
-    pub body: String,
+    pub order_id: OrderId,
 }
 
 /// An event to publish, recorded in the outbox in the same transaction as the
@@ -53,7 +53,7 @@ pub struct OutboxEvent {
 /// What checkout reads in one round trip before it decides anything.
 #[derive(Debug, Clone, Default)]
 pub struct CheckoutSnapshot {
-    pub replay: Option<StoredResponse>,
+    pub replay: Option<CheckoutReceipt>,
     pub catalog: HashMap<Sku, Product>,
     pub stock: HashMap<(Sku, WarehouseId), StockLevel>,
 }
@@ -75,7 +75,7 @@ pub enum PlaceOrderError {
 }
 
 #[async_trait]
-pub trait CheckoutStore: Send + Sync {
+pub trait CheckoutStore: OrderReader {
     /// The idempotency record, catalog entries and stock levels a checkout needs.
     async fn checkout_snapshot(
         &self,
@@ -84,14 +84,15 @@ pub trait CheckoutStore: Send + Sync {
         warehouses: &[WarehouseId],
     ) -> Result<CheckoutSnapshot, StoreError>;
 
-    /// Atomically: reserves every line's units, writes the order, the outbox
-    /// event and the idempotency record. All of it or none of it.
+    /// Atomically: reserves every line's units, writes the order and the
+    /// key's receipt, which also carries the `order.created` event for the
+    /// outbox relay. All of it or none of it.
     async fn place_order(
         &self,
         order: &Order,
         event: &OutboxEvent,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        receipt: &CheckoutReceipt,
     ) -> Result<(), PlaceOrderError>;
 }
 

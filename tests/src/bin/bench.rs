@@ -60,21 +60,22 @@ impl Intercept for Meter {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(bytes) = context.response().body().bytes() else {
+        use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+        let Ok(output) = context.output_or_error() else {
             return Ok(());
         };
-        let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
-            return Ok(());
-        };
-        let consumed = match &body["ConsumedCapacity"] {
-            Value::Array(entries) => entries.clone(),
-            Value::Object(_) => vec![body["ConsumedCapacity"].clone()],
-            _ => Vec::new(),
+        let consumed: Vec<_> = if let Some(read) = output.downcast_ref::<BatchGetItemOutput>() {
+            read.consumed_capacity().to_vec()
+        } else if let Some(write) = output.downcast_ref::<TransactWriteItemsOutput>() {
+            write.consumed_capacity().to_vec()
+        } else {
+            Vec::new()
         };
         let mut state = self.0.lock().unwrap();
         for entry in consumed {
-            state.reported_wcu += entry["WriteCapacityUnits"].as_f64().unwrap_or(0.0);
-            state.reported_rcu += entry["ReadCapacityUnits"].as_f64().unwrap_or(0.0);
+            state.reported_wcu += entry.write_capacity_units().unwrap_or(0.0);
+            state.reported_rcu += entry.read_capacity_units().unwrap_or(0.0);
         }
         Ok(())
     }
@@ -231,14 +232,16 @@ async fn units(stack: &LocalStack) {
     );
 
     // What AWS bills: every transactional write is 2 WCU per started KB of the
-    // larger of the item before and after; strongly consistent reads 1 RCU per 4 KB.
+    // larger of the item before and after; each index the order is projected
+    // into is 1 WCU per started KB more (standard write); a strongly consistent
+    // read is 1 RCU per started 4 KB, and a key that finds nothing costs 1 too.
     let order_id = last["order"]["id"].as_str().unwrap();
     let order = get_item(&clients, &table, &format!("ORDER#{order_id}"), "META").await;
-    let idempotency = clients
+    let receipt = clients
         .dynamodb
         .scan()
         .table_name(&table)
-        .filter_expression("#t = :i AND contains(body, :order)")
+        .filter_expression("#t = :i AND order_id = :order")
         .expression_attribute_names("#t", "type")
         .expression_attribute_values(":i", AttributeValue::S("idempotency".into()))
         .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
@@ -249,56 +252,53 @@ async fn units(stack: &LocalStack) {
         .unwrap_or_default()
         .pop()
         .unwrap_or_default();
-    let outbox = clients
-        .dynamodb
-        .scan()
-        .table_name(&table)
-        .filter_expression("#t = :o AND contains(detail, :order)")
-        .expression_attribute_names("#t", "type")
-        .expression_attribute_values(":o", AttributeValue::S("outbox".into()))
-        .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default()
-        .pop()
-        .unwrap_or_default();
     let mut writes = vec![
         ("order", item_size(&order)),
-        ("outbox", item_size(&outbox)),
-        ("idempotency", item_size(&idempotency)),
+        ("receipt (idempotency + order.created)", item_size(&receipt)),
     ];
-    let mut reads = vec![("idempotency (absent)", 0usize)];
+    let mut read_sizes = vec![0usize]; // the receipt key, absent on a first checkout
+    let warehouses: Vec<String> = stack.spec.environment["WAREHOUSES"]
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     for sku in &skus {
-        let stock = get_item(
-            &clients,
-            &table,
-            &format!("SKU#{sku}"),
-            &format!("STOCK#{warehouse}"),
-        )
-        .await;
-        writes.push(("stock", item_size(&stock)));
-        reads.push(("stock", item_size(&stock)));
-        reads.push((
-            "product",
-            item_size(&get_item(&clients, &table, &format!("PRODUCT#{sku}"), "META").await),
+        for wh in &warehouses {
+            let stock = get_item(
+                &clients,
+                &table,
+                &format!("SKU#{sku}"),
+                &format!("STOCK#{wh}"),
+            )
+            .await;
+            if wh == &warehouse {
+                writes.push(("stock", item_size(&stock)));
+            }
+            read_sizes.push(item_size(&stock));
+        }
+        read_sizes.push(item_size(
+            &get_item(&clients, &table, &format!("PRODUCT#{sku}"), "META").await,
         ));
     }
-    let wcu: usize = writes
+    let transactional: usize = writes
         .iter()
         .map(|(_, size)| 2 * size.div_ceil(1024).max(1))
         .sum();
-    // Strongly consistent BatchGetItem: 1 RCU per item per started 4 KB (absent keys cost 1 too).
-    let rcu: usize = reads
+    let indexes = ["gsi1pk", "gsi2pk"]
         .iter()
-        .map(|(_, size)| size.div_ceil(4096).max(1))
+        .filter(|key| order.contains_key(**key))
+        .count();
+    let index_wcu = indexes * item_size(&order).div_ceil(1024).max(1);
+    let rcu: usize = read_sizes
+        .iter()
+        .map(|size| size.div_ceil(4096).max(1))
         .sum();
-    println!("item sizes (bytes): {writes:?}");
+    println!("items written (bytes): {writes:?}");
     println!(
-        "as AWS bills it: {wcu} WCU (TransactWriteItems, {} items x 2), {rcu} RCU (BatchGetItem, {} keys)",
+        "as AWS bills it: {} WCU = {transactional} (TransactWriteItems, {} items x 2) + {index_wcu} (order into {indexes} indexes); \
+         {rcu} RCU (BatchGetItem, {} keys, strongly consistent)",
+        transactional + index_wcu,
         writes.len(),
-        reads.len() + 3
+        read_sizes.len()
     );
     println!();
 }

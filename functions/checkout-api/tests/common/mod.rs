@@ -14,8 +14,8 @@ use shopflow_domain::{
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
-    CheckoutSnapshot, CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, PlaceOrderError,
-    StoreError, StoredResponse,
+    CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, InventoryStore, OrderReader,
+    OutboxEvent, Page, PlaceOrderError, StoreError,
 };
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -179,6 +179,22 @@ pub struct RacedStore {
 }
 
 #[async_trait]
+impl OrderReader for RacedStore {
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.inner.order(id).await
+    }
+
+    async fn customer_orders(
+        &self,
+        customer: &CustomerId,
+        after: Option<OrderId>,
+        limit: u16,
+    ) -> Result<Page<Order, OrderId>, StoreError> {
+        self.inner.customer_orders(customer, after, limit).await
+    }
+}
+
+#[async_trait]
 impl CheckoutStore for RacedStore {
     async fn checkout_snapshot(
         &self,
@@ -194,7 +210,7 @@ impl CheckoutStore for RacedStore {
         order: &Order,
         event: &OutboxEvent,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        response: &CheckoutReceipt,
     ) -> Result<(), PlaceOrderError> {
         let rival = self.rival.lock().unwrap().take();
         if let Some(rival) = rival {
@@ -207,10 +223,9 @@ impl CheckoutStore for RacedStore {
                 scope: format!("checkout#{}", rival.customer_id),
                 key: rival.id.to_string(),
             };
-            let rival_response = StoredResponse {
+            let rival_response = CheckoutReceipt {
                 request_fingerprint: rival.id.to_string(),
-                status: 201,
-                body: "{}".into(),
+                order_id: rival.id,
             };
             self.inner
                 .place_order(&rival, &rival_event, &rival_key, &rival_response)

@@ -14,8 +14,8 @@ use shopflow_domain::{
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
-    CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, RestockError, StoreError,
-    StoredResponse,
+    CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, RestockError,
+    StoreError,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -137,10 +137,9 @@ impl InventoryApi {
             scope: format!("checkout#{CUSTOMER}"),
             key: order.id.to_string(),
         };
-        let response = StoredResponse {
+        let response = CheckoutReceipt {
             request_fingerprint: order.id.to_string(),
-            status: 201,
-            body: "{}".into(),
+            order_id: order.id,
         };
         self.store()
             .place_order(&order, &event, &key, &response)

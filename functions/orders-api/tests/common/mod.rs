@@ -15,8 +15,8 @@ use shopflow_domain::{
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
-    ChangeError, CheckoutStore, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle,
-    OrderReader, OutboxEvent, Page, StatusChange, StoreError, StoredResponse,
+    ChangeError, CheckoutReceipt, CheckoutStore, HistoryEntry, IdempotencyKey, InventoryStore,
+    OrderLifecycle, OrderReader, OutboxEvent, Page, StatusChange, StoreError,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -90,10 +90,9 @@ impl History {
             scope: format!("checkout#{customer}"),
             key: id.to_string(),
         };
-        let response = StoredResponse {
+        let response = CheckoutReceipt {
             request_fingerprint: id.to_string(),
-            status: 201,
-            body: "{}".into(),
+            order_id: id,
         };
         self.store
             .memory

@@ -2,13 +2,12 @@
 //! to reserve stock and place the order atomically.
 
 use super::items::{
-    IdempotencyItem, OrderItem, OutboxItem, ProductItem, StockItem, idempotency_key, product_key,
-    stock_key,
+    IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key, product_key, stock_key,
 };
 use super::{DynamoStore, corrupt, key, now_secs, unavailable};
 use crate::{
-    CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError, StoreError,
-    StoredResponse,
+    CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
+    StoreError,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -87,7 +86,7 @@ impl CheckoutStore for DynamoStore {
                 Some("idempotency") => {
                     let record: IdempotencyItem =
                         serde_dynamo::from_item(item).map_err(corrupt("idempotency"))?;
-                    snapshot.replay = record.into_live_response(now);
+                    snapshot.replay = record.into_live_receipt(now);
                 }
                 Some("product") => {
                     let record: ProductItem =
@@ -119,10 +118,10 @@ impl CheckoutStore for DynamoStore {
         order: &Order,
         event: &OutboxEvent,
         idempotency: &IdempotencyKey,
-        response: &StoredResponse,
+        receipt: &CheckoutReceipt,
     ) -> Result<(), PlaceOrderError> {
         let now = now_secs();
-        let mut writes = Vec::with_capacity(order.lines.len() + 3);
+        let mut writes = Vec::with_capacity(order.lines.len() + 2);
         let order_item: Item =
             serde_dynamo::to_item(OrderItem::from_order(order)).map_err(corrupt("order"))?;
         writes.push(self.put(order_item, "attribute_not_exists(pk)", None)?);
@@ -140,11 +139,10 @@ impl CheckoutStore for DynamoStore {
                 .map_err(unavailable)?;
             writes.push(TransactWriteItem::builder().update(reserve).build());
         }
-        let outbox: Item =
-            serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?;
-        writes.push(self.put(outbox, "attribute_not_exists(pk)", None)?);
-        let record: Item = serde_dynamo::to_item(IdempotencyItem::new(idempotency, response, now))
-            .map_err(corrupt("idempotency"))?;
+        // The receipt carries order.created for the relay: no separate outbox item.
+        let record: Item =
+            serde_dynamo::to_item(IdempotencyItem::new(idempotency, receipt, event, now)?)
+                .map_err(corrupt("idempotency"))?;
         writes.push(self.put(
             record,
             "attribute_not_exists(pk) OR #ttl <= :now",
@@ -197,10 +195,10 @@ impl DynamoStore {
     }
 }
 
-/// Maps per-item cancellation codes (order, stock lines…, outbox, idempotency)
-/// to the reason checkout acts on.
+/// Maps per-item cancellation codes (order, stock lines…, receipt) to the
+/// reason checkout acts on.
 fn classify_cancellation(codes: &[&str], lines: usize) -> PlaceOrderError {
-    let idempotency_index = lines + 2;
+    let idempotency_index = lines + 1;
     if codes.get(idempotency_index) == Some(&"ConditionalCheckFailed") {
         return PlaceOrderError::IdempotencyKeyTaken;
     }
@@ -226,12 +224,7 @@ mod tests {
 
     #[test]
     fn a_taken_idempotency_key_wins_over_stock_reasons() {
-        let codes = [
-            "None",
-            "ConditionalCheckFailed",
-            "None",
-            "ConditionalCheckFailed",
-        ];
+        let codes = ["None", "ConditionalCheckFailed", "ConditionalCheckFailed"];
         assert!(matches!(
             classify_cancellation(&codes, 1),
             PlaceOrderError::IdempotencyKeyTaken
@@ -240,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_failed_stock_condition_means_the_snapshot_was_stale() {
-        let codes = ["None", "None", "ConditionalCheckFailed", "None", "None"];
+        let codes = ["None", "None", "ConditionalCheckFailed", "None"];
         assert!(matches!(
             classify_cancellation(&codes, 2),
             PlaceOrderError::StockChanged
@@ -249,7 +242,7 @@ mod tests {
 
     #[test]
     fn concurrent_transactions_are_a_retryable_conflict() {
-        let codes = ["None", "TransactionConflict", "None", "None"];
+        let codes = ["None", "TransactionConflict", "None"];
         assert!(matches!(
             classify_cancellation(&codes, 1),
             PlaceOrderError::Conflict

@@ -1,7 +1,7 @@
 //! Keys and item shapes of the single table. Attribute names are short on
 //! purpose: item size is what DynamoDB bills (see docs/cost-model.md).
 
-use crate::{HistoryEntry, OutboxEvent, StoreError, StoredResponse};
+use crate::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
 use serde::{Deserialize, Serialize};
 use shopflow_domain::OrderTrigger;
 use shopflow_domain::events::EventEnvelope;
@@ -255,8 +255,34 @@ impl OrderItem {
     }
 }
 
-/// An event waiting in the outbox; the relay publishes it from the table's
-/// stream. `detail` is the envelope JSON exactly as it goes on the bus.
+/// An event as it waits in the table for the outbox relay, as the attributes
+/// `source`, `detail_type` and `detail` (the envelope JSON exactly as it goes
+/// on the bus). They travel on an item written in the same transaction as the
+/// change they announce: an outbox item of their own, or a checkout receipt
+/// (one item fewer per checkout; see docs/decisions/0003).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+}
+
+impl PendingEvent {
+    pub fn from_event(event: &OutboxEvent) -> Result<Self, StoreError> {
+        let envelope = EventEnvelope::new(event.id.to_string(), event.occurred_at, &event.event);
+        let detail = serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt {
+            entity: "outbox",
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            source: event.event.source().into(),
+            detail_type: event.event.detail_type().into(),
+            detail,
+        })
+    }
+}
+
+/// An item that exists only to carry an event to the relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxItem {
     pub pk: String,
@@ -273,62 +299,25 @@ impl OutboxItem {
     pub const TYPE: &'static str = "outbox";
 
     pub fn from_event(event: &OutboxEvent) -> Result<Self, StoreError> {
-        let envelope = EventEnvelope::new(event.id.to_string(), event.occurred_at, &event.event);
-        let detail = serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt {
-            entity: "outbox",
-            reason: e.to_string(),
-        })?;
+        let PendingEvent {
+            source,
+            detail_type,
+            detail,
+        } = PendingEvent::from_event(event)?;
         Ok(Self {
             pk: format!("OUTBOX#{}", event.id),
             sk: "OUTBOX".into(),
             kind: Self::TYPE.into(),
-            source: event.event.source().into(),
-            detail_type: event.event.detail_type().into(),
+            source,
+            detail_type,
             detail,
             ttl: event.occurred_at.as_secs() + OUTBOX_TTL_SECS,
         })
     }
-}
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct IdempotencyItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub fingerprint: String,
-    pub status: u16,
-    pub body: String,
-    pub ttl: u64,
-}
-
-impl IdempotencyItem {
-    pub fn new(key: &crate::IdempotencyKey, response: &StoredResponse, now_secs: u64) -> Self {
-        let (pk, sk) = idempotency_key(key);
-        Self {
-            pk,
-            sk,
-            kind: "idempotency".into(),
-            fingerprint: response.request_fingerprint.clone(),
-            status: response.status,
-            body: response.body.clone(),
-            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
-        }
-    }
-
-    /// DynamoDB deletes expired items lazily (within days), so expiry is checked on read too.
-    pub fn into_live_response(self, now_secs: u64) -> Option<StoredResponse> {
-        (self.ttl > now_secs).then_some(StoredResponse {
-            request_fingerprint: self.fingerprint,
-            status: self.status,
-            body: self.body,
-        })
-    }
-}
-
-impl OutboxItem {
     /// The bus entry for a new item image from the table's stream, or `None`
-    /// when the image is not an outbox record.
+    /// when the item carries no event. An outbox item that cannot be read is
+    /// an error, so the relay hands it back rather than dropping it.
     pub fn bus_entry_from_image(
         image: serde_dynamo::Item,
     ) -> Result<Option<crate::BusEntry>, StoreError> {
@@ -336,18 +325,70 @@ impl OutboxItem {
             image.get("type"),
             Some(serde_dynamo::AttributeValue::S(kind)) if kind == Self::TYPE
         );
-        if !is_outbox {
+        if !is_outbox && !image.contains_key("detail_type") {
             return Ok(None);
         }
-        let item: Self = serde_dynamo::from_item(image).map_err(|e| StoreError::Corrupt {
-            entity: "outbox",
-            reason: e.to_string(),
-        })?;
+        let event: PendingEvent =
+            serde_dynamo::from_item(image).map_err(|e| StoreError::Corrupt {
+                entity: "outbox",
+                reason: e.to_string(),
+            })?;
         Ok(Some(crate::BusEntry {
-            source: item.source,
-            detail_type: item.detail_type,
-            detail: item.detail,
+            source: event.source,
+            detail_type: event.detail_type,
+            detail: event.detail,
         }))
+    }
+}
+
+/// What a checkout's idempotency key remembers, and the `order.created`
+/// event the relay publishes from it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub fingerprint: String,
+    pub order_id: OrderId,
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+    pub ttl: u64,
+}
+
+impl IdempotencyItem {
+    pub fn new(
+        key: &crate::IdempotencyKey,
+        receipt: &CheckoutReceipt,
+        event: &OutboxEvent,
+        now_secs: u64,
+    ) -> Result<Self, StoreError> {
+        let (pk, sk) = idempotency_key(key);
+        let PendingEvent {
+            source,
+            detail_type,
+            detail,
+        } = PendingEvent::from_event(event)?;
+        Ok(Self {
+            pk,
+            sk,
+            kind: "idempotency".into(),
+            fingerprint: receipt.request_fingerprint.clone(),
+            order_id: receipt.order_id,
+            source,
+            detail_type,
+            detail,
+            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
+        })
+    }
+
+    /// DynamoDB deletes expired items lazily (within days), so expiry is checked on read too.
+    pub fn into_live_receipt(self, now_secs: u64) -> Option<CheckoutReceipt> {
+        (self.ttl > now_secs).then_some(CheckoutReceipt {
+            request_fingerprint: self.fingerprint,
+            order_id: self.order_id,
+        })
     }
 }
 
