@@ -258,6 +258,22 @@ pub async fn place_lapsed_orders(
     warehouse: &str,
     count: usize,
 ) -> Vec<shopflow_domain::OrderId> {
+    let ids = (0..count).map(|_| shopflow_domain::OrderId::from_ulid(ulid::Ulid::generate()));
+    place_orders(sku, warehouse, ids.collect(), 0).await
+}
+
+/// Places one order of one unit of `sku` under a chosen id, reserved for
+/// 15 minutes, straight through the store.
+pub async fn place_order_with_id(sku: &str, warehouse: &str, id: shopflow_domain::OrderId) {
+    place_orders(sku, warehouse, vec![id], 900).await;
+}
+
+async fn place_orders(
+    sku: &str,
+    warehouse: &str,
+    ids: Vec<shopflow_domain::OrderId>,
+    reservation_ttl_secs: u64,
+) -> Vec<shopflow_domain::OrderId> {
     use futures::StreamExt;
     use shopflow_domain::events::{DomainEvent, OrderCreated};
     use shopflow_domain::*;
@@ -273,7 +289,7 @@ pub async fn place_lapsed_orders(
         shipping_flat_minor: 0,
         min_total_minor: 0,
         max_total_minor: i64::MAX,
-        reservation_ttl_secs: 0,
+        reservation_ttl_secs,
         warehouses: vec![WarehouseId::parse(warehouse).unwrap()],
     };
     let product = Product {
@@ -283,8 +299,8 @@ pub async fn place_lapsed_orders(
         active: true,
     };
     let catalog = std::collections::HashMap::from([(product.sku.clone(), product.clone())]);
-    futures::stream::iter(0..count)
-        .map(|index| {
+    futures::stream::iter(ids.into_iter().enumerate())
+        .map(|(index, id)| {
             let (store, policy, catalog, product) = (&store, &policy, &catalog, &product);
             async move {
                 let customer = CustomerId::parse(&format!("lapsed-{index}")).unwrap();
@@ -316,7 +332,6 @@ pub async fn place_lapsed_orders(
                 };
                 let placed_at =
                     Timestamp::from_millis(shopflow_lambda_kit::now().as_millis() - 1_000);
-                let id = OrderId::from_ulid(ulid::Ulid::generate());
                 let order = policy.place_order(
                     id,
                     customer.clone(),

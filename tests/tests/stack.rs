@@ -77,6 +77,11 @@ fn every_function_in_the_template_has_samples() {
         .map(|r| r.function.clone())
         .chain(spec.stream_consumers.iter().cloned())
         .chain(spec.scheduled.iter().cloned())
+        .chain(
+            spec.queue_consumers
+                .iter()
+                .map(|(function, _)| function.clone()),
+        )
         .collect();
     assert_eq!(with_samples, functions);
 }
@@ -88,6 +93,7 @@ async fn every_sample_gets_the_answer_its_name_promises() {
     let http = shopflow_local::http_functions(&clients, environment).unwrap();
     let streams = shopflow_local::stream_functions(&clients, environment).unwrap();
     let scheduled = shopflow_local::scheduled_functions(&clients, environment).unwrap();
+    let queued = shopflow_local::queue_functions(&clients, environment).unwrap();
     let mut failures = Vec::new();
     for (function, expectation, path) in samples() {
         let text = std::fs::read_to_string(&path).unwrap();
@@ -106,6 +112,15 @@ async fn every_sample_gets_the_answer_its_name_promises() {
                 ));
             }
             status
+        } else if let Some(handler) = queued.get(&function) {
+            let event: aws_lambda_events::event::sqs::SqsEvent =
+                serde_json::from_str(&text).unwrap();
+            let response = handler(event).await.unwrap();
+            if response.batch_item_failures.is_empty() {
+                "ok".to_owned()
+            } else {
+                "fail".to_owned()
+            }
         } else if let Some(handler) = scheduled.get(&function) {
             let event: Value = serde_json::from_str(&text).unwrap();
             match handler(event).await {

@@ -137,7 +137,7 @@ impl<S: OrderLifecycle> App<S> {
                     };
                     return Ok(order_response(&cancelled));
                 }
-                Err(ChangeError::Stale) => continue,
+                Err(ChangeError::Stale | ChangeError::AlreadyApplied) => continue,
                 Err(ChangeError::Store(error)) => return Err(error.into()),
             }
         }

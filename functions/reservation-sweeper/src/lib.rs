@@ -185,7 +185,7 @@ impl<S: OrderLifecycle> App<S> {
                 tracing::info!(order_id = %order.id, released_units = units, "reservation lapsed; order expired");
                 Outcome::Expired(units)
             }
-            Err(ChangeError::Stale) => Outcome::Skipped,
+            Err(ChangeError::Stale | ChangeError::AlreadyApplied) => Outcome::Skipped,
             Err(ChangeError::Store(error)) => {
                 tracing::error!(order_id = %order.id, %error, "expiring order failed");
                 Outcome::Failed

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod emulators;
+pub mod queues;
 pub mod resources;
 pub mod seed;
 pub mod server;
@@ -157,6 +158,10 @@ pub fn http_functions(
     let checkout = checkout_api::App::new(store.clone(), checkout_api::policy_from(env)?);
     let orders = orders_api::App::new(store.clone());
     let inventory = inventory_api::App::new(store);
+    let ops = ops_api::App::new(
+        shopflow_store::sqs::SqsDeadLetters::new(clients.sqs.clone()),
+        ops_api::routes_from(env)?,
+    );
     Ok(HashMap::from([
         (
             "checkout-api".to_owned(),
@@ -173,12 +178,37 @@ pub fn http_functions(
             ),
         ),
         (
+            "ops-api".to_owned(),
+            http_handler(ops, |app, request| async move { app.handle(request).await }),
+        ),
+        (
             "inventory-api".to_owned(),
             http_handler(inventory, |app, request| async move {
                 app.handle(request).await
             }),
         ),
     ]))
+}
+
+/// Every queue-fed function, as its `main` builds it.
+pub fn queue_functions(
+    clients: &Clients,
+    env: &BTreeMap<String, String>,
+) -> Result<HashMap<String, queues::QueueHandler>, LocalError> {
+    let store = DynamoStore::new(
+        clients.dynamodb.clone(),
+        config::required(env, "TABLE_NAME")?,
+    );
+    let order_status = Arc::new(order_status::App::new(store));
+    let handler: queues::QueueHandler = Arc::new(move |event| {
+        let app = order_status.clone();
+        Box::pin(async move {
+            let invocation =
+                lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+            app.handle(invocation).await.map_err(|e| e.to_string())
+        })
+    });
+    Ok(HashMap::from([("order-status".to_owned(), handler)]))
 }
 
 /// A scheduled function: takes the EventBridge scheduled event, answers what it did.
@@ -288,6 +318,18 @@ impl LocalStack {
             )));
         }
 
+        let consumers = queue_functions(&clients, &spec.environment)?;
+        for (function, queue) in &spec.queue_consumers {
+            let handler = consumers
+                .get(function)
+                .cloned()
+                .ok_or_else(|| LocalError::UnknownFunction(function.clone()))?;
+            let url = queue_urls
+                .get(queue)
+                .cloned()
+                .ok_or_else(|| LocalError::UnknownFunction(queue.clone()))?;
+            tasks.push(tokio::spawn(queues::pump(clients.clone(), url, handler)));
+        }
         let scheduled = scheduled_functions(&clients, &spec.environment)?;
         for function in &spec.scheduled {
             let handler = scheduled

@@ -73,6 +73,8 @@ pub struct StackSpec {
     pub stream_consumers: Vec<String>,
     /// Functions run on a schedule (locally: every few seconds).
     pub scheduled: Vec<String>,
+    /// Functions fed by a queue: (function, queue logical id).
+    pub queue_consumers: Vec<(String, String)>,
     /// Every function's environment (Globals first), merged: names never clash.
     pub environment: BTreeMap<String, String>,
     /// Resources of a type the local stack neither creates nor deliberately
@@ -93,6 +95,7 @@ const EMULATED: &[&str] = &[
 /// Resource types that only matter in AWS (operations, retention, alerting).
 const AWS_ONLY: &[&str] = &[
     "AWS::Events::Archive",
+    "AWS::SQS::QueuePolicy",
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
     "AWS::CloudWatch::Alarm",
@@ -362,6 +365,7 @@ impl StackSpec {
         let mut routes = Vec::new();
         let mut stream_consumers = Vec::new();
         let mut scheduled = Vec::new();
+        let mut queue_consumers = Vec::new();
         for (id, function) in of_type("AWS::Serverless::Function") {
             let binary = function["Metadata"]["BuildProperties"]["Binary"]
                 .as_str()
@@ -391,6 +395,14 @@ impl StackSpec {
                     }),
                     Some("DynamoDB") => stream_consumers.push(binary.clone()),
                     Some("Schedule") => scheduled.push(binary.clone()),
+                    Some("SQS") => {
+                        let arn = resolver.string(&event["Properties"]["Queue"])?;
+                        let queue = queue_ids
+                            .get(&arn)
+                            .cloned()
+                            .ok_or_else(|| shape(format!("{id}: unknown queue {arn}")))?;
+                        queue_consumers.push((binary.clone(), queue));
+                    }
                     _ => {}
                 }
             }
@@ -417,6 +429,7 @@ impl StackSpec {
             routes,
             stream_consumers,
             scheduled,
+            queue_consumers,
             environment,
         })
     }

@@ -16,7 +16,7 @@ pub use checkout::{
 };
 pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 pub use inventory::{StockError, StockLevel};
-pub use lifecycle::{Actor, CancelError, IllegalTransition, OrderTrigger};
+pub use lifecycle::{Actor, CancelError, IllegalTransition, OrderTrigger, PaymentOutcome};
 pub use money::{Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, OrderTotals, Product};
 pub use time::Timestamp;

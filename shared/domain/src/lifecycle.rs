@@ -109,6 +109,48 @@ impl OrderStatus {
     }
 }
 
+/// What the payment provider reported, as the payments work publishes it
+/// (`payment.authorized`, `payment.captured`, `payment.failed`, `payment.refunded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    Authorized,
+    Captured,
+    Failed,
+    Refunded { fully: bool },
+}
+
+impl PaymentOutcome {
+    /// The outcome a payment event's detail-type names, if it names one.
+    pub fn from_detail_type(detail_type: &str, fully_refunded: bool) -> Option<Self> {
+        match detail_type {
+            "payment.authorized" => Some(Self::Authorized),
+            "payment.captured" => Some(Self::Captured),
+            "payment.failed" => Some(Self::Failed),
+            "payment.refunded" => Some(Self::Refunded {
+                fully: fully_refunded,
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn trigger(self) -> OrderTrigger {
+        match self {
+            Self::Authorized => OrderTrigger::PaymentAuthorized,
+            Self::Captured => OrderTrigger::PaymentCaptured,
+            Self::Failed => OrderTrigger::PaymentFailed,
+            Self::Refunded { fully: true } => OrderTrigger::Refunded,
+            Self::Refunded { fully: false } => OrderTrigger::PartlyRefunded,
+        }
+    }
+
+    /// Money arrived or is held for an order that can no longer take it:
+    /// it must go back (void or refund), not be kept.
+    pub fn strands_money(self, status: OrderStatus) -> bool {
+        matches!(self, Self::Authorized | Self::Captured)
+            && matches!(status, OrderStatus::Cancelled | OrderStatus::Expired)
+    }
+}
+
 /// Who changed an order, as history records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -330,6 +372,36 @@ mod tests {
             reservation_expires_at: Timestamp::from_millis(0),
             version: 1,
         }
+    }
+
+    #[test]
+    fn payment_events_name_their_trigger_and_unknown_ones_name_none() {
+        assert_eq!(
+            PaymentOutcome::from_detail_type("payment.captured", false)
+                .map(PaymentOutcome::trigger),
+            Some(T::PaymentCaptured)
+        );
+        assert_eq!(
+            PaymentOutcome::from_detail_type("payment.refunded", true).map(PaymentOutcome::trigger),
+            Some(T::Refunded)
+        );
+        assert_eq!(
+            PaymentOutcome::from_detail_type("payment.refunded", false)
+                .map(PaymentOutcome::trigger),
+            Some(T::PartlyRefunded)
+        );
+        assert_eq!(
+            PaymentOutcome::from_detail_type("payment.disputed", false),
+            None
+        );
+    }
+
+    #[test]
+    fn money_for_a_cancelled_or_expired_order_is_stranded() {
+        assert!(PaymentOutcome::Captured.strands_money(S::Expired));
+        assert!(PaymentOutcome::Authorized.strands_money(S::Cancelled));
+        assert!(!PaymentOutcome::Captured.strands_money(S::PendingPayment));
+        assert!(!PaymentOutcome::Failed.strands_money(S::Expired));
     }
 
     #[test]

@@ -6,5 +6,6 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod memory;
 mod ports;
+pub mod sqs;
 
 pub use ports::*;

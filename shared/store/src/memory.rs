@@ -20,6 +20,7 @@ struct State {
     stock: BTreeMap<(Sku, WarehouseId), StockLevel>,
     orders: BTreeMap<OrderId, Order>,
     history: BTreeMap<OrderId, Vec<HistoryEntry>>,
+    applied_events: std::collections::HashSet<(String, String)>,
     idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
     outbox: Vec<OutboxEvent>,
 }
@@ -229,6 +230,9 @@ impl OrderLifecycle for MemoryStore {
                 reason: change.reason.clone(),
             });
         state.outbox.push(change.event.clone());
+        if let Some(applied) = &change.applies {
+            state.applied_events.insert(applied.clone());
+        }
         Ok(())
     }
 

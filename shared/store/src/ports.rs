@@ -179,9 +179,18 @@ pub struct StatusChange {
     /// Reserved units returned to stock: (sku, warehouse, units).
     pub release: Vec<(Sku, WarehouseId, u32)>,
     pub event: OutboxEvent,
+    /// The consumed event this change applies, recorded with it so a
+    /// redelivery is recognised: (consumer, event id).
+    pub applies: Option<(String, String)>,
 }
 
 impl StatusChange {
+    /// Marks the change as the effect of `event_id` consumed by `consumer`.
+    pub fn applying(mut self, consumer: &str, event_id: &str) -> Self {
+        self.applies = Some((consumer.to_owned(), event_id.to_owned()));
+        self
+    }
+
     /// The change moving `order` to `to`, which the caller has checked with
     /// the domain's transition rules.
     pub fn new(
@@ -240,6 +249,7 @@ impl StatusChange {
                 occurred_at: at,
                 event: DomainEvent::OrderStatusChanged(event),
             },
+            applies: None,
         }
     }
 }
@@ -249,6 +259,9 @@ pub enum ChangeError {
     /// The order changed since it was read; read it again and re-decide.
     #[error("the order changed since it was read")]
     Stale,
+    /// The consumed event behind the change was applied before.
+    #[error("this event was applied before")]
+    AlreadyApplied,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -285,3 +298,34 @@ pub trait OrderLifecycle: OrderReader {
 /// Lapsing reservations are indexed over this many partitions, so the
 /// sweeper's index never has one hot key.
 pub const RESERVATION_SHARDS: u8 = 4;
+
+/// A consumer's queue and the dead-letter queue its failures end in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterRoute {
+    /// The consumer, as operators name it (`order-status`).
+    pub consumer: String,
+    pub queue: String,
+    pub dead_letter_queue: String,
+}
+
+/// A message that failed its consumer `receive_count` times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub body: String,
+    pub receive_count: u32,
+    pub sent_at_millis: u64,
+}
+
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    /// Up to `max` messages waiting in the dead-letter queue, left in place.
+    async fn peek(
+        &self,
+        route: &DeadLetterRoute,
+        max: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Moves up to `max` messages back to the consumer's queue; returns how many moved.
+    async fn redrive(&self, route: &DeadLetterRoute, max: usize) -> Result<usize, StoreError>;
+}

@@ -6,23 +6,23 @@
 use async_trait::async_trait;
 use checkout_api::App;
 use serde_json::{Value, json};
-use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderCreated};
 use shopflow_domain::{
-    CheckoutPolicy, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus,
-    OrderTotals, Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
+    CheckoutPolicy, Currency, Email, Money, Order, OrderId, Product, ShippingAddress, StockLevel,
 };
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
-    CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, InventoryStore, OrderReader,
-    OutboxEvent, Page, PlaceOrderError, StoreError,
+    CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, PlaceOrderError,
 };
-use std::collections::BTreeMap;
+use shopflow_testkit::{OPENING_DAY, SharedStore, StoreHooks, customer, json_request};
 use std::sync::Mutex;
 use ulid::Ulid;
 
-pub const CUSTOMER: &str = "cust-ada";
-pub const OTHER_CUSTOMER: &str = "cust-grace";
+// Shared helpers under the names these tests use; like the rest of this
+// module, each test file uses only some of them.
+#[allow(unused_imports)]
+pub use shopflow_testkit::{ADA as CUSTOMER, GRACE as OTHER_CUSTOMER, Reply, claims, sku, wh};
+
 pub const KEY: &str = "checkout-key-1";
 
 /// Berlin is tried before Hamburg for every line.
@@ -39,14 +39,6 @@ pub fn policy() -> CheckoutPolicy {
         reservation_ttl_secs: 900,
         warehouses: vec![wh(FIRST_WAREHOUSE), wh(SECOND_WAREHOUSE)],
     }
-}
-
-pub fn sku(code: &str) -> Sku {
-    Sku::parse(code).unwrap()
-}
-
-pub fn wh(code: &str) -> WarehouseId {
-    WarehouseId::parse(code).unwrap()
 }
 
 /// The checkout handler over an empty in-memory store.
@@ -77,7 +69,7 @@ impl Shop {
     }
 
     pub fn store(&self) -> &MemoryStore {
-        &self.app.store().inner
+        self.app.store().memory()
     }
 
     /// Has another customer's order reserve `units` of a SKU in a warehouse
@@ -85,7 +77,7 @@ impl Shop {
     /// checkout would.
     pub fn rival_reserves_before_next_write(&self, code: &str, warehouse: &str, units: u32) {
         let rival = rival_order(code, warehouse, units);
-        *self.app.store().rival.lock().unwrap() = Some(rival);
+        *self.app.store().hooks().rival.lock().unwrap() = Some(rival);
     }
 
     /// An active product priced in EUR.
@@ -105,19 +97,15 @@ impl Shop {
 
     /// Receives `units` of a catalogued SKU into a warehouse.
     pub async fn stocks(&self, code: &str, warehouse: &str, units: u32) {
-        let event = OutboxEvent {
-            id: Ulid::generate(),
-            occurred_at: shopflow_lambda_kit::now(),
-            event: DomainEvent::InventoryRestocked(InventoryRestocked {
-                sku: sku(code),
-                warehouse: wh(warehouse),
-                received: units,
-            }),
-        };
-        self.store()
-            .restock(&sku(code), &wh(warehouse), units, &event)
-            .await
-            .unwrap();
+        shopflow_testkit::receive_stock(
+            self.store(),
+            code,
+            warehouse,
+            units,
+            Ulid::generate(),
+            shopflow_lambda_kit::now(),
+        )
+        .await;
     }
 
     pub fn stock(&self, code: &str, warehouse: &str) -> StockLevel {
@@ -144,14 +132,7 @@ impl Shop {
     }
 
     pub async fn send(&self, event: HttpEvent) -> Reply {
-        let request = event.into_request().unwrap();
-        let _logging = logging();
-        let response = self.app.handle(request).await.unwrap();
-        Reply {
-            status: response.status().as_u16(),
-            replayed: response.headers().contains_key("idempotent-replayed"),
-            body: String::from_utf8(response.body().as_ref().to_vec()).unwrap(),
-        }
+        shopflow_testkit::call(|request| self.app.handle(request), event).await
     }
 
     /// Asserts that no order, no `order.created` event and no reservation exist.
@@ -172,41 +153,19 @@ impl Shop {
 
 /// The in-memory store, with a hook to let a rival checkout in between
 /// checkout's read and its write.
+pub type RacedStore = SharedStore<Rival>;
+
+/// The rival order, if any, placed just before checkout's next write.
 #[derive(Default)]
-pub struct RacedStore {
-    inner: MemoryStore,
+pub struct Rival {
     rival: Mutex<Option<Order>>,
 }
 
 #[async_trait]
-impl OrderReader for RacedStore {
-    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.inner.order(id).await
-    }
-
-    async fn customer_orders(
-        &self,
-        customer: &CustomerId,
-        after: Option<OrderId>,
-        limit: u16,
-    ) -> Result<Page<Order, OrderId>, StoreError> {
-        self.inner.customer_orders(customer, after, limit).await
-    }
-}
-
-#[async_trait]
-impl CheckoutStore for RacedStore {
-    async fn checkout_snapshot(
-        &self,
-        key: &IdempotencyKey,
-        skus: &[Sku],
-        warehouses: &[WarehouseId],
-    ) -> Result<CheckoutSnapshot, StoreError> {
-        self.inner.checkout_snapshot(key, skus, warehouses).await
-    }
-
+impl StoreHooks for Rival {
     async fn place_order(
         &self,
+        memory: &MemoryStore,
         order: &Order,
         event: &OutboxEvent,
         key: &IdempotencyKey,
@@ -214,51 +173,20 @@ impl CheckoutStore for RacedStore {
     ) -> Result<(), PlaceOrderError> {
         let rival = self.rival.lock().unwrap().take();
         if let Some(rival) = rival {
-            let rival_event = OutboxEvent {
-                id: Ulid::generate(),
-                occurred_at: rival.created_at,
-                event: DomainEvent::OrderCreated(OrderCreated::from(&rival)),
-            };
-            let rival_key = IdempotencyKey {
-                scope: format!("checkout#{}", rival.customer_id),
-                key: rival.id.to_string(),
-            };
-            let rival_response = CheckoutReceipt {
-                request_fingerprint: rival.id.to_string(),
-                order_id: rival.id,
-            };
-            self.inner
-                .place_order(&rival, &rival_event, &rival_key, &rival_response)
-                .await
-                .unwrap();
+            shopflow_testkit::place_order(memory, &rival, Ulid::generate()).await;
         }
-        self.inner.place_order(order, event, key, response).await
+        memory.place_order(order, event, key, response).await
     }
 }
 
 fn rival_order(code: &str, warehouse: &str, units: u32) -> Order {
-    let eur = Currency::parse("EUR").unwrap();
-    let money = |minor: i64| Money::new(minor, eur.clone()).unwrap();
-    let created_at = Timestamp::from_millis(1_704_067_200_000);
+    let order = shopflow_testkit::unpaid_order(
+        OrderId::from_ulid(Ulid::generate()),
+        "cust-rival",
+        vec![shopflow_testkit::order_line(code, warehouse, units, 100)],
+        OPENING_DAY,
+    );
     Order {
-        id: OrderId::from_ulid(Ulid::generate()),
-        customer_id: CustomerId::parse("cust-rival").unwrap(),
-        status: OrderStatus::PendingPayment,
-        currency: eur.clone(),
-        lines: vec![OrderLine {
-            sku: sku(code),
-            name: format!("Product {code}"),
-            quantity: Quantity::parse(units).unwrap(),
-            unit_price: money(100),
-            line_total: money(100 * i64::from(units)),
-            warehouse: wh(warehouse),
-        }],
-        totals: OrderTotals {
-            subtotal: money(100 * i64::from(units)),
-            tax: money(0),
-            shipping: money(0),
-            grand_total: money(100 * i64::from(units)),
-        },
         email: Email::parse("rival@example.com").unwrap(),
         shipping_address: ShippingAddress {
             name: "Rival".into(),
@@ -269,31 +197,24 @@ fn rival_order(code: &str, warehouse: &str, units: u32) -> Order {
             postal_code: "20095".into(),
             country: "DE".into(),
         },
-        created_at,
-        reservation_expires_at: created_at.plus_secs(900),
-        version: 1,
+        ..order
     }
 }
 
 /// `POST /v1/checkout` with `body`, as `CUSTOMER` under `KEY`.
 pub fn checkout_event(body: impl Into<String>) -> HttpEvent {
-    HttpEvent {
-        method: "POST".into(),
-        route: "/v1/checkout".into(),
-        path: "/v1/checkout".into(),
-        headers: BTreeMap::from([
-            ("content-type".into(), "application/json".into()),
-            ("idempotency-key".into(), KEY.into()),
-        ]),
-        body: Some(body.into()),
-        claims: Some(claims(CUSTOMER)),
+    let mut event = HttpEvent {
         request_id: "req-checkout".into(),
-        ..HttpEvent::default()
-    }
-}
-
-pub fn claims(customer: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([("sub".into(), customer.into())])
+        ..json_request(
+            "POST",
+            "/v1/checkout",
+            &[],
+            Some(body.into()),
+            customer(CUSTOMER),
+        )
+    };
+    event.headers.insert("idempotency-key".into(), KEY.into());
+    event
 }
 
 /// A valid checkout body in EUR for `(sku, quantity)` lines.
@@ -313,67 +234,4 @@ pub fn cart(lines: &[(&str, i64)]) -> Value {
             "country": "DE"
         }
     })
-}
-
-/// A subscriber that takes every span and event, as Lambda's JSON logs do,
-/// so the values the handler logs are computed (and can fail) in tests too.
-/// The lines themselves are thrown away.
-pub fn logging() -> tracing::subscriber::DefaultGuard {
-    tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
-            .finish(),
-    )
-}
-
-/// What the handler answered.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    /// Whether the answer is a replay of an earlier one for the same key.
-    pub replayed: bool,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-
-    /// Asserts a problem body `{"error": {"code", "message", "details"}}` with
-    /// this status and code, and returns its details.
-    pub fn problem(&self, status: u16, code: &str) -> Value {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        let body = self.json();
-        let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
-        assert_eq!(fields, ["error"], "problem body: {}", self.body);
-        let error = body["error"].as_object().unwrap();
-        let mut keys: Vec<&String> = error.keys().collect();
-        keys.sort();
-        assert_eq!(
-            keys,
-            ["code", "details", "message"],
-            "problem: {}",
-            self.body
-        );
-        assert_eq!(error["code"], code, "problem: {}", self.body);
-        assert!(
-            !error["message"].as_str().unwrap().is_empty(),
-            "problem without a message"
-        );
-        error["details"].clone()
-    }
-
-    /// Asserts a `400 invalid_request` naming `field`.
-    pub fn invalid(&self, field: &str) -> Value {
-        let details = self.problem(400, "invalid_request");
-        assert_eq!(details["field"], field, "problem: {}", self.body);
-        details
-    }
 }

@@ -15,8 +15,10 @@ use shopflow_store::{BusEntry, EventBus, OutboxEvent, StoreError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use ulid::Ulid;
 
+use shopflow_testkit::logging;
+
 /// 2024-01-01T00:00:00Z.
-const EPOCH_MILLIS: u64 = 1_704_067_200_000;
+const EPOCH_MILLIS: u64 = shopflow_testkit::OPENING_DAY.as_millis();
 
 /// An event bus in memory. Clones share what they record, so a test keeps
 /// one while the relay owns another.
@@ -230,17 +232,4 @@ fn record(event_name: &str, n: u32, new_image: Option<Value>, old_image: Option<
         "dynamodb": change,
         "eventSourceARN": "arn:aws:dynamodb:eu-central-1:000000000000:table/shopflow/stream/2024-01-01T00:00:00.000"
     })
-}
-
-/// A subscriber that takes every span and event, as Lambda's JSON logs do,
-/// so the values the handler logs are computed (and can fail) in tests too.
-/// The lines themselves are thrown away.
-pub fn logging() -> tracing::subscriber::DefaultGuard {
-    tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
-            .finish(),
-    )
 }

@@ -6,24 +6,23 @@
 
 use async_trait::async_trait;
 use reservation_sweeper::{App, SweepLimits, SweepReport};
-use shopflow_domain::events::{
-    DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged, ReservedLine,
-};
+use shopflow_domain::events::{OrderStatusChanged, ReservedLine};
 use shopflow_domain::{
-    Actor, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
-    OrderTrigger, Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
+    Actor, Order, OrderId, OrderLine, OrderStatus, OrderTrigger, Product, StockLevel, Timestamp,
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
-    ChangeError, CheckoutReceipt, CheckoutStore, HistoryEntry, IdempotencyKey, InventoryStore,
-    OrderLifecycle, OrderReader, OutboxEvent, Page, StatusChange, StoreError,
+    ChangeError, HistoryEntry, InventoryStore, OrderLifecycle, OrderReader, Page, StatusChange,
+    StoreError,
 };
+use shopflow_testkit::{SharedStore, StoreHooks, eur, logging, order_line};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use ulid::Ulid;
 
-pub const CUSTOMER: &str = "cust-ada";
+pub use shopflow_testkit::{ADA as CUSTOMER, payments, sku, wh};
+
 pub const TEE: &str = "TEE-RED";
 pub const MUG: &str = "MUG-BLU";
 /// Tees are kept in Berlin, mugs in Hamburg.
@@ -33,7 +32,7 @@ pub const MUG_WAREHOUSE: &str = "HAM";
 pub const ON_HAND: u32 = 1_000;
 
 /// 2024-01-01T00:00:00Z: orders are placed from here on, a minute apart.
-const FIRST_ORDER_AT: u64 = 1_704_067_200_000;
+const FIRST_ORDER_AT: u64 = shopflow_testkit::OPENING_DAY.as_millis();
 /// 2024-01-01T12:00:00Z: when the sweeps in these tests run.
 pub const NOW: Timestamp = Timestamp::from_millis(FIRST_ORDER_AT + 12 * 3_600_000);
 
@@ -54,14 +53,6 @@ pub fn limits() -> SweepLimits {
     }
 }
 
-pub fn sku(code: &str) -> Sku {
-    Sku::parse(code).unwrap()
-}
-
-pub fn wh(code: &str) -> WarehouseId {
-    WarehouseId::parse(code).unwrap()
-}
-
 /// What an order reserved, as events list it.
 pub fn lines(tees: u32, mugs: u32) -> Vec<ReservedLine> {
     let mut lines = Vec::new();
@@ -80,11 +71,6 @@ pub fn lines(tees: u32, mugs: u32) -> Vec<ReservedLine> {
         });
     }
     lines
-}
-
-/// Who moves orders on besides the sweeper.
-pub fn payments() -> Actor {
-    Actor::System("payments")
 }
 
 /// Orders placed one after another, then swept.
@@ -109,21 +95,16 @@ impl Shop {
                 price: eur(1_000),
                 active: true,
             };
-            store.memory.upsert_product(&product).await.unwrap();
-            let restock = OutboxEvent {
-                id: Ulid::from_parts(FIRST_ORDER_AT, n as u128),
-                occurred_at: Timestamp::from_millis(FIRST_ORDER_AT),
-                event: DomainEvent::InventoryRestocked(InventoryRestocked {
-                    sku: sku(code),
-                    warehouse: wh(warehouse),
-                    received: ON_HAND,
-                }),
-            };
-            store
-                .memory
-                .restock(&sku(code), &wh(warehouse), ON_HAND, &restock)
-                .await
-                .unwrap();
+            store.memory().upsert_product(&product).await.unwrap();
+            shopflow_testkit::receive_stock(
+                store.memory(),
+                code,
+                warehouse,
+                ON_HAND,
+                Ulid::from_parts(FIRST_ORDER_AT, n as u128),
+                Timestamp::from_millis(FIRST_ORDER_AT),
+            )
+            .await;
         }
         Self { store, placed: 0 }
     }
@@ -138,30 +119,18 @@ impl Shop {
             u128::from(self.placed),
         ));
         let order = order(id, created_at, lapses_at, tees, mugs);
-        let event = OutboxEvent {
-            id: Ulid::from_parts(created_at.as_millis(), 0),
-            occurred_at: created_at,
-            event: DomainEvent::OrderCreated(OrderCreated::from(&order)),
-        };
-        let key = IdempotencyKey {
-            scope: format!("checkout#{CUSTOMER}"),
-            key: id.to_string(),
-        };
-        let response = CheckoutReceipt {
-            request_fingerprint: id.to_string(),
-            order_id: id,
-        };
-        self.store
-            .memory
-            .place_order(&order, &event, &key, &response)
-            .await
-            .unwrap();
+        shopflow_testkit::place_order(
+            self.store.memory(),
+            &order,
+            Ulid::from_parts(created_at.as_millis(), 0),
+        )
+        .await;
         id
     }
 
     /// Moves the order on by `trigger`, as checkout's neighbours would.
     pub async fn apply(&self, id: OrderId, trigger: OrderTrigger, actor: Actor) {
-        apply(&self.store.memory, id, trigger, &actor)
+        apply(self.store.memory(), id, trigger, &actor)
             .await
             .unwrap();
     }
@@ -169,17 +138,17 @@ impl Shop {
     /// The customer pays for the order just after the sweeper read it, so
     /// the sweeper's write finds it changed.
     pub fn paid_between_read_and_write(&self, id: OrderId) {
-        self.store.paid_before_write.lock().unwrap().insert(id);
+        self.faults().paid_before_write.lock().unwrap().insert(id);
     }
 
     /// Writing a change to the order fails, as a throttled table would.
     pub fn failing_writes_for(&self, id: OrderId) {
-        self.store.failing_writes.lock().unwrap().insert(id);
+        self.faults().failing_writes.lock().unwrap().insert(id);
     }
 
     /// The table recovers: writes stop failing.
     pub fn recover(&self) {
-        self.store.failing_writes.lock().unwrap().clear();
+        self.faults().failing_writes.lock().unwrap().clear();
     }
 
     pub fn sweeper(&self, limits: SweepLimits) -> Sweeper {
@@ -189,7 +158,7 @@ impl Shop {
     }
 
     pub async fn status(&self, id: OrderId) -> OrderStatus {
-        self.store.memory.order(id).await.unwrap().unwrap().status
+        self.store.memory().order(id).await.unwrap().unwrap().status
     }
 
     pub fn stock(&self, code: &str) -> StockLevel {
@@ -198,7 +167,7 @@ impl Shop {
         } else {
             MUG_WAREHOUSE
         };
-        self.store.memory.stock(&sku(code), &wh(warehouse))
+        self.store.memory().stock(&sku(code), &wh(warehouse))
     }
 
     /// Units of `code` reserved by orders.
@@ -207,22 +176,12 @@ impl Shop {
     }
 
     pub async fn history(&self, id: OrderId) -> Vec<HistoryEntry> {
-        self.store.memory.history(id).await.unwrap()
+        self.store.memory().history(id).await.unwrap()
     }
 
     /// Status-change events in the outbox, oldest first, each with its detail-type.
     pub fn status_events(&self) -> Vec<(&'static str, OrderStatusChanged)> {
-        self.store
-            .memory
-            .outbox()
-            .into_iter()
-            .filter_map(|recorded| match &recorded.event {
-                DomainEvent::OrderStatusChanged(change) => {
-                    Some((recorded.event.detail_type(), change.clone()))
-                }
-                _ => None,
-            })
-            .collect()
+        shopflow_testkit::status_events(self.store.memory())
     }
 
     /// The `order.expired` events recorded for the order.
@@ -236,7 +195,11 @@ impl Shop {
 
     /// Every page of lapsed reservations the sweeps read so far.
     pub fn pages_read(&self) -> Vec<PageRead> {
-        self.store.pages.lock().unwrap().clone()
+        self.faults().pages.lock().unwrap().clone()
+    }
+
+    fn faults(&self) -> &Faults {
+        self.store.hooks()
     }
 }
 
@@ -263,33 +226,22 @@ pub struct PageRead {
 
 /// The memory store as the sweeper sees it, shared with the test, with
 /// faults on cue for chosen orders.
-#[derive(Clone, Default)]
-struct SweptStore {
-    memory: Arc<MemoryStore>,
-    paid_before_write: Arc<Mutex<BTreeSet<OrderId>>>,
-    failing_writes: Arc<Mutex<BTreeSet<OrderId>>>,
-    pages: Arc<Mutex<Vec<PageRead>>>,
+type SweptStore = SharedStore<Faults>;
+
+#[derive(Default)]
+struct Faults {
+    paid_before_write: Mutex<BTreeSet<OrderId>>,
+    failing_writes: Mutex<BTreeSet<OrderId>>,
+    pages: Mutex<Vec<PageRead>>,
 }
 
 #[async_trait]
-impl OrderReader for SweptStore {
-    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.memory.order(id).await
-    }
-
-    async fn customer_orders(
+impl StoreHooks for Faults {
+    async fn change_status(
         &self,
-        customer: &CustomerId,
-        after: Option<OrderId>,
-        limit: u16,
-    ) -> Result<Page<Order, OrderId>, StoreError> {
-        self.memory.customer_orders(customer, after, limit).await
-    }
-}
-
-#[async_trait]
-impl OrderLifecycle for SweptStore {
-    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        memory: &MemoryStore,
+        change: &StatusChange,
+    ) -> Result<(), ChangeError> {
         if self
             .failing_writes
             .lock()
@@ -307,32 +259,26 @@ impl OrderLifecycle for SweptStore {
             .remove(&change.order_id);
         if paid_first {
             apply(
-                &self.memory,
+                memory,
                 change.order_id,
                 OrderTrigger::PaymentCaptured,
                 &payments(),
             )
             .await?;
         }
-        self.memory.change_status(change).await
-    }
-
-    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.memory.history(id).await
+        memory.change_status(change).await
     }
 
     async fn lapsed_reservations(
         &self,
+        memory: &MemoryStore,
         now: Timestamp,
         shard: u8,
         after: Option<String>,
         limit: u16,
     ) -> Result<Page<Order, String>, StoreError> {
         let continued = after.is_some();
-        let page = self
-            .memory
-            .lapsed_reservations(now, shard, after, limit)
-            .await?;
+        let page = memory.lapsed_reservations(now, shard, after, limit).await?;
         self.pages.lock().unwrap().push(PageRead {
             shard,
             continued,
@@ -343,7 +289,8 @@ impl OrderLifecycle for SweptStore {
     }
 }
 
-/// Moves the order on by `trigger` as the domain allows, through the store.
+/// Moves the order on by `trigger` as the domain allows, through the store,
+/// a second after it was placed.
 async fn apply(
     store: &MemoryStore,
     id: OrderId,
@@ -351,10 +298,8 @@ async fn apply(
     actor: &Actor,
 ) -> Result<(), ChangeError> {
     let order = store.order(id).await?.expect("the order exists");
-    let to = order.status.transition(trigger).unwrap();
     let at = Timestamp::from_millis(order.created_at.as_millis() + 1_000);
-    let change = StatusChange::new(&order, to, trigger, actor, None, at);
-    store.change_status(&change).await
+    shopflow_testkit::apply(store, id, trigger, actor, None, at).await
 }
 
 fn order(id: OrderId, created_at: Timestamp, lapses_at: Timestamp, tees: u32, mugs: u32) -> Order {
@@ -362,56 +307,17 @@ fn order(id: OrderId, created_at: Timestamp, lapses_at: Timestamp, tees: u32, mu
         .into_iter()
         .map(|line| OrderLine {
             name: line.sku.to_string(),
-            quantity: Quantity::parse(line.quantity).unwrap(),
-            unit_price: eur(1_000),
-            line_total: eur(1_000 * i64::from(line.quantity)),
-            sku: line.sku,
-            warehouse: line.warehouse,
+            ..order_line(
+                line.sku.as_str(),
+                line.warehouse.as_str(),
+                line.quantity,
+                1_000,
+            )
         })
         .collect();
     assert!(!order_lines.is_empty(), "an order has at least one line");
-    let subtotal = 1_000 * i64::from(tees + mugs);
     Order {
-        id,
-        customer_id: CustomerId::parse(CUSTOMER).unwrap(),
-        status: OrderStatus::PendingPayment,
-        currency: Currency::parse("EUR").unwrap(),
-        lines: order_lines,
-        totals: OrderTotals {
-            subtotal: eur(subtotal),
-            tax: eur(0),
-            shipping: eur(0),
-            grand_total: eur(subtotal),
-        },
-        email: Email::parse("ada@example.com").unwrap(),
-        shipping_address: ShippingAddress {
-            name: "Ada Lovelace".into(),
-            line1: "1 Analytical Way".into(),
-            line2: None,
-            city: "Berlin".into(),
-            region: None,
-            postal_code: "10115".into(),
-            country: "DE".into(),
-        },
-        created_at,
         reservation_expires_at: lapses_at,
-        version: 1,
+        ..shopflow_testkit::unpaid_order(id, CUSTOMER, order_lines, created_at)
     }
-}
-
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::parse("EUR").unwrap()).unwrap()
-}
-
-/// A subscriber that takes every span and event, as Lambda's JSON logs do,
-/// so the values the sweeper logs are computed (and can fail) in tests too.
-/// The lines themselves are thrown away.
-pub fn logging() -> tracing::subscriber::DefaultGuard {
-    tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
-            .finish(),
-    )
 }

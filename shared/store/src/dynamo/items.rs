@@ -435,3 +435,31 @@ impl HistoryItem {
         }
     }
 }
+
+/// How long a consumer remembers an event it applied: longer than SQS keeps
+/// a message (14 days) and the DLQ redrive window.
+pub const APPLIED_EVENT_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// A consumer applied this event: written with the change it caused, so a
+/// redelivery finds it and does nothing.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AppliedEventItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: Timestamp,
+    pub ttl: u64,
+}
+
+impl AppliedEventItem {
+    pub fn new(consumer: &str, event_id: &str, at: Timestamp) -> Self {
+        Self {
+            pk: format!("EVENT#{consumer}#{event_id}"),
+            sk: "APPLIED".into(),
+            kind: "applied_event".into(),
+            at,
+            ttl: at.as_secs() + APPLIED_EVENT_TTL_SECS,
+        }
+    }
+}

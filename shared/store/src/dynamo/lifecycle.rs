@@ -1,7 +1,9 @@
 //! Order status changes: a conditional update on the order's version, a
 //! history item, the outbox event and any stock released, in one transaction.
 
-use super::items::{HistoryItem, OrderItem, OutboxItem, lapse_partition, order_key, stock_key};
+use super::items::{
+    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, lapse_partition, order_key, stock_key,
+};
 use super::{DynamoStore, corrupt, key, unavailable};
 use crate::{ChangeError, HistoryEntry, OrderLifecycle, Page, StatusChange, StoreError};
 use async_trait::async_trait;
@@ -88,6 +90,13 @@ impl OrderLifecycle for DynamoStore {
         for (sku, warehouse, units) in &change.release {
             writes.push(self.release(sku, warehouse, *units)?);
         }
+        let applied_index = writes.len();
+        if let Some((consumer, event_id)) = &change.applies {
+            let record = AppliedEventItem::new(consumer, event_id, change.at);
+            writes.push(
+                self.put_new(serde_dynamo::to_item(record).map_err(corrupt("applied event"))?)?,
+            );
+        }
         let result = self
             .client
             .transact_write_items()
@@ -103,8 +112,13 @@ impl OrderLifecycle for DynamoStore {
                         .iter()
                         .map(|r| r.code().unwrap_or("None"))
                         .collect();
-                    // The order's own condition failed, or another transaction held it: re-read and re-decide.
-                    if codes.first() == Some(&"ConditionalCheckFailed")
+                    // A redelivered event finds its record; otherwise the order's own
+                    // condition failed, or another transaction held it: re-read and re-decide.
+                    if change.applies.is_some()
+                        && codes.get(applied_index) == Some(&"ConditionalCheckFailed")
+                    {
+                        Err(ChangeError::AlreadyApplied)
+                    } else if codes.first() == Some(&"ConditionalCheckFailed")
                         || codes.contains(&"TransactionConflict")
                     {
                         Err(ChangeError::Stale)

@@ -1,0 +1,147 @@
+//! Operations for staff: what waits in the consumers' dead-letter queues, and
+//! moving it back once the cause is fixed (docs/runbooks/dead-letters.md).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shopflow_lambda_kit::{ApiError, Caller, config, http};
+use shopflow_store::sqs::SqsDeadLetters;
+use shopflow_store::{DeadLetterRoute, DeadLetters};
+use tracing::Instrument;
+
+pub const LIST_DEAD_LETTERS: &str = "GET /v1/admin/dead-letters";
+pub const REDRIVE_DEAD_LETTERS: &str = "POST /v1/admin/dead-letters/redrive";
+
+const DEFAULT_PEEK: usize = 20;
+const MAX_PEEK: usize = 100;
+const MAX_REDRIVE: usize = 1_000;
+
+pub struct App<D> {
+    dead_letters: D,
+    routes: Vec<DeadLetterRoute>,
+}
+
+/// `DEAD_LETTER_QUEUES`: comma-separated `consumer:dead-letter-queue:queue` names.
+pub fn routes_from(
+    vars: &impl config::Source,
+) -> Result<Vec<DeadLetterRoute>, config::ConfigError> {
+    config::list_or(vars, "DEAD_LETTER_QUEUES", "", |entry| {
+        match entry.split(':').collect::<Vec<_>>().as_slice() {
+            [consumer, dead_letter_queue, queue] if !consumer.is_empty() => Ok(DeadLetterRoute {
+                consumer: (*consumer).to_owned(),
+                dead_letter_queue: (*dead_letter_queue).to_owned(),
+                queue: (*queue).to_owned(),
+            }),
+            _ => Err(format!("{entry:?} is not consumer:dead-letter-queue:queue")),
+        }
+    })
+}
+
+impl App<SqsDeadLetters> {
+    pub async fn from_env() -> Result<Self, Error> {
+        let routes = routes_from(&config::ProcessEnv)?;
+        Ok(Self::new(SqsDeadLetters::from_env().await, routes))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedriveBody {
+    queue: String,
+    max: Option<usize>,
+}
+
+impl<D: DeadLetters> App<D> {
+    pub fn new(dead_letters: D, routes: Vec<DeadLetterRoute>) -> Self {
+        Self {
+            dead_letters,
+            routes,
+        }
+    }
+
+    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
+        let span = tracing::info_span!("ops", request_id = %http::request_id(&request));
+        let result = async {
+            Caller::from_request(&request)?.require_admin()?;
+            match http::route_key(&request).as_deref() {
+                Some(LIST_DEAD_LETTERS) => self.list(&request).await,
+                Some(REDRIVE_DEAD_LETTERS) => self.redrive(&request).await,
+                _ => Err(ApiError::route_not_found()),
+            }
+        }
+        .instrument(span)
+        .await;
+        Ok(result.unwrap_or_else(ApiError::into_response))
+    }
+
+    fn route(&self, consumer: &str) -> Result<&DeadLetterRoute, ApiError> {
+        self.routes
+            .iter()
+            .find(|r| r.consumer == consumer)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.routes.iter().map(|r| r.consumer.as_str()).collect();
+                ApiError::invalid_field("queue", format!("must be one of {known:?}"))
+            })
+    }
+
+    async fn list(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let limit = match http::query_param(request, "limit") {
+            None => DEFAULT_PEEK,
+            Some(raw) => raw
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_PEEK).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PEEK}"))
+                })?,
+        };
+        let routes: Vec<&DeadLetterRoute> = match http::query_param(request, "queue") {
+            Some(consumer) => vec![self.route(&consumer)?],
+            None => self.routes.iter().collect(),
+        };
+        let mut queues = Vec::new();
+        for route in routes {
+            let letters = self.dead_letters.peek(route, limit).await?;
+            let messages: Vec<Value> = letters
+                .iter()
+                .map(|letter| {
+                    let event: Value = serde_json::from_str(&letter.body).unwrap_or(Value::Null);
+                    json!({
+                        "message_id": letter.message_id,
+                        "receive_count": letter.receive_count,
+                        "sent_at_millis": letter.sent_at_millis,
+                        "detail_type": event["detail-type"],
+                        "event_id": event["detail"]["id"],
+                        "body": letter.body,
+                    })
+                })
+                .collect();
+            queues.push(json!({
+                "queue": route.consumer,
+                "dead_letter_queue": route.dead_letter_queue,
+                "messages": messages,
+            }));
+        }
+        Ok(http::json(StatusCode::OK, &json!({ "queues": queues })))
+    }
+
+    async fn redrive(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let body: RedriveBody = http::json_body(request)?;
+        let route = self.route(&body.queue)?;
+        let max = body.max.unwrap_or(100);
+        if !(1..=MAX_REDRIVE).contains(&max) {
+            return Err(ApiError::invalid_field(
+                "max",
+                format!("must be between 1 and {MAX_REDRIVE}"),
+            ));
+        }
+        let moved = self.dead_letters.redrive(route, max).await?;
+        tracing::info!(queue = %route.consumer, moved, "dead letters redriven");
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "queue": route.consumer, "moved": moved }),
+        ))
+    }
+}

@@ -1,0 +1,108 @@
+//! Applies payment events (`payment.authorized`, `payment.captured`,
+//! `payment.failed`, `payment.refunded`) to the order state machine, from its
+//! own SQS queue. Each event is applied at most once (its id is recorded with
+//! the change it causes); events that arrive after a later one moved the order
+//! on are ignored, so out-of-order and duplicate delivery converge.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Deserialize;
+use shopflow_domain::{Actor, OrderId, PaymentOutcome};
+use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
+use shopflow_lambda_kit::{config, now};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::{ChangeError, OrderLifecycle, StatusChange};
+
+pub const CONSUMER: &str = "order-status";
+const ACTOR: Actor = Actor::System(CONSUMER);
+/// Messages of one batch handled at once.
+const CONCURRENCY: usize = 8;
+/// Attempts when the order changes between read and write.
+const CHANGE_ATTEMPTS: u32 = 5;
+
+pub struct App<S> {
+    store: S,
+}
+
+impl App<DynamoStore> {
+    pub async fn from_env() -> Result<Self, Error> {
+        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
+        Ok(Self::new(DynamoStore::from_env(table).await))
+    }
+}
+
+/// The part of a payment event this consumer reads.
+#[derive(Debug, Deserialize)]
+struct PaymentData {
+    order_id: String,
+    #[serde(default)]
+    fully_refunded: bool,
+}
+
+impl<S: OrderLifecycle> App<S> {
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        Ok(
+            consumer::consume(CONSUMER, event.payload, CONCURRENCY, |event| {
+                self.apply(event)
+            })
+            .await,
+        )
+    }
+
+    pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
+        let data: PaymentData = serde_json::from_value(event.data.clone())
+            .map_err(|e| ConsumeError::Unreadable(e.to_string()))?;
+        let order_id: OrderId = data
+            .order_id
+            .parse()
+            .map_err(|_| ConsumeError::Unreadable("bad order_id".into()))?;
+        let Some(outcome) =
+            PaymentOutcome::from_detail_type(&event.detail_type, data.fully_refunded)
+        else {
+            return Ok(Handled::Ignored(format!(
+                "not a payment outcome: {}",
+                event.detail_type
+            )));
+        };
+        for _ in 0..CHANGE_ATTEMPTS {
+            // A payment for an order not visible yet is retried by SQS, then dead-lettered.
+            let order = self
+                .store
+                .order(order_id)
+                .await
+                .map_err(|e| ConsumeError::Failed(e.to_string()))?
+                .ok_or_else(|| ConsumeError::Failed(format!("order {order_id} not found")))?;
+            let Ok(to) = order.status.transition(outcome.trigger()) else {
+                if outcome.strands_money(order.status) {
+                    tracing::error!(
+                        %order_id,
+                        status = order.status.as_str(),
+                        "payment for an order that can no longer take it: the money must be returned"
+                    );
+                }
+                return Ok(Handled::Ignored(format!(
+                    "the order is already {}",
+                    order.status.as_str()
+                )));
+            };
+            let change = StatusChange::new(&order, to, outcome.trigger(), &ACTOR, None, now())
+                .applying(CONSUMER, &event.id);
+            match self.store.change_status(&change).await {
+                Ok(()) => return Ok(Handled::Applied),
+                Err(ChangeError::AlreadyApplied) => return Ok(Handled::Duplicate),
+                Err(ChangeError::Stale) => continue,
+                Err(ChangeError::Store(error)) => {
+                    return Err(ConsumeError::Failed(error.to_string()));
+                }
+            }
+        }
+        Err(ConsumeError::Failed(format!(
+            "order {order_id} kept changing"
+        )))
+    }
+}

@@ -1,0 +1,205 @@
+//! The shop the tests run in: who shops there, what it sells and where, and
+//! orders and stock put straight into the store as checkout and receiving
+//! would, so a test starts from the state it describes.
+
+use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged};
+use shopflow_domain::{
+    Actor, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
+    OrderTrigger, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
+};
+use shopflow_store::memory::MemoryStore;
+use shopflow_store::{
+    ChangeError, CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle,
+    OrderReader, OutboxEvent, StatusChange,
+};
+use ulid::Ulid;
+
+/// The customer most tests shop as.
+pub const ADA: &str = "cust-ada";
+/// Another customer, who must not see Ada's orders.
+pub const GRACE: &str = "cust-grace";
+/// The member of staff behind [`crate::admin`].
+pub const STAFF: &str = "staff-1";
+
+/// 2024-01-01T00:00:00Z: the shop opens; fixtures date from here on.
+pub const OPENING_DAY: Timestamp = Timestamp::from_millis(1_704_067_200_000);
+
+pub fn sku(code: &str) -> Sku {
+    Sku::parse(code).unwrap()
+}
+
+pub fn wh(code: &str) -> WarehouseId {
+    WarehouseId::parse(code).unwrap()
+}
+
+pub fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::parse("EUR").unwrap()).unwrap()
+}
+
+/// Who moves orders on besides customers, staff and the function under test.
+pub fn payments() -> Actor {
+    Actor::System("payments")
+}
+
+/// Where Ada's orders go.
+pub fn ada_address() -> ShippingAddress {
+    ShippingAddress {
+        name: "Ada Lovelace".into(),
+        line1: "1 Analytical Way".into(),
+        line2: None,
+        city: "Berlin".into(),
+        region: None,
+        postal_code: "10115".into(),
+        country: "DE".into(),
+    }
+}
+
+/// `units` of `code` at `unit_minor` euro cents each, from `warehouse`,
+/// named `Product {code}`.
+pub fn order_line(code: &str, warehouse: &str, units: u32, unit_minor: i64) -> OrderLine {
+    OrderLine {
+        sku: sku(code),
+        name: format!("Product {code}"),
+        quantity: Quantity::parse(units).unwrap(),
+        unit_price: eur(unit_minor),
+        line_total: eur(unit_minor * i64::from(units)),
+        warehouse: wh(warehouse),
+    }
+}
+
+/// An order in euros by `customer` for `lines`, placed at `created_at` and
+/// not paid yet: no tax or shipping, to Ada's address from
+/// `ada@example.com`, its stock reserved for 15 minutes. Tests that care
+/// about other values set them over this one.
+pub fn unpaid_order(
+    id: OrderId,
+    customer: &str,
+    lines: Vec<OrderLine>,
+    created_at: Timestamp,
+) -> Order {
+    let subtotal = eur(lines.iter().map(|line| line.line_total.minor).sum());
+    Order {
+        id,
+        customer_id: CustomerId::parse(customer).unwrap(),
+        status: OrderStatus::PendingPayment,
+        currency: Currency::parse("EUR").unwrap(),
+        lines,
+        totals: OrderTotals {
+            subtotal: subtotal.clone(),
+            tax: eur(0),
+            shipping: eur(0),
+            grand_total: subtotal,
+        },
+        email: Email::parse("ada@example.com").unwrap(),
+        shipping_address: ada_address(),
+        created_at,
+        reservation_expires_at: created_at.plus_secs(900),
+        version: 1,
+    }
+}
+
+/// Writes `order` as checkout does: the order and its reservations, its
+/// `order.created` event (with id `event_id`) and an idempotency receipt
+/// keyed by the order's id.
+pub async fn place_order(store: &impl CheckoutStore, order: &Order, event_id: Ulid) {
+    let event = OutboxEvent {
+        id: event_id,
+        occurred_at: order.created_at,
+        event: DomainEvent::OrderCreated(OrderCreated::from(order)),
+    };
+    let key = IdempotencyKey {
+        scope: format!("checkout#{}", order.customer_id),
+        key: order.id.to_string(),
+    };
+    let receipt = CheckoutReceipt {
+        request_fingerprint: order.id.to_string(),
+        order_id: order.id,
+    };
+    store
+        .place_order(order, &event, &key, &receipt)
+        .await
+        .unwrap();
+}
+
+/// Receives `units` of `code` into `warehouse` at `at`, as the restock
+/// endpoint does, recording an `inventory.restocked` event with id `event_id`.
+pub async fn receive_stock(
+    store: &impl InventoryStore,
+    code: &str,
+    warehouse: &str,
+    units: u32,
+    event_id: Ulid,
+    at: Timestamp,
+) {
+    let event = OutboxEvent {
+        id: event_id,
+        occurred_at: at,
+        event: DomainEvent::InventoryRestocked(InventoryRestocked {
+            sku: sku(code),
+            warehouse: wh(warehouse),
+            received: units,
+        }),
+    };
+    store
+        .restock(&sku(code), &wh(warehouse), units, &event)
+        .await
+        .unwrap();
+}
+
+/// Moves the order on by `trigger` at `at`, as the domain allows, through
+/// the store.
+pub async fn apply(
+    store: &MemoryStore,
+    id: OrderId,
+    trigger: OrderTrigger,
+    actor: &Actor,
+    reason: Option<String>,
+    at: Timestamp,
+) -> Result<(), ChangeError> {
+    let order = store.order(id).await?.expect("the order exists");
+    let to = order.status.transition(trigger).unwrap();
+    let change = StatusChange::new(&order, to, trigger, actor, reason, at);
+    store.change_status(&change).await
+}
+
+/// Status-change events in the outbox, oldest first, each with its
+/// detail-type.
+pub fn status_events(store: &MemoryStore) -> Vec<(&'static str, OrderStatusChanged)> {
+    store
+        .outbox()
+        .into_iter()
+        .filter_map(|recorded| match &recorded.event {
+            DomainEvent::OrderStatusChanged(change) => {
+                Some((recorded.event.detail_type(), change.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unpaid_order_totals_its_lines_without_tax_or_shipping() {
+        let order = unpaid_order(
+            OrderId::from_ulid(Ulid::from_parts(OPENING_DAY.as_millis(), 1)),
+            ADA,
+            vec![
+                order_line("TEE-RED", "BER", 3, 1_250),
+                order_line("MUG", "HAM", 1, 999),
+            ],
+            OPENING_DAY,
+        );
+
+        assert_eq!(order.totals.subtotal, eur(4_749));
+        assert_eq!(order.totals.grand_total, eur(4_749));
+        assert_eq!(order.totals.tax, eur(0));
+        assert_eq!(order.totals.shipping, eur(0));
+        assert_eq!(order.lines[0].line_total, eur(3_750));
+        assert_eq!(order.lines[0].name, "Product TEE-RED");
+        assert_eq!(order.status, OrderStatus::PendingPayment);
+        assert_eq!(order.reservation_expires_at, OPENING_DAY.plus_secs(900));
+    }
+}

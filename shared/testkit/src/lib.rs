@@ -1,0 +1,31 @@
+//! The test helpers every function's tests share: logs taken as Lambda takes
+//! them, API Gateway requests and the handler's replies, shop fixtures, and
+//! the in-memory store shared between a handler and its test.
+//! Helpers only one function's tests need stay in its `tests/common`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod api;
+pub mod fixtures;
+pub mod store;
+
+pub use api::{
+    Claims, Reply, admin, anonymous, call, claims, customer, json_request, path_segment, request,
+};
+pub use fixtures::{
+    ADA, GRACE, OPENING_DAY, STAFF, ada_address, apply, eur, order_line, payments, place_order,
+    receive_stock, sku, status_events, unpaid_order, wh,
+};
+pub use store::{SharedStore, StoreHooks};
+
+/// A subscriber that takes every span and event, as Lambda's JSON logs do,
+/// so the values the handler logs are computed (and can fail) in tests too.
+/// The lines themselves are thrown away.
+pub fn logging() -> tracing::subscriber::DefaultGuard {
+    tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish(),
+    )
+}

@@ -1,0 +1,179 @@
+//! The in-memory store as a handler sees it in tests: shared with the test,
+//! which keeps a clone to look at what was written, and with hooks that let
+//! a test step in on the writes and reads it wants to go wrong.
+
+use async_trait::async_trait;
+use shopflow_domain::{
+    CustomerId, Order, OrderId, Product, Sku, StockLevel, Timestamp, WarehouseId,
+};
+use shopflow_store::memory::MemoryStore;
+use shopflow_store::{
+    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey,
+    InventoryStore, OrderLifecycle, OrderReader, OutboxEvent, Page, PlaceOrderError, RestockError,
+    StatusChange, StoreError,
+};
+use std::sync::Arc;
+
+/// Where a test steps in on the store. Each hook gets the memory store and
+/// by default passes the call straight to it.
+#[async_trait]
+pub trait StoreHooks: Send + Sync {
+    /// Checkout's write of an order, its reservations and its receipt.
+    async fn place_order(
+        &self,
+        memory: &MemoryStore,
+        order: &Order,
+        event: &OutboxEvent,
+        key: &IdempotencyKey,
+        response: &CheckoutReceipt,
+    ) -> Result<(), PlaceOrderError> {
+        memory.place_order(order, event, key, response).await
+    }
+
+    /// A status change's write.
+    async fn change_status(
+        &self,
+        memory: &MemoryStore,
+        change: &StatusChange,
+    ) -> Result<(), ChangeError> {
+        memory.change_status(change).await
+    }
+
+    /// A read of the lapsed-reservation index.
+    async fn lapsed_reservations(
+        &self,
+        memory: &MemoryStore,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        memory.lapsed_reservations(now, shard, after, limit).await
+    }
+}
+
+/// No hooks: the memory store as it is.
+impl StoreHooks for () {}
+
+/// The memory store behind `H`'s hooks. Clones share the store and the
+/// hooks, so a test keeps one while the handler owns another.
+#[derive(Default)]
+pub struct SharedStore<H = ()> {
+    memory: Arc<MemoryStore>,
+    hooks: Arc<H>,
+}
+
+impl<H> Clone for SharedStore<H> {
+    fn clone(&self) -> Self {
+        Self {
+            memory: Arc::clone(&self.memory),
+            hooks: Arc::clone(&self.hooks),
+        }
+    }
+}
+
+impl<H> SharedStore<H> {
+    pub fn new(hooks: H) -> Self {
+        Self {
+            memory: Arc::default(),
+            hooks: Arc::new(hooks),
+        }
+    }
+
+    /// The store itself, to set up and to look into without the hooks.
+    pub fn memory(&self) -> &MemoryStore {
+        &self.memory
+    }
+
+    pub fn hooks(&self) -> &H {
+        &self.hooks
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> OrderReader for SharedStore<H> {
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.memory.order(id).await
+    }
+
+    async fn customer_orders(
+        &self,
+        customer: &CustomerId,
+        after: Option<OrderId>,
+        limit: u16,
+    ) -> Result<Page<Order, OrderId>, StoreError> {
+        self.memory.customer_orders(customer, after, limit).await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> CheckoutStore for SharedStore<H> {
+    async fn checkout_snapshot(
+        &self,
+        key: &IdempotencyKey,
+        skus: &[Sku],
+        warehouses: &[WarehouseId],
+    ) -> Result<CheckoutSnapshot, StoreError> {
+        self.memory.checkout_snapshot(key, skus, warehouses).await
+    }
+
+    async fn place_order(
+        &self,
+        order: &Order,
+        event: &OutboxEvent,
+        key: &IdempotencyKey,
+        response: &CheckoutReceipt,
+    ) -> Result<(), PlaceOrderError> {
+        self.hooks
+            .place_order(&self.memory, order, event, key, response)
+            .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> InventoryStore for SharedStore<H> {
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
+        self.memory.upsert_product(product).await
+    }
+
+    async fn product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        self.memory.product(sku).await
+    }
+
+    async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError> {
+        self.memory.stock_levels(sku).await
+    }
+
+    async fn restock(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+        received: u32,
+        event: &OutboxEvent,
+    ) -> Result<StockLevel, RestockError> {
+        self.memory.restock(sku, warehouse, received, event).await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> OrderLifecycle for SharedStore<H> {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        self.hooks.change_status(&self.memory, change).await
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.memory.history(id).await
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        self.hooks
+            .lapsed_reservations(&self.memory, now, shard, after, limit)
+            .await
+    }
+}

@@ -1,0 +1,238 @@
+//! Payment outcomes on the bus reach order-status through its queue and move
+//! orders along: in order, out of order, duplicated, or racing a cancel, each
+//! order ends in one consistent state; an event that keeps failing lands in
+//! the dead-letter queue.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use futures::future::join_all;
+use serde_json::{Value, json};
+use shopflow_tests::{cart, stack, unique, warehouses};
+use std::time::{Duration, Instant};
+
+/// Publishes a payment event for `order_id` on the bus, as the payments work will.
+async fn publish(detail_type: &str, event_id: &str, order_id: &str) {
+    let clients = stack().clients().await;
+    let detail = json!({
+        "id": event_id,
+        "occurred_at": "2026-11-28T12:00:00.000Z",
+        "version": 1,
+        "data": { "order_id": order_id, "payment_id": "pi_test", "amount_minor": 100, "currency": "EUR", "fully_refunded": true }
+    });
+    let entry = PutEventsRequestEntry::builder()
+        .event_bus_name(&stack().spec.bus_name)
+        .source("shopflow.payments")
+        .detail_type(detail_type)
+        .detail(detail.to_string())
+        .build();
+    let output = clients
+        .events
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(output.failed_entry_count(), 0);
+}
+
+async fn placed_order(api: &shopflow_tests::Api) -> String {
+    let admin = stack().admin();
+    let sku = unique("PAY");
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouses()[0], 5)])
+        .await;
+    let buyer = stack().customer(&unique("buyer"));
+    let reply = api
+        .checkout(&buyer, &unique("key"), &cart(&[(&sku, 1)]))
+        .await;
+    reply.body["order"]["id"].as_str().unwrap().to_owned()
+}
+
+/// The order's status changes, waiting until `count` exist (bounded).
+async fn changes(api: &shopflow_tests::Api, id: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply = api
+            .get(&format!("/v1/orders/{id}/timeline"), &stack().admin())
+            .await;
+        let entries: Vec<Value> = reply.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect();
+        if entries.len() >= count || Instant::now() > deadline {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn statuses(entries: &[Value]) -> Vec<&str> {
+    entries
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn authorization_then_capture_makes_the_order_paid() {
+    let api = stack().api();
+    let id = placed_order(&api).await;
+    publish(
+        "payment.authorized",
+        &ulid::Ulid::generate().to_string(),
+        &id,
+    )
+    .await;
+    assert_eq!(
+        statuses(&changes(&api, &id, 1).await),
+        ["payment_authorized"]
+    );
+    publish("payment.captured", &ulid::Ulid::generate().to_string(), &id).await;
+    let entries = changes(&api, &id, 2).await;
+    assert_eq!(statuses(&entries), ["payment_authorized", "paid"]);
+    assert_eq!(entries[1]["actor"], "system:order-status");
+}
+
+#[tokio::test]
+async fn a_capture_before_its_authorization_still_ends_paid() {
+    let api = stack().api();
+    let id = placed_order(&api).await;
+    publish("payment.captured", &ulid::Ulid::generate().to_string(), &id).await;
+    assert_eq!(statuses(&changes(&api, &id, 1).await), ["paid"]);
+    publish(
+        "payment.authorized",
+        &ulid::Ulid::generate().to_string(),
+        &id,
+    )
+    .await;
+    // The late authorization is ignored: give it time to be consumed, then look again.
+    let probe = placed_order(&api).await;
+    publish(
+        "payment.failed",
+        &ulid::Ulid::generate().to_string(),
+        &probe,
+    )
+    .await;
+    changes(&api, &probe, 1).await;
+    assert_eq!(statuses(&changes(&api, &id, 1).await), ["paid"]);
+}
+
+#[tokio::test]
+async fn one_event_delivered_five_times_moves_the_order_once() {
+    let api = stack().api();
+    let id = placed_order(&api).await;
+    let event_id = ulid::Ulid::generate().to_string();
+    join_all((0..5).map(|_| publish("payment.failed", &event_id, &id))).await;
+    let probe = placed_order(&api).await;
+    publish(
+        "payment.failed",
+        &ulid::Ulid::generate().to_string(),
+        &probe,
+    )
+    .await;
+    changes(&api, &probe, 1).await;
+    assert_eq!(statuses(&changes(&api, &id, 1).await), ["payment_failed"]);
+}
+
+#[tokio::test]
+async fn a_cancel_racing_an_authorization_ends_in_one_consistent_state() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(placed_order(&api).await);
+    }
+    let races = ids.iter().map(|id| {
+        let api = api.clone();
+        let admin = admin.clone();
+        async move {
+            let path = format!("/v1/orders/{id}/cancel");
+            let event_id = ulid::Ulid::generate().to_string();
+            let cancel = api.send(
+                "POST",
+                &path,
+                Some(&admin),
+                &[],
+                Some(json!({ "reason": "race" }).to_string()),
+            );
+            let authorize = publish("payment.authorized", &event_id, id);
+            tokio::join!(cancel, authorize).0
+        }
+    });
+    let replies = join_all(races).await;
+    for (id, reply) in ids.iter().zip(&replies) {
+        let entries = changes(&api, id, 1).await;
+        match reply.status {
+            // The cancel won: a later authorization is ignored (and logged as money to return).
+            200 => assert_eq!(statuses(&entries), ["cancelled"]),
+            // The authorization won: the cancel must wait for the payments service.
+            409 => {
+                assert_eq!(reply.error_code(), "payment_settlement_required");
+                assert_eq!(statuses(&entries), ["payment_authorized"]);
+            }
+            other => panic!("{id}: cancel answered {other} {}", reply.body),
+        }
+    }
+}
+
+/// The event ids waiting in order-status's dead-letter queue, as staff see them.
+async fn dead_letter_event_ids(api: &shopflow_tests::Api) -> Vec<String> {
+    let reply = api
+        .get(
+            "/v1/admin/dead-letters?queue=order-status&limit=100",
+            &stack().admin(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["queues"][0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["event_id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failing_event_is_dead_lettered_then_redriven_and_applied_once() {
+    let api = stack().api();
+    let order_id = shopflow_domain::OrderId::from_ulid(ulid::Ulid::generate());
+    let event_id = ulid::Ulid::generate().to_string();
+    // The order does not exist yet: order-status fails the event until SQS gives up.
+    publish("payment.captured", &event_id, &order_id.to_string()).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !dead_letter_event_ids(&api).await.contains(&event_id) {
+        assert!(
+            Instant::now() < deadline,
+            "the failing event never reached the DLQ"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The cause goes away; staff move the dead letters back.
+    let sku = unique("REDRIVE");
+    api.product_with_stock(&stack().admin(), &sku, 100, &[(&warehouses()[0], 1)])
+        .await;
+    shopflow_tests::place_order_with_id(&sku, &warehouses()[0], order_id).await;
+    let redrive = api
+        .send(
+            "POST",
+            "/v1/admin/dead-letters/redrive",
+            Some(&stack().admin()),
+            &[],
+            Some(json!({ "queue": "order-status", "max": 1000 }).to_string()),
+        )
+        .await;
+    assert_eq!(redrive.status, 200, "{}", redrive.body);
+    assert!(redrive.body["moved"].as_u64().unwrap() >= 1);
+
+    assert_eq!(
+        statuses(&changes(&api, &order_id.to_string(), 1).await),
+        ["paid"]
+    );
+    assert!(!dead_letter_event_ids(&api).await.contains(&event_id));
+    let customer_view = api
+        .get("/v1/admin/dead-letters", &stack().customer("nosy"))
+        .await;
+    assert_eq!(customer_view.status, 403);
+}
