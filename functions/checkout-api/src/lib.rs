@@ -11,6 +11,7 @@ use shopflow_domain::{
     CartLine, CheckoutPolicy, Currency, Email, Order, OrderId, OrderStatus, Quantity,
     ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
 };
+use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
 use shopflow_store::dynamo::DynamoStore;
@@ -65,7 +66,12 @@ impl<S: CheckoutStore> App<S> {
         let span = tracing::info_span!("checkout", request_id = %http::request_id(&request), order_id = tracing::field::Empty);
         let result = async {
             match http::route_key(&request).as_deref() {
-                Some(ROUTE) => self.checkout(&request).await,
+                Some(ROUTE) => {
+                    let started = std::time::Instant::now();
+                    let result = self.checkout(&request).await;
+                    record_outcome(&result, started.elapsed());
+                    result
+                }
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -181,6 +187,31 @@ fn placed_response(order: &Order) -> Response<Body> {
         StatusCode::CREATED,
         &serde_json::json!({ "order": OrderView::from(&as_placed) }),
     )
+}
+
+/// Orders created (replays excluded), refusals for stock or a busy key,
+/// server-side failures, and latency, as CloudWatch metrics.
+fn record_outcome(result: &Result<Response<Body>, ApiError>, elapsed: Duration) {
+    let (created, conflicts, failures) = match result {
+        Ok(response) if !response.headers().contains_key("idempotent-replayed") => (1.0, 0.0, 0.0),
+        Ok(_) => (0.0, 0.0, 0.0),
+        Err(error) if error.status == StatusCode::CONFLICT => (0.0, 1.0, 0.0),
+        Err(error) if error.status.is_server_error() => (0.0, 0.0, 1.0),
+        Err(_) => (0.0, 0.0, 0.0),
+    };
+    metrics::emit(
+        "checkout-api",
+        &[
+            ("OrdersCreated", created, Unit::Count),
+            ("CheckoutConflicts", conflicts, Unit::Count),
+            ("CheckoutFailures", failures, Unit::Count),
+            (
+                "CheckoutLatency",
+                elapsed.as_secs_f64() * 1_000.0,
+                Unit::Milliseconds,
+            ),
+        ],
+    );
 }
 
 enum Attempt {

@@ -10,6 +10,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use shopflow_domain::{Actor, OrderId, PaymentOutcome};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
+use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_store::dynamo::DynamoStore;
 use shopflow_store::{ChangeError, OrderLifecycle, StatusChange};
@@ -46,12 +47,24 @@ impl<S: OrderLifecycle> App<S> {
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-        Ok(
-            consumer::consume(CONSUMER, event.payload, CONCURRENCY, |event| {
-                self.apply(event)
-            })
-            .await,
-        )
+        let received = event.payload.records.len();
+        let response = consumer::consume(CONSUMER, event.payload, CONCURRENCY, |event| {
+            self.apply(event)
+        })
+        .await;
+        let failed = response.batch_item_failures.len();
+        metrics::emit(
+            CONSUMER,
+            &[
+                (
+                    "PaymentEventsHandled",
+                    (received - failed) as f64,
+                    Unit::Count,
+                ),
+                ("PaymentEventsFailed", failed as f64, Unit::Count),
+            ],
+        );
+        Ok(response)
     }
 
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {

@@ -8,6 +8,7 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Error, LambdaEvent};
 use shopflow_lambda_kit::config;
+use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_store::dynamo::OutboxItem;
 use shopflow_store::eventbridge::EventBridgeBus;
 use shopflow_store::{BusEntry, EventBus};
@@ -59,6 +60,13 @@ impl<B: EventBus> App<B> {
         let published = pending.len() - unpublished.len();
         failed.extend(unpublished);
         tracing::info!(published, failed = failed.len(), "outbox batch relayed");
+        metrics::emit(
+            "outbox-relay",
+            &[
+                ("EventsPublished", published as f64, Unit::Count),
+                ("EventsNotPublished", failed.len() as f64, Unit::Count),
+            ],
+        );
         let mut response = DynamoDbEventResponse::default();
         response.batch_item_failures = failed
             .into_iter()

@@ -9,6 +9,7 @@ use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use shopflow_domain::{Actor, Order, OrderTrigger, Timestamp};
+use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_store::dynamo::DynamoStore;
 use shopflow_store::{ChangeError, OrderLifecycle, RESERVATION_SHARDS, StatusChange};
@@ -148,6 +149,22 @@ impl<S: OrderLifecycle> App<S> {
                 }
             }
         }
+        metrics::emit(
+            "reservation-sweeper",
+            &[
+                (
+                    "ReservationsExpired",
+                    report.expired_orders as f64,
+                    Unit::Count,
+                ),
+                (
+                    "ReservedUnitsReleased",
+                    report.released_units as f64,
+                    Unit::Count,
+                ),
+                ("SweepFailures", report.failed as f64, Unit::Count),
+            ],
+        );
         tracing::info!(
             expired_orders = report.expired_orders,
             released_units = report.released_units,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod consumer;
 pub mod http;
 pub mod idempotency;
+pub mod metrics;
 pub mod problem;
 pub mod telemetry;
 pub mod views;
