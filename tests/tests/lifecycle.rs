@@ -172,3 +172,79 @@ async fn a_cancel_racing_the_sweeper_ends_in_one_state_with_stock_conserved() {
     }
     assert_eq!(api.stock(&admin, &sku, &warehouse).await, (20, 0, 20));
 }
+
+#[tokio::test]
+async fn staff_find_orders_by_status_or_by_customer_newest_first() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("SEARCH");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 10)])
+        .await;
+    let customer = unique("searcher");
+    let token = stack().customer(&customer);
+    let mut placed = Vec::new();
+    for _ in 0..5 {
+        let reply = api
+            .checkout(&token, &unique("key"), &cart(&[(&sku, 1)]))
+            .await;
+        placed.push(reply.body["order"]["id"].as_str().unwrap().to_owned());
+    }
+    let cancelled = placed[0].clone();
+    let reply = api
+        .send(
+            "POST",
+            &format!("/v1/orders/{cancelled}/cancel"),
+            Some(&token),
+            &[],
+            Some("{}".into()),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+
+    // By customer, newest first, two per page.
+    let mut seen = Vec::new();
+    let mut path = format!("/v1/admin/orders?customer={customer}&limit=2");
+    loop {
+        let page = api.get(&path, &admin).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        seen.extend(
+            page.body["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/v1/admin/orders?customer={customer}&limit=2&cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = placed.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+
+    // By customer and status; by status alone across every shard.
+    let open = api
+        .get(
+            &format!("/v1/admin/orders?customer={customer}&status=pending_payment"),
+            &admin,
+        )
+        .await;
+    assert_eq!(open.body["orders"].as_array().unwrap().len(), 4);
+    let by_status = api
+        .get("/v1/admin/orders?status=cancelled&limit=100", &admin)
+        .await;
+    assert!(
+        by_status.body["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == cancelled.as_str())
+    );
+
+    assert_eq!(
+        api.get("/v1/admin/orders?limit=5", &admin).await.status,
+        400
+    );
+}

@@ -29,11 +29,17 @@ pub fn routes_from(
 ) -> Result<Vec<DeadLetterRoute>, config::ConfigError> {
     config::list_or(vars, "DEAD_LETTER_QUEUES", "", |entry| {
         match entry.split(':').collect::<Vec<_>>().as_slice() {
-            [consumer, dead_letter_queue, queue] if !consumer.is_empty() => Ok(DeadLetterRoute {
-                consumer: (*consumer).to_owned(),
-                dead_letter_queue: (*dead_letter_queue).to_owned(),
-                queue: (*queue).to_owned(),
-            }),
+            [consumer, dead_letter_queue, queue]
+                if [consumer, dead_letter_queue, queue]
+                    .iter()
+                    .all(|part| !part.is_empty()) =>
+            {
+                Ok(DeadLetterRoute {
+                    consumer: (*consumer).to_owned(),
+                    dead_letter_queue: (*dead_letter_queue).to_owned(),
+                    queue: (*queue).to_owned(),
+                })
+            }
             _ => Err(format!("{entry:?} is not consumer:dead-letter-queue:queue")),
         }
     })

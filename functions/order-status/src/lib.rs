@@ -37,8 +37,6 @@ impl App<DynamoStore> {
 #[derive(Debug, Deserialize)]
 struct PaymentData {
     order_id: String,
-    #[serde(default)]
-    fully_refunded: bool,
 }
 
 impl<S: OrderLifecycle> App<S> {
@@ -68,20 +66,21 @@ impl<S: OrderLifecycle> App<S> {
     }
 
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
-        let data: PaymentData = serde_json::from_value(event.data.clone())
-            .map_err(|e| ConsumeError::Unreadable(e.to_string()))?;
-        let order_id: OrderId = data
-            .order_id
-            .parse()
-            .map_err(|_| ConsumeError::Unreadable("bad order_id".into()))?;
-        let Some(outcome) =
-            PaymentOutcome::from_detail_type(&event.detail_type, data.fully_refunded)
+        // What the event is decides whether its data matters at all.
+        let fully_refunded = event.data["fully_refunded"].as_bool().unwrap_or(false);
+        let Some(outcome) = PaymentOutcome::from_detail_type(&event.detail_type, fully_refunded)
         else {
             return Ok(Handled::Ignored(format!(
                 "not a payment outcome: {}",
                 event.detail_type
             )));
         };
+        let data: PaymentData = serde_json::from_value(event.data.clone())
+            .map_err(|e| ConsumeError::Unreadable(e.to_string()))?;
+        let order_id: OrderId = data
+            .order_id
+            .parse()
+            .map_err(|_| ConsumeError::Unreadable("bad order_id".into()))?;
         for _ in 0..CHANGE_ATTEMPTS {
             // A payment for an order not visible yet is retried by SQS, then dead-lettered.
             let order = self

@@ -10,17 +10,20 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
 use shopflow_domain::{Actor, CancelError, Order, OrderTrigger};
+use shopflow_domain::{CustomerId, OrderStatus, Timestamp};
 use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{ChangeError, OrderLifecycle, StatusChange};
+use shopflow_store::{ChangeError, OrderLifecycle, OrderQuery, OrderSearch, StatusChange};
 use tracing::Instrument;
 
 pub const GET_ORDER: &str = "GET /v1/orders/{id}";
 pub const LIST_ORDERS: &str = "GET /v1/orders";
 pub const CANCEL_ORDER: &str = "POST /v1/orders/{id}/cancel";
 pub const ORDER_TIMELINE: &str = "GET /v1/orders/{id}/timeline";
+pub const ORDER_METRICS: &str = "GET /v1/orders/metrics";
+pub const SEARCH_ORDERS: &str = "GET /v1/admin/orders";
 
 /// Attempts at a status change when the order moved between read and write.
 const CHANGE_ATTEMPTS: u32 = 5;
@@ -39,7 +42,7 @@ impl App<DynamoStore> {
     }
 }
 
-impl<S: OrderLifecycle> App<S> {
+impl<S: OrderLifecycle + OrderSearch> App<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
@@ -56,6 +59,8 @@ impl<S: OrderLifecycle> App<S> {
                 Some(LIST_ORDERS) => self.list_orders(&request).await,
                 Some(CANCEL_ORDER) => self.cancel_order(&request).await,
                 Some(ORDER_TIMELINE) => self.timeline(&request).await,
+                Some(ORDER_METRICS) => self.metrics(&request).await,
+                Some(SEARCH_ORDERS) => self.search(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -180,18 +185,122 @@ impl<S: OrderLifecycle> App<S> {
         ))
     }
 
+    /// Staff search: by status or by customer (one is required), placed
+    /// between `from` and `to`, newest first.
+    async fn search(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?.require_admin()?;
+        let status = http::query_param(request, "status")
+            .map(|raw| {
+                OrderStatus::parse(&raw)
+                    .ok_or_else(|| ApiError::invalid_field("status", "is not an order status"))
+            })
+            .transpose()?;
+        let customer = http::query_param(request, "customer")
+            .map(|raw| CustomerId::parse(&raw))
+            .transpose()?;
+        if status.is_none() && customer.is_none() {
+            return Err(ApiError::invalid_field(
+                "status",
+                "status or customer is required",
+            ));
+        }
+        let instant = |name: &'static str| {
+            http::query_param(request, name)
+                .map(|raw| {
+                    Timestamp::parse_rfc3339(&raw).ok_or_else(|| {
+                        ApiError::invalid_field(
+                            name,
+                            "must be an RFC 3339 time such as 2026-11-28T00:00:00Z",
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let (from, to) = (instant("from")?, instant("to")?);
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                return Err(ApiError::invalid_field("from", "must not be after to"));
+            }
+        }
+        let limit = page_limit(request)?;
+        let after = http::query_param(request, "cursor")
+            .map(|raw| decode_search_cursor(&raw))
+            .transpose()?;
+        let query = OrderQuery {
+            status,
+            customer,
+            from,
+            to,
+        };
+        let page = self.store.search_orders(&query, after, limit).await?;
+        let orders: Vec<OrderView> = page.items.iter().map(OrderView::from).collect();
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "orders": orders, "next_cursor": page.next.map(|next| URL_SAFE_NO_PAD.encode(next)) }),
+        ))
+    }
+
+    /// The shop at a glance for staff, from the status index: orders in each
+    /// open status, those that finished in the last 24 hours, and the
+    /// reservations and payments that need watching.
+    async fn metrics(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?.require_admin()?;
+        let now = now();
+        let day_ago = now.minus_secs(24 * 3600);
+        let counts =
+            futures::future::try_join_all(OrderStatus::ALL.into_iter().map(|status| async move {
+                let since = if status.is_open() {
+                    None
+                } else {
+                    Some(day_ago)
+                };
+                self.store
+                    .count_orders(status, since)
+                    .await
+                    .map(|count| (status, count))
+            }))
+            .await?;
+        let expired_last_hour = self
+            .store
+            .count_orders(OrderStatus::Expired, Some(now.minus_secs(3600)))
+            .await?;
+        let count = |wanted: OrderStatus| {
+            counts
+                .iter()
+                .find(|(status, _)| *status == wanted)
+                .map_or(0, |(_, n)| *n)
+        };
+        let by_status = |open: bool| {
+            counts
+                .iter()
+                .filter(|(status, _)| status.is_open() == open)
+                .map(|(status, n)| (status.as_str().to_owned(), json!(n)))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({
+                "generated_at": now.to_rfc3339(),
+                "open_by_status": by_status(true),
+                "finished_last_24h_by_status": by_status(false),
+                "payments": {
+                    "failing": count(OrderStatus::PaymentFailed),
+                    "in_flight": count(OrderStatus::PendingPayment) + count(OrderStatus::PaymentAuthorized),
+                },
+                "reservations": {
+                    "active": count(OrderStatus::PendingPayment) + count(OrderStatus::PaymentFailed),
+                    "expired_last_hour": expired_last_hour,
+                },
+                "shipments_in_flight": count(OrderStatus::PartiallyShipped) + count(OrderStatus::Shipped),
+                // Backorders arrive with the backorders work.
+                "backorders_outstanding": null,
+            }),
+        ))
+    }
+
     async fn list_orders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
-        let limit = match http::query_param(request, "limit") {
-            None => DEFAULT_PAGE,
-            Some(raw) => raw
-                .parse::<u16>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or_else(|| {
-                    ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}"))
-                })?,
-        };
+        let limit = page_limit(request)?;
         let after = http::query_param(request, "cursor")
             .map(|raw| decode_cursor(&raw))
             .transpose()?;
@@ -210,6 +319,28 @@ impl<S: OrderLifecycle> App<S> {
 /// Cursors are opaque to clients: the last order id, base64url-encoded.
 fn encode_cursor(last: OrderId) -> String {
     URL_SAFE_NO_PAD.encode(last.to_string())
+}
+
+/// The `limit` query parameter: 1 to 100, 20 when absent.
+fn page_limit(request: &Request) -> Result<u16, ApiError> {
+    match http::query_param(request, "limit") {
+        None => Ok(DEFAULT_PAGE),
+        Some(raw) => raw
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}"))
+            }),
+    }
+}
+
+fn decode_search_cursor(raw: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::invalid_field("cursor", "is not a cursor this API returned"))
 }
 
 fn decode_cursor(raw: &str) -> Result<OrderId, ApiError> {

@@ -12,7 +12,7 @@ use shopflow_domain::{Actor, Order, OrderTrigger, Timestamp};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{ChangeError, OrderLifecycle, RESERVATION_SHARDS, StatusChange};
+use shopflow_store::{ChangeError, OrderLifecycle, STATUS_SHARDS, StatusChange};
 use std::time::{Duration, Instant};
 
 const ACTOR: Actor = Actor::System("reservation-sweeper");
@@ -109,7 +109,7 @@ impl<S: OrderLifecycle> App<S> {
     pub async fn sweep(&self, now: Timestamp) -> SweepReport {
         let started = Instant::now();
         let mut report = SweepReport::default();
-        for shard in 0..RESERVATION_SHARDS {
+        for shard in 0..STATUS_SHARDS {
             let mut cursor = None;
             loop {
                 if started.elapsed() >= self.limits.time_budget {

@@ -77,6 +77,21 @@ impl Router {
         }
     }
 
+    /// The route a request takes and its path parameters. Like API Gateway,
+    /// a literal segment beats a parameter: `/v1/orders/metrics` wins over
+    /// `/v1/orders/{id}`.
+    fn route_for(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> Option<(&RouteSpec, BTreeMap<String, String>)> {
+        self.routes
+            .iter()
+            .filter(|route| route.method == method)
+            .filter_map(|route| match_path(&route.path, path).map(|params| (route, params)))
+            .min_by_key(|(_, params)| params.len())
+    }
+
     pub async fn dispatch(
         &self,
         request: hyper::Request<Incoming>,
@@ -84,12 +99,7 @@ impl Router {
         let (parts, body) = request.into_parts();
         let method = parts.method.as_str().to_owned();
         let path = parts.uri.path().to_owned();
-        let matched = self.routes.iter().find_map(|route| {
-            (route.method == method)
-                .then(|| match_path(&route.path, &path))
-                .flatten()
-                .map(|p| (route, p))
-        });
+        let matched = self.route_for(&method, &path);
         let Some((route, path_parameters)) = matched else {
             return respond(404, r#"{"message":"Not Found"}"#);
         };
@@ -184,6 +194,27 @@ pub async fn bind(port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_literal_route_wins_over_a_parameter_in_the_same_place() {
+        let route = |path: &str| RouteSpec {
+            method: "GET".into(),
+            path: path.into(),
+            function: path.into(),
+            authorized: false,
+        };
+        let router = Router::new(
+            vec![route("/v1/orders/{id}"), route("/v1/orders/metrics")],
+            HashMap::new(),
+            DevTokens::new(b"k", "i", "a"),
+        );
+        let best = |path: &str| router.route_for("GET", path).map(|(r, _)| r.path.clone());
+        assert_eq!(
+            best("/v1/orders/metrics").as_deref(),
+            Some("/v1/orders/metrics")
+        );
+        assert_eq!(best("/v1/orders/01J").as_deref(), Some("/v1/orders/{id}"));
+    }
 
     #[test]
     fn path_templates_capture_their_parameters() {

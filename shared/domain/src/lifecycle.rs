@@ -223,6 +223,11 @@ impl OrderStatus {
         )
     }
 
+    /// Still moving: not delivered, and not cancelled, expired or refunded.
+    pub fn is_open(self) -> bool {
+        !self.is_final() && !matches!(self, Self::Delivered | Self::PartiallyRefunded)
+    }
+
     /// Authorized or captured money stands behind the order.
     pub fn holds_money(self) -> bool {
         matches!(

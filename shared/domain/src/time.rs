@@ -45,3 +45,35 @@ mod tests {
         );
     }
 }
+
+impl Timestamp {
+    /// Parses an RFC 3339 instant such as `2026-11-28T14:00:00Z`.
+    pub fn parse_rfc3339(raw: &str) -> Option<Self> {
+        let instant = humantime::parse_rfc3339_weak(raw).ok()?;
+        let millis = instant
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_millis();
+        u64::try_from(millis).ok().map(Self)
+    }
+
+    pub const fn minus_secs(self, secs: u64) -> Self {
+        Self(self.0.saturating_sub(secs.saturating_mul(1_000)))
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_it_renders_and_refuses_junk() {
+        let at = Timestamp::from_millis(1_700_000_000_123);
+        assert_eq!(Timestamp::parse_rfc3339(&at.to_rfc3339()), Some(at));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2023-11-14T22:13:20Z"),
+            Some(Timestamp::from_millis(1_700_000_000_000))
+        );
+        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+    }
+}

@@ -4,12 +4,12 @@
 
 use crate::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey,
-    InventoryStore, OrderLifecycle, OrderReader, OutboxEvent, Page, PlaceOrderError, RestockError,
-    StatusChange, StoreError,
+    InventoryStore, OrderLifecycle, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page,
+    PlaceOrderError, RestockError, StatusChange, StoreError,
 };
 use async_trait::async_trait;
 use shopflow_domain::{
-    CustomerId, Order, OrderId, Product, Sku, StockLevel, Timestamp, WarehouseId,
+    CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -21,6 +21,8 @@ struct State {
     orders: BTreeMap<OrderId, Order>,
     history: BTreeMap<OrderId, Vec<HistoryEntry>>,
     applied_events: std::collections::HashSet<(String, String)>,
+    /// When each order reached its current status, for the status index.
+    status_at: HashMap<OrderId, Timestamp>,
     idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
     outbox: Vec<OutboxEvent>,
 }
@@ -196,6 +198,13 @@ impl InventoryStore for MemoryStore {
 impl OrderLifecycle for MemoryStore {
     async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
         let mut state = self.state();
+        if change
+            .applies
+            .as_ref()
+            .is_some_and(|applied| state.applied_events.contains(applied))
+        {
+            return Err(ChangeError::AlreadyApplied);
+        }
         let current = state
             .orders
             .get(&change.order_id)
@@ -217,6 +226,7 @@ impl OrderLifecycle for MemoryStore {
             order.status = change.to;
             order.version += 1;
         }
+        state.status_at.insert(change.order_id, change.at);
         state
             .history
             .entry(change.order_id)
@@ -269,5 +279,74 @@ impl OrderLifecycle for MemoryStore {
             None => None,
         };
         Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl OrderSearch for MemoryStore {
+    async fn search_orders(
+        &self,
+        query: &OrderQuery,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        if query.status.is_none() && query.customer.is_none() {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let state = self.state();
+        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
+        let mut matching = state
+            .orders
+            .values()
+            .rev()
+            .filter(|order| query.status.is_none_or(|status| order.status == status))
+            .filter(|order| {
+                query
+                    .customer
+                    .as_ref()
+                    .is_none_or(|customer| &order.customer_id == customer)
+            })
+            .filter(|order| query.from.is_none_or(|from| order.created_at >= from))
+            .filter(|order| query.to.is_none_or(|to| order.created_at <= to))
+            .filter(|order| cursor.is_none_or(|after| order.id < after));
+        let items: Vec<Order> = matching
+            .by_ref()
+            .take(usize::from(limit))
+            .cloned()
+            .collect();
+        let next = match matching.next() {
+            Some(_) => items.last().map(|order| order.id.to_string()),
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn count_orders(
+        &self,
+        status: OrderStatus,
+        since: Option<Timestamp>,
+    ) -> Result<u64, StoreError> {
+        let state = self.state();
+        let filed_at = |order: &Order| {
+            let reached = state
+                .status_at
+                .get(&order.id)
+                .copied()
+                .unwrap_or(order.created_at);
+            if order.status.holds_unpaid_reservation() {
+                order.reservation_expires_at
+            } else {
+                reached
+            }
+        };
+        Ok(state
+            .orders
+            .values()
+            .filter(|order| order.status == status)
+            .filter(|order| since.is_none_or(|since| filed_at(order) >= since))
+            .count() as u64)
     }
 }

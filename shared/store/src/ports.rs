@@ -178,6 +178,8 @@ pub struct StatusChange {
     pub at: Timestamp,
     /// Reserved units returned to stock: (sku, warehouse, units).
     pub release: Vec<(Sku, WarehouseId, u32)>,
+    /// When the order reservation lapses; it stays filed by it while unpaid.
+    pub reservation_expires_at: Timestamp,
     pub event: OutboxEvent,
     /// The consumed event this change applies, recorded with it so a
     /// redelivery is recognised: (consumer, event id).
@@ -244,6 +246,7 @@ impl StatusChange {
             reason,
             at,
             release,
+            reservation_expires_at: order.reservation_expires_at,
             event: OutboxEvent {
                 id: Ulid::generate(),
                 occurred_at: at,
@@ -285,7 +288,7 @@ pub trait OrderLifecycle: OrderReader {
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError>;
 
     /// Unpaid orders whose reservations lapsed before `now`, oldest first, in
-    /// pages; `shard` is one of `0..RESERVATION_SHARDS`.
+    /// pages; `shard` is one of `0..STATUS_SHARDS`.
     async fn lapsed_reservations(
         &self,
         now: Timestamp,
@@ -295,9 +298,39 @@ pub trait OrderLifecycle: OrderReader {
     ) -> Result<Page<Order, String>, StoreError>;
 }
 
-/// Lapsing reservations are indexed over this many partitions, so the
-/// sweeper's index never has one hot key.
-pub const RESERVATION_SHARDS: u8 = 4;
+/// Each status is indexed over this many partitions, so the status index
+/// never has one hot key; the sweeper reads them one by one.
+pub const STATUS_SHARDS: u8 = 4;
+
+/// What staff search orders by. Times are when orders were placed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    pub status: Option<OrderStatus>,
+    pub customer: Option<CustomerId>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+#[async_trait]
+pub trait OrderSearch: Send + Sync {
+    /// Orders matching the query, newest first, in pages. Needs a status or
+    /// a customer: there is no index over all orders, by design.
+    async fn search_orders(
+        &self,
+        query: &OrderQuery,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError>;
+
+    /// How many orders are in `status` now, counting only those that reached
+    /// it at or after `since` when given (for unpaid statuses: whose
+    /// reservation lapses at or after it).
+    async fn count_orders(
+        &self,
+        status: OrderStatus,
+        since: Option<Timestamp>,
+    ) -> Result<u64, StoreError>;
+}
 
 /// A consumer's queue and the dead-letter queue its failures end in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,16 +1,19 @@
 //! The test helpers every function's tests share: logs taken as Lambda takes
-//! them, API Gateway requests and the handler's replies, shop fixtures, and
-//! the in-memory store shared between a handler and its test.
+//! them, API Gateway requests and the handler's replies, bus events as SQS
+//! delivers them, shop fixtures, and the in-memory store shared between a
+//! handler and its test.
 //! Helpers only one function's tests need stay in its `tests/common`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod api;
+pub mod bus;
 pub mod fixtures;
 pub mod store;
 
 pub use api::{
     Claims, Reply, admin, anonymous, call, claims, customer, json_request, path_segment, request,
 };
+pub use bus::{PAYMENTS, eventbridge_body, sqs_batch, sqs_record};
 pub use fixtures::{
     ADA, GRACE, OPENING_DAY, STAFF, ada_address, apply, eur, order_line, payments, place_order,
     receive_stock, sku, status_events, unpaid_order, wh,

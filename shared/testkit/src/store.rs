@@ -4,13 +4,13 @@
 
 use async_trait::async_trait;
 use shopflow_domain::{
-    CustomerId, Order, OrderId, Product, Sku, StockLevel, Timestamp, WarehouseId,
+    CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey,
-    InventoryStore, OrderLifecycle, OrderReader, OutboxEvent, Page, PlaceOrderError, RestockError,
-    StatusChange, StoreError,
+    InventoryStore, OrderLifecycle, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page,
+    PlaceOrderError, RestockError, StatusChange, StoreError,
 };
 use std::sync::Arc;
 
@@ -175,5 +175,25 @@ impl<H: StoreHooks> OrderLifecycle for SharedStore<H> {
         self.hooks
             .lapsed_reservations(&self.memory, now, shard, after, limit)
             .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> OrderSearch for SharedStore<H> {
+    async fn search_orders(
+        &self,
+        query: &OrderQuery,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        self.memory.search_orders(query, after, limit).await
+    }
+
+    async fn count_orders(
+        &self,
+        status: OrderStatus,
+        since: Option<Timestamp>,
+    ) -> Result<u64, StoreError> {
+        self.memory.count_orders(status, since).await
     }
 }

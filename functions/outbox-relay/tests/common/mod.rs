@@ -1,6 +1,6 @@
 //! A fake event bus that records what it is sent and can be told to refuse
-//! entries or fail whole calls, and DynamoDB stream records built the way
-//! the table's stream delivers them.
+//! entries, fail whole calls, or break down after so many entries, and
+//! DynamoDB stream records built the way the table's stream delivers them.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use async_trait::async_trait;
@@ -8,8 +8,10 @@ use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Context, LambdaEvent};
 use outbox_relay::App;
 use serde_json::{Value, json};
-use shopflow_domain::events::{DomainEvent, InventoryRestocked};
-use shopflow_domain::{Sku, Timestamp, WarehouseId};
+use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderStatusChanged};
+use shopflow_domain::{
+    CustomerId, OrderId, OrderStatus, OrderTrigger, Sku, Timestamp, WarehouseId,
+};
 use shopflow_store::dynamo::OutboxItem;
 use shopflow_store::{BusEntry, EventBus, OutboxEvent, StoreError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,6 +38,19 @@ struct BusState {
     refusals: Vec<(BusEntry, u32)>,
     /// Whole calls still to fail.
     failing_calls: u32,
+    /// Entries still accepted before the bus breaks down, and how it does.
+    breakdown: Option<(usize, Breakdown)>,
+}
+
+/// How the bus behaves once it has accepted its last entry.
+#[derive(Clone, Copy)]
+enum Breakdown {
+    /// The call that goes past the last entry keeps what came before it
+    /// but fails outright, as a timeout after EventBridge took them would;
+    /// every call after fails.
+    Crashes,
+    /// Every entry past the last is refused, as a partial PutEvents failure.
+    Refuses,
 }
 
 impl FakeBus {
@@ -58,6 +73,30 @@ impl FakeBus {
     pub fn failing_calls(self, times: u32) -> Self {
         self.state().failing_calls = times;
         self
+    }
+
+    /// Accepts `entries` more in all, then fails: the call that goes past
+    /// them publishes what came before and fails outright, as do all after.
+    pub fn crashing_after(self, entries: usize) -> Self {
+        self.crashes_after(entries);
+        self
+    }
+
+    /// Accepts `entries` more in all, then refuses every entry sent.
+    pub fn refusing_after(self, entries: usize) -> Self {
+        self.state().breakdown = Some((entries, Breakdown::Refuses));
+        self
+    }
+
+    /// From now on, accepts `entries` more, then crashes as
+    /// [`FakeBus::crashing_after`] does.
+    pub fn crashes_after(&self, entries: usize) {
+        self.state().breakdown = Some((entries, Breakdown::Crashes));
+    }
+
+    /// The bus works again.
+    pub fn recover(&self) {
+        self.state().breakdown = None;
     }
 
     pub fn calls(&self) -> Vec<Vec<BusEntry>> {
@@ -90,6 +129,16 @@ impl EventBus for FakeBus {
         }
         let mut refused = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
+            match state.breakdown {
+                Some((0, Breakdown::Crashes)) => {
+                    return Err(StoreError::Unavailable("the bus timed out".into()));
+                }
+                Some((0, Breakdown::Refuses)) => {
+                    refused.push(index);
+                    continue;
+                }
+                _ => {}
+            }
             let refusal = state
                 .refusals
                 .iter_mut()
@@ -99,7 +148,12 @@ impl EventBus for FakeBus {
                     *remaining -= 1;
                     refused.push(index);
                 }
-                None => state.published.push(entry.clone()),
+                None => {
+                    state.published.push(entry.clone());
+                    if let Some((left, _)) = &mut state.breakdown {
+                        *left -= 1;
+                    }
+                }
             }
         }
         Ok(refused)
@@ -158,6 +212,51 @@ pub fn outbox_item(n: u32) -> OutboxItem {
         }),
     };
     OutboxItem::from_event(&event).unwrap()
+}
+
+/// The `n`th event of a day's trading, as the outbox holds it: mostly
+/// orders paid and cancelled, sometimes a restock; each with its own id.
+pub fn trading_item(n: u32) -> OutboxItem {
+    if n % 5 == 0 {
+        return outbox_item(n);
+    }
+    let occurred_at = Timestamp::from_millis(EPOCH_MILLIS + 60_000 * u64::from(n));
+    let (from, to, trigger, actor) = if n % 3 == 0 {
+        (
+            OrderStatus::PendingPayment,
+            OrderStatus::Cancelled,
+            OrderTrigger::Cancelled,
+            "customer:cust-ada",
+        )
+    } else {
+        (
+            OrderStatus::PendingPayment,
+            OrderStatus::Paid,
+            OrderTrigger::PaymentCaptured,
+            "system:order-status",
+        )
+    };
+    let event = OutboxEvent {
+        id: Ulid::from_parts(occurred_at.as_millis(), u128::from(n)),
+        occurred_at,
+        event: DomainEvent::OrderStatusChanged(OrderStatusChanged {
+            order_id: OrderId::from_ulid(Ulid::from_parts(EPOCH_MILLIS, u128::from(n))),
+            customer_id: CustomerId::parse("cust-ada").unwrap(),
+            from,
+            to,
+            trigger,
+            actor: actor.into(),
+            reason: None,
+            released: Vec::new(),
+        }),
+    };
+    OutboxItem::from_event(&event).unwrap()
+}
+
+/// The envelope id of a published entry: what consumers dedupe on.
+pub fn envelope_id(entry: &BusEntry) -> String {
+    let detail: Value = serde_json::from_str(&entry.detail).unwrap();
+    detail["id"].as_str().unwrap().to_owned()
 }
 
 /// What the bus should receive for an outbox item.
@@ -232,4 +331,53 @@ fn record(event_name: &str, n: u32, new_image: Option<Value>, old_image: Option<
         "dynamodb": change,
         "eventSourceARN": "arn:aws:dynamodb:eu-central-1:000000000000:table/shopflow/stream/2024-01-01T00:00:00.000"
     })
+}
+
+/// The stream's records for `items`, inserted one after another from
+/// sequence number 1.
+pub fn stream(items: &[OutboxItem]) -> Vec<(String, Value)> {
+    items
+        .iter()
+        .zip(1..)
+        .map(|(item, n)| (seq(n), insert(n, outbox_image(item))))
+        .collect()
+}
+
+/// What Lambda hands the relay after a batch reported `failures`: the
+/// records from the lowest failed sequence number on (the checkpoint).
+pub fn from_checkpoint(records: &[(String, Value)], failures: &[String]) -> Vec<Value> {
+    let checkpoint = failures.iter().min().expect("a failure to restart from");
+    records
+        .iter()
+        .filter(|(sequence_number, _)| sequence_number >= checkpoint)
+        .map(|(_, record)| record.clone())
+        .collect()
+}
+
+pub fn records(stream: &[(String, Value)]) -> Vec<Value> {
+    stream.iter().map(|(_, record)| record.clone()).collect()
+}
+
+/// A consumer downstream of the bus that applies each event once, however
+/// often the bus delivers it, by remembering envelope ids.
+#[derive(Default)]
+pub struct DedupingConsumer {
+    seen: std::collections::HashSet<String>,
+    /// Envelope ids applied, in the order they were applied.
+    pub applied: Vec<String>,
+    /// Deliveries skipped as seen before.
+    pub duplicates: usize,
+}
+
+impl DedupingConsumer {
+    pub fn receive(&mut self, published: &[BusEntry]) {
+        for entry in published {
+            let id = envelope_id(entry);
+            if self.seen.insert(id.clone()) {
+                self.applied.push(id);
+            } else {
+                self.duplicates += 1;
+            }
+        }
+    }
 }

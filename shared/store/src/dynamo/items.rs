@@ -38,19 +38,34 @@ pub fn customer_order_sort(id: OrderId) -> String {
     format!("ORDER#{id}")
 }
 
-/// Which sweeper partition an order's reservation lapses in: spread by the
-/// random part of its ULID.
-pub fn reservation_shard(id: OrderId) -> u8 {
-    u8::try_from(id.as_ulid().random() % u128::from(crate::RESERVATION_SHARDS)).unwrap_or(0)
+/// Which status-index partition an order lives in: spread by the random part
+/// of its ULID, so no status is one hot key.
+pub fn status_shard(id: OrderId) -> u8 {
+    u8::try_from(id.as_ulid().random() % u128::from(crate::STATUS_SHARDS)).unwrap_or(0)
 }
 
-pub fn lapse_partition(shard: u8) -> String {
-    format!("RSVLAPSE#{shard}")
+/// gsi2: every order sits under its current status.
+pub fn status_partition(status: OrderStatus, shard: u8) -> String {
+    format!("STATUS#{}#{shard}", status.as_str())
 }
 
-/// Zero-padded milliseconds, so the sort key orders by time.
-pub fn lapse_sort(expires_at: Timestamp, id: OrderId) -> String {
-    format!("{:015}#{id}", expires_at.as_millis())
+/// Zero-padded milliseconds, so the sort key orders by time: when an unpaid
+/// order's reservation lapses, or when any other order reached its status.
+pub fn status_sort(at: Timestamp, id: OrderId) -> String {
+    format!("{:015}#{id}", at.as_millis())
+}
+
+/// The time an order is filed under in the status index.
+pub fn status_index_time(
+    status: OrderStatus,
+    reservation_expires_at: Timestamp,
+    status_at: Timestamp,
+) -> Timestamp {
+    if status.holds_unpaid_reservation() {
+        reservation_expires_at
+    } else {
+        status_at
+    }
 }
 
 pub fn history_key(id: OrderId, entry: Ulid) -> (String, String) {
@@ -144,8 +159,8 @@ pub struct OrderItem {
     pub kind: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
-    /// Present only while the order holds an unpaid reservation: the sparse
-    /// index the reservation sweeper reads.
+    /// The status index (gsi2): the sweeper reads the unpaid statuses by
+    /// lapse time; staff search and metrics read any status by time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,14 +190,11 @@ impl OrderItem {
             kind: "order".into(),
             gsi1pk: customer_orders_partition(&order.customer_id),
             gsi1sk: customer_order_sort(order.id),
-            gsi2pk: order
-                .status
-                .holds_unpaid_reservation()
-                .then(|| lapse_partition(reservation_shard(order.id))),
-            gsi2sk: order
-                .status
-                .holds_unpaid_reservation()
-                .then(|| lapse_sort(order.reservation_expires_at, order.id)),
+            gsi2pk: Some(status_partition(order.status, status_shard(order.id))),
+            gsi2sk: Some(status_sort(
+                status_index_time(order.status, order.reservation_expires_at, order.created_at),
+                order.id,
+            )),
             id: order.id,
             customer: order.customer_id.clone(),
             status: order.status,

@@ -2,14 +2,15 @@
 //! history item, the outbox event and any stock released, in one transaction.
 
 use super::items::{
-    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, lapse_partition, order_key, stock_key,
+    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, order_key, status_index_time,
+    status_partition, status_shard, status_sort, stock_key,
 };
 use super::{DynamoStore, corrupt, key, unavailable};
 use crate::{ChangeError, HistoryEntry, OrderLifecycle, Page, StatusChange, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use shopflow_domain::{Order, OrderId, Timestamp};
+use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
@@ -24,16 +25,19 @@ fn s(value: impl Into<String>) -> AttributeValue {
 
 impl DynamoStore {
     fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
-        // Leaving the unpaid states takes the order out of the sweeper's index.
-        let expression = if change.to.holds_unpaid_reservation() {
-            "SET #status = :to, version = version + :one"
-        } else {
-            "SET #status = :to, version = version + :one REMOVE gsi2pk, gsi2sk"
-        };
+        // The order moves to its new status in the status index.
+        let index_time = status_index_time(change.to, change.reservation_expires_at, change.at);
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(order_key(change.order_id))))
-            .update_expression(expression)
+            .update_expression(
+                "SET #status = :to, version = version + :one, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk",
+            )
+            .expression_attribute_values(
+                ":gsi2pk",
+                s(status_partition(change.to, status_shard(change.order_id))),
+            )
+            .expression_attribute_values(":gsi2sk", s(status_sort(index_time, change.order_id)))
             .condition_expression("version = :expected AND #status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":to", s(change.to.as_str()))
@@ -169,45 +173,116 @@ impl OrderLifecycle for DynamoStore {
         after: Option<String>,
         limit: u16,
     ) -> Result<Page<Order, String>, StoreError> {
-        let partition = lapse_partition(shard);
-        let start = after.map(|cursor| {
-            // The cursor is the last order's gsi2 sort key: `<expires_at>#<order id>`.
-            let id = cursor.rsplit('#').next().unwrap_or_default().to_owned();
-            let (pk, sk) = (format!("ORDER#{id}"), "META".to_owned());
+        // Every unpaid status, in turn; the cursor says which and where: `<status>|<gsi2sk>`.
+        let unpaid: Vec<OrderStatus> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.holds_unpaid_reservation())
+            .collect();
+        let (mut index, mut start) = match after.as_deref().and_then(|c| c.split_once('|')) {
+            Some((status, sk)) => (
+                unpaid
+                    .iter()
+                    .position(|s| s.as_str() == status)
+                    .unwrap_or(0),
+                Some(sk.to_owned()),
+            ),
+            None => (0, None),
+        };
+        while let Some(status) = unpaid.get(index) {
+            let partition = status_partition(*status, shard);
+            let page = self
+                .query_status_index(
+                    &partition,
+                    StatusRange::Before(now),
+                    start.take(),
+                    limit,
+                    true,
+                )
+                .await?;
+            let items: Vec<Order> = page.items.into_iter().map(|(_, order)| order).collect();
+            if let Some(next) = page.next {
+                return Ok(Page {
+                    items,
+                    next: Some(format!("{}|{next}", status.as_str())),
+                });
+            }
+            if !items.is_empty() {
+                let next = unpaid.get(index + 1).map(|s| format!("{}|", s.as_str()));
+                return Ok(Page { items, next });
+            }
+            index += 1;
+        }
+        Ok(Page {
+            items: Vec::new(),
+            next: None,
+        })
+    }
+}
+
+/// Which part of a status partition to read, by index time.
+pub(super) enum StatusRange {
+    /// Filed before this time.
+    Before(Timestamp),
+    /// Strictly below this sort key: a page cursor shared by all partitions.
+    BelowKey(String),
+    All,
+}
+
+impl DynamoStore {
+    /// One page of a status partition of gsi2, in time order (`ascending`)
+    /// or newest first, continuing after the sort key `start`.
+    pub(super) async fn query_status_index(
+        &self,
+        partition: &str,
+        range: StatusRange,
+        start: Option<String>,
+        limit: u16,
+        ascending: bool,
+    ) -> Result<Page<(String, Order), String>, StoreError> {
+        let start = start.filter(|sk| !sk.is_empty()).map(|sk| {
+            let id = sk.rsplit('#').next().unwrap_or_default().to_owned();
             HashMap::from([
-                ("pk".to_owned(), s(pk)),
-                ("sk".to_owned(), s(sk)),
-                ("gsi2pk".to_owned(), s(partition.clone())),
-                ("gsi2sk".to_owned(), s(cursor)),
+                ("pk".to_owned(), s(format!("ORDER#{id}"))),
+                ("sk".to_owned(), s("META")),
+                ("gsi2pk".to_owned(), s(partition)),
+                ("gsi2sk".to_owned(), s(sk)),
             ])
         });
-        let output = self
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :partition AND gsi2sk < :now")
             .expression_attribute_values(":partition", s(partition))
-            .expression_attribute_values(":now", s(format!("{:015}", now.as_millis())))
+            .scan_index_forward(ascending)
             .limit(i32::from(limit))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let mut next = None;
-        if let Some(last) = &output.last_evaluated_key {
-            next = last.get("gsi2sk").and_then(|v| v.as_s().ok()).cloned();
-        }
+            .set_exclusive_start_key(start);
+        query = match range {
+            StatusRange::Before(at) => query
+                .key_condition_expression("gsi2pk = :partition AND gsi2sk < :at")
+                .expression_attribute_values(":at", s(format!("{:015}", at.as_millis()))),
+            StatusRange::BelowKey(key) => query
+                .key_condition_expression("gsi2pk = :partition AND gsi2sk < :at")
+                .expression_attribute_values(":at", s(key)),
+            StatusRange::All => query.key_condition_expression("gsi2pk = :partition"),
+        };
+        let output = query.send().await.map_err(unavailable)?;
+        let next = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|last| last.get("gsi2sk"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
         let items = output
             .items
             .unwrap_or_default()
             .into_iter()
             .map(|item| {
-                serde_dynamo::from_item::<_, OrderItem>(item)
-                    .map_err(corrupt("order"))?
-                    .into_order()
+                let order: OrderItem = serde_dynamo::from_item(item).map_err(corrupt("order"))?;
+                let sort = order.gsi2sk.clone().unwrap_or_default();
+                Ok((sort, order.into_order()?))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Page { items, next })
     }
 }

@@ -6,6 +6,7 @@ mod inventory;
 mod items;
 mod lifecycle;
 mod orders;
+mod search;
 
 use crate::StoreError;
 use aws_sdk_dynamodb::Client;
