@@ -1,18 +1,19 @@
 //! Releases reservations that lapsed before payment: each unpaid order past
 //! its `reservation_expires_at` becomes `expired`, its reserved units go back
 //! to stock and `order.expired` is recorded, in one transaction per order.
-//! Safe to run beside itself and beside late payments: every change is
-//! conditional on the order's version, so each order is expired once.
+//! Drafts abandoned for 30 minutes are cancelled the same way. Safe to run
+//! beside itself and beside late payments: every change is conditional on the
+//! order's version, so each order is settled once.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
-use shopflow_domain::{Actor, Order, OrderTrigger, Timestamp};
+use shopflow_domain::{Actor, Order, OrderStatus, OrderTrigger, Timestamp};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{ChangeError, OrderLifecycle, STATUS_SHARDS, StatusChange};
+use shopflow_store::{ChangeError, OrderLifecycle, Page, STATUS_SHARDS, StatusChange, StoreError};
 use std::time::{Duration, Instant};
 
 const ACTOR: Actor = Actor::System("reservation-sweeper");
@@ -65,6 +66,8 @@ impl SweepLimits {
 pub struct SweepReport {
     pub expired_orders: u64,
     pub released_units: u64,
+    /// Drafts abandoned for 30 minutes, cancelled.
+    pub drafts_cancelled: u64,
     /// Orders that changed between read and write (paid, cancelled, or
     /// expired by another run); left alone.
     pub skipped: u64,
@@ -88,11 +91,36 @@ impl App<DynamoStore> {
     }
 }
 
+/// What one run looks for.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    LapsedReservations,
+    AbandonedDrafts,
+}
+
 enum Outcome {
     Expired(u64),
+    DraftCancelled,
     Skipped,
     Failed,
 }
+
+impl SweepReport {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Expired(units) => {
+                self.expired_orders += 1;
+                self.released_units += units;
+            }
+            Outcome::DraftCancelled => self.drafts_cancelled += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Failed => self.failed += 1,
+        }
+    }
+}
+
+/// Drafts nobody submitted for this long are cancelled.
+pub const DRAFT_LIFETIME_SECS: u64 = 30 * 60;
 
 impl<S: OrderLifecycle> App<S> {
     pub fn new(store: S, limits: SweepLimits) -> Self {
@@ -109,43 +137,34 @@ impl<S: OrderLifecycle> App<S> {
     pub async fn sweep(&self, now: Timestamp) -> SweepReport {
         let started = Instant::now();
         let mut report = SweepReport::default();
-        for shard in 0..STATUS_SHARDS {
-            let mut cursor = None;
-            loop {
-                if started.elapsed() >= self.limits.time_budget {
-                    report.incomplete = true;
-                    break;
-                }
-                let page = match self
-                    .store
-                    .lapsed_reservations(now, shard, cursor.take(), self.limits.page_size.max(1))
-                    .await
-                {
-                    Ok(page) => page,
-                    Err(error) => {
-                        tracing::error!(%error, shard, "reading lapsed reservations failed");
-                        report.failed += 1;
+        for job in [Job::LapsedReservations, Job::AbandonedDrafts] {
+            for shard in 0..STATUS_SHARDS {
+                let mut cursor = None;
+                loop {
+                    if started.elapsed() >= self.limits.time_budget {
+                        report.incomplete = true;
                         break;
                     }
-                };
-                let outcomes: Vec<Outcome> = futures::stream::iter(page.items)
-                    .map(|order| self.expire(order, now))
-                    .buffer_unordered(self.limits.concurrency.max(1))
-                    .collect()
-                    .await;
-                for outcome in outcomes {
-                    match outcome {
-                        Outcome::Expired(units) => {
-                            report.expired_orders += 1;
-                            report.released_units += units;
+                    let page = match self.read(job, now, shard, cursor.take()).await {
+                        Ok(page) => page,
+                        Err(error) => {
+                            tracing::error!(%error, shard, ?job, "reading the index failed");
+                            report.failed += 1;
+                            break;
                         }
-                        Outcome::Skipped => report.skipped += 1,
-                        Outcome::Failed => report.failed += 1,
+                    };
+                    let outcomes: Vec<Outcome> = futures::stream::iter(page.items)
+                        .map(|order| self.settle(job, order, now))
+                        .buffer_unordered(self.limits.concurrency.max(1))
+                        .collect()
+                        .await;
+                    for outcome in outcomes {
+                        report.count(outcome);
                     }
-                }
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
+                    match page.next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
                 }
             }
         }
@@ -162,6 +181,11 @@ impl<S: OrderLifecycle> App<S> {
                     report.released_units as f64,
                     Unit::Count,
                 ),
+                (
+                    "DraftsCancelled",
+                    report.drafts_cancelled as f64,
+                    Unit::Count,
+                ),
                 ("SweepFailures", report.failed as f64, Unit::Count),
             ],
         );
@@ -174,6 +198,60 @@ impl<S: OrderLifecycle> App<S> {
             "reservation sweep finished"
         );
         report
+    }
+
+    async fn read(
+        &self,
+        job: Job,
+        now: Timestamp,
+        shard: u8,
+        cursor: Option<String>,
+    ) -> Result<Page<Order, String>, StoreError> {
+        let page_size = self.limits.page_size.max(1);
+        match job {
+            Job::LapsedReservations => {
+                self.store
+                    .lapsed_reservations(now, shard, cursor, page_size)
+                    .await
+            }
+            Job::AbandonedDrafts => {
+                let before = now.minus_secs(DRAFT_LIFETIME_SECS);
+                self.store
+                    .abandoned_drafts(before, shard, cursor, page_size)
+                    .await
+            }
+        }
+    }
+
+    async fn settle(&self, job: Job, order: Order, now: Timestamp) -> Outcome {
+        match job {
+            Job::LapsedReservations => self.expire(order, now).await,
+            Job::AbandonedDrafts => self.abandon(order, now).await,
+        }
+    }
+
+    async fn abandon(&self, order: Order, now: Timestamp) -> Outcome {
+        let Ok(to) = order.status.transition(OrderTrigger::Cancelled) else {
+            return Outcome::Skipped;
+        };
+        if order.status != OrderStatus::Draft
+            || order.created_at >= now.minus_secs(DRAFT_LIFETIME_SECS)
+        {
+            return Outcome::Skipped;
+        }
+        let reason = Some("draft abandoned for 30 minutes".to_owned());
+        let change = StatusChange::new(&order, to, OrderTrigger::Cancelled, &ACTOR, reason, now);
+        match self.store.change_status(&change).await {
+            Ok(()) => {
+                tracing::info!(order_id = %order.id, "abandoned draft cancelled");
+                Outcome::DraftCancelled
+            }
+            Err(ChangeError::Stale | ChangeError::AlreadyApplied) => Outcome::Skipped,
+            Err(ChangeError::Store(error)) => {
+                tracing::error!(order_id = %order.id, %error, "cancelling draft failed");
+                Outcome::Failed
+            }
+        }
     }
 
     async fn expire(&self, order: Order, now: Timestamp) -> Outcome {

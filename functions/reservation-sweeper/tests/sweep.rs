@@ -31,6 +31,7 @@ async fn lapsed_unpaid_orders_expire_and_hand_their_reserved_stock_back() {
         SweepReport {
             expired_orders: 3,
             released_units: 10,
+            drafts_cancelled: 0,
             skipped: 0,
             failed: 0,
             incomplete: false,
@@ -199,6 +200,7 @@ async fn an_order_paid_between_read_and_write_is_skipped_and_the_rest_expire() {
         SweepReport {
             expired_orders: 2,
             released_units: 3,
+            drafts_cancelled: 0,
             skipped: 1,
             failed: 0,
             incomplete: false,
@@ -227,6 +229,7 @@ async fn a_store_failure_on_one_order_is_counted_and_the_rest_expire() {
         SweepReport {
             expired_orders: 2,
             released_units: 3,
+            drafts_cancelled: 0,
             skipped: 0,
             failed: 1,
             incomplete: false,
@@ -296,4 +299,19 @@ async fn a_sweep_with_zero_concurrency_still_finishes() {
     let sweep = tokio::time::timeout(Duration::from_secs(5), shop.sweeper(zero).sweep(NOW)).await;
 
     assert!(sweep.is_ok(), "the sweep hung");
+}
+
+#[tokio::test]
+async fn drafts_abandoned_for_half_an_hour_are_cancelled_and_fresh_ones_kept() {
+    let mut shop = Shop::new().await;
+    let abandoned = shop.draft(minutes_ago(31)).await;
+    let fresh = shop.draft(minutes_ago(5)).await;
+
+    let report = shop.sweeper(limits()).sweep(NOW).await;
+
+    assert_eq!(report.drafts_cancelled, 1, "{report:?}");
+    assert_eq!(report.expired_orders, 0);
+    assert_eq!(shop.status(abandoned).await, OrderStatus::Cancelled);
+    assert_eq!(shop.status(fresh).await, OrderStatus::Draft);
+    assert_eq!(shop.sweeper(limits()).sweep(NOW).await.drafts_cancelled, 0);
 }

@@ -250,6 +250,35 @@ impl OrderLifecycle for MemoryStore {
         Ok(self.state().history.get(&id).cloned().unwrap_or_default())
     }
 
+    async fn abandoned_drafts(
+        &self,
+        before: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        // One partition here; shard 0 holds everything.
+        if shard != 0 {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let state = self.state();
+        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
+        let mut stale = state
+            .orders
+            .values()
+            .filter(|order| order.status == OrderStatus::Draft && order.created_at < before)
+            .filter(|order| cursor.is_none_or(|after| order.id > after));
+        let items: Vec<Order> = stale.by_ref().take(usize::from(limit)).cloned().collect();
+        let next = match stale.next() {
+            Some(_) => items.last().map(|order| order.id.to_string()),
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+
     async fn lapsed_reservations(
         &self,
         now: Timestamp,

@@ -287,6 +287,16 @@ pub trait OrderLifecycle: OrderReader {
     /// The order's applied status changes, oldest first.
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError>;
 
+    /// Drafts started before `before` and never submitted, oldest first, in
+    /// pages; `shard` is one of `0..STATUS_SHARDS`.
+    async fn abandoned_drafts(
+        &self,
+        before: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError>;
+
     /// Unpaid orders whose reservations lapsed before `now`, oldest first, in
     /// pages; `shard` is one of `0..STATUS_SHARDS`.
     async fn lapsed_reservations(

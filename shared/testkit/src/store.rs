@@ -165,6 +165,18 @@ impl<H: StoreHooks> OrderLifecycle for SharedStore<H> {
         self.memory.history(id).await
     }
 
+    async fn abandoned_drafts(
+        &self,
+        before: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        self.memory
+            .abandoned_drafts(before, shard, after, limit)
+            .await
+    }
+
     async fn lapsed_reservations(
         &self,
         now: Timestamp,

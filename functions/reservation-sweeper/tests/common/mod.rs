@@ -128,6 +128,24 @@ impl Shop {
         id
     }
 
+    /// Places a draft order (no lines, so no stock held) started at `created_at`.
+    pub async fn draft(&mut self, created_at: Timestamp) -> OrderId {
+        self.placed += 1;
+        let id = OrderId::from_ulid(Ulid::from_parts(
+            created_at.as_millis(),
+            u128::from(self.placed),
+        ));
+        let mut order = shopflow_testkit::unpaid_order(id, "drafter", Vec::new(), created_at);
+        order.status = OrderStatus::Draft;
+        shopflow_testkit::place_order(
+            self.store.memory(),
+            &order,
+            Ulid::from_parts(created_at.as_millis(), 0),
+        )
+        .await;
+        id
+    }
+
     /// Moves the order on by `trigger`, as checkout's neighbours would.
     pub async fn apply(&self, id: OrderId, trigger: OrderTrigger, actor: Actor) {
         apply(self.store.memory(), id, trigger, &actor)

@@ -166,6 +166,23 @@ impl OrderLifecycle for DynamoStore {
         }
     }
 
+    async fn abandoned_drafts(
+        &self,
+        before: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        let partition = status_partition(OrderStatus::Draft, shard);
+        let page = self
+            .query_status_index(&partition, StatusRange::Before(before), after, limit, true)
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, order)| order).collect(),
+            next: page.next,
+        })
+    }
+
     async fn lapsed_reservations(
         &self,
         now: Timestamp,
