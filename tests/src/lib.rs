@@ -259,16 +259,24 @@ pub async fn place_lapsed_orders(
     count: usize,
 ) -> Vec<shopflow_domain::OrderId> {
     let ids = (0..count).map(|_| shopflow_domain::OrderId::from_ulid(ulid::Ulid::generate()));
-    place_orders(sku, warehouse, ids.collect(), 0).await
+    place_orders(&harness_store().await, sku, warehouse, ids.collect(), 0).await
 }
 
 /// Places one order of one unit of `sku` under a chosen id, reserved for
 /// 15 minutes, straight through the store.
 pub async fn place_order_with_id(sku: &str, warehouse: &str, id: shopflow_domain::OrderId) {
-    place_orders(sku, warehouse, vec![id], 900).await;
+    place_orders(&harness_store().await, sku, warehouse, vec![id], 900).await;
 }
 
-async fn place_orders(
+async fn harness_store() -> shopflow_store::dynamo::DynamoStore {
+    let clients = stack().clients().await;
+    shopflow_store::dynamo::DynamoStore::new(clients.dynamodb.clone(), &stack().spec.table.name)
+}
+
+/// Places one order of one unit of `sku` for each id through `store`,
+/// reserved for `reservation_ttl_secs` from a second ago.
+pub async fn place_orders(
+    store: &shopflow_store::dynamo::DynamoStore,
     sku: &str,
     warehouse: &str,
     ids: Vec<shopflow_domain::OrderId>,
@@ -279,11 +287,6 @@ async fn place_orders(
     use shopflow_domain::*;
     use shopflow_store::{CheckoutReceipt, CheckoutStore, IdempotencyKey, OutboxEvent};
 
-    let clients = stack().clients().await;
-    let store = shopflow_store::dynamo::DynamoStore::new(
-        clients.dynamodb.clone(),
-        &stack().spec.table.name,
-    );
     let policy = CheckoutPolicy {
         tax_rate_bps: 0,
         shipping_flat_minor: 0,
@@ -301,7 +304,7 @@ async fn place_orders(
     let catalog = std::collections::HashMap::from([(product.sku.clone(), product.clone())]);
     futures::stream::iter(ids.into_iter().enumerate())
         .map(|(index, id)| {
-            let (store, policy, catalog, product) = (&store, &policy, &catalog, &product);
+            let (policy, catalog, product) = (&policy, &catalog, &product);
             async move {
                 let customer = CustomerId::parse(&format!("lapsed-{index}")).unwrap();
                 let line = CartLine {

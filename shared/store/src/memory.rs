@@ -44,6 +44,40 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A page of the orders `wanted` picks, oldest first, after the order id
+    /// `after`. There is one partition here: shard 0 holds everything.
+    fn oldest_first(
+        &self,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+        wanted: impl Fn(&Order) -> bool,
+    ) -> Page<Order, String> {
+        if shard != 0 {
+            return Page {
+                items: Vec::new(),
+                next: None,
+            };
+        }
+        let state = self.state();
+        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
+        let mut matching = state
+            .orders
+            .values()
+            .filter(|order| wanted(order))
+            .filter(|order| cursor.is_none_or(|after| order.id > after));
+        let items: Vec<Order> = matching
+            .by_ref()
+            .take(usize::from(limit))
+            .cloned()
+            .collect();
+        let next = match matching.next() {
+            Some(_) => items.last().map(|order| order.id.to_string()),
+            None => None,
+        };
+        Page { items, next }
+    }
+
     /// Every event recorded so far, oldest first.
     pub fn outbox(&self) -> Vec<OutboxEvent> {
         self.state().outbox.clone()
@@ -257,26 +291,9 @@ impl OrderLifecycle for MemoryStore {
         after: Option<String>,
         limit: u16,
     ) -> Result<Page<Order, String>, StoreError> {
-        // One partition here; shard 0 holds everything.
-        if shard != 0 {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        let state = self.state();
-        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
-        let mut stale = state
-            .orders
-            .values()
-            .filter(|order| order.status == OrderStatus::Draft && order.created_at < before)
-            .filter(|order| cursor.is_none_or(|after| order.id > after));
-        let items: Vec<Order> = stale.by_ref().take(usize::from(limit)).cloned().collect();
-        let next = match stale.next() {
-            Some(_) => items.last().map(|order| order.id.to_string()),
-            None => None,
-        };
-        Ok(Page { items, next })
+        Ok(self.oldest_first(shard, after, limit, |order| {
+            order.status == OrderStatus::Draft && order.created_at < before
+        }))
     }
 
     async fn lapsed_reservations(
@@ -286,28 +303,9 @@ impl OrderLifecycle for MemoryStore {
         after: Option<String>,
         limit: u16,
     ) -> Result<Page<Order, String>, StoreError> {
-        // One partition here; shard 0 holds everything.
-        if shard != 0 {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        let state = self.state();
-        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
-        let mut lapsed = state
-            .orders
-            .values()
-            .filter(|order| {
-                order.status.holds_unpaid_reservation() && order.reservation_expires_at < now
-            })
-            .filter(|order| cursor.is_none_or(|after| order.id > after));
-        let items: Vec<Order> = lapsed.by_ref().take(usize::from(limit)).cloned().collect();
-        let next = match lapsed.next() {
-            Some(_) => items.last().map(|order| order.id.to_string()),
-            None => None,
-        };
-        Ok(Page { items, next })
+        Ok(self.oldest_first(shard, after, limit, |order| {
+            order.status.holds_unpaid_reservation() && order.reservation_expires_at < now
+        }))
     }
 }
 

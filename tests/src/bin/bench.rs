@@ -2,7 +2,9 @@
 //! capacity units of a 3-line checkout, checkout throughput on the local stack
 //! with 16 concurrent clients, and handler init time of the release bootstraps.
 //!
-//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|init]...
+//! Also the reservation sweeper's throughput and units per release.
+//!
+//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init]...
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::{
@@ -65,17 +67,18 @@ impl Intercept for Meter {
         let Ok(output) = context.output_or_error() else {
             return Ok(());
         };
-        let consumed: Vec<_> = if let Some(read) = output.downcast_ref::<BatchGetItemOutput>() {
-            read.consumed_capacity().to_vec()
-        } else if let Some(write) = output.downcast_ref::<TransactWriteItemsOutput>() {
-            write.consumed_capacity().to_vec()
-        } else {
-            Vec::new()
+        // DynamoDB Local reports only the total `CapacityUnits` per table.
+        let total = |entries: &[aws_sdk_dynamodb::types::ConsumedCapacity]| {
+            entries
+                .iter()
+                .map(|e| e.capacity_units().unwrap_or(0.0))
+                .sum::<f64>()
         };
         let mut state = self.0.lock().unwrap();
-        for entry in consumed {
-            state.reported_wcu += entry.write_capacity_units().unwrap_or(0.0);
-            state.reported_rcu += entry.read_capacity_units().unwrap_or(0.0);
+        if let Some(read) = output.downcast_ref::<BatchGetItemOutput>() {
+            state.reported_rcu += total(read.consumed_capacity());
+        } else if let Some(write) = output.downcast_ref::<TransactWriteItemsOutput>() {
+            state.reported_wcu += total(write.consumed_capacity());
         }
         Ok(())
     }
@@ -314,6 +317,100 @@ fn api_for(stack: &LocalStack) -> Api {
     .api()
 }
 
+/// Reservation sweeper: lapsed orders released per second, one run, in-process
+/// on DynamoDB Local; and the write units one release costs as AWS bills it.
+async fn sweep(stack: &LocalStack) {
+    const ORDERS: usize = 2_000;
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = stack.spec.environment["WAREHOUSES"]
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let sku = setup_skus(&api, &admin, &warehouse, 1, ORDERS as u32)
+        .await
+        .remove(0);
+    let clients = stack.clients().await;
+    let table = stack.spec.table.name.clone();
+    let store = DynamoStore::new(clients.dynamodb.clone(), &table);
+    let ids = (0..ORDERS)
+        .map(|_| shopflow_domain::OrderId::from_ulid(ulid::Ulid::generate()))
+        .collect();
+    let ids = shopflow_tests::place_orders(&store, &sku, &warehouse, ids, 0).await;
+    let limits = reservation_sweeper::SweepLimits {
+        concurrency: 16,
+        page_size: 100,
+        time_budget: Duration::from_secs(600),
+    };
+    let sweeper =
+        reservation_sweeper::App::new(DynamoStore::new(clients.dynamodb.clone(), &table), limits);
+    let started = Instant::now();
+    let report = sweeper.sweep(shopflow_lambda_kit::now()).await;
+    let elapsed = started.elapsed();
+
+    // One release: order update + history + outbox + one stock update, each
+    // transactional, plus the order's gsi1 copy and its gsi2 move.
+    let order = get_item(&clients, &table, &format!("ORDER#{}", ids[0]), "META").await;
+    let history = clients
+        .dynamodb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("ORDER#{}", ids[0])))
+        .expression_attribute_values(":h", AttributeValue::S("HIST#".into()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default();
+    let stock = get_item(
+        &clients,
+        &table,
+        &format!("SKU#{sku}"),
+        &format!("STOCK#{warehouse}"),
+    )
+    .await;
+    // The history entry and the outbox record of one change share its event id.
+    let event_id = history
+        .get("sk")
+        .and_then(|v| v.as_s().ok())
+        .map(|sk| sk.trim_start_matches("HIST#").to_owned())
+        .unwrap_or_default();
+    let outbox = get_item(&clients, &table, &format!("OUTBOX#{event_id}"), "OUTBOX").await;
+    let sizes = [
+        item_size(&order),
+        item_size(&history),
+        item_size(&outbox),
+        item_size(&stock),
+    ];
+    let transactional: usize = sizes
+        .iter()
+        .map(|size| 2 * size.div_ceil(1024).max(1))
+        .sum();
+    let indexes =
+        item_size(&order).div_ceil(1024).max(1) + 2 * item_size(&order).div_ceil(1024).max(1);
+    let read_rcu_per_order = (100.0 * item_size(&order) as f64 / 4096.0).ceil() * 0.5 / 100.0;
+    println!(
+        "== Reservation sweeper ({ORDERS} lapsed one-line orders, one run, in-process on DynamoDB Local)"
+    );
+    println!(
+        "expired {} orders, released {} units in {:.1} s: {:.0} releases/s (concurrency 16, pages of 100)",
+        report.expired_orders,
+        report.released_units,
+        elapsed.as_secs_f64(),
+        report.expired_orders as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "per release as AWS bills it: {} WCU = {transactional} (4 transactional items {:?} bytes) + {indexes} (gsi1 update, gsi2 move); ~{read_rcu_per_order:.3} RCU (index page reads)",
+        transactional + indexes,
+        sizes
+    );
+    println!();
+}
+
 async fn throughput(stack: &LocalStack) {
     const CLIENTS: usize = 16;
     const CHECKOUTS_PER_CLIENT: usize = 100;
@@ -424,7 +521,12 @@ async fn init(stack: &LocalStack) {
 async fn main() {
     let mut which: Vec<String> = std::env::args().skip(1).collect();
     if which.is_empty() {
-        which = vec!["units".into(), "throughput".into(), "init".into()];
+        which = vec![
+            "units".into(),
+            "throughput".into(),
+            "sweep".into(),
+            "init".into(),
+        ];
     }
     let stack = LocalStack::start(Options {
         port: 0,
@@ -437,6 +539,7 @@ async fn main() {
         match bench.as_str() {
             "units" => units(&stack).await,
             "throughput" => throughput(&stack).await,
+            "sweep" => sweep(&stack).await,
             "init" => init(&stack).await,
             other => eprintln!("unknown benchmark {other}"),
         }
