@@ -42,7 +42,8 @@ async fn tap_queue() -> String {
         .queue_url
         .unwrap();
     let bus = &stack().spec.bus_name;
-    let pattern = json!({ "source": ["shopflow.orders", "shopflow.inventory"] });
+    let pattern =
+        json!({ "source": ["shopflow.orders", "shopflow.inventory", "shopflow.payments"] });
     clients
         .events
         .put_rule()
@@ -128,7 +129,47 @@ async fn every_checkout_and_restock_reaches_a_subscribed_queue_as_a_valid_event(
             .cloned()
             .collect()
     };
-    let events = receive_until(&url, |events| ours(events).len() > expected.len()).await;
+    // Stripe authorizes one of them: payment.authorized, then order.payment_authorized.
+    let paid = expected.iter().next().unwrap().clone();
+    let body = json!({
+        "id": format!("evt_{}", ulid::Ulid::generate()),
+        "type": "payment_intent.amount_capturable_updated",
+        "data": { "object": { "id": "pi_events", "amount": 250, "amount_capturable": 250, "currency": "eur",
+                              "metadata": { "order_id": paid } } }
+    })
+    .to_string();
+    let signature = stripe_webhook::signature::sign(
+        body.as_bytes(),
+        shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
+        shopflow_local::now_secs(),
+    );
+    let reply = api
+        .send(
+            "POST",
+            "/v1/webhooks/stripe",
+            None,
+            &[("stripe-signature", &signature)],
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let authorized = |events: &[Value]| {
+        events.iter().any(|e| {
+            e["detail-type"] == "order.payment_authorized"
+                && e["detail"]["data"]["order_id"] == paid.as_str()
+        })
+    };
+    let events = receive_until(&url, |events| {
+        ours(events).len() > expected.len() && authorized(events)
+    })
+    .await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["detail-type"] == "payment.authorized"
+                && e["detail"]["data"]["order_id"] == paid.as_str())
+    );
+    assert!(authorized(&events));
     let mine = ours(&events);
 
     let created: Vec<&str> = mine

@@ -236,3 +236,119 @@ async fn a_failing_event_is_dead_lettered_then_redriven_and_applied_once() {
         .await;
     assert_eq!(customer_view.status, 403);
 }
+
+/// Posts a Stripe event, signed as Stripe signs it, to the local stack's webhook.
+async fn stripe_delivers(api: &shopflow_tests::Api, event: &Value) -> shopflow_tests::Reply {
+    let body = event.to_string();
+    let signature = stripe_webhook::signature::sign(
+        body.as_bytes(),
+        shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
+        shopflow_local::now_secs(),
+    );
+    api.send(
+        "POST",
+        "/v1/webhooks/stripe",
+        None,
+        &[("stripe-signature", &signature)],
+        Some(body),
+    )
+    .await
+}
+
+fn stripe_event(event_id: &str, kind: &str, order_id: &str) -> Value {
+    json!({
+        "id": event_id,
+        "object": "event",
+        "type": kind,
+        "data": { "object": {
+            "id": "pi_local", "object": "payment_intent", "amount": 100, "amount_capturable": 100,
+            "currency": "eur", "metadata": { "order_id": order_id }
+        } }
+    })
+}
+
+#[tokio::test]
+async fn a_signed_stripe_authorization_moves_the_order_and_duplicates_change_nothing() {
+    let api = stack().api();
+    let id = placed_order(&api).await;
+    let event_id = format!("evt_{}", ulid::Ulid::generate());
+    let event = stripe_event(&event_id, "payment_intent.amount_capturable_updated", &id);
+    let replies = join_all((0..5).map(|_| stripe_delivers(&api, &event))).await;
+    let first_deliveries = replies
+        .iter()
+        .filter(|r| r.status == 200 && r.body["duplicate"] == false)
+        .count();
+    assert_eq!(
+        first_deliveries,
+        1,
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| (r.status, r.body.clone()))
+            .collect::<Vec<_>>()
+    );
+    for reply in &replies {
+        assert!(
+            reply.status == 200 || reply.status == 503,
+            "{} {}",
+            reply.status,
+            reply.body
+        );
+    }
+    assert_eq!(
+        statuses(&changes(&api, &id, 1).await),
+        ["payment_authorized"]
+    );
+    // A later, unrelated delivery is consumed after ours: still one change.
+    let probe = placed_order(&api).await;
+    publish(
+        "payment.failed",
+        &ulid::Ulid::generate().to_string(),
+        &probe,
+    )
+    .await;
+    changes(&api, &probe, 1).await;
+    assert_eq!(
+        statuses(&changes(&api, &id, 1).await),
+        ["payment_authorized"]
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
+    let api = stack().api();
+    let id = placed_order(&api).await;
+    let forged_id = format!("evt_{}", ulid::Ulid::generate());
+    let body = stripe_event(&forged_id, "payment_intent.succeeded", &id).to_string();
+    let forged = stripe_webhook::signature::sign(
+        body.as_bytes(),
+        b"whsec_not_ours",
+        shopflow_local::now_secs(),
+    );
+    let reply = api
+        .send(
+            "POST",
+            "/v1/webhooks/stripe",
+            None,
+            &[("stripe-signature", &forged)],
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (400, "invalid_signature")
+    );
+    let unsigned = api
+        .send("POST", "/v1/webhooks/stripe", None, &[], Some("{}".into()))
+        .await;
+    assert_eq!(unsigned.status, 400);
+    let probe = placed_order(&api).await;
+    publish(
+        "payment.failed",
+        &ulid::Ulid::generate().to_string(),
+        &probe,
+    )
+    .await;
+    changes(&api, &probe, 1).await;
+    assert!(changes(&api, &id, 0).await.is_empty());
+}

@@ -33,6 +33,9 @@ use tokio::task::JoinHandle;
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT_ID: &str = "123456789012";
 
+/// The local stack's Stripe webhook signing secret (tests sign with it).
+pub const LOCAL_STRIPE_WEBHOOK_SECRET: &str = "whsec_shopflow_local";
+
 /// Template parameter values for the local stack.
 pub fn local_parameters() -> BTreeMap<String, String> {
     [
@@ -42,6 +45,7 @@ pub fn local_parameters() -> BTreeMap<String, String> {
         ("Warehouses", "WH-NORTH,WH-SOUTH"),
         ("TaxRateBps", "2000"),
         ("ShippingFlatMinor", "495"),
+        ("StripeWebhookSecret", LOCAL_STRIPE_WEBHOOK_SECRET),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -157,7 +161,8 @@ pub fn http_functions(
     );
     let checkout = checkout_api::App::new(store.clone(), checkout_api::policy_from(env)?);
     let orders = orders_api::App::new(store.clone());
-    let inventory = inventory_api::App::new(store);
+    let inventory = inventory_api::App::new(store.clone());
+    let stripe = stripe_webhook::App::new(store, config::required(env, "STRIPE_WEBHOOK_SECRET")?);
     let ops = ops_api::App::new(
         shopflow_store::sqs::SqsDeadLetters::new(clients.sqs.clone()),
         ops_api::routes_from(env)?,
@@ -174,6 +179,13 @@ pub fn http_functions(
             "orders-api".to_owned(),
             http_handler(
                 orders,
+                |app, request| async move { app.handle(request).await },
+            ),
+        ),
+        (
+            "stripe-webhook".to_owned(),
+            http_handler(
+                stripe,
                 |app, request| async move { app.handle(request).await },
             ),
         ),

@@ -511,7 +511,13 @@ mod tests {
         assert!(routes.iter().any(|r| r.method == "POST"
             && r.path == "/v1/checkout"
             && r.function == "checkout-api"));
-        assert!(routes.iter().all(|r| r.authorized));
+        // Only webhooks skip the JWT authorizer: they authenticate by signature.
+        let open: Vec<&str> = routes
+            .iter()
+            .filter(|r| !r.authorized)
+            .map(|r| r.path.as_str())
+            .collect();
+        assert_eq!(open, ["/v1/webhooks/stripe"]);
     }
 
     #[test]

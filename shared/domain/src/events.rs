@@ -2,7 +2,7 @@
 //! Each detail-type has a JSON Schema in `events/` that these shapes must match.
 
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
-use crate::lifecycle::OrderTrigger;
+use crate::lifecycle::{OrderTrigger, PaymentOutcome};
 use crate::order::{Order, OrderStatus};
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -13,6 +13,7 @@ pub enum DomainEvent {
     OrderCreated(OrderCreated),
     OrderStatusChanged(OrderStatusChanged),
     InventoryRestocked(InventoryRestocked),
+    PaymentReported(PaymentReported),
 }
 
 impl DomainEvent {
@@ -22,6 +23,7 @@ impl DomainEvent {
             Self::OrderCreated(_) => "order.created",
             Self::OrderStatusChanged(change) => change.to.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
+            Self::PaymentReported(payment) => payment.outcome.detail_type(),
         }
     }
 
@@ -30,6 +32,7 @@ impl DomainEvent {
         match self {
             Self::OrderCreated(_) | Self::OrderStatusChanged(_) => "shopflow.orders",
             Self::InventoryRestocked(_) => "shopflow.inventory",
+            Self::PaymentReported(_) => "shopflow.payments",
         }
     }
 }
@@ -99,6 +102,23 @@ pub struct InventoryRestocked {
     pub sku: Sku,
     pub warehouse: WarehouseId,
     pub received: u32,
+}
+
+/// What the payment provider reported about an order's payment, as
+/// `payment.authorized`, `payment.captured`, `payment.failed` or `payment.refunded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentReported {
+    #[serde(skip)]
+    pub outcome: PaymentOutcome,
+    pub order_id: OrderId,
+    /// The provider's id of the payment (a Stripe PaymentIntent id).
+    pub payment_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fully_refunded: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
 }
 
 /// The EventBridge `detail` of every event: `{id, occurred_at, version, data}`.

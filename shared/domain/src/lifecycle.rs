@@ -133,6 +133,16 @@ impl PaymentOutcome {
         }
     }
 
+    /// The EventBridge detail-type announcing this outcome.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::Authorized => "payment.authorized",
+            Self::Captured => "payment.captured",
+            Self::Failed => "payment.failed",
+            Self::Refunded { .. } => "payment.refunded",
+        }
+    }
+
     pub fn trigger(self) -> OrderTrigger {
         match self {
             Self::Authorized => OrderTrigger::PaymentAuthorized,

@@ -3,9 +3,9 @@
 //! reserves every line or nothing.
 
 use crate::{
-    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey,
-    InventoryStore, OrderLifecycle, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page,
-    PlaceOrderError, RestockError, StatusChange, StoreError,
+    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
+    IdempotencyKey, InventoryStore, OrderLifecycle, OrderQuery, OrderReader, OrderSearch,
+    OutboxEvent, Page, PlaceOrderError, RestockError, StatusChange, StoreError, WebhookInbox,
 };
 use async_trait::async_trait;
 use shopflow_domain::{
@@ -21,6 +21,8 @@ struct State {
     orders: BTreeMap<OrderId, Order>,
     history: BTreeMap<OrderId, Vec<HistoryEntry>>,
     applied_events: std::collections::HashSet<(String, String)>,
+    /// Webhook deliveries seen: (provider, event id).
+    deliveries: std::collections::HashSet<(String, String)>,
     /// When each order reached its current status, for the status index.
     status_at: HashMap<OrderId, Timestamp>,
     idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
@@ -375,5 +377,28 @@ impl OrderSearch for MemoryStore {
             .filter(|order| order.status == status)
             .filter(|order| since.is_none_or(|since| filed_at(order) >= since))
             .count() as u64)
+    }
+}
+
+#[async_trait]
+impl WebhookInbox for MemoryStore {
+    async fn record_delivery(
+        &self,
+        provider: &str,
+        event_id: &str,
+        event: Option<&OutboxEvent>,
+        _at: Timestamp,
+    ) -> Result<Delivery, StoreError> {
+        let mut state = self.state();
+        if !state
+            .deliveries
+            .insert((provider.to_owned(), event_id.to_owned()))
+        {
+            return Ok(Delivery::Duplicate);
+        }
+        if let Some(event) = event {
+            state.outbox.push(event.clone());
+        }
+        Ok(Delivery::Recorded)
     }
 }

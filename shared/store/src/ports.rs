@@ -372,3 +372,25 @@ pub trait DeadLetters: Send + Sync {
     /// Moves up to `max` messages back to the consumer's queue; returns how many moved.
     async fn redrive(&self, route: &DeadLetterRoute, max: usize) -> Result<usize, StoreError>;
 }
+
+/// What became of a webhook delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// First delivery: recorded, and its event (if any) is in the outbox.
+    Recorded,
+    /// The provider sent this event before: nothing done again.
+    Duplicate,
+}
+
+#[async_trait]
+pub trait WebhookInbox: Send + Sync {
+    /// Records the provider's event id (kept 30 days) and, in the same
+    /// transaction, the event it becomes for the rest of shopflow.
+    async fn record_delivery(
+        &self,
+        provider: &str,
+        event_id: &str,
+        event: Option<&OutboxEvent>,
+        at: Timestamp,
+    ) -> Result<Delivery, StoreError>;
+}

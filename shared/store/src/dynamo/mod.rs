@@ -7,6 +7,7 @@ mod items;
 mod lifecycle;
 mod orders;
 mod search;
+mod webhooks;
 
 use crate::StoreError;
 use aws_sdk_dynamodb::Client;
