@@ -5,7 +5,7 @@ use super::items::{
     AppliedEventItem, HistoryItem, OrderItem, OutboxItem, order_key, status_index_time,
     status_partition, status_shard, status_sort, stock_key,
 };
-use super::{DynamoStore, corrupt, key, unavailable};
+use super::{DynamoStore, corrupt, key, n, s, unavailable};
 use crate::{ChangeError, HistoryEntry, OrderLifecycle, Page, StatusChange, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -14,14 +14,6 @@ use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
 
 impl DynamoStore {
     fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {

@@ -5,20 +5,16 @@ use super::items::{
     OrderItem, customer_order_sort, customer_orders_partition, order_key, status_partition,
 };
 use super::lifecycle::StatusRange;
-use super::{DynamoStore, corrupt, unavailable};
+use super::{DynamoStore, corrupt, s, unavailable};
 use crate::{OrderQuery, OrderSearch, Page, STATUS_SHARDS, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::Select;
 use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
 use std::collections::HashMap;
 use ulid::Ulid;
 
 /// Pages read per call at most, so a sparse filter cannot run up the bill.
 const MAX_PAGES: usize = 10;
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
 
 fn placed_between(order: &Order, query: &OrderQuery) -> bool {
     query.from.is_none_or(|from| order.created_at >= from)
