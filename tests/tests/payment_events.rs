@@ -68,6 +68,20 @@ async fn changes(api: &shopflow_tests::Api, id: &str, count: usize) -> Vec<Value
     }
 }
 
+/// Waits until order-status has applied an event published now. SQS is not
+/// FIFO, so earlier events have very likely, not certainly, been consumed:
+/// a check after this can miss a late change, never invent one.
+async fn order_status_caught_up(api: &shopflow_tests::Api) {
+    let probe = placed_order(api).await;
+    publish(
+        "payment.failed",
+        &ulid::Ulid::generate().to_string(),
+        &probe,
+    )
+    .await;
+    changes(api, &probe, 1).await;
+}
+
 fn statuses(entries: &[Value]) -> Vec<&str> {
     entries
         .iter()
@@ -107,15 +121,8 @@ async fn a_capture_before_its_authorization_still_ends_paid() {
         &id,
     )
     .await;
-    // The late authorization is ignored: give it time to be consumed, then look again.
-    let probe = placed_order(&api).await;
-    publish(
-        "payment.failed",
-        &ulid::Ulid::generate().to_string(),
-        &probe,
-    )
-    .await;
-    changes(&api, &probe, 1).await;
+    // The late authorization is ignored: once it has been consumed, look again.
+    order_status_caught_up(&api).await;
     assert_eq!(statuses(&changes(&api, &id, 1).await), ["paid"]);
 }
 
@@ -125,14 +132,7 @@ async fn one_event_delivered_five_times_moves_the_order_once() {
     let id = placed_order(&api).await;
     let event_id = ulid::Ulid::generate().to_string();
     join_all((0..5).map(|_| publish("payment.failed", &event_id, &id))).await;
-    let probe = placed_order(&api).await;
-    publish(
-        "payment.failed",
-        &ulid::Ulid::generate().to_string(),
-        &probe,
-    )
-    .await;
-    changes(&api, &probe, 1).await;
+    order_status_caught_up(&api).await;
     assert_eq!(statuses(&changes(&api, &id, 1).await), ["payment_failed"]);
 }
 
@@ -300,14 +300,7 @@ async fn a_signed_stripe_authorization_moves_the_order_and_duplicates_change_not
         ["payment_authorized"]
     );
     // A later, unrelated delivery is consumed after ours: still one change.
-    let probe = placed_order(&api).await;
-    publish(
-        "payment.failed",
-        &ulid::Ulid::generate().to_string(),
-        &probe,
-    )
-    .await;
-    changes(&api, &probe, 1).await;
+    order_status_caught_up(&api).await;
     assert_eq!(
         statuses(&changes(&api, &id, 1).await),
         ["payment_authorized"]
@@ -342,13 +335,6 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
         .send("POST", "/v1/webhooks/stripe", None, &[], Some("{}".into()))
         .await;
     assert_eq!(unsigned.status, 400);
-    let probe = placed_order(&api).await;
-    publish(
-        "payment.failed",
-        &ulid::Ulid::generate().to_string(),
-        &probe,
-    )
-    .await;
-    changes(&api, &probe, 1).await;
+    order_status_caught_up(&api).await;
     assert!(changes(&api, &id, 0).await.is_empty());
 }

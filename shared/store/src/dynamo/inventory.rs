@@ -24,22 +24,8 @@ impl InventoryStore for DynamoStore {
     }
 
     async fn product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(product_key(sku))))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, ProductItem>(item)
-                    .map_err(corrupt("product"))?
-                    .into_product()
-            })
-            .transpose()
+        let item: Option<ProductItem> = self.get(product_key(sku), "product").await?;
+        item.map(ProductItem::into_product).transpose()
     }
 
     async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError> {

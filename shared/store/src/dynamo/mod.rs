@@ -47,6 +47,28 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The item at `(pk, sk)`, read back as `T`.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        at: (String, String),
+        entity: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(at)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item(item).map_err(corrupt(entity)))
+            .transpose()
+    }
+}
+
 fn unavailable(error: impl std::error::Error) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(error).to_string())
 }

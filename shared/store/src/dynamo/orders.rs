@@ -11,24 +11,8 @@ use std::collections::HashMap;
 #[async_trait]
 impl OrderReader for DynamoStore {
     async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        let (pk, sk) = order_key(id);
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, OrderItem>(item)
-                    .map_err(corrupt("order"))?
-                    .into_order()
-            })
-            .transpose()
+        let item: Option<OrderItem> = self.get(order_key(id), "order").await?;
+        item.map(OrderItem::into_order).transpose()
     }
 
     async fn customer_orders(
