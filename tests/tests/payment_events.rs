@@ -338,3 +338,74 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     order_status_caught_up(&api).await;
     assert!(changes(&api, &id, 0).await.is_empty());
 }
+
+/// Waits (bounded) until the order has `status`.
+async fn until_status(api: &shopflow_tests::Api, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let order = api
+            .get(&format!("/v1/orders/{id}"), &stack().admin())
+            .await
+            .body["order"]
+            .clone();
+        if order["status"] == status || Instant::now() > deadline {
+            return order;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_payment_after_the_reservation_lapsed_reserves_again_or_asks_for_a_refund_never_oversells()
+ {
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("LATE");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 100, &[(&warehouse, 2)])
+        .await;
+    let ids = shopflow_tests::place_lapsed_orders(&sku, &warehouse, 2).await;
+    let (revived, stranded) = (ids[0].to_string(), ids[1].to_string());
+    // The local scheduler's sweeper expires both and hands their units back.
+    assert_eq!(
+        until_status(&api, &revived, "expired").await["status"],
+        "expired"
+    );
+    assert_eq!(
+        until_status(&api, &stranded, "expired").await["status"],
+        "expired"
+    );
+    assert_eq!(api.stock(&admin, &sku, &warehouse).await, (2, 0, 2));
+
+    // One late payment finds its unit still there: the order is paid, the unit reserved again.
+    publish(
+        "payment.captured",
+        &ulid::Ulid::generate().to_string(),
+        &revived,
+    )
+    .await;
+    assert_eq!(until_status(&api, &revived, "paid").await["status"], "paid");
+    assert_eq!(api.stock(&admin, &sku, &warehouse).await, (2, 1, 1));
+
+    // Someone buys the last unit; the other late payment finds nothing left.
+    let buyer = stack().customer(&unique("buyer"));
+    assert_eq!(
+        api.checkout(&buyer, &unique("key"), &cart(&[(&sku, 1)]))
+            .await
+            .status,
+        201
+    );
+    publish(
+        "payment.captured",
+        &ulid::Ulid::generate().to_string(),
+        &stranded,
+    )
+    .await;
+    order_status_caught_up(&api).await;
+    let order = api.get(&format!("/v1/orders/{stranded}"), &admin).await;
+    assert_eq!(order.body["order"]["status"], "expired");
+    assert_eq!(
+        api.stock(&admin, &sku, &warehouse).await,
+        (2, 2, 0),
+        "never oversold"
+    );
+}

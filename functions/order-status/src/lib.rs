@@ -8,12 +8,13 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
+use shopflow_domain::events::{DomainEvent, RefundRequired};
 use shopflow_domain::{Actor, OrderId, PaymentOutcome};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{ChangeError, OrderLifecycle, StatusChange};
+use shopflow_store::{ChangeError, OrderLifecycle, OutboxEvent, StatusChange};
 
 pub const CONSUMER: &str = "order-status";
 const ACTOR: Actor = Actor::System(CONSUMER);
@@ -37,6 +38,12 @@ impl App<DynamoStore> {
 #[derive(Debug, Deserialize)]
 struct PaymentData {
     order_id: String,
+    #[serde(default)]
+    payment_id: String,
+    #[serde(default)]
+    amount_minor: i64,
+    #[serde(default)]
+    currency: String,
 }
 
 impl<S: OrderLifecycle> App<S> {
@@ -108,6 +115,9 @@ impl<S: OrderLifecycle> App<S> {
                 Ok(()) => return Ok(Handled::Applied),
                 Err(ChangeError::AlreadyApplied) => return Ok(Handled::Duplicate),
                 Err(ChangeError::Stale) => continue,
+                Err(ChangeError::OutOfStock) => {
+                    return self.refund_required(&event, &data, order_id).await;
+                }
                 Err(ChangeError::Store(error)) => {
                     return Err(ConsumeError::Failed(error.to_string()));
                 }
@@ -116,5 +126,37 @@ impl<S: OrderLifecycle> App<S> {
         Err(ConsumeError::Failed(format!(
             "order {order_id} kept changing"
         )))
+    }
+
+    /// A late payment for an order whose stock is gone: the order stays
+    /// expired and the money must go back. Recorded as `payment.refund_required`
+    /// for the payments work, once per payment event.
+    async fn refund_required(
+        &self,
+        event: &BusEvent,
+        data: &PaymentData,
+        order_id: OrderId,
+    ) -> Result<Handled, ConsumeError> {
+        tracing::warn!(%order_id, payment_id = %data.payment_id, "late payment, stock gone: refund required");
+        let refund = OutboxEvent {
+            id: ulid::Ulid::generate(),
+            occurred_at: now(),
+            event: DomainEvent::RefundRequired(RefundRequired {
+                order_id,
+                payment_id: data.payment_id.clone(),
+                amount_minor: data.amount_minor,
+                currency: data.currency.clone(),
+                reason: "paid after the reservation lapsed, and the stock is gone".into(),
+            }),
+        };
+        match self
+            .store
+            .record_event(&refund, Some((CONSUMER.to_owned(), event.id.clone())))
+            .await
+        {
+            Ok(()) => Ok(Handled::Applied),
+            Err(ChangeError::AlreadyApplied) => Ok(Handled::Duplicate),
+            Err(error) => Err(ConsumeError::Failed(error.to_string())),
+        }
     }
 }

@@ -157,18 +157,45 @@ async fn an_event_that_is_not_a_payment_outcome_is_ignored_whatever_its_data() {
 }
 
 #[tokio::test]
-async fn a_capture_for_an_expired_order_is_ignored_and_the_order_stays_expired() {
+async fn a_late_capture_revives_an_expired_order_when_its_stock_is_still_there() {
     let mut shop = Shop::new().await;
     let order = shop.order_in(S::Expired).await;
-    let version = shop.version(order).await;
+    let reserved_before = shop.stock().reserved;
 
     let outcome = shop.apply(captured(order, &event_id(1))).await.unwrap();
 
-    assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
+    assert_eq!(outcome, Handled::Applied);
+    assert_eq!(shop.status(order).await, S::Paid);
+    assert_eq!(
+        shop.stock().reserved,
+        reserved_before + 2,
+        "its two units are reserved again"
+    );
+    assert!(shop.refunds_required(order).is_empty());
+}
+
+#[tokio::test]
+async fn a_late_capture_for_an_order_whose_stock_is_gone_stays_expired_and_asks_for_a_refund_once()
+{
+    let mut shop = Shop::new().await;
+    let order = shop.order_in(S::Expired).await;
+    shop.sell_out().await;
+    let version = shop.version(order).await;
+
+    let outcome = shop.apply(captured(order, &event_id(1))).await.unwrap();
+    let again = shop.apply(captured(order, &event_id(1))).await.unwrap();
+
+    assert_eq!(outcome, Handled::Applied);
+    assert_eq!(again, Handled::Duplicate);
     assert_eq!(shop.status(order).await, S::Expired);
     assert_eq!(shop.version(order).await, version);
-    assert!(shop.changes_by_consumer(order).await.is_empty());
-    assert!(shop.events_by_consumer(order).is_empty());
+    assert_eq!(shop.stock().available(), 0, "nothing was oversold");
+    let refunds = shop.refunds_required(order);
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        (refunds[0].amount_minor, refunds[0].payment_id.as_str()),
+        (5_000, "pi_3Q")
+    );
 }
 
 #[tokio::test]

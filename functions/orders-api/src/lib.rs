@@ -142,7 +142,9 @@ impl<S: OrderLifecycle + OrderSearch> App<S> {
                     };
                     return Ok(order_response(&cancelled));
                 }
-                Err(ChangeError::Stale | ChangeError::AlreadyApplied) => continue,
+                Err(ChangeError::Stale | ChangeError::AlreadyApplied | ChangeError::OutOfStock) => {
+                    continue;
+                }
                 Err(ChangeError::Store(error)) => return Err(error.into()),
             }
         }

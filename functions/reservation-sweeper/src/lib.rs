@@ -246,7 +246,9 @@ impl<S: OrderLifecycle> App<S> {
                 tracing::info!(order_id = %order.id, "abandoned draft cancelled");
                 Outcome::DraftCancelled
             }
-            Err(ChangeError::Stale | ChangeError::AlreadyApplied) => Outcome::Skipped,
+            Err(ChangeError::Stale | ChangeError::AlreadyApplied | ChangeError::OutOfStock) => {
+                Outcome::Skipped
+            }
             Err(ChangeError::Store(error)) => {
                 tracing::error!(order_id = %order.id, %error, "cancelling draft failed");
                 Outcome::Failed
@@ -280,7 +282,9 @@ impl<S: OrderLifecycle> App<S> {
                 tracing::info!(order_id = %order.id, released_units = units, "reservation lapsed; order expired");
                 Outcome::Expired(units)
             }
-            Err(ChangeError::Stale | ChangeError::AlreadyApplied) => Outcome::Skipped,
+            Err(ChangeError::Stale | ChangeError::AlreadyApplied | ChangeError::OutOfStock) => {
+                Outcome::Skipped
+            }
             Err(ChangeError::Store(error)) => {
                 tracing::error!(order_id = %order.id, %error, "expiring order failed");
                 Outcome::Failed

@@ -14,6 +14,7 @@ pub enum DomainEvent {
     OrderStatusChanged(OrderStatusChanged),
     InventoryRestocked(InventoryRestocked),
     PaymentReported(PaymentReported),
+    RefundRequired(RefundRequired),
 }
 
 impl DomainEvent {
@@ -24,13 +25,16 @@ impl DomainEvent {
             Self::OrderStatusChanged(change) => change.to.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
+            Self::RefundRequired(_) => "payment.refund_required",
         }
     }
 
     /// EventBridge `source`: `shopflow.<area>`.
     pub fn source(&self) -> &'static str {
         match self {
-            Self::OrderCreated(_) | Self::OrderStatusChanged(_) => "shopflow.orders",
+            Self::OrderCreated(_) | Self::OrderStatusChanged(_) | Self::RefundRequired(_) => {
+                "shopflow.orders"
+            }
             Self::InventoryRestocked(_) => "shopflow.inventory",
             Self::PaymentReported(_) => "shopflow.payments",
         }
@@ -119,6 +123,17 @@ pub struct PaymentReported {
     pub fully_refunded: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<String>,
+}
+
+/// Money came in for an order that cannot take it (its reservation lapsed and
+/// the stock is gone): the payments work must give it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundRequired {
+    pub order_id: OrderId,
+    pub payment_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reason: String,
 }
 
 /// The EventBridge `detail` of every event: `{id, occurred_at, version, data}`.

@@ -73,6 +73,12 @@ impl OrderStatus {
             (S::PendingPayment | S::PaymentFailed, T::Cancelled) => S::Cancelled,
             (S::PendingPayment | S::PaymentFailed, T::ReservationExpired) => S::Expired,
 
+            // A payment that arrives after the reservation lapsed revives the
+            // order, if its stock can be reserved again (the store makes that
+            // part of the same change and refuses it when the stock is gone).
+            (S::Expired, T::PaymentAuthorized) => S::PaymentAuthorized,
+            (S::Expired, T::PaymentCaptured) => S::Paid,
+
             // Authorized: capture now or at shipment; cancelling voids the hold.
             (S::PaymentAuthorized, T::PaymentCaptured) => S::Paid,
             (S::PaymentAuthorized | S::Paid, T::FulfillmentStarted) => S::Processing,
@@ -156,8 +162,7 @@ impl PaymentOutcome {
     /// Money arrived or is held for an order that can no longer take it:
     /// it must go back (void or refund), not be kept.
     pub fn strands_money(self, status: OrderStatus) -> bool {
-        matches!(self, Self::Authorized | Self::Captured)
-            && matches!(status, OrderStatus::Cancelled | OrderStatus::Expired)
+        matches!(self, Self::Authorized | Self::Captured) && status == OrderStatus::Cancelled
     }
 }
 
@@ -233,9 +238,14 @@ impl OrderStatus {
         )
     }
 
-    /// Still moving: not delivered, and not cancelled, expired or refunded.
+    /// Still moving: not delivered, cancelled, expired (a late payment can
+    /// still revive it, but nothing else moves it) or refunded.
     pub fn is_open(self) -> bool {
-        !self.is_final() && !matches!(self, Self::Delivered | Self::PartiallyRefunded)
+        !self.is_final()
+            && !matches!(
+                self,
+                Self::Delivered | Self::PartiallyRefunded | Self::Expired
+            )
     }
 
     /// Authorized or captured money stands behind the order.
@@ -262,6 +272,11 @@ impl OrderStatus {
                 | Self::Paid
                 | Self::Processing
         )
+    }
+
+    /// A late payment revives an expired order: its stock must be reserved again.
+    pub fn reacquires_reservations(self, to: OrderStatus) -> bool {
+        self == Self::Expired && to.holds_reserved_stock()
     }
 
     /// Cancelled and expired orders give their reserved stock back.
@@ -294,6 +309,8 @@ mod tests {
         (S::PaymentFailed, T::PaymentCaptured, S::Paid),
         (S::PaymentFailed, T::Cancelled, S::Cancelled),
         (S::PaymentFailed, T::ReservationExpired, S::Expired),
+        (S::Expired, T::PaymentAuthorized, S::PaymentAuthorized),
+        (S::Expired, T::PaymentCaptured, S::Paid),
         (S::PaymentAuthorized, T::PaymentCaptured, S::Paid),
         (S::PaymentAuthorized, T::FulfillmentStarted, S::Processing),
         (S::PaymentAuthorized, T::Cancelled, S::Cancelled),
@@ -339,12 +356,12 @@ mod tests {
     }
 
     #[test]
-    fn cancelled_expired_and_refunded_orders_are_final() {
+    fn cancelled_and_refunded_orders_are_final() {
         let finals: Vec<_> = OrderStatus::ALL
             .into_iter()
             .filter(|s| s.is_final())
             .collect();
-        assert_eq!(finals, [S::Cancelled, S::Expired, S::Refunded]);
+        assert_eq!(finals, [S::Cancelled, S::Refunded]);
     }
 
     #[test]
@@ -412,11 +429,13 @@ mod tests {
     }
 
     #[test]
-    fn money_for_a_cancelled_or_expired_order_is_stranded() {
-        assert!(PaymentOutcome::Captured.strands_money(S::Expired));
+    fn money_for_a_cancelled_order_is_stranded() {
+        assert!(PaymentOutcome::Captured.strands_money(S::Cancelled));
         assert!(PaymentOutcome::Authorized.strands_money(S::Cancelled));
+        // An expired order is revived by a late payment when its stock can be reserved again.
+        assert!(!PaymentOutcome::Captured.strands_money(S::Expired));
         assert!(!PaymentOutcome::Captured.strands_money(S::PendingPayment));
-        assert!(!PaymentOutcome::Failed.strands_money(S::Expired));
+        assert!(!PaymentOutcome::Failed.strands_money(S::Cancelled));
     }
 
     #[test]

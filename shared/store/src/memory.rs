@@ -248,16 +248,25 @@ impl OrderLifecycle for MemoryStore {
         if current.version != change.expected_version || current.status != change.from {
             return Err(ChangeError::Stale);
         }
-        let mut released = Vec::with_capacity(change.release.len());
+        // Work on a copy so a failed line leaves stock as it was.
+        let mut stock = state.stock.clone();
         for (sku, warehouse, units) in &change.release {
             let at = (sku.clone(), warehouse.clone());
-            let level = state.stock.get(&at).copied().unwrap_or_default();
+            let level = stock.get(&at).copied().unwrap_or_default();
             let next = level
                 .release(*units)
                 .map_err(|e| ChangeError::Store(StoreError::Unavailable(e.to_string())))?;
-            released.push((at, next));
+            stock.insert(at, next);
         }
-        state.stock.extend(released);
+        for (sku, warehouse, units) in &change.reserve {
+            let at = (sku.clone(), warehouse.clone());
+            let level = stock.get(&at).copied().unwrap_or_default();
+            stock.insert(
+                at,
+                level.reserve(*units).map_err(|_| ChangeError::OutOfStock)?,
+            );
+        }
+        state.stock = stock;
         if let Some(order) = state.orders.get_mut(&change.order_id) {
             order.status = change.to;
             order.version += 1;
@@ -279,6 +288,21 @@ impl OrderLifecycle for MemoryStore {
         if let Some(applied) = &change.applies {
             state.applied_events.insert(applied.clone());
         }
+        Ok(())
+    }
+
+    async fn record_event(
+        &self,
+        event: &OutboxEvent,
+        applies: Option<(String, String)>,
+    ) -> Result<(), ChangeError> {
+        let mut state = self.state();
+        if let Some(applied) = applies {
+            if !state.applied_events.insert(applied) {
+                return Err(ChangeError::AlreadyApplied);
+            }
+        }
+        state.outbox.push(event.clone());
         Ok(())
     }
 

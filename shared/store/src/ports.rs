@@ -178,6 +178,9 @@ pub struct StatusChange {
     pub at: Timestamp,
     /// Reserved units returned to stock: (sku, warehouse, units).
     pub release: Vec<(Sku, WarehouseId, u32)>,
+    /// Units reserved again for an expired order a late payment revives:
+    /// (sku, warehouse, units), each conditional on the stock being there.
+    pub reserve: Vec<(Sku, WarehouseId, u32)>,
     /// When the order reservation lapses; it stays filed by it while unpaid.
     pub reservation_expires_at: Timestamp,
     pub event: OutboxEvent,
@@ -203,19 +206,22 @@ impl StatusChange {
         reason: Option<String>,
         at: Timestamp,
     ) -> Self {
+        let lines = || -> Vec<(Sku, WarehouseId, u32)> {
+            order
+                .lines
+                .iter()
+                .map(|line| {
+                    (
+                        line.sku.clone(),
+                        line.warehouse.clone(),
+                        line.quantity.get(),
+                    )
+                })
+                .collect()
+        };
         let release: Vec<(Sku, WarehouseId, u32)> =
             if to.releases_reservations() && order.status.holds_reserved_stock() {
-                order
-                    .lines
-                    .iter()
-                    .map(|line| {
-                        (
-                            line.sku.clone(),
-                            line.warehouse.clone(),
-                            line.quantity.get(),
-                        )
-                    })
-                    .collect()
+                lines()
             } else {
                 Vec::new()
             };
@@ -245,6 +251,11 @@ impl StatusChange {
             actor: actor.label(),
             reason,
             at,
+            reserve: if order.status.reacquires_reservations(to) {
+                lines()
+            } else {
+                Vec::new()
+            },
             release,
             reservation_expires_at: order.reservation_expires_at,
             event: OutboxEvent {
@@ -265,6 +276,9 @@ pub enum ChangeError {
     /// The consumed event behind the change was applied before.
     #[error("this event was applied before")]
     AlreadyApplied,
+    /// A unit the change had to reserve again is no longer in stock.
+    #[error("the stock to reserve again is gone")]
+    OutOfStock,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -283,6 +297,14 @@ pub struct HistoryEntry {
 #[async_trait]
 pub trait OrderLifecycle: OrderReader {
     async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError>;
+
+    /// Records an event about an order that changes nothing else (e.g. money
+    /// to return), with the consumed event it answers when there is one.
+    async fn record_event(
+        &self,
+        event: &OutboxEvent,
+        applies: Option<(String, String)>,
+    ) -> Result<(), ChangeError>;
 
     /// The order's applied status changes, oldest first.
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError>;

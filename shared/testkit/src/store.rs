@@ -161,6 +161,14 @@ impl<H: StoreHooks> OrderLifecycle for SharedStore<H> {
         self.hooks.change_status(&self.memory, change).await
     }
 
+    async fn record_event(
+        &self,
+        event: &OutboxEvent,
+        applies: Option<(String, String)>,
+    ) -> Result<(), ChangeError> {
+        self.memory.record_event(event, applies).await
+    }
+
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.memory.history(id).await
     }

@@ -105,6 +105,55 @@ impl Shop {
         id
     }
 
+    /// Takes every unit still available, as other customers' checkouts would.
+    pub async fn sell_out(&mut self) {
+        loop {
+            let left = self.stock().available();
+            if left == 0 {
+                return;
+            }
+            self.placed += 1;
+            let created_at = Timestamp::from_millis(FIRST_ORDER_AT + self.placed * 60_000);
+            let id = OrderId::from_ulid(Ulid::from_parts(
+                created_at.as_millis(),
+                u128::from(self.placed),
+            ));
+            let lines = vec![order_line(SKU, WAREHOUSE, left.min(999), 2_500)];
+            let order = shopflow_testkit::unpaid_order(id, "rival", lines, created_at);
+            shopflow_testkit::place_order(
+                self.store.memory(),
+                &order,
+                Ulid::from_parts(created_at.as_millis(), 1),
+            )
+            .await;
+        }
+    }
+
+    /// The stock of the shop's one SKU.
+    pub fn stock(&self) -> shopflow_domain::StockLevel {
+        self.store.memory().stock(
+            &shopflow_testkit::sku(SKU),
+            &shopflow_testkit::wh(WAREHOUSE),
+        )
+    }
+
+    /// The `payment.refund_required` events recorded for `id`.
+    pub fn refunds_required(&self, id: OrderId) -> Vec<shopflow_domain::events::RefundRequired> {
+        self.store
+            .memory()
+            .outbox()
+            .into_iter()
+            .filter_map(|event| match event.event {
+                shopflow_domain::events::DomainEvent::RefundRequired(refund)
+                    if refund.order_id == id =>
+                {
+                    Some(refund)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Hands one event to the consumer, as its batch would.
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
         let _logging = logging();

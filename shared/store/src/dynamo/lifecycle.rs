@@ -6,7 +6,9 @@ use super::items::{
     status_partition, status_shard, status_sort, stock_key,
 };
 use super::{DynamoStore, corrupt, key, n, s, unavailable};
-use crate::{ChangeError, HistoryEntry, OrderLifecycle, Page, StatusChange, StoreError};
+use crate::{
+    ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -59,6 +61,41 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// Reserves units again, as checkout does: only while they are available.
+    fn reserve_again(
+        &self,
+        sku: &shopflow_domain::Sku,
+        warehouse: &shopflow_domain::WarehouseId,
+        units: u32,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(sku, warehouse))))
+            .update_expression(
+                "SET reserved = reserved + :q, available = available - :q, version = version + :one",
+            )
+            .condition_expression("available >= :q")
+            .expression_attribute_values(":q", n(units))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The record that a consumer applied an event, when the write answers one.
+    fn applied_record(
+        &self,
+        applies: Option<&(String, String)>,
+        at: Timestamp,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        applies
+            .map(|(consumer, event_id)| {
+                let record = AppliedEventItem::new(consumer, event_id, at);
+                self.put_new(serde_dynamo::to_item(record).map_err(corrupt("applied event"))?)
+            })
+            .transpose()
+    }
+
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -86,12 +123,14 @@ impl OrderLifecycle for DynamoStore {
         for (sku, warehouse, units) in &change.release {
             writes.push(self.release(sku, warehouse, *units)?);
         }
+        let reserved_from = writes.len();
+        for (sku, warehouse, units) in &change.reserve {
+            writes.push(self.reserve_again(sku, warehouse, *units)?);
+        }
+        let reserved = reserved_from..writes.len();
         let applied_index = writes.len();
-        if let Some((consumer, event_id)) = &change.applies {
-            let record = AppliedEventItem::new(consumer, event_id, change.at);
-            writes.push(
-                self.put_new(serde_dynamo::to_item(record).map_err(corrupt("applied event"))?)?,
-            );
+        if let Some(record) = self.applied_record(change.applies.as_ref(), change.at)? {
+            writes.push(record);
         }
         let result = self
             .client
@@ -110,10 +149,11 @@ impl OrderLifecycle for DynamoStore {
                         .collect();
                     // A redelivered event finds its record; otherwise the order's own
                     // condition failed, or another transaction held it: re-read and re-decide.
-                    if change.applies.is_some()
-                        && codes.get(applied_index) == Some(&"ConditionalCheckFailed")
-                    {
+                    let failed = |index: usize| codes.get(index) == Some(&"ConditionalCheckFailed");
+                    if change.applies.is_some() && failed(applied_index) {
                         Err(ChangeError::AlreadyApplied)
+                    } else if reserved.clone().any(failed) {
+                        Err(ChangeError::OutOfStock)
                     } else if codes.first() == Some(&"ConditionalCheckFailed")
                         || codes.contains(&"TransactionConflict")
                     {
@@ -123,6 +163,40 @@ impl OrderLifecycle for DynamoStore {
                             "status change cancelled: {codes:?}"
                         ))))
                     }
+                }
+                _ => Err(ChangeError::Store(unavailable(error))),
+            },
+        }
+    }
+
+    async fn record_event(
+        &self,
+        event: &OutboxEvent,
+        applies: Option<(String, String)>,
+    ) -> Result<(), ChangeError> {
+        let mut writes = vec![self.put_new(
+            serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
+        )?];
+        if let Some(record) = self.applied_record(applies.as_ref(), event.occurred_at)? {
+            writes.push(record);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled
+                        .cancellation_reasons()
+                        .get(1)
+                        .and_then(|r| r.code())
+                        == Some("ConditionalCheckFailed") =>
+                {
+                    Err(ChangeError::AlreadyApplied)
                 }
                 _ => Err(ChangeError::Store(unavailable(error))),
             },
