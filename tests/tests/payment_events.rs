@@ -36,6 +36,11 @@ async fn publish(detail_type: &str, event_id: &str, order_id: &str) {
 }
 
 async fn placed_order(api: &shopflow_tests::Api) -> String {
+    placed_order_of_its_own_sku(api).await.0
+}
+
+/// An order of one unit of a SKU of its own (5 in stock): (order id, sku).
+async fn placed_order_of_its_own_sku(api: &shopflow_tests::Api) -> (String, String) {
     let admin = stack().admin();
     let sku = unique("PAY");
     api.product_with_stock(&admin, &sku, 100, &[(&warehouses()[0], 5)])
@@ -44,7 +49,7 @@ async fn placed_order(api: &shopflow_tests::Api) -> String {
     let reply = api
         .checkout(&buyer, &unique("key"), &cart(&[(&sku, 1)]))
         .await;
-    reply.body["order"]["id"].as_str().unwrap().to_owned()
+    (reply.body["order"]["id"].as_str().unwrap().to_owned(), sku)
 }
 
 /// The order's status changes, waiting until `count` exist (bounded).
@@ -139,11 +144,11 @@ async fn one_event_delivered_five_times_moves_the_order_once() {
 #[tokio::test]
 async fn a_cancel_racing_an_authorization_ends_in_one_consistent_state() {
     let (api, admin) = (stack().api(), stack().admin());
-    let mut ids = Vec::new();
+    let mut orders = Vec::new();
     for _ in 0..6 {
-        ids.push(placed_order(&api).await);
+        orders.push(placed_order_of_its_own_sku(&api).await);
     }
-    let races = ids.iter().map(|id| {
+    let races = orders.iter().map(|(id, _)| {
         let api = api.clone();
         let admin = admin.clone();
         async move {
@@ -161,15 +166,22 @@ async fn a_cancel_racing_an_authorization_ends_in_one_consistent_state() {
         }
     });
     let replies = join_all(races).await;
-    for (id, reply) in ids.iter().zip(&replies) {
+    for ((id, sku), reply) in orders.iter().zip(&replies) {
         let entries = changes(&api, id, 1).await;
+        let stock = api.stock(&admin, sku, &warehouses()[0]).await;
         match reply.status {
-            // The cancel won: a later authorization is ignored (and logged as money to return).
-            200 => assert_eq!(statuses(&entries), ["cancelled"]),
-            // The authorization won: the cancel must wait for the payments service.
+            // The cancel won: its unit is back; a later authorization is ignored
+            // (and logged as money to return).
+            200 => {
+                assert_eq!(statuses(&entries), ["cancelled"]);
+                assert_eq!(stock, (5, 0, 5));
+            }
+            // The authorization won: the unit stays reserved; the cancel must
+            // wait for the payments service.
             409 => {
                 assert_eq!(reply.error_code(), "payment_settlement_required");
                 assert_eq!(statuses(&entries), ["payment_authorized"]);
+                assert_eq!(stock, (5, 1, 4));
             }
             other => panic!("{id}: cancel answered {other} {}", reply.body),
         }
