@@ -4,7 +4,7 @@
 use super::items::{
     IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key, product_key, stock_key,
 };
-use super::{DynamoStore, corrupt, key, now_secs, unavailable};
+use super::{DynamoStore, StockMove, corrupt, key, now_secs, unavailable};
 use crate::{
     CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
     StoreError,
@@ -12,7 +12,7 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+    AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
 };
 use shopflow_domain::{Order, Sku, WarehouseId};
 use std::collections::HashMap;
@@ -126,18 +126,12 @@ impl CheckoutStore for DynamoStore {
             serde_dynamo::to_item(OrderItem::from_order(order)).map_err(corrupt("order"))?;
         writes.push(self.put(order_item, "attribute_not_exists(pk)", None)?);
         for line in &order.lines {
-            let reserve = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(stock_key(&line.sku, &line.warehouse))))
-                .update_expression(
-                    "SET reserved = reserved + :q, available = available - :q, version = version + :one",
-                )
-                .condition_expression("available >= :q")
-                .expression_attribute_values(":q", AttributeValue::N(line.quantity.get().to_string()))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .build()
-                .map_err(unavailable)?;
-            writes.push(TransactWriteItem::builder().update(reserve).build());
+            writes.push(self.move_stock(
+                &line.sku,
+                &line.warehouse,
+                line.quantity.get(),
+                StockMove::Reserve,
+            )?);
         }
         // The receipt carries order.created for the relay: no separate outbox item.
         let record: Item =

@@ -3,9 +3,9 @@
 
 use super::items::{
     AppliedEventItem, HistoryItem, OrderItem, OutboxItem, order_key, status_index_time,
-    status_partition, status_shard, status_sort, stock_key,
+    status_partition, status_shard, status_sort,
 };
-use super::{DynamoStore, corrupt, key, n, s, unavailable};
+use super::{DynamoStore, StockMove, corrupt, key, n, s, unavailable};
 use crate::{
     ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
 };
@@ -37,45 +37,6 @@ impl DynamoStore {
             .expression_attribute_values(":to", s(change.to.as_str()))
             .expression_attribute_values(":from", s(change.from.as_str()))
             .expression_attribute_values(":expected", n(change.expected_version))
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    fn release(
-        &self,
-        sku: &shopflow_domain::Sku,
-        warehouse: &shopflow_domain::WarehouseId,
-        units: u32,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(stock_key(sku, warehouse))))
-            .update_expression("SET reserved = reserved - :q, available = available + :q, version = version + :one")
-            .condition_expression("reserved >= :q")
-            .expression_attribute_values(":q", n(units))
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// Reserves units again, as checkout does: only while they are available.
-    fn reserve_again(
-        &self,
-        sku: &shopflow_domain::Sku,
-        warehouse: &shopflow_domain::WarehouseId,
-        units: u32,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(stock_key(sku, warehouse))))
-            .update_expression(
-                "SET reserved = reserved + :q, available = available - :q, version = version + :one",
-            )
-            .condition_expression("available >= :q")
-            .expression_attribute_values(":q", n(units))
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(unavailable)?;
@@ -121,11 +82,11 @@ impl OrderLifecycle for DynamoStore {
             )?,
         );
         for (sku, warehouse, units) in &change.release {
-            writes.push(self.release(sku, warehouse, *units)?);
+            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Release)?);
         }
         let reserved_from = writes.len();
         for (sku, warehouse, units) in &change.reserve {
-            writes.push(self.reserve_again(sku, warehouse, *units)?);
+            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Reserve)?);
         }
         let reserved = reserved_from..writes.len();
         let applied_index = writes.len();

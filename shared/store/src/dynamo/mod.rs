@@ -69,6 +69,48 @@ impl DynamoStore {
     }
 }
 
+/// Units moving between a stock item's `available` and `reserved`, only
+/// when there are enough to move (conditions cannot subtract, so both
+/// counters are kept).
+#[derive(Debug, Clone, Copy)]
+enum StockMove {
+    Reserve,
+    Release,
+}
+
+impl DynamoStore {
+    fn move_stock(
+        &self,
+        sku: &shopflow_domain::Sku,
+        warehouse: &shopflow_domain::WarehouseId,
+        units: u32,
+        movement: StockMove,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        let (expression, condition) = match movement {
+            StockMove::Reserve => (
+                "SET reserved = reserved + :q, available = available - :q, version = version + :one",
+                "available >= :q",
+            ),
+            StockMove::Release => (
+                "SET reserved = reserved - :q, available = available + :q, version = version + :one",
+                "reserved >= :q",
+            ),
+        };
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(items::stock_key(sku, warehouse))))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_values(":q", n(units))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(unavailable)?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .update(update)
+            .build())
+    }
+}
+
 fn unavailable(error: impl std::error::Error) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(error).to_string())
 }
