@@ -63,21 +63,12 @@ impl MemoryStore {
         }
         let state = self.state();
         let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
-        let mut matching = state
+        let matching = state
             .orders
             .values()
             .filter(|order| wanted(order))
             .filter(|order| cursor.is_none_or(|after| order.id > after));
-        let items: Vec<Order> = matching
-            .by_ref()
-            .take(usize::from(limit))
-            .cloned()
-            .collect();
-        let next = match matching.next() {
-            Some(_) => items.last().map(|order| order.id.to_string()),
-            None => None,
-        };
-        Page { items, next }
+        with_id_cursor(page_of(matching, limit))
     }
 
     /// Every event recorded so far, oldest first.
@@ -95,6 +86,29 @@ impl MemoryStore {
             .get(&(sku.clone(), warehouse.clone()))
             .copied()
             .unwrap_or_default()
+    }
+}
+
+/// Up to `limit` orders in iteration order, and the last one's id as the
+/// cursor when more follow.
+fn page_of<'a>(mut matching: impl Iterator<Item = &'a Order>, limit: u16) -> Page<Order, OrderId> {
+    let items: Vec<Order> = matching
+        .by_ref()
+        .take(usize::from(limit))
+        .cloned()
+        .collect();
+    let next = match matching.next() {
+        Some(_) => items.last().map(|order| order.id),
+        None => None,
+    };
+    Page { items, next }
+}
+
+/// The same page with the cursor as text, as the string-cursored ports take it.
+fn with_id_cursor(page: Page<Order, OrderId>) -> Page<Order, String> {
+    Page {
+        items: page.items,
+        next: page.next.map(|id| id.to_string()),
     }
 }
 
@@ -166,22 +180,13 @@ impl OrderReader for MemoryStore {
         limit: u16,
     ) -> Result<Page<Order, OrderId>, StoreError> {
         let state = self.state();
-        let mut matching = state
+        let matching = state
             .orders
             .values()
             .rev()
             .filter(|order| &order.customer_id == customer)
             .filter(|order| after.is_none_or(|cursor| order.id < cursor));
-        let items: Vec<Order> = matching
-            .by_ref()
-            .take(usize::from(limit))
-            .cloned()
-            .collect();
-        let next = match matching.next() {
-            Some(_) => items.last().map(|order| order.id),
-            None => None,
-        };
-        Ok(Page { items, next })
+        Ok(page_of(matching, limit))
     }
 }
 
@@ -351,7 +356,7 @@ impl OrderSearch for MemoryStore {
         }
         let state = self.state();
         let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
-        let mut matching = state
+        let matching = state
             .orders
             .values()
             .rev()
@@ -365,16 +370,7 @@ impl OrderSearch for MemoryStore {
             .filter(|order| query.from.is_none_or(|from| order.created_at >= from))
             .filter(|order| query.to.is_none_or(|to| order.created_at <= to))
             .filter(|order| cursor.is_none_or(|after| order.id < after));
-        let items: Vec<Order> = matching
-            .by_ref()
-            .take(usize::from(limit))
-            .cloned()
-            .collect();
-        let next = match matching.next() {
-            Some(_) => items.last().map(|order| order.id.to_string()),
-            None => None,
-        };
-        Ok(Page { items, next })
+        Ok(with_id_cursor(page_of(matching, limit)))
     }
 
     async fn count_orders(

@@ -168,11 +168,7 @@ async fn setup_skus(
 async fn units(stack: &LocalStack) {
     let api = api_for(stack);
     let admin = stack.admin_token("bench-admin");
-    let warehouse = stack.spec.environment["WAREHOUSES"]
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
+    let warehouse = first_warehouse(stack);
     let skus = setup_skus(&api, &admin, &warehouse, 3, 10_000).await;
 
     let meter = Meter::default();
@@ -306,6 +302,15 @@ async fn units(stack: &LocalStack) {
     println!();
 }
 
+/// The warehouse checkout tries first.
+fn first_warehouse(stack: &LocalStack) -> String {
+    stack.spec.environment["WAREHOUSES"]
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 fn api_for(stack: &LocalStack) -> Api {
     shopflow_tests::Stack {
         base_url: stack.base_url(),
@@ -323,11 +328,7 @@ async fn sweep(stack: &LocalStack) {
     const ORDERS: usize = 2_000;
     let api = api_for(stack);
     let admin = stack.admin_token("bench-admin");
-    let warehouse = stack.spec.environment["WAREHOUSES"]
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
+    let warehouse = first_warehouse(stack);
     let sku = setup_skus(&api, &admin, &warehouse, 1, ORDERS as u32)
         .await
         .remove(0);
@@ -416,11 +417,7 @@ async fn throughput(stack: &LocalStack) {
     const CHECKOUTS_PER_CLIENT: usize = 100;
     let api = api_for(stack);
     let admin = stack.admin_token("bench-admin");
-    let warehouse = stack.spec.environment["WAREHOUSES"]
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
+    let warehouse = first_warehouse(stack);
     let skus = setup_skus(&api, &admin, &warehouse, 3, 1_000_000).await;
     let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
     let body = cart(&lines);
