@@ -54,6 +54,7 @@ fn start_once(schedule_interval: Duration) -> &'static Stack {
                     port: 0,
                     seed_demo_catalog: true,
                     schedule_interval,
+                    ..Options::default()
                 })
                 .await
                 .expect("the local stack starts");

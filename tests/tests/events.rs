@@ -138,7 +138,7 @@ async fn every_checkout_and_restock_reaches_a_subscribed_queue_as_a_valid_event(
                               "metadata": { "order_id": paid } } }
     })
     .to_string();
-    let signature = stripe_webhook::signature::sign(
+    let signature = shopflow_store::stripe::signature::sign(
         body.as_bytes(),
         shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
         shopflow_local::now_secs(),

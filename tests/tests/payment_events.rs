@@ -166,25 +166,19 @@ async fn a_cancel_racing_an_authorization_ends_in_one_consistent_state() {
         }
     });
     let replies = join_all(races).await;
+    order_status_caught_up(&api).await;
     for ((id, sku), reply) in orders.iter().zip(&replies) {
+        // Whichever came first, the order ends cancelled with its unit back:
+        // an authorization applied first is cancelled with the order, one
+        // arriving after the cancel is handed back as money to return.
+        assert_eq!(reply.status, 200, "{id}: {}", reply.body);
         let entries = changes(&api, id, 1).await;
-        let stock = api.stock(&admin, sku, &warehouses()[0]).await;
-        match reply.status {
-            // The cancel won: its unit is back; a later authorization is ignored
-            // (and logged as money to return).
-            200 => {
-                assert_eq!(statuses(&entries), ["cancelled"]);
-                assert_eq!(stock, (5, 0, 5));
-            }
-            // The authorization won: the unit stays reserved; the cancel must
-            // wait for the payments service.
-            409 => {
-                assert_eq!(reply.error_code(), "payment_settlement_required");
-                assert_eq!(statuses(&entries), ["payment_authorized"]);
-                assert_eq!(stock, (5, 1, 4));
-            }
-            other => panic!("{id}: cancel answered {other} {}", reply.body),
-        }
+        let steps = statuses(&entries);
+        assert!(
+            steps == ["cancelled"] || steps == ["payment_authorized", "cancelled"],
+            "{id}: {steps:?}"
+        );
+        assert_eq!(api.stock(&admin, sku, &warehouses()[0]).await, (5, 0, 5));
     }
 }
 
@@ -252,7 +246,7 @@ async fn a_failing_event_is_dead_lettered_then_redriven_and_applied_once() {
 /// Posts a Stripe event, signed as Stripe signs it, to the local stack's webhook.
 async fn stripe_delivers(api: &shopflow_tests::Api, event: &Value) -> shopflow_tests::Reply {
     let body = event.to_string();
-    let signature = stripe_webhook::signature::sign(
+    let signature = shopflow_store::stripe::signature::sign(
         body.as_bytes(),
         shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
         shopflow_local::now_secs(),
@@ -325,7 +319,7 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     let id = placed_order(&api).await;
     let forged_id = format!("evt_{}", ulid::Ulid::generate());
     let body = stripe_event(&forged_id, "payment_intent.succeeded", &id).to_string();
-    let forged = stripe_webhook::signature::sign(
+    let forged = shopflow_store::stripe::signature::sign(
         body.as_bytes(),
         b"whsec_not_ours",
         shopflow_local::now_secs(),

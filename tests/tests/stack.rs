@@ -90,7 +90,8 @@ fn every_function_in_the_template_has_samples() {
 async fn every_sample_gets_the_answer_its_name_promises() {
     let clients = stack().clients().await;
     let environment = &stack().spec.environment;
-    let http = shopflow_local::http_functions(&clients, environment).unwrap();
+    let payments = shopflow_store::stripe::Gateway::Mock(Default::default());
+    let http = shopflow_local::http_functions(&clients, environment, &payments).unwrap();
     let streams = shopflow_local::stream_functions(&clients, environment).unwrap();
     let scheduled = shopflow_local::scheduled_functions(&clients, environment).unwrap();
     let queued = shopflow_local::queue_functions(&clients, environment).unwrap();

@@ -1,6 +1,8 @@
 //! `POST /v1/checkout`: validates the cart, prices it from the catalog,
-//! reserves stock and places the order in one transaction. Idempotent per
-//! `Idempotency-Key`.
+//! reserves stock and places the order in one transaction, then asks the
+//! payment provider to hold the total (manual capture). Idempotent per
+//! `Idempotency-Key`: a retry answers with the same order and payment, and
+//! finishes the job when the provider was down the first time.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use lambda_http::http::StatusCode;
@@ -8,15 +10,17 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use shopflow_domain::events::{DomainEvent, OrderCreated};
 use shopflow_domain::{
-    CartLine, CheckoutPolicy, Currency, Email, Order, OrderId, OrderStatus, Quantity,
-    ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
+    CartLine, CheckoutPolicy, Currency, Email, Order, OrderId, OrderStatus, PaymentAttempt,
+    Quantity, ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
 };
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::views::OrderView;
-use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
+use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now, payments};
 use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::stripe::Gateway;
 use shopflow_store::{
-    CheckoutReceipt, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
+    CheckoutReceipt, CheckoutStore, GatewayError, IdempotencyKey, Intent, IntentRequest,
+    OutboxEvent, PaymentGateway, PaymentRecords, PlaceOrderError,
 };
 use std::time::Duration;
 use tracing::Instrument;
@@ -28,8 +32,9 @@ pub const ROUTE: &str = "POST /v1/checkout";
 /// between the read and the write.
 const MAX_ATTEMPTS: u32 = 8;
 
-pub struct App<S> {
+pub struct App<S, G> {
     store: S,
+    gateway: G,
     policy: CheckoutPolicy,
 }
 
@@ -45,17 +50,26 @@ pub fn policy_from(vars: &impl config::Source) -> Result<CheckoutPolicy, config:
     })
 }
 
-impl App<DynamoStore> {
+impl App<DynamoStore, Gateway> {
     pub async fn from_env() -> Result<Self, Error> {
         let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
         let policy = policy_from(&config::ProcessEnv)?;
-        Ok(Self::new(DynamoStore::from_env(table).await, policy))
+        let gateway = payments::gateway_from(&config::ProcessEnv)?;
+        Ok(Self::new(
+            DynamoStore::from_env(table).await,
+            gateway,
+            policy,
+        ))
     }
 }
 
-impl<S: CheckoutStore> App<S> {
-    pub fn new(store: S, policy: CheckoutPolicy) -> Self {
-        Self { store, policy }
+impl<S: CheckoutStore + PaymentRecords, G: PaymentGateway> App<S, G> {
+    pub fn new(store: S, gateway: G, policy: CheckoutPolicy) -> Self {
+        Self {
+            store,
+            gateway,
+            policy,
+        }
     }
 
     pub fn store(&self) -> &S {
@@ -94,7 +108,11 @@ impl<S: CheckoutStore> App<S> {
                 .try_checkout(&caller, &key, &fingerprint, checkout.clone())
                 .await?
             {
-                Attempt::Done(response) => return Ok(response),
+                Attempt::Placed(order) => {
+                    let payment = self.offer_payment(&order, None).await?;
+                    return Ok(placed_response(&order, Some(&payment)));
+                }
+                Attempt::Replay(id) => return self.replay(id).await,
                 Attempt::Retry(reason) => tracing::info!(attempt, reason, "checkout retry"),
             }
         }
@@ -120,7 +138,7 @@ impl<S: CheckoutStore> App<S> {
             .await?;
         if let Some(receipt) = snapshot.replay {
             idempotency::ensure_same_request(&receipt.request_fingerprint, fingerprint)?;
-            return self.replay(receipt.order_id).await.map(Attempt::Done);
+            return Ok(Attempt::Replay(receipt.order_id));
         }
         let priced = self.policy.price(&checkout, &snapshot.catalog)?;
         let allocations = self.policy.allocate(checkout.lines(), &snapshot.stock)?;
@@ -153,7 +171,7 @@ impl<S: CheckoutStore> App<S> {
                     lines = order.lines.len(),
                     "order placed"
                 );
-                Ok(Attempt::Done(placed_response(&order)))
+                Ok(Attempt::Placed(Box::new(order)))
             }
             Err(PlaceOrderError::IdempotencyKeyTaken) => Err(idempotency::in_progress()),
             Err(PlaceOrderError::StockChanged) => Ok(Attempt::Retry("stock changed since read")),
@@ -162,9 +180,12 @@ impl<S: CheckoutStore> App<S> {
         }
     }
 
-    /// The first answer again, rebuilt from the order the key placed.
+    /// The first answer again, rebuilt from the order the key placed. While
+    /// the order awaits payment, the payment is offered again: the one
+    /// checkout created, or a new one if the provider was down before.
     async fn replay(&self, id: OrderId) -> Result<Response<Body>, ApiError> {
-        let order = self.store.order(id).await?.ok_or_else(|| {
+        tracing::Span::current().record("order_id", tracing::field::display(id));
+        let records = self.store.order_payments(id).await?.ok_or_else(|| {
             tracing::error!(order_id = %id, "idempotency receipt names a missing order");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -172,20 +193,91 @@ impl<S: CheckoutStore> App<S> {
                 "an internal error occurred",
             )
         })?;
-        Ok(idempotency::replayed(placed_response(&order)))
+        let payment = if records.order.status.holds_unpaid_reservation() {
+            Some(
+                self.offer_payment(&records.order, records.intents().last())
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok(idempotency::replayed(placed_response(
+            &records.order,
+            payment.as_ref(),
+        )))
+    }
+
+    /// The payment the customer confirms: `known` (created by an earlier
+    /// attempt) as the provider has it now, or a new one, recorded on the
+    /// order. Outside the order's transaction, so a provider outage never
+    /// loses the order: the answer says to retry, and the retry finishes.
+    async fn offer_payment(&self, order: &Order, known: Option<&str>) -> Result<Intent, ApiError> {
+        let intent = match known {
+            Some(intent_id) => self.gateway.intent(intent_id).await,
+            None => {
+                self.gateway
+                    .create_intent(&IntentRequest::for_order(order))
+                    .await
+            }
+        }
+        .map_err(|error| payment_not_offered(order, &error))?;
+        if known.is_none() {
+            let attempt = PaymentAttempt::Intent {
+                intent_id: intent.id.clone(),
+                created_at: now(),
+            };
+            self.store.record_attempt(order.id, &attempt).await?;
+            tracing::info!(order_id = %order.id, intent_id = %intent.id, "payment created");
+        }
+        Ok(intent)
     }
 }
 
-/// Checkout's answer: the order as it was placed. Only its status changes
-/// afterwards, so a replay shows the status it was placed with.
-fn placed_response(order: &Order) -> Response<Body> {
+/// The provider did not give the order a payment: the order stands, its
+/// stock reserved until the reservation lapses, and a retry with the same
+/// Idempotency-Key asks again.
+fn payment_not_offered(order: &Order, error: &GatewayError) -> ApiError {
+    tracing::error!(order_id = %order.id, %error, "no payment for the order");
+    let details = serde_json::json!({
+        "order_id": order.id,
+        "reservation_expires_at": order.reservation_expires_at.to_rfc3339(),
+        "provider_code": error.code(),
+    });
+    let (status, code) = match error {
+        GatewayError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "payment_provider_unavailable",
+        ),
+        GatewayError::Rejected { .. } => (StatusCode::BAD_GATEWAY, "payment_provider_refused"),
+    };
+    ApiError::new(
+        status,
+        code,
+        "the order is placed and its stock reserved, but the payment provider did not create its payment; retry with the same Idempotency-Key",
+    )
+    .with_details(details)
+}
+
+/// Checkout's answer: the order as it was placed, and the payment its
+/// customer confirms. Only its status and money change afterwards, so a
+/// replay shows the order as it was placed.
+fn placed_response(order: &Order, payment: Option<&Intent>) -> Response<Body> {
     let as_placed = Order {
         status: OrderStatus::PendingPayment,
+        payment: shopflow_domain::Payment::default(),
         ..order.clone()
     };
+    let payment = payment.map(|intent| {
+        serde_json::json!({
+            "intent_id": intent.id,
+            "client_secret": intent.client_secret,
+            "status": intent.status.as_str(),
+            "amount_minor": intent.amount_minor,
+        })
+    });
     http::json(
         StatusCode::CREATED,
-        &serde_json::json!({ "order": OrderView::from(&as_placed) }),
+        &serde_json::json!({ "order": OrderView::from(&as_placed), "payment": payment }),
     )
 }
 
@@ -215,7 +307,9 @@ fn record_outcome(result: &Result<Response<Body>, ApiError>, elapsed: Duration) 
 }
 
 enum Attempt {
-    Done(Response<Body>),
+    Placed(Box<Order>),
+    /// The key placed this order before.
+    Replay(OrderId),
     Retry(&'static str),
 }
 

@@ -1,20 +1,28 @@
-//! Applies payment events (`payment.authorized`, `payment.captured`,
-//! `payment.failed`, `payment.refunded`) to the order state machine, from its
-//! own SQS queue. Each event is applied at most once (its id is recorded with
-//! the change it causes); events that arrive after a later one moved the order
-//! on are ignored, so out-of-order and duplicate delivery converge.
+//! Applies what the payment provider reported (`payment.authorized`,
+//! `payment.captured`, `payment.failed`, `payment.refunded`,
+//! `payment.voided`, `payment.checkout_expired`) to the order: its money and,
+//! where the state machine allows, its status. Consumed from its own SQS
+//! queue. Each event is applied at most once (its id is recorded with the
+//! change it causes); reports merge in any order, so out-of-order and
+//! duplicate deliveries converge. Money the order cannot keep is handed to
+//! payment-actions as `payment.refund_required`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
-use serde::Deserialize;
-use shopflow_domain::events::{DomainEvent, RefundRequired};
-use shopflow_domain::{Actor, OrderId, PaymentOutcome};
+use shopflow_domain::events::{
+    DomainEvent, GiveBackBy, PaymentFacts, PaymentReported, RefundRequired,
+};
+use shopflow_domain::{
+    Actor, GiveBackReason, Order, OrderTrigger, Payment, PaymentDecision, PaymentOutcome,
+};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{ChangeError, OrderLifecycle, OutboxEvent, StatusChange};
+use shopflow_store::{
+    ChangeError, OrderLifecycle, OutboxEvent, PaymentChange, PaymentRecords, StatusChange,
+};
 
 pub const CONSUMER: &str = "order-status";
 const ACTOR: Actor = Actor::System(CONSUMER);
@@ -34,19 +42,14 @@ impl App<DynamoStore> {
     }
 }
 
-/// The part of a payment event this consumer reads.
-#[derive(Debug, Deserialize)]
-struct PaymentData {
-    order_id: String,
-    #[serde(default)]
-    payment_id: String,
-    #[serde(default)]
-    amount_minor: i64,
-    #[serde(default)]
-    currency: String,
+/// How one attempt at applying a report ended.
+enum Attempt {
+    Done(Handled),
+    /// The order changed under the write: read it again and decide again.
+    Again,
 }
 
-impl<S: OrderLifecycle> App<S> {
+impl<S: OrderLifecycle + PaymentRecords> App<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
@@ -74,79 +77,145 @@ impl<S: OrderLifecycle> App<S> {
 
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
         // What the event is decides whether its data matters at all.
-        let fully_refunded = event.data["fully_refunded"].as_bool().unwrap_or(false);
-        let Some(outcome) = PaymentOutcome::from_detail_type(&event.detail_type, fully_refunded)
-        else {
+        let Some(outcome) = PaymentOutcome::from_detail_type(&event.detail_type) else {
             return Ok(Handled::Ignored(format!(
                 "not a payment outcome: {}",
                 event.detail_type
             )));
         };
-        let data: PaymentData = serde_json::from_value(event.data.clone())
+        let facts: PaymentFacts = serde_json::from_value(event.data.clone())
             .map_err(|e| ConsumeError::Unreadable(e.to_string()))?;
-        let order_id: OrderId = data
-            .order_id
-            .parse()
-            .map_err(|_| ConsumeError::Unreadable("bad order_id".into()))?;
+        let reported = PaymentReported { outcome, facts };
         for _ in 0..CHANGE_ATTEMPTS {
-            // A payment for an order not visible yet is retried by SQS, then dead-lettered.
-            let order = self
-                .store
-                .order(order_id)
-                .await
-                .map_err(|e| ConsumeError::Failed(e.to_string()))?
-                .ok_or_else(|| ConsumeError::Failed(format!("order {order_id} not found")))?;
-            let Ok(to) = order.status.transition(outcome.trigger()) else {
-                if outcome.strands_money(order.status) {
-                    tracing::error!(
-                        %order_id,
-                        status = order.status.as_str(),
-                        "payment for an order that can no longer take it: the money must be returned"
-                    );
-                }
-                return Ok(Handled::Ignored(format!(
-                    "the order is already {}",
-                    order.status.as_str()
-                )));
-            };
-            let change = StatusChange::new(&order, to, outcome.trigger(), &ACTOR, None, now())
-                .applying(CONSUMER, &event.id);
-            match self.store.change_status(&change).await {
-                Ok(()) => return Ok(Handled::Applied),
-                Err(ChangeError::AlreadyApplied) => return Ok(Handled::Duplicate),
-                Err(ChangeError::Stale) => continue,
-                Err(ChangeError::OutOfStock) => {
-                    return self.refund_required(&event, &data, order_id).await;
-                }
-                Err(ChangeError::Store(error)) => {
-                    return Err(ConsumeError::Failed(error.to_string()));
-                }
+            match self.apply_once(&event, &reported).await? {
+                Attempt::Done(handled) => return Ok(handled),
+                Attempt::Again => continue,
             }
         }
         Err(ConsumeError::Failed(format!(
-            "order {order_id} kept changing"
+            "order {} kept changing",
+            reported.facts.order_id
         )))
     }
 
-    /// A late payment for an order whose stock is gone: the order stays
-    /// expired and the money must go back. Recorded as `payment.refund_required`
-    /// for the payments work, once per payment event.
-    async fn refund_required(
+    async fn apply_once(
         &self,
         event: &BusEvent,
-        data: &PaymentData,
-        order_id: OrderId,
+        reported: &PaymentReported,
+    ) -> Result<Attempt, ConsumeError> {
+        let order_id = reported.facts.order_id;
+        // A report for an order not visible yet is retried by SQS, then dead-lettered.
+        let records = self
+            .store
+            .order_payments(order_id)
+            .await
+            .map_err(|e| ConsumeError::Failed(e.to_string()))?
+            .ok_or_else(|| ConsumeError::Failed(format!("order {order_id} not found")))?;
+        let order = &records.order;
+        let decision = order.decide_payment(&reported.report(), records.newest_checkout_session());
+        match decision {
+            PaymentDecision::Ignore(why) => Ok(Attempt::Done(Handled::Ignored(why.into()))),
+            PaymentDecision::NotYet(what) => Err(ConsumeError::Failed(format!(
+                "order {order_id}: waiting for {what}"
+            ))),
+            PaymentDecision::GiveBack(reason) => self
+                .give_back(event, reported, reason)
+                .await
+                .map(Attempt::Done),
+            PaymentDecision::Record {
+                payment,
+                trigger: Some(trigger),
+            } => {
+                self.move_order(event, reported, order, trigger, payment)
+                    .await
+            }
+            PaymentDecision::Record {
+                payment,
+                trigger: None,
+            } => self.record_payment(event, order, payment).await,
+        }
+    }
+
+    /// The money recorded and the order moved along, in one change.
+    async fn move_order(
+        &self,
+        event: &BusEvent,
+        reported: &PaymentReported,
+        order: &Order,
+        trigger: OrderTrigger,
+        payment: Payment,
+    ) -> Result<Attempt, ConsumeError> {
+        let to = order
+            .status
+            .transition(trigger)
+            .map_err(|e| ConsumeError::Failed(e.to_string()))?;
+        let change = StatusChange::new(order, to, trigger, &ACTOR, None, now())
+            .applying(CONSUMER, &event.id)
+            .with_payment(payment);
+        match self.store.change_status(&change).await {
+            Ok(()) => {
+                tracing::info!(order_id = %order.id, from = order.status.as_str(), to = to.as_str(), "order moved by its payment");
+                Ok(Attempt::Done(Handled::Applied))
+            }
+            Err(ChangeError::AlreadyApplied) => Ok(Attempt::Done(Handled::Duplicate)),
+            Err(ChangeError::Stale) => Ok(Attempt::Again),
+            Err(ChangeError::OutOfStock) => self
+                .give_back(event, reported, GiveBackReason::StockGone)
+                .await
+                .map(Attempt::Done),
+            Err(ChangeError::Store(error)) => Err(ConsumeError::Failed(error.to_string())),
+        }
+    }
+
+    /// The money recorded where the order's status stays as it is (a
+    /// capture after shipment, a hold released on a cancelled order).
+    async fn record_payment(
+        &self,
+        event: &BusEvent,
+        order: &Order,
+        payment: Payment,
+    ) -> Result<Attempt, ConsumeError> {
+        let change = PaymentChange {
+            order_id: order.id,
+            expected_version: order.version,
+            payment,
+            refund: None,
+            event: None,
+            applies: Some((CONSUMER.to_owned(), event.id.clone())),
+            at: now(),
+        };
+        match self.store.change_payment(&change).await {
+            Ok(()) => Ok(Attempt::Done(Handled::Applied)),
+            Err(ChangeError::AlreadyApplied) => Ok(Attempt::Done(Handled::Duplicate)),
+            Err(ChangeError::Stale | ChangeError::OutOfStock) => Ok(Attempt::Again),
+            Err(ChangeError::Store(error)) => Err(ConsumeError::Failed(error.to_string())),
+        }
+    }
+
+    /// Money the order cannot keep: recorded once per report as
+    /// `payment.refund_required`, which payment-actions carries out.
+    async fn give_back(
+        &self,
+        event: &BusEvent,
+        reported: &PaymentReported,
+        reason: GiveBackReason,
     ) -> Result<Handled, ConsumeError> {
-        tracing::warn!(%order_id, payment_id = %data.payment_id, "late payment, stock gone: refund required");
+        let facts = &reported.facts;
+        let settle = match reported.outcome {
+            PaymentOutcome::Authorized => GiveBackBy::Void,
+            _ => GiveBackBy::Refund,
+        };
+        tracing::warn!(order_id = %facts.order_id, payment_id = %facts.payment_id, reason = %reason.describe(), "money the order cannot keep: giving it back");
         let refund = OutboxEvent {
             id: ulid::Ulid::generate(),
             occurred_at: now(),
             event: DomainEvent::RefundRequired(RefundRequired {
-                order_id,
-                payment_id: data.payment_id.clone(),
-                amount_minor: data.amount_minor,
-                currency: data.currency.clone(),
-                reason: "paid after the reservation lapsed, and the stock is gone".into(),
+                order_id: facts.order_id,
+                payment_id: facts.payment_id.clone(),
+                amount_minor: facts.amount_minor,
+                currency: facts.currency.clone(),
+                settle,
+                reason: reason.describe(),
             }),
         };
         match self

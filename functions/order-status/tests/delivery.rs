@@ -10,6 +10,7 @@ use common::{
     Shop, authorized, captured, event_id, failed, payment_event, refunded, unknown_order,
 };
 use serde_json::json;
+use shopflow_domain::events::GiveBackBy;
 use shopflow_domain::{OrderStatus as S, OrderTrigger as T};
 use shopflow_lambda_kit::consumer::{ConsumeError, Handled};
 
@@ -58,8 +59,8 @@ async fn a_capture_delivered_twice_is_applied_once() {
 
 #[tokio::test]
 async fn a_partial_refund_delivered_twice_is_a_duplicate_the_second_time_and_recorded_once() {
-    // Partially refunded may follow partially refunded, so only the
-    // recorded event id tells a redelivery from a second refund.
+    // Partially refunded may follow partially refunded; a redelivery
+    // reports the same refunded total, so it changes nothing.
     let mut shop = Shop::new().await;
     let order = shop.order_in(S::PartiallyRefunded).await;
     let refund = refunded(order, &event_id(1), false);
@@ -69,7 +70,11 @@ async fn a_partial_refund_delivered_twice_is_a_duplicate_the_second_time_and_rec
     let again = shop.apply(refund).await.unwrap();
 
     assert_eq!(first, Handled::Applied);
-    assert_eq!(again, Handled::Duplicate);
+    // The total it reports is recorded already: nothing new, nothing written.
+    assert_eq!(
+        again,
+        Handled::Ignored("nothing new: already recorded".into())
+    );
     assert_eq!(shop.version(order).await, version_after_first);
     shop.assert_moved_once(
         order,
@@ -199,44 +204,73 @@ async fn a_late_capture_for_an_order_whose_stock_is_gone_stays_expired_and_asks_
 }
 
 #[tokio::test]
-async fn a_capture_for_a_cancelled_order_is_ignored_and_the_order_stays_cancelled() {
+async fn a_capture_for_a_cancelled_order_is_given_back_and_the_order_stays_cancelled() {
     let mut shop = Shop::new().await;
     let order = shop.order_in(S::Cancelled).await;
     let version = shop.version(order).await;
 
     let outcome = shop.apply(captured(order, &event_id(1))).await.unwrap();
+    let again = shop.apply(captured(order, &event_id(1))).await.unwrap();
 
-    assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
+    assert_eq!((outcome, again), (Handled::Applied, Handled::Duplicate));
     assert_eq!(shop.status(order).await, S::Cancelled);
     assert_eq!(shop.version(order).await, version);
     assert!(shop.changes_by_consumer(order).await.is_empty());
     assert!(shop.events_by_consumer(order).is_empty());
+    let refunds = shop.refunds_required(order);
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].settle, GiveBackBy::Refund);
+    assert_eq!(refunds[0].amount_minor, 5_000);
 }
 
 #[tokio::test]
-async fn an_authorization_for_a_cancelled_order_is_ignored() {
+async fn an_authorization_for_a_cancelled_order_is_released() {
     let mut shop = Shop::new().await;
     let order = shop.order_in(S::Cancelled).await;
 
     let outcome = shop.apply(authorized(order, &event_id(1))).await.unwrap();
 
-    assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
+    assert_eq!(outcome, Handled::Applied);
     assert_eq!(shop.status(order).await, S::Cancelled);
+    let refunds = shop.refunds_required(order);
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].settle, GiveBackBy::Void);
 }
 
 #[tokio::test]
-async fn a_refund_for_an_order_never_paid_is_ignored() {
+async fn a_refund_that_overtakes_its_capture_waits_for_it() {
     let mut shop = Shop::new().await;
     let order = shop.order_in(S::PendingPayment).await;
+    let refund = refunded(order, &event_id(1), true);
 
-    let outcome = shop
-        .apply(refunded(order, &event_id(1), true))
-        .await
-        .unwrap();
-
-    assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
+    let early = shop.apply(refund.clone()).await;
+    assert!(matches!(early, Err(ConsumeError::Failed(_))), "{early:?}");
     assert_eq!(shop.status(order).await, S::PendingPayment);
     assert!(shop.changes_by_consumer(order).await.is_empty());
+
+    shop.apply(captured(order, &event_id(2))).await.unwrap();
+    assert_eq!(shop.apply(refund).await.unwrap(), Handled::Applied);
+    assert_eq!(shop.status(order).await, S::Refunded);
+}
+
+#[tokio::test]
+async fn a_second_payment_for_a_paid_order_is_given_back() {
+    let mut shop = Shop::new().await;
+    let order = shop.order_in(S::Paid).await;
+    let mut second = captured(order, &event_id(1));
+    second.data["payment_id"] = serde_json::json!("pi_second");
+
+    assert_eq!(shop.apply(second).await.unwrap(), Handled::Applied);
+
+    assert_eq!(shop.status(order).await, S::Paid);
+    let refunds = shop.refunds_required(order);
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].payment_id, "pi_second");
+    assert!(
+        refunds[0].reason.contains("second payment"),
+        "{}",
+        refunds[0].reason
+    );
 }
 
 #[tokio::test]

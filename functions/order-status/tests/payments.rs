@@ -104,20 +104,20 @@ async fn a_partial_refund_of_a_paid_order_makes_it_partially_refunded() {
 }
 
 #[tokio::test]
-async fn a_refund_that_does_not_say_it_is_full_is_taken_as_partial() {
+async fn a_refund_that_does_not_say_whether_it_is_full_is_judged_by_its_total() {
     let mut shop = Shop::new().await;
     let order = shop.order_in(S::Paid).await;
-    let mut refund = refunded(order, &event_id(1), true);
-    refund
+    let mut everything = refunded(order, &event_id(1), true);
+    everything
         .data
         .as_object_mut()
         .unwrap()
         .remove("fully_refunded");
 
-    let outcome = shop.apply(refund).await.unwrap();
+    let outcome = shop.apply(everything).await.unwrap();
 
     assert_eq!(outcome, Handled::Applied);
-    shop.assert_moved_once(order, S::Paid, S::PartiallyRefunded, T::PartlyRefunded)
+    shop.assert_moved_once(order, S::Paid, S::Refunded, T::Refunded)
         .await;
 }
 

@@ -373,9 +373,6 @@ fn cancel_refused(error: CancelError) -> ApiError {
         CancelError::TooLateForCustomer(_) => {
             ApiError::new(StatusCode::CONFLICT, "too_late_to_cancel", message)
         }
-        CancelError::PaymentSettlementRequired(_) => {
-            ApiError::new(StatusCode::CONFLICT, "payment_settlement_required", message)
-        }
         CancelError::Illegal(_) => {
             ApiError::new(StatusCode::CONFLICT, "illegal_transition", message)
         }

@@ -1,10 +1,11 @@
 //! `POST /v1/webhooks/stripe`: verifies Stripe's signature on the raw body,
 //! records the event id (Stripe retries and may deliver twice or out of
 //! order), and turns payment events into `payment.*` events on the bus
-//! through the outbox. Answers fast; order-status moves the order.
+//! through the outbox. Answers fast; order-status moves the order. Only a
+//! refunded charge or a completed hosted page that is not paid outright
+//! makes it ask Stripe about the payment first.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod signature;
 pub mod stripe_events;
 
 use lambda_http::http::StatusCode;
@@ -12,9 +13,11 @@ use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use shopflow_domain::events::DomainEvent;
 use shopflow_lambda_kit::metrics::{self, Unit};
+use shopflow_lambda_kit::payments;
 use shopflow_lambda_kit::{ApiError, config, http, now};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{Delivery, OutboxEvent, WebhookInbox};
+use shopflow_store::stripe::{Gateway, signature};
+use shopflow_store::{Delivery, GatewayError, OutboxEvent, PaymentGateway, WebhookInbox};
 use stripe_events::{Meaning, StripeEvent};
 use tracing::Instrument;
 use ulid::Ulid;
@@ -22,23 +25,30 @@ use ulid::Ulid;
 pub const ROUTE: &str = "POST /v1/webhooks/stripe";
 const PROVIDER: &str = "stripe";
 
-pub struct App<S> {
+pub struct App<S, G> {
     inbox: S,
+    gateway: G,
     signing_secret: String,
 }
 
-impl App<DynamoStore> {
+impl App<DynamoStore, Gateway> {
     pub async fn from_env() -> Result<Self, Error> {
         let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
         let secret = config::required(&config::ProcessEnv, "STRIPE_WEBHOOK_SECRET")?;
-        Ok(Self::new(DynamoStore::from_env(table).await, secret))
+        let gateway = payments::gateway_from(&config::ProcessEnv)?;
+        Ok(Self::new(
+            DynamoStore::from_env(table).await,
+            gateway,
+            secret,
+        ))
     }
 }
 
-impl<S: WebhookInbox> App<S> {
-    pub fn new(inbox: S, signing_secret: impl Into<String>) -> Self {
+impl<S: WebhookInbox, G: PaymentGateway> App<S, G> {
+    pub fn new(inbox: S, gateway: G, signing_secret: impl Into<String>) -> Self {
         Self {
             inbox,
+            gateway,
             signing_secret: signing_secret.into(),
         }
     }
@@ -89,20 +99,31 @@ impl<S: WebhookInbox> App<S> {
             .map_err(|e| ApiError::invalid_field("body", format!("not a Stripe event: {e}")))?;
         tracing::Span::current().record("event_id", event.id.as_str());
         tracing::Span::current().record("event_type", event.kind.as_str());
-        let outbox = match event.meaning() {
-            Meaning::Payment(payment) => {
-                tracing::info!(order_id = %payment.order_id, detail_type = payment.outcome.detail_type(), "payment reported");
-                Some(OutboxEvent {
-                    id: Ulid::generate(),
-                    occurred_at: now,
-                    event: DomainEvent::PaymentReported(payment),
-                })
+        let reported = match event.meaning() {
+            Meaning::Payment(payment) => Ok(payment),
+            Meaning::Ignored(why) => Err(why),
+            Meaning::AskStripe(lookup) => {
+                let intent = self
+                    .gateway
+                    .intent(lookup.intent_id())
+                    .await
+                    .map_err(stripe_unreachable)?;
+                lookup.resolve(&intent)
             }
-            Meaning::Ignored(why) => {
+        };
+        let payment = match reported {
+            Ok(payment) => payment,
+            Err(why) => {
                 tracing::info!(why, "webhook ignored");
                 return Ok(acknowledged(false));
             }
         };
+        tracing::info!(order_id = %payment.facts.order_id, detail_type = payment.outcome.detail_type(), "payment reported");
+        let outbox = Some(OutboxEvent {
+            id: Ulid::generate(),
+            occurred_at: now,
+            event: DomainEvent::PaymentReported(payment),
+        });
         match self
             .inbox
             .record_delivery(PROVIDER, &event.id, outbox.as_ref(), now)
@@ -115,6 +136,17 @@ impl<S: WebhookInbox> App<S> {
             }
         }
     }
+}
+
+/// Stripe could not say what the event's payment is: answer 503 so that
+/// Stripe delivers the event again later.
+fn stripe_unreachable(error: GatewayError) -> ApiError {
+    tracing::warn!(%error, "cannot look the payment up at Stripe; Stripe will redeliver");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "payment_provider_unavailable",
+        "the payment this event names cannot be looked up now; deliver it again",
+    )
 }
 
 fn acknowledged(duplicate: bool) -> Response<Body> {

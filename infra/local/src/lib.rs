@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod emulators;
+pub mod mock_stripe;
 pub mod queues;
 pub mod resources;
 pub mod seed;
@@ -17,8 +18,10 @@ use lambda_http::Body;
 use resources::{Clients, ResourceError};
 use server::{HttpHandler, Router};
 use shopflow_lambda_kit::config::{self, ConfigError};
+use shopflow_lambda_kit::payments;
 use shopflow_store::dynamo::DynamoStore;
 use shopflow_store::eventbridge::EventBridgeBus;
+use shopflow_store::stripe::{Gateway, MockGateway};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -97,13 +100,16 @@ pub enum LocalError {
     Seed(String),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// 0 picks a free port.
     pub port: u16,
     pub seed_demo_catalog: bool,
     /// How often scheduled functions run locally (AWS: their template schedule).
     pub schedule_interval: std::time::Duration,
+    /// Template parameter values over [`local_parameters`] (e.g. a Stripe
+    /// key and API base to use an emulator instead of the mock).
+    pub parameters: BTreeMap<String, String>,
 }
 
 /// A running local stack; dropping it stops everything it started.
@@ -114,6 +120,8 @@ pub struct LocalStack {
     pub moto_endpoint: String,
     pub queue_urls: BTreeMap<String, String>,
     pub tokens: DevTokens,
+    /// The payment provider every function talks to.
+    pub payments: Gateway,
     tasks: Vec<JoinHandle<()>>,
     _emulators: (Emulator, Emulator),
 }
@@ -149,20 +157,46 @@ where
     })
 }
 
+/// The payment provider: Stripe (or an emulator) when the environment names
+/// a key, otherwise `mock`, which every function shares, as one Stripe account
+/// would be shared.
+pub fn local_payments(
+    env: &BTreeMap<String, String>,
+    mock: &MockGateway,
+) -> Result<Gateway, LocalError> {
+    if config::optional(env, "STRIPE_SECRET_KEY").is_some() {
+        return Ok(payments::gateway_from(env)?);
+    }
+    tracing::warn!(
+        payments = "mock",
+        "payments run in MOCK mode: no STRIPE_SECRET_KEY is set, no real money moves"
+    );
+    Ok(Gateway::Mock(mock.clone()))
+}
+
 /// Every HTTP function, built as its `main` builds it but on the emulators'
-/// clients and the environment the template gives it.
+/// clients, the environment the template gives it and the local payments.
 pub fn http_functions(
     clients: &Clients,
     env: &BTreeMap<String, String>,
+    payments: &Gateway,
 ) -> Result<HashMap<String, HttpHandler>, LocalError> {
     let store = DynamoStore::new(
         clients.dynamodb.clone(),
         config::required(env, "TABLE_NAME")?,
     );
-    let checkout = checkout_api::App::new(store.clone(), checkout_api::policy_from(env)?);
+    let checkout = checkout_api::App::new(
+        store.clone(),
+        payments.clone(),
+        checkout_api::policy_from(env)?,
+    );
     let orders = orders_api::App::new(store.clone());
     let inventory = inventory_api::App::new(store.clone());
-    let stripe = stripe_webhook::App::new(store, config::required(env, "STRIPE_WEBHOOK_SECRET")?);
+    let stripe = stripe_webhook::App::new(
+        store,
+        payments.clone(),
+        config::required(env, "STRIPE_WEBHOOK_SECRET")?,
+    );
     let ops = ops_api::App::new(
         shopflow_store::sqs::SqsDeadLetters::new(clients.sqs.clone()),
         ops_api::routes_from(env)?,
@@ -301,14 +335,26 @@ pub fn stream_functions(
 impl LocalStack {
     pub async fn start(options: Options) -> Result<Self, LocalError> {
         let repo = repo_root();
-        let spec = StackSpec::load(&template_path(), &local_parameters())?;
+        let mut parameters = local_parameters();
+        parameters.extend(options.parameters.clone());
+        let spec = StackSpec::load(&template_path(), &parameters)?;
         let installed = emulators::bootstrap(&repo)?;
         let dynamodb = emulators::start_dynamodb_local(&repo, &installed)?;
         let moto = emulators::start_moto(&repo, &installed)?;
         let clients = Clients::new(&dynamodb.endpoint(), &moto.endpoint()).await;
         let queue_urls = resources::create(&clients, &spec).await?;
 
-        let functions = http_functions(&clients, &spec.environment)?;
+        // The address first: the mock posts its webhooks to it and serves
+        // hosted checkout pages under it.
+        let (listener, http) = server::bind(options.port).await?;
+        let base = format!("http://{http}");
+        let mock = MockGateway::new(format!("{base}{}checkout", mock_stripe::PREFIX))
+            .posting_webhooks(
+                format!("{base}/v1/webhooks/stripe"),
+                config::required(&spec.environment, "STRIPE_WEBHOOK_SECRET")?,
+            );
+        let payments = local_payments(&spec.environment, &mock)?;
+        let functions = http_functions(&clients, &spec.environment, &payments)?;
         if let Some(route) = spec
             .routes
             .iter()
@@ -360,8 +406,12 @@ impl LocalStack {
                 .await
                 .map_err(LocalError::Seed)?;
         }
-        let router = Arc::new(Router::new(spec.routes.clone(), functions, tokens.clone()));
-        let (listener, http) = server::bind(options.port).await?;
+        let router = Arc::new(Router::new(
+            spec.routes.clone(),
+            functions,
+            tokens.clone(),
+            payments.is_mock().then_some(mock),
+        ));
         tasks.push(tokio::spawn(server::serve(listener, router)));
         Ok(Self {
             http,
@@ -370,6 +420,7 @@ impl LocalStack {
             moto_endpoint: moto.endpoint(),
             queue_urls,
             tokens,
+            payments,
             tasks,
             _emulators: (dynamodb, moto),
         })

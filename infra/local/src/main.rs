@@ -73,6 +73,7 @@ async fn up(args: &[String]) -> ExitCode {
         port,
         seed_demo_catalog: !args.iter().any(|a| a == "--no-seed"),
         schedule_interval: std::time::Duration::from_secs(schedule_secs),
+        ..Options::default()
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,
@@ -92,6 +93,13 @@ async fn up(args: &[String]) -> ExitCode {
     );
     for route in &stack.spec.routes {
         eprintln!("  {:6} {}{}", route.method, base, route.path);
+    }
+    if stack.payments.is_mock() {
+        eprintln!(
+            "\nPayments run in MOCK mode (no STRIPE_SECRET_KEY). Pay as the customer would:\n  \
+             POST {base}/_mock/stripe/payment_intents/{{intent_id}}/confirm  {{\"payment_method\": \"pm_card_visa\"}}\n  \
+             POST {base}/_mock/stripe/checkout/{{session_id}}               (pm_card_chargeDeclined declines)"
+        );
     }
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("stopping");

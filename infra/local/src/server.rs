@@ -2,6 +2,7 @@
 //! verify the bearer token, match the route, build the payload-v2 event and
 //! invoke the function's own handler.
 
+use crate::mock_stripe;
 use crate::template::RouteSpec;
 use crate::token::DevTokens;
 use http_body_util::{BodyExt, Full, Limited};
@@ -11,6 +12,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use shopflow_lambda_kit::apigw::HttpEvent;
+use shopflow_store::stripe::MockGateway;
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,6 +32,8 @@ pub struct Router {
     routes: Vec<RouteSpec>,
     functions: HashMap<String, HttpHandler>,
     tokens: DevTokens,
+    /// The mock Stripe whose customer side is served under `/_mock/stripe/`.
+    mock_stripe: Option<MockGateway>,
 }
 
 fn respond(status: u16, body: &str) -> hyper::Response<Full<Bytes>> {
@@ -41,6 +45,14 @@ fn respond(status: u16, body: &str) -> hyper::Response<Full<Bytes>> {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// The whole request body, or the 413 API Gateway answers above its limit.
+async fn read_body(body: Incoming) -> Result<Bytes, hyper::Response<Full<Bytes>>> {
+    match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(_) => Err(respond(413, r#"{"message":"Request Entity Too Large"}"#)),
+    }
 }
 
 /// Matches `/v1/orders/abc` against `/v1/orders/{id}`, returning the parameters.
@@ -69,11 +81,13 @@ impl Router {
         routes: Vec<RouteSpec>,
         functions: HashMap<String, HttpHandler>,
         tokens: DevTokens,
+        mock_stripe: Option<MockGateway>,
     ) -> Self {
         Self {
             routes,
             functions,
             tokens,
+            mock_stripe,
         }
     }
 
@@ -99,6 +113,14 @@ impl Router {
         let (parts, body) = request.into_parts();
         let method = parts.method.as_str().to_owned();
         let path = parts.uri.path().to_owned();
+        if let (Some(mock), true) = (&self.mock_stripe, path.starts_with(mock_stripe::PREFIX)) {
+            let bytes = match read_body(body).await {
+                Ok(bytes) => bytes,
+                Err(too_large) => return too_large,
+            };
+            let (status, answer) = mock_stripe::answer(mock, &method, &path, &bytes).await;
+            return respond(status, &answer.to_string());
+        }
         let matched = self.route_for(&method, &path);
         let Some((route, path_parameters)) = matched else {
             return respond(404, r#"{"message":"Not Found"}"#);
@@ -117,9 +139,9 @@ impl Router {
         } else {
             None
         };
-        let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return respond(413, r#"{"message":"Request Entity Too Large"}"#),
+        let bytes = match read_body(body).await {
+            Ok(bytes) => bytes,
+            Err(too_large) => return too_large,
         };
         let headers = parts
             .headers
@@ -207,6 +229,7 @@ mod tests {
             vec![route("/v1/orders/{id}"), route("/v1/orders/metrics")],
             HashMap::new(),
             DevTokens::new(b"k", "i", "a"),
+            None,
         );
         let best = |path: &str| router.route_for("GET", path).map(|(r, _)| r.path.clone());
         assert_eq!(

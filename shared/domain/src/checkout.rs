@@ -297,6 +297,7 @@ impl CheckoutPolicy {
             shipping_address: checkout.shipping_address,
             created_at: now,
             reservation_expires_at: now.plus_secs(self.reservation_ttl_secs),
+            payment: crate::payment::Payment::default(),
             version: 1,
         }
     }

@@ -2,10 +2,11 @@
 //! Each detail-type has a JSON Schema in `events/` that these shapes must match.
 
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
-use crate::lifecycle::{OrderTrigger, PaymentOutcome};
+use crate::lifecycle::OrderTrigger;
 use crate::order::{Order, OrderStatus};
+use crate::payment::{PaymentOutcome, PaymentReport};
 use crate::time::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -109,30 +110,68 @@ pub struct InventoryRestocked {
 }
 
 /// What the payment provider reported about an order's payment, as
-/// `payment.authorized`, `payment.captured`, `payment.failed` or `payment.refunded`.
+/// `payment.authorized`, `payment.captured`, `payment.failed`,
+/// `payment.refunded`, `payment.voided` or `payment.checkout_expired`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentReported {
     #[serde(skip)]
     pub outcome: PaymentOutcome,
+    #[serde(flatten)]
+    pub facts: PaymentFacts,
+}
+
+/// The data of a `payment.*` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentFacts {
     pub order_id: OrderId,
     /// The provider's id of the payment (a Stripe PaymentIntent id).
     pub payment_id: String,
+    /// Authorized, captured, or refunded in total, as the detail-type says.
     pub amount_minor: i64,
     pub currency: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fully_refunded: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<String>,
+    /// The hosted checkout page the payment came through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_session_id: Option<String>,
 }
 
-/// Money came in for an order that cannot take it (its reservation lapsed and
-/// the stock is gone): the payments work must give it back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+impl PaymentReported {
+    /// The report the order's payment rules read.
+    pub fn report(&self) -> PaymentReport {
+        PaymentReport {
+            outcome: self.outcome,
+            payment_id: self.facts.payment_id.clone(),
+            amount_minor: self.facts.amount_minor,
+            fully_refunded: self.facts.fully_refunded.unwrap_or(false),
+            failure_code: self.facts.failure_code.clone(),
+            checkout_session_id: self.facts.checkout_session_id.clone(),
+        }
+    }
+}
+
+/// How money an order cannot keep goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GiveBackBy {
+    /// Release the hold: nothing was taken.
+    Void,
+    /// Refund what was taken.
+    Refund,
+}
+
+/// Money reached an order that cannot keep it (cancelled, already paid by
+/// another payment, or paid after its stock was gone): payment-actions gives
+/// it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundRequired {
     pub order_id: OrderId,
     pub payment_id: String,
     pub amount_minor: i64,
     pub currency: String,
+    pub settle: GiveBackBy,
     pub reason: String,
 }
 

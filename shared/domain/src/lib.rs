@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod time;
 
 pub use checkout::{
@@ -16,7 +17,11 @@ pub use checkout::{
 };
 pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 pub use inventory::{StockError, StockLevel};
-pub use lifecycle::{Actor, CancelError, IllegalTransition, OrderTrigger, PaymentOutcome};
+pub use lifecycle::{Actor, CancelError, IllegalTransition, OrderTrigger};
 pub use money::{Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, OrderTotals, Product};
+pub use payment::{
+    CapturePolicy, GiveBackReason, Payment, PaymentAttempt, PaymentDecision, PaymentOutcome,
+    PaymentReport, PaymentStatus, Refund, RefundError, RefundStatus, Settlement,
+};
 pub use time::Timestamp;

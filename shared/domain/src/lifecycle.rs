@@ -17,6 +17,8 @@ pub enum OrderTrigger {
     /// The money is ours: captured, or paid in one step.
     PaymentCaptured,
     PaymentFailed,
+    /// The provider released an authorization before it was captured.
+    PaymentVoided,
     /// Fulfilment began picking the order.
     FulfillmentStarted,
     /// Some, not all, lines left the warehouse.
@@ -34,11 +36,12 @@ pub enum OrderTrigger {
 }
 
 impl OrderTrigger {
-    pub const ALL: [OrderTrigger; 12] = [
+    pub const ALL: [OrderTrigger; 13] = [
         Self::Submitted,
         Self::PaymentAuthorized,
         Self::PaymentCaptured,
         Self::PaymentFailed,
+        Self::PaymentVoided,
         Self::FulfillmentStarted,
         Self::PartlyShipped,
         Self::Shipped,
@@ -81,6 +84,9 @@ impl OrderStatus {
 
             // Authorized: capture now or at shipment; cancelling voids the hold.
             (S::PaymentAuthorized, T::PaymentCaptured) => S::Paid,
+            // A hold released before capture (it lapsed, or was cancelled at the
+            // provider): the customer has to pay again before the stock lapses.
+            (S::PaymentAuthorized, T::PaymentVoided) => S::PaymentFailed,
             (S::PaymentAuthorized | S::Paid, T::FulfillmentStarted) => S::Processing,
             (S::PaymentAuthorized | S::Paid | S::Processing, T::Cancelled) => S::Cancelled,
 
@@ -115,57 +121,6 @@ impl OrderStatus {
     }
 }
 
-/// What the payment provider reported, as the payments work publishes it
-/// (`payment.authorized`, `payment.captured`, `payment.failed`, `payment.refunded`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentOutcome {
-    Authorized,
-    Captured,
-    Failed,
-    Refunded { fully: bool },
-}
-
-impl PaymentOutcome {
-    /// The outcome a payment event's detail-type names, if it names one.
-    pub fn from_detail_type(detail_type: &str, fully_refunded: bool) -> Option<Self> {
-        match detail_type {
-            "payment.authorized" => Some(Self::Authorized),
-            "payment.captured" => Some(Self::Captured),
-            "payment.failed" => Some(Self::Failed),
-            "payment.refunded" => Some(Self::Refunded {
-                fully: fully_refunded,
-            }),
-            _ => None,
-        }
-    }
-
-    /// The EventBridge detail-type announcing this outcome.
-    pub fn detail_type(self) -> &'static str {
-        match self {
-            Self::Authorized => "payment.authorized",
-            Self::Captured => "payment.captured",
-            Self::Failed => "payment.failed",
-            Self::Refunded { .. } => "payment.refunded",
-        }
-    }
-
-    pub fn trigger(self) -> OrderTrigger {
-        match self {
-            Self::Authorized => OrderTrigger::PaymentAuthorized,
-            Self::Captured => OrderTrigger::PaymentCaptured,
-            Self::Failed => OrderTrigger::PaymentFailed,
-            Self::Refunded { fully: true } => OrderTrigger::Refunded,
-            Self::Refunded { fully: false } => OrderTrigger::PartlyRefunded,
-        }
-    }
-
-    /// Money arrived or is held for an order that can no longer take it:
-    /// it must go back (void or refund), not be kept.
-    pub fn strands_money(self, status: OrderStatus) -> bool {
-        matches!(self, Self::Authorized | Self::Captured) && status == OrderStatus::Cancelled
-    }
-}
-
 /// Who changed an order, as history records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -191,19 +146,14 @@ pub enum CancelError {
     TooLateForCustomer(OrderStatus),
     #[error("staff must give a reason to cancel an order")]
     ReasonRequired,
-    #[error(
-        "the order is {}: cancelling it means voiding or refunding the payment, which needs the payments service",
-        .0.as_str()
-    )]
-    PaymentSettlementRequired(OrderStatus),
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
 }
 
 impl Order {
     /// Whether `actor` may cancel this order now: customers before fulfilment
-    /// starts, staff (with a reason) until delivery. Orders holding money are
-    /// refused until the payments work can void or refund as part of the cancel.
+    /// starts, staff (with a reason) until delivery. Money behind the order
+    /// is given back after the cancel (see [`crate::payment::Settlement`]).
     pub fn check_cancel(
         &self,
         actor: &Actor,
@@ -218,9 +168,6 @@ impl Order {
                 return Err(CancelError::ReasonRequired);
             }
             _ => {}
-        }
-        if self.status.holds_money() {
-            return Err(CancelError::PaymentSettlementRequired(self.status));
         }
         Ok(next)
     }
@@ -246,19 +193,6 @@ impl OrderStatus {
                 self,
                 Self::Delivered | Self::PartiallyRefunded | Self::Expired
             )
-    }
-
-    /// Authorized or captured money stands behind the order.
-    pub fn holds_money(self) -> bool {
-        matches!(
-            self,
-            Self::PaymentAuthorized
-                | Self::Paid
-                | Self::Processing
-                | Self::PartiallyShipped
-                | Self::Shipped
-                | Self::Delivered
-        )
     }
 
     /// Reserved stock stands behind the order: from checkout until it ships,
@@ -288,6 +222,7 @@ impl OrderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::order::test_support::order_in;
     use OrderStatus as S;
     use OrderTrigger as T;
     use proptest::prelude::*;
@@ -312,6 +247,7 @@ mod tests {
         (S::Expired, T::PaymentAuthorized, S::PaymentAuthorized),
         (S::Expired, T::PaymentCaptured, S::Paid),
         (S::PaymentAuthorized, T::PaymentCaptured, S::Paid),
+        (S::PaymentAuthorized, T::PaymentVoided, S::PaymentFailed),
         (S::PaymentAuthorized, T::FulfillmentStarted, S::Processing),
         (S::PaymentAuthorized, T::Cancelled, S::Cancelled),
         (S::Paid, T::FulfillmentStarted, S::Processing),
@@ -374,70 +310,6 @@ mod tests {
         }
     }
 
-    fn order_in(status: OrderStatus) -> Order {
-        use crate::{Currency, Email, Money, OrderId, OrderTotals, ShippingAddress, Timestamp};
-        let eur = Currency::parse("EUR").unwrap();
-        let zero = Money::zero(eur.clone());
-        Order {
-            id: OrderId::from_ulid(ulid::Ulid::generate()),
-            customer_id: CustomerId::parse("ada").unwrap(),
-            status,
-            currency: eur,
-            lines: Vec::new(),
-            totals: OrderTotals {
-                subtotal: zero.clone(),
-                tax: zero.clone(),
-                shipping: zero.clone(),
-                grand_total: zero,
-            },
-            email: Email::parse("ada@example.com").unwrap(),
-            shipping_address: ShippingAddress {
-                name: "Ada".into(),
-                line1: "1 Way".into(),
-                line2: None,
-                city: "London".into(),
-                region: None,
-                postal_code: "N1".into(),
-                country: "GB".into(),
-            },
-            created_at: Timestamp::from_millis(0),
-            reservation_expires_at: Timestamp::from_millis(0),
-            version: 1,
-        }
-    }
-
-    #[test]
-    fn payment_events_name_their_trigger_and_unknown_ones_name_none() {
-        assert_eq!(
-            PaymentOutcome::from_detail_type("payment.captured", false)
-                .map(PaymentOutcome::trigger),
-            Some(T::PaymentCaptured)
-        );
-        assert_eq!(
-            PaymentOutcome::from_detail_type("payment.refunded", true).map(PaymentOutcome::trigger),
-            Some(T::Refunded)
-        );
-        assert_eq!(
-            PaymentOutcome::from_detail_type("payment.refunded", false)
-                .map(PaymentOutcome::trigger),
-            Some(T::PartlyRefunded)
-        );
-        assert_eq!(
-            PaymentOutcome::from_detail_type("payment.disputed", false),
-            None
-        );
-    }
-
-    #[test]
-    fn money_for_a_cancelled_order_is_stranded() {
-        assert!(PaymentOutcome::Captured.strands_money(S::Cancelled));
-        assert!(PaymentOutcome::Authorized.strands_money(S::Cancelled));
-        // An expired order is revived by a late payment when its stock can be reserved again.
-        assert!(!PaymentOutcome::Captured.strands_money(S::Expired));
-        assert!(!PaymentOutcome::Captured.strands_money(S::PendingPayment));
-        assert!(!PaymentOutcome::Failed.strands_money(S::Cancelled));
-    }
-
     #[test]
     fn customers_cancel_unpaid_orders_and_staff_need_a_reason() {
         let customer = Actor::Customer(CustomerId::parse("ada").unwrap());
@@ -471,12 +343,12 @@ mod tests {
     }
 
     #[test]
-    fn orders_holding_money_wait_for_the_payments_service() {
+    fn orders_holding_money_can_be_cancelled_and_their_money_goes_back_afterwards() {
         let admin = Actor::Admin(CustomerId::parse("ops").unwrap());
         for status in [S::PaymentAuthorized, S::Paid, S::Processing, S::Shipped] {
             assert_eq!(
                 order_in(status).check_cancel(&admin, Some("customer asked")),
-                Err(CancelError::PaymentSettlementRequired(status))
+                Ok(S::Cancelled)
             );
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 use crate::money::{Currency, Money};
+use crate::payment::Payment;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +130,8 @@ pub struct Order {
     pub shipping_address: ShippingAddress,
     pub created_at: Timestamp,
     pub reservation_expires_at: Timestamp,
+    /// The money behind the order, as the payment provider reported it.
+    pub payment: Payment,
     /// Optimistic-locking counter: every update is conditional on it.
     pub version: u64,
 }
@@ -136,6 +139,46 @@ pub struct Order {
 impl Order {
     pub fn is_owned_by(&self, customer: &CustomerId) -> bool {
         &self.customer_id == customer
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::ids::{CustomerId, Email, OrderId, ShippingAddress};
+
+    /// An empty euro order by `ada` in `status`, for rules that look at
+    /// little else.
+    pub(crate) fn order_in(status: OrderStatus) -> Order {
+        let eur = Currency::parse("EUR").unwrap();
+        let zero = Money::zero(eur.clone());
+        Order {
+            id: OrderId::from_ulid(ulid::Ulid::generate()),
+            customer_id: CustomerId::parse("ada").unwrap(),
+            status,
+            currency: eur,
+            lines: Vec::new(),
+            totals: OrderTotals {
+                subtotal: zero.clone(),
+                tax: zero.clone(),
+                shipping: zero.clone(),
+                grand_total: zero,
+            },
+            email: Email::parse("ada@example.com").unwrap(),
+            shipping_address: ShippingAddress {
+                name: "Ada".into(),
+                line1: "1 Way".into(),
+                line2: None,
+                city: "London".into(),
+                region: None,
+                postal_code: "N1".into(),
+                country: "GB".into(),
+            },
+            created_at: Timestamp::from_millis(0),
+            reservation_expires_at: Timestamp::from_millis(0),
+            payment: Payment::default(),
+            version: 1,
+        }
     }
 }
 

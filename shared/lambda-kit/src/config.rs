@@ -39,6 +39,11 @@ fn present(source: &impl Source, name: &str) -> Option<String> {
     source.get(name).filter(|value| !value.trim().is_empty())
 }
 
+/// The value of `name`, if it is set to something other than blanks.
+pub fn optional(source: &impl Source, name: &str) -> Option<String> {
+    present(source, name)
+}
+
 pub fn required(source: &impl Source, name: &'static str) -> Result<String, ConfigError> {
     present(source, name).ok_or(ConfigError::Missing(name))
 }

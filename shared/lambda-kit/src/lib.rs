@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;
+pub mod payments;
 pub mod problem;
 pub mod telemetry;
 pub mod views;

@@ -2,7 +2,7 @@
 //! order's `currency`; instants are RFC 3339 UTC.
 
 use serde::Serialize;
-use shopflow_domain::{Order, ShippingAddress};
+use shopflow_domain::{Order, Payment, ShippingAddress};
 
 #[derive(Debug, Serialize)]
 pub struct OrderView<'a> {
@@ -16,6 +16,34 @@ pub struct OrderView<'a> {
     pub shipping_address: &'a ShippingAddress,
     pub created_at: String,
     pub reservation_expires_at: String,
+    pub payment: PaymentView<'a>,
+}
+
+/// The order's money as the payment provider reported it.
+#[derive(Debug, Serialize)]
+pub struct PaymentView<'a> {
+    /// `awaiting`, `failed`, `authorized`, `captured` or `voided`.
+    pub status: &'static str,
+    pub intent_id: Option<&'a str>,
+    pub authorized_minor: i64,
+    pub captured_minor: i64,
+    pub refunded_minor: i64,
+    pub refundable_minor: i64,
+    pub failure_code: Option<&'a str>,
+}
+
+impl<'a> From<&'a Payment> for PaymentView<'a> {
+    fn from(payment: &'a Payment) -> Self {
+        Self {
+            status: payment.status.as_str(),
+            intent_id: payment.intent_id.as_deref(),
+            authorized_minor: payment.authorized_minor,
+            captured_minor: payment.captured_minor,
+            refunded_minor: payment.refunded_minor,
+            refundable_minor: payment.refundable_minor(),
+            failure_code: payment.failure_code.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +93,7 @@ impl<'a> From<&'a Order> for OrderView<'a> {
             shipping_address: &order.shipping_address,
             created_at: order.created_at.to_rfc3339(),
             reservation_expires_at: order.reservation_expires_at.to_rfc3339(),
+            payment: PaymentView::from(&order.payment),
         }
     }
 }

@@ -5,7 +5,10 @@
 pub mod dynamo;
 pub mod eventbridge;
 pub mod memory;
+mod payments;
 mod ports;
 pub mod sqs;
+pub mod stripe;
 
+pub use payments::*;
 pub use ports::*;

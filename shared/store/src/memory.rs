@@ -4,12 +4,14 @@
 
 use crate::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
-    IdempotencyKey, InventoryStore, OrderLifecycle, OrderQuery, OrderReader, OrderSearch,
-    OutboxEvent, Page, PlaceOrderError, RestockError, StatusChange, StoreError, WebhookInbox,
+    IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
+    OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RefundWrite,
+    RestockError, StatusChange, StoreError, WebhookInbox,
 };
 use async_trait::async_trait;
 use shopflow_domain::{
-    CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
+    CustomerId, Order, OrderId, OrderStatus, PaymentAttempt, Product, Refund, Sku, StockLevel,
+    Timestamp, WarehouseId,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -27,6 +29,8 @@ struct State {
     status_at: HashMap<OrderId, Timestamp>,
     idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
     outbox: Vec<OutboxEvent>,
+    attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
+    refunds: BTreeMap<OrderId, Vec<Refund>>,
 }
 
 #[derive(Debug, Default)]
@@ -275,6 +279,9 @@ impl OrderLifecycle for MemoryStore {
         if let Some(order) = state.orders.get_mut(&change.order_id) {
             order.status = change.to;
             order.version += 1;
+            if let Some(payment) = &change.payment {
+                order.payment = payment.clone();
+            }
         }
         state.status_at.insert(change.order_id, change.at);
         state
@@ -420,5 +427,78 @@ impl WebhookInbox for MemoryStore {
             state.outbox.push(event.clone());
         }
         Ok(Delivery::Recorded)
+    }
+}
+
+#[async_trait]
+impl PaymentRecords for MemoryStore {
+    async fn order_payments(&self, id: OrderId) -> Result<Option<OrderPayments>, StoreError> {
+        let state = self.state();
+        Ok(state.orders.get(&id).map(|order| OrderPayments {
+            order: order.clone(),
+            attempts: state.attempts.get(&id).cloned().unwrap_or_default(),
+            refunds: state.refunds.get(&id).cloned().unwrap_or_default(),
+        }))
+    }
+
+    async fn record_attempt(
+        &self,
+        order_id: OrderId,
+        attempt: &PaymentAttempt,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let attempts = state.attempts.entry(order_id).or_default();
+        if !attempts.contains(attempt) {
+            attempts.push(attempt.clone());
+        }
+        Ok(())
+    }
+
+    async fn change_payment(&self, change: &PaymentChange) -> Result<(), ChangeError> {
+        let mut state = self.state();
+        if change
+            .applies
+            .as_ref()
+            .is_some_and(|applied| state.applied_events.contains(applied))
+        {
+            return Err(ChangeError::AlreadyApplied);
+        }
+        let current = state
+            .orders
+            .get(&change.order_id)
+            .ok_or(ChangeError::Stale)?;
+        if current.version != change.expected_version {
+            return Err(ChangeError::Stale);
+        }
+        let refunds = state.refunds.entry(change.order_id).or_default();
+        match &change.refund {
+            Some(RefundWrite::New(refund)) => {
+                if refunds.iter().any(|known| known.id == refund.id) {
+                    return Err(ChangeError::AlreadyApplied);
+                }
+                refunds.push(refund.clone());
+            }
+            Some(RefundWrite::Settled(refund)) => {
+                let known = refunds
+                    .iter_mut()
+                    .find(|known| known.id == refund.id)
+                    .ok_or_else(|| {
+                        ChangeError::Store(StoreError::Unavailable("no such refund".into()))
+                    })?;
+                *known = refund.clone();
+            }
+            None => {}
+        }
+        if let Some(order) = state.orders.get_mut(&change.order_id) {
+            order.payment = change.payment.clone();
+            order.version += 1;
+        }
+        if let Some(event) = &change.event {
+            state.outbox.push(event.clone());
+        }
+        if let Some(applied) = &change.applies {
+            state.applied_events.insert(applied.clone());
+        }
+        Ok(())
     }
 }

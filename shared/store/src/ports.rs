@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, OrderStatusChanged, ReservedLine};
 use shopflow_domain::{
-    Actor, CustomerId, Order, OrderId, OrderStatus, OrderTrigger, Product, Sku, StockLevel,
-    Timestamp, WarehouseId,
+    Actor, CustomerId, Order, OrderId, OrderStatus, OrderTrigger, Payment, Product, Sku,
+    StockLevel, Timestamp, WarehouseId,
 };
 use std::collections::HashMap;
 use ulid::Ulid;
@@ -187,12 +187,20 @@ pub struct StatusChange {
     /// The consumed event this change applies, recorded with it so a
     /// redelivery is recognised: (consumer, event id).
     pub applies: Option<(String, String)>,
+    /// The order's money after the change, when the change is about money.
+    pub payment: Option<Payment>,
 }
 
 impl StatusChange {
     /// Marks the change as the effect of `event_id` consumed by `consumer`.
     pub fn applying(mut self, consumer: &str, event_id: &str) -> Self {
         self.applies = Some((consumer.to_owned(), event_id.to_owned()));
+        self
+    }
+
+    /// Records `payment` as the order's money in the same change.
+    pub fn with_payment(mut self, payment: Payment) -> Self {
+        self.payment = Some(payment);
         self
     }
 
@@ -264,6 +272,7 @@ impl StatusChange {
                 event: DomainEvent::OrderStatusChanged(event),
             },
             applies: None,
+            payment: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged};
 use shopflow_domain::{
     Actor, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
-    OrderTrigger, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
+    OrderTrigger, Payment, PaymentStatus, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
@@ -94,6 +94,7 @@ pub fn unpaid_order(
         shipping_address: ada_address(),
         created_at,
         reservation_expires_at: created_at.plus_secs(900),
+        payment: Payment::default(),
         version: 1,
     }
 }
@@ -146,8 +147,13 @@ pub async fn receive_stock(
         .unwrap();
 }
 
+/// The provider's payment the fixtures' orders are paid with.
+pub const TEST_PAYMENT: &str = "pi_3Q";
+
 /// Moves the order on by `trigger` at `at`, as the domain allows, through
-/// the store.
+/// the store. Payment triggers record the money the provider would have
+/// reported: [`TEST_PAYMENT`] holding the grand total, a tenth of it
+/// refunded for a partial refund, all of it for a full one.
 pub async fn apply(
     store: &MemoryStore,
     id: OrderId,
@@ -158,8 +164,41 @@ pub async fn apply(
 ) -> Result<(), ChangeError> {
     let order = store.order(id).await?.expect("the order exists");
     let to = order.status.transition(trigger).unwrap();
-    let change = StatusChange::new(&order, to, trigger, actor, reason, at);
+    let mut change = StatusChange::new(&order, to, trigger, actor, reason, at);
+    if let Some(payment) = payment_after(&order, trigger) {
+        change = change.with_payment(payment);
+    }
     store.change_status(&change).await
+}
+
+/// The order's money after a payment `trigger`, as the provider reports it.
+fn payment_after(order: &Order, trigger: OrderTrigger) -> Option<Payment> {
+    let total = order.totals.grand_total.minor;
+    let mut payment = Payment {
+        intent_id: Some(TEST_PAYMENT.into()),
+        ..order.payment.clone()
+    };
+    match trigger {
+        OrderTrigger::PaymentAuthorized => {
+            payment.status = PaymentStatus::Authorized;
+            payment.authorized_minor = total;
+        }
+        OrderTrigger::PaymentCaptured => {
+            payment.status = PaymentStatus::Captured;
+            payment.authorized_minor = total;
+            payment.captured_minor = total;
+        }
+        OrderTrigger::PaymentFailed => {
+            payment.intent_id = order.payment.intent_id.clone();
+            payment.status = PaymentStatus::Failed;
+            payment.failure_code = Some("card_declined".into());
+        }
+        OrderTrigger::PaymentVoided => payment.status = PaymentStatus::Voided,
+        OrderTrigger::PartlyRefunded => payment.refunded_minor = total / 10,
+        OrderTrigger::Refunded => payment.refunded_minor = payment.captured_minor,
+        _ => return None,
+    }
+    Some(payment)
 }
 
 /// Status-change events in the outbox, oldest first, each with its

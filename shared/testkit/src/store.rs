@@ -3,14 +3,16 @@
 //! a test step in on the writes and reads it wants to go wrong.
 
 use async_trait::async_trait;
+use shopflow_domain::PaymentAttempt;
 use shopflow_domain::{
     CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey,
-    InventoryStore, OrderLifecycle, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page,
-    PlaceOrderError, RestockError, StatusChange, StoreError,
+    InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader, OrderSearch,
+    OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RestockError, StatusChange,
+    StoreError,
 };
 use std::sync::Arc;
 
@@ -37,6 +39,15 @@ pub trait StoreHooks: Send + Sync {
         change: &StatusChange,
     ) -> Result<(), ChangeError> {
         memory.change_status(change).await
+    }
+
+    /// A change to an order's money that moves no status.
+    async fn change_payment(
+        &self,
+        memory: &MemoryStore,
+        change: &PaymentChange,
+    ) -> Result<(), ChangeError> {
+        memory.change_payment(change).await
     }
 
     /// A read of the lapsed-reservation index.
@@ -215,5 +226,24 @@ impl<H: StoreHooks> OrderSearch for SharedStore<H> {
         since: Option<Timestamp>,
     ) -> Result<u64, StoreError> {
         self.memory.count_orders(status, since).await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> PaymentRecords for SharedStore<H> {
+    async fn order_payments(&self, id: OrderId) -> Result<Option<OrderPayments>, StoreError> {
+        self.memory.order_payments(id).await
+    }
+
+    async fn record_attempt(
+        &self,
+        order_id: OrderId,
+        attempt: &PaymentAttempt,
+    ) -> Result<(), StoreError> {
+        self.memory.record_attempt(order_id, attempt).await
+    }
+
+    async fn change_payment(&self, change: &PaymentChange) -> Result<(), ChangeError> {
+        self.hooks.change_payment(&self.memory, change).await
     }
 }

@@ -184,6 +184,7 @@ async fn units(stack: &LocalStack) {
     let table = stack.spec.table.name.clone();
     let app = checkout_api::App::new(
         DynamoStore::new(metered, &table),
+        stack.payments.clone(),
         checkout_api::policy_from(&stack.spec.environment).unwrap(),
     );
     let claims = stack
@@ -529,6 +530,7 @@ async fn main() {
         port: 0,
         seed_demo_catalog: false,
         schedule_interval: Duration::from_secs(24 * 3600),
+        ..Options::default()
     })
     .await
     .expect("local stack");

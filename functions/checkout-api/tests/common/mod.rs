@@ -11,6 +11,7 @@ use shopflow_domain::{
 };
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_store::memory::MemoryStore;
+use shopflow_store::stripe::MockGateway;
 use shopflow_store::{
     CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, PlaceOrderError,
 };
@@ -41,9 +42,11 @@ pub fn policy() -> CheckoutPolicy {
     }
 }
 
-/// The checkout handler over an empty in-memory store.
+/// The checkout handler over an empty in-memory store, taking payments
+/// through the mock Stripe.
 pub struct Shop {
-    app: App<RacedStore>,
+    app: App<RacedStore, MockGateway>,
+    stripe: MockGateway,
 }
 
 impl Shop {
@@ -52,9 +55,16 @@ impl Shop {
     }
 
     pub fn with_policy(policy: CheckoutPolicy) -> Self {
+        let stripe = MockGateway::default();
         Self {
-            app: App::new(RacedStore::default(), policy),
+            app: App::new(RacedStore::default(), stripe.clone(), policy),
+            stripe,
         }
+    }
+
+    /// The payment provider checkout talks to.
+    pub fn stripe(&self) -> &MockGateway {
+        &self.stripe
     }
 
     /// A shop selling `TEE-RED` (12.50) and `MUG` (9.99), ten of each in

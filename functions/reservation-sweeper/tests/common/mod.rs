@@ -336,6 +336,7 @@ fn order(id: OrderId, created_at: Timestamp, lapses_at: Timestamp, tees: u32, mu
     assert!(!order_lines.is_empty(), "an order has at least one line");
     Order {
         reservation_expires_at: lapses_at,
+        payment: shopflow_domain::Payment::default(),
         ..shopflow_testkit::unpaid_order(id, CUSTOMER, order_lines, created_at)
     }
 }

@@ -7,7 +7,8 @@ use shopflow_domain::OrderTrigger;
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::{
     Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
-    Product, Quantity, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
+    Payment, PaymentAttempt, PaymentStatus, Product, Quantity, Refund, RefundStatus,
+    ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use ulid::Ulid;
 
@@ -178,7 +179,55 @@ pub struct OrderItem {
     pub address: ShippingAddress,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The order's money; absent until the provider first reports on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay: Option<PaymentItem>,
     pub version: u64,
+}
+
+/// An order's money on its item, with short names (it rides on every order write).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PaymentItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pi: Option<String>,
+    pub st: PaymentStatus,
+    #[serde(default)]
+    pub auth: i64,
+    #[serde(default)]
+    pub cap: i64,
+    #[serde(default)]
+    pub refd: i64,
+    #[serde(default)]
+    pub pend: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
+}
+
+impl PaymentItem {
+    /// `None` for an order nothing was reported about: its item stays small.
+    pub fn from_payment(payment: &Payment) -> Option<Self> {
+        (payment != &Payment::default()).then(|| Self {
+            pi: payment.intent_id.clone(),
+            st: payment.status,
+            auth: payment.authorized_minor,
+            cap: payment.captured_minor,
+            refd: payment.refunded_minor,
+            pend: payment.refund_pending_minor,
+            fail: payment.failure_code.clone(),
+        })
+    }
+
+    pub fn into_payment(self) -> Payment {
+        Payment {
+            intent_id: self.pi,
+            status: self.st,
+            authorized_minor: self.auth,
+            captured_minor: self.cap,
+            refunded_minor: self.refd,
+            refund_pending_minor: self.pend,
+            failure_code: self.fail,
+        }
+    }
 }
 
 impl OrderItem {
@@ -219,6 +268,7 @@ impl OrderItem {
             address: order.shipping_address.clone(),
             created_at: order.created_at,
             expires_at: order.reservation_expires_at,
+            pay: PaymentItem::from_payment(&order.payment),
             version: order.version,
         }
     }
@@ -262,6 +312,7 @@ impl OrderItem {
             shipping_address: self.address,
             created_at: self.created_at,
             reservation_expires_at: self.expires_at,
+            payment: self.pay.map(PaymentItem::into_payment).unwrap_or_default(),
             version: self.version,
         })
     }
@@ -472,6 +523,163 @@ impl AppliedEventItem {
             kind: "applied_event".into(),
             at,
             ttl: at.as_secs() + APPLIED_EVENT_TTL_SECS,
+        }
+    }
+}
+
+/// Payment records sit under the order, after its `META` item, so one query
+/// from `META` on reads the order with them (history, `HIST#`, sorts before).
+pub const ORDER_RECORDS_FROM: &str = "META";
+
+pub fn attempt_key(id: OrderId, attempt: &PaymentAttempt) -> (String, String) {
+    let provider_id = match attempt {
+        PaymentAttempt::Intent { intent_id, .. } => intent_id,
+        PaymentAttempt::CheckoutSession { session_id, .. } => session_id,
+    };
+    (format!("ORDER#{id}"), format!("PAY#{provider_id}"))
+}
+
+pub fn refund_key(id: OrderId, refund_id: &str) -> (String, String) {
+    (format!("ORDER#{id}"), format!("REFUND#{refund_id}"))
+}
+
+/// A way the customer was offered to pay for an order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttemptItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `intent` or `checkout_session`.
+    pub via: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    pub at: Timestamp,
+}
+
+impl AttemptItem {
+    pub const TYPE: &'static str = "payment_attempt";
+
+    pub fn new(order: OrderId, attempt: &PaymentAttempt) -> Self {
+        let (pk, sk) = attempt_key(order, attempt);
+        let mut item = Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            via: String::new(),
+            intent: None,
+            session: None,
+            url: None,
+            expires_at: None,
+            at: attempt.created_at(),
+        };
+        match attempt {
+            PaymentAttempt::Intent { intent_id, .. } => {
+                item.via = "intent".into();
+                item.intent = Some(intent_id.clone());
+            }
+            PaymentAttempt::CheckoutSession {
+                session_id,
+                url,
+                expires_at,
+                ..
+            } => {
+                item.via = "checkout_session".into();
+                item.session = Some(session_id.clone());
+                item.url = Some(url.clone());
+                item.expires_at = Some(*expires_at);
+            }
+        }
+        item
+    }
+
+    pub fn into_attempt(self) -> Result<PaymentAttempt, StoreError> {
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            entity: "payment attempt",
+            reason: reason.into(),
+        };
+        match (
+            self.via.as_str(),
+            self.intent,
+            self.session,
+            self.url,
+            self.expires_at,
+        ) {
+            ("intent", Some(intent_id), ..) => Ok(PaymentAttempt::Intent {
+                intent_id,
+                created_at: self.at,
+            }),
+            ("checkout_session", _, Some(session_id), Some(url), Some(expires_at)) => {
+                Ok(PaymentAttempt::CheckoutSession {
+                    session_id,
+                    url,
+                    expires_at,
+                    created_at: self.at,
+                })
+            }
+            _ => Err(corrupt("missing the fields its kind needs")),
+        }
+    }
+}
+
+/// A refund staff asked for.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefundItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub amount: i64,
+    pub reason: String,
+    pub status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub by: String,
+    pub at: Timestamp,
+    pub fingerprint: String,
+}
+
+impl RefundItem {
+    pub const TYPE: &'static str = "refund";
+
+    pub fn new(order: OrderId, refund: &Refund) -> Self {
+        let (pk, sk) = refund_key(order, &refund.id);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            id: refund.id.clone(),
+            amount: refund.amount_minor,
+            reason: refund.reason.clone(),
+            status: refund.status,
+            provider_id: refund.provider_refund_id.clone(),
+            failure: refund.failure.clone(),
+            by: refund.requested_by.clone(),
+            at: refund.requested_at,
+            fingerprint: refund.request_fingerprint.clone(),
+        }
+    }
+
+    pub fn into_refund(self) -> Refund {
+        Refund {
+            id: self.id,
+            amount_minor: self.amount,
+            reason: self.reason,
+            status: self.status,
+            provider_refund_id: self.provider_id,
+            failure: self.failure,
+            requested_by: self.by,
+            requested_at: self.at,
+            request_fingerprint: self.fingerprint,
         }
     }
 }

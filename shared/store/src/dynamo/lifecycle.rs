@@ -2,8 +2,8 @@
 //! history item, the outbox event and any stock released, in one transaction.
 
 use super::items::{
-    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, order_key, status_index_time,
-    status_partition, status_shard, status_sort,
+    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, order_key,
+    status_index_time, status_partition, status_shard, status_sort,
 };
 use super::{DynamoStore, StockMove, corrupt, key, n, s, unavailable};
 use crate::{
@@ -21,11 +21,23 @@ impl DynamoStore {
     fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
         // The order moves to its new status in the status index.
         let index_time = status_index_time(change.to, change.reservation_expires_at, change.at);
+        let payment = change
+            .payment
+            .as_ref()
+            .and_then(PaymentItem::from_payment)
+            .map(|item| serde_dynamo::to_attribute_value(item).map_err(corrupt("order payment")))
+            .transpose()?;
+        let expression = if payment.is_some() {
+            "SET #status = :to, version = version + :one, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk, pay = :pay"
+        } else {
+            "SET #status = :to, version = version + :one, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk"
+        };
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(order_key(change.order_id))))
-            .update_expression(
-                "SET #status = :to, version = version + :one, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk",
+            .update_expression(expression)
+            .set_expression_attribute_values(
+                payment.map(|pay| HashMap::from([(":pay".to_owned(), pay)])),
             )
             .expression_attribute_values(
                 ":gsi2pk",
@@ -44,7 +56,7 @@ impl DynamoStore {
     }
 
     /// The record that a consumer applied an event, when the write answers one.
-    fn applied_record(
+    pub(super) fn applied_record(
         &self,
         applies: Option<&(String, String)>,
         at: Timestamp,
@@ -57,7 +69,8 @@ impl DynamoStore {
             .transpose()
     }
 
-    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+    /// A put that fails its transaction when the item exists already.
+    pub(super) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))

@@ -6,6 +6,7 @@ mod inventory;
 mod items;
 mod lifecycle;
 mod orders;
+mod payments;
 mod search;
 mod webhooks;
 

@@ -6,7 +6,6 @@ use super::{DynamoStore, corrupt, unavailable};
 use crate::{Delivery, OutboxEvent, StoreError, WebhookInbox};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Serialize;
 use shopflow_domain::Timestamp;
 
@@ -21,21 +20,6 @@ struct DeliveryItem {
     kind: String,
     at: Timestamp,
     ttl: u64,
-}
-
-impl DynamoStore {
-    fn put_if_new(
-        &self,
-        item: std::collections::HashMap<String, AttributeValue>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
 }
 
 #[async_trait]
@@ -55,10 +39,10 @@ impl WebhookInbox for DynamoStore {
             ttl: at.as_secs() + WEBHOOK_DEDUPE_TTL_SECS,
         };
         let mut writes = vec![
-            self.put_if_new(serde_dynamo::to_item(record).map_err(corrupt("webhook delivery"))?)?,
+            self.put_new(serde_dynamo::to_item(record).map_err(corrupt("webhook delivery"))?)?,
         ];
         if let Some(event) = event {
-            writes.push(self.put_if_new(
+            writes.push(self.put_new(
                 serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
             )?);
         }
