@@ -94,7 +94,7 @@ async fn every_sample_gets_the_answer_its_name_promises() {
     let http = shopflow_local::http_functions(&clients, environment, &payments).unwrap();
     let streams = shopflow_local::stream_functions(&clients, environment).unwrap();
     let scheduled = shopflow_local::scheduled_functions(&clients, environment).unwrap();
-    let queued = shopflow_local::queue_functions(&clients, environment).unwrap();
+    let queued = shopflow_local::queue_functions(&clients, environment, &payments).unwrap();
     let mut failures = Vec::new();
     for (function, expectation, path) in samples() {
         let text = std::fs::read_to_string(&path).unwrap();

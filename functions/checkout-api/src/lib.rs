@@ -237,25 +237,15 @@ impl<S: CheckoutStore + PaymentRecords, G: PaymentGateway> App<S, G> {
 /// stock reserved until the reservation lapses, and a retry with the same
 /// Idempotency-Key asks again.
 fn payment_not_offered(order: &Order, error: &GatewayError) -> ApiError {
-    tracing::error!(order_id = %order.id, %error, "no payment for the order");
-    let details = serde_json::json!({
-        "order_id": order.id,
-        "reservation_expires_at": order.reservation_expires_at.to_rfc3339(),
-        "provider_code": error.code(),
-    });
-    let (status, code) = match error {
-        GatewayError::Unavailable(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "payment_provider_unavailable",
-        ),
-        GatewayError::Rejected { .. } => (StatusCode::BAD_GATEWAY, "payment_provider_refused"),
-    };
-    ApiError::new(
-        status,
-        code,
+    ApiError::payment_provider(
+        error,
         "the order is placed and its stock reserved, but the payment provider did not create its payment; retry with the same Idempotency-Key",
     )
-    .with_details(details)
+    .with_detail("order_id", order.id)
+    .with_detail(
+        "reservation_expires_at",
+        order.reservation_expires_at.to_rfc3339(),
+    )
 }
 
 /// Checkout's answer: the order as it was placed, and the payment its

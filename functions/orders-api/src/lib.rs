@@ -72,10 +72,7 @@ impl<S: OrderLifecycle + OrderSearch> App<S> {
     /// The order named in the path, if the caller may see it; otherwise 404,
     /// whether it exists or not.
     async fn visible_order(&self, request: &Request, caller: &Caller) -> Result<Order, ApiError> {
-        // A malformed id cannot name anyone's order: same answer as a missing one.
-        let id: OrderId = http::path_param(request, "id")?
-            .parse()
-            .map_err(|_| ApiError::not_found("order"))?;
+        let id = http::order_id(request)?;
         match self.store.order(id).await? {
             Some(order) if caller.may_see(&order.customer_id) => Ok(order),
             _ => Err(ApiError::not_found("order")),

@@ -1,5 +1,6 @@
 //! The emulators the local stack runs: Amazon's DynamoDB Local (on Java) and
-//! moto's server for SQS and EventBridge. Each starts on a free port, is
+//! moto's server for SQS and EventBridge; and localstripe, the Stripe
+//! emulator the payment tests run against. Each starts on a free port, is
 //! tethered to this process, and stops when its handle is dropped.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -157,4 +158,57 @@ pub fn start_moto(repo: &Path, installed: &Installed) -> Result<Emulator, Emulat
         &installed.venv.join("bin/moto_server"),
         &args,
     )
+}
+
+/// localstripe (a Stripe emulator) on 127.0.0.1, in memory only; see
+/// scripts/localstripe.py.
+pub fn start_localstripe(repo: &Path, installed: &Installed) -> Result<Emulator, EmulatorError> {
+    let port = free_port().map_err(|e| EmulatorError::Start {
+        name: "localstripe",
+        reason: e.to_string(),
+    })?;
+    let args = [
+        repo.join("infra/local/scripts/localstripe.py")
+            .display()
+            .to_string(),
+        port.to_string(),
+    ];
+    spawn(
+        repo,
+        "localstripe",
+        port,
+        &installed.venv.join("bin/python"),
+        &args,
+    )
+}
+
+/// Has localstripe post every event to `url`, signed with `secret`, as a
+/// Stripe webhook endpoint would be configured in Stripe's dashboard.
+pub async fn send_localstripe_webhooks(
+    endpoint: &str,
+    url: &str,
+    secret: &str,
+) -> Result<(), EmulatorError> {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let failed = |reason: String| EmulatorError::Start {
+        name: "localstripe",
+        reason: format!("registering the webhook: {reason}"),
+    };
+    let body = serde_json::json!({ "url": url, "secret": secret }).to_string();
+    let request = hyper::Request::post(format!("{endpoint}/_config/webhooks/shopflow"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| failed(e.to_string()))?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let response = client
+        .request(request)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(failed(format!("answered {}", response.status())))
+    }
 }

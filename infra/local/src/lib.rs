@@ -107,10 +107,15 @@ pub struct Options {
     pub seed_demo_catalog: bool,
     /// How often scheduled functions run locally (AWS: their template schedule).
     pub schedule_interval: std::time::Duration,
-    /// Template parameter values over [`local_parameters`] (e.g. a Stripe
-    /// key and API base to use an emulator instead of the mock).
+    /// Template parameter values over [`local_parameters`].
     pub parameters: BTreeMap<String, String>,
+    /// Take payments through localstripe (a Stripe emulator) and the real
+    /// Stripe client instead of the in-process mock.
+    pub localstripe: bool,
 }
+
+/// The key the functions use with localstripe, which takes any `sk_` key.
+pub const LOCALSTRIPE_KEY: &str = "sk_test_shopflow_localstripe";
 
 /// A running local stack; dropping it stops everything it started.
 pub struct LocalStack {
@@ -122,8 +127,10 @@ pub struct LocalStack {
     pub tokens: DevTokens,
     /// The payment provider every function talks to.
     pub payments: Gateway,
+    /// localstripe's address, when payments go there.
+    pub localstripe_endpoint: Option<String>,
     tasks: Vec<JoinHandle<()>>,
-    _emulators: (Emulator, Emulator),
+    _emulators: Vec<Emulator>,
 }
 
 impl Drop for LocalStack {
@@ -193,10 +200,11 @@ pub fn http_functions(
     let orders = orders_api::App::new(store.clone());
     let inventory = inventory_api::App::new(store.clone());
     let stripe = stripe_webhook::App::new(
-        store,
+        store.clone(),
         payments.clone(),
         config::required(env, "STRIPE_WEBHOOK_SECRET")?,
     );
+    let payments_api = payments_api::App::new(store, payments.clone());
     let ops = ops_api::App::new(
         shopflow_store::sqs::SqsDeadLetters::new(clients.sqs.clone()),
         ops_api::routes_from(env)?,
@@ -228,6 +236,12 @@ pub fn http_functions(
             http_handler(ops, |app, request| async move { app.handle(request).await }),
         ),
         (
+            "payments-api".to_owned(),
+            http_handler(payments_api, |app, request| async move {
+                app.handle(request).await
+            }),
+        ),
+        (
             "inventory-api".to_owned(),
             http_handler(inventory, |app, request| async move {
                 app.handle(request).await
@@ -236,25 +250,59 @@ pub fn http_functions(
     ]))
 }
 
+/// A queue-fed function's handler, as the local SQS mapping invokes it.
+fn queue_handler<A, F, Fut>(app: A, handle: F) -> queues::QueueHandler
+where
+    A: Send + Sync + 'static,
+    F: Fn(Arc<A>, lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>) -> Fut
+        + Send
+        + Sync
+        + 'static,
+    Fut: Future<
+            Output = Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error>,
+        > + Send
+        + 'static,
+{
+    let app = Arc::new(app);
+    Arc::new(move |event| {
+        let invocation =
+            lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+        let future = handle(app.clone(), invocation);
+        Box::pin(async move { future.await.map_err(|e| e.to_string()) })
+    })
+}
+
 /// Every queue-fed function, as its `main` builds it.
 pub fn queue_functions(
     clients: &Clients,
     env: &BTreeMap<String, String>,
+    payments: &Gateway,
 ) -> Result<HashMap<String, queues::QueueHandler>, LocalError> {
     let store = DynamoStore::new(
         clients.dynamodb.clone(),
         config::required(env, "TABLE_NAME")?,
     );
-    let order_status = Arc::new(order_status::App::new(store));
-    let handler: queues::QueueHandler = Arc::new(move |event| {
-        let app = order_status.clone();
-        Box::pin(async move {
-            let invocation =
-                lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
-            app.handle(invocation).await.map_err(|e| e.to_string())
-        })
-    });
-    Ok(HashMap::from([("order-status".to_owned(), handler)]))
+    let order_status = order_status::App::new(store.clone());
+    let payment_actions = payment_actions::App::new(
+        store,
+        payments.clone(),
+        shopflow_lambda_kit::payments::capture_policy_from(env)?,
+    );
+    Ok(HashMap::from([
+        (
+            "order-status".to_owned(),
+            queue_handler(
+                order_status,
+                |app, event| async move { app.handle(event).await },
+            ),
+        ),
+        (
+            "payment-actions".to_owned(),
+            queue_handler(payment_actions, |app, event| async move {
+                app.handle(event).await
+            }),
+        ),
+    ]))
 }
 
 /// A scheduled function: takes the EventBridge scheduled event, answers what it did.
@@ -335,10 +383,18 @@ pub fn stream_functions(
 impl LocalStack {
     pub async fn start(options: Options) -> Result<Self, LocalError> {
         let repo = repo_root();
+        let installed = emulators::bootstrap(&repo)?;
         let mut parameters = local_parameters();
+        let localstripe = options
+            .localstripe
+            .then(|| emulators::start_localstripe(&repo, &installed))
+            .transpose()?;
+        if let Some(localstripe) = &localstripe {
+            parameters.insert("StripeSecretKey".into(), LOCALSTRIPE_KEY.into());
+            parameters.insert("StripeApiBase".into(), localstripe.endpoint());
+        }
         parameters.extend(options.parameters.clone());
         let spec = StackSpec::load(&template_path(), &parameters)?;
-        let installed = emulators::bootstrap(&repo)?;
         let dynamodb = emulators::start_dynamodb_local(&repo, &installed)?;
         let moto = emulators::start_moto(&repo, &installed)?;
         let clients = Clients::new(&dynamodb.endpoint(), &moto.endpoint()).await;
@@ -376,7 +432,7 @@ impl LocalStack {
             )));
         }
 
-        let consumers = queue_functions(&clients, &spec.environment)?;
+        let consumers = queue_functions(&clients, &spec.environment, &payments)?;
         for (function, queue) in &spec.queue_consumers {
             let handler = consumers
                 .get(function)
@@ -413,6 +469,15 @@ impl LocalStack {
             payments.is_mock().then_some(mock),
         ));
         tasks.push(tokio::spawn(server::serve(listener, router)));
+        let localstripe_endpoint = localstripe.as_ref().map(Emulator::endpoint);
+        if let Some(endpoint) = &localstripe_endpoint {
+            emulators::send_localstripe_webhooks(
+                endpoint,
+                &format!("{base}/v1/webhooks/stripe"),
+                &config::required(&spec.environment, "STRIPE_WEBHOOK_SECRET")?,
+            )
+            .await?;
+        }
         Ok(Self {
             http,
             spec,
@@ -421,8 +486,12 @@ impl LocalStack {
             queue_urls,
             tokens,
             payments,
+            localstripe_endpoint,
             tasks,
-            _emulators: (dynamodb, moto),
+            _emulators: [Some(dynamodb), Some(moto), localstripe]
+                .into_iter()
+                .flatten()
+                .collect(),
         })
     }
 

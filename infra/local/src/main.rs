@@ -5,7 +5,10 @@ use shopflow_local::{LocalStack, Options, dev_tokens, now_secs};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  shopflow-local up [--port PORT] [--no-seed]        start the local stack (default port 3000)
+  shopflow-local up [--port PORT] [--no-seed] [--localstripe]
+                                                    start the local stack (default port 3000);
+                                                    --localstripe takes payments through the
+                                                    localstripe emulator instead of the mock
   shopflow-local token --customer ID [--admin] [--ttl SECS]
                                                     print a dev bearer token";
 
@@ -73,6 +76,7 @@ async fn up(args: &[String]) -> ExitCode {
         port,
         seed_demo_catalog: !args.iter().any(|a| a == "--no-seed"),
         schedule_interval: std::time::Duration::from_secs(schedule_secs),
+        localstripe: args.iter().any(|a| a == "--localstripe"),
         ..Options::default()
     };
     let stack = match LocalStack::start(options).await {
@@ -93,6 +97,11 @@ async fn up(args: &[String]) -> ExitCode {
     );
     for route in &stack.spec.routes {
         eprintln!("  {:6} {}{}", route.method, base, route.path);
+    }
+    if let Some(localstripe) = &stack.localstripe_endpoint {
+        eprintln!(
+            "\nPayments go to localstripe at {localstripe} (webhooks to {base}/v1/webhooks/stripe)."
+        );
     }
     if stack.payments.is_mock() {
         eprintln!(

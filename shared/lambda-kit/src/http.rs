@@ -62,6 +62,14 @@ pub fn path_param(request: &Request, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::invalid_field(name, "is required in the path"))
 }
 
+/// The order id in the path's `{id}`. A malformed id names nobody's order:
+/// `404`, as a missing one.
+pub fn order_id(request: &Request) -> Result<shopflow_domain::OrderId, ApiError> {
+    path_param(request, "id")?
+        .parse()
+        .map_err(|_| ApiError::not_found("order"))
+}
+
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
     request
         .query_string_parameters_ref()

@@ -7,7 +7,7 @@ use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shopflow_domain::ids::InvalidValue;
 use shopflow_domain::{CheckoutError, MoneyError};
-use shopflow_store::StoreError;
+use shopflow_store::{GatewayError, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -65,6 +65,34 @@ impl ApiError {
             "forbidden",
             "this operation needs the admin scope",
         )
+    }
+
+    /// The payment provider did not do what was asked: `503
+    /// payment_provider_unavailable` when it may later, `502
+    /// payment_provider_refused` (with its code) when it refused.
+    pub fn payment_provider(error: &GatewayError, message: impl Into<String>) -> Self {
+        tracing::error!(%error, "payment provider call failed");
+        let (status, code) = match error {
+            GatewayError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payment_provider_unavailable",
+            ),
+            GatewayError::Rejected { .. } => (StatusCode::BAD_GATEWAY, "payment_provider_refused"),
+        };
+        Self::new(status, code, message).with_details(json!({ "provider_code": error.code() }))
+    }
+
+    /// Adds `fields` to the details object.
+    pub fn with_detail(mut self, name: &str, value: impl serde::Serialize) -> Self {
+        if !self.details.is_object() {
+            self.details = json!({});
+        }
+        if let (Some(details), Ok(value)) =
+            (self.details.as_object_mut(), serde_json::to_value(value))
+        {
+            details.insert(name.to_owned(), value);
+        }
+        self
     }
 
     pub fn route_not_found() -> Self {

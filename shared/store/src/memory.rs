@@ -318,6 +318,13 @@ impl OrderLifecycle for MemoryStore {
         Ok(())
     }
 
+    async fn has_applied(&self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .state()
+            .applied_events
+            .contains(&(consumer.to_owned(), event_id.to_owned())))
+    }
+
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
         Ok(self.state().history.get(&id).cloned().unwrap_or_default())
     }

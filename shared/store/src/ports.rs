@@ -315,6 +315,10 @@ pub trait OrderLifecycle: OrderReader {
         applies: Option<(String, String)>,
     ) -> Result<(), ChangeError>;
 
+    /// Whether `consumer` applied the event `event_id` already (its record
+    /// is written with the change the event caused).
+    async fn has_applied(&self, consumer: &str, event_id: &str) -> Result<bool, StoreError>;
+
     /// The order's applied status changes, oldest first.
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError>;
 

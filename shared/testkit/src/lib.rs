@@ -9,6 +9,7 @@ pub mod api;
 pub mod bus;
 pub mod fixtures;
 pub mod store;
+pub mod stripe;
 
 pub use api::{
     Claims, Reply, admin, anonymous, call, claims, customer, json_request, path_segment, request,

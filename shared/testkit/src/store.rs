@@ -180,6 +180,10 @@ impl<H: StoreHooks> OrderLifecycle for SharedStore<H> {
         self.memory.record_event(event, applies).await
     }
 
+    async fn has_applied(&self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
+        self.memory.has_applied(consumer, event_id).await
+    }
+
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.memory.history(id).await
     }

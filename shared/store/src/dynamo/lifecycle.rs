@@ -177,6 +177,21 @@ impl OrderLifecycle for DynamoStore {
         }
     }
 
+    async fn has_applied(&self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
+        let record = AppliedEventItem::new(consumer, event_id, Timestamp::from_millis(0));
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key((record.pk, record.sk))))
+            .projection_expression("pk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item.is_some())
+    }
+
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
         let (pk, _) = order_key(id);
         let mut entries = Vec::new();

@@ -1,0 +1,364 @@
+//! Carries out what order events ask of the payment provider, from its own
+//! SQS queue:
+//! - `order.payment_authorized` (capture on authorization) or the first
+//!   shipment, `order.partially_shipped` / `order.shipped` (capture on
+//!   shipment): capture the authorized amount;
+//! - `order.cancelled`: void the hold or refund what was taken, and cancel
+//!   the order's other open payments and hosted pages so it cannot be paid;
+//! - `payment.refund_required`: give back money an order cannot keep.
+//!
+//! Every call carries an idempotency key derived from the order, its payment
+//! and the event, and an event already carried out is never carried out
+//! again. Stripe's answer is published as the matching `payment.*` event, so
+//! the order's money is recorded even when Stripe's own webhook is late or lost.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Deserialize;
+use shopflow_domain::events::{
+    DomainEvent, GiveBackBy, PaymentFacts, PaymentReported, RefundRequired,
+};
+use shopflow_domain::{
+    CapturePolicy, OrderId, OrderStatus, PaymentAttempt, PaymentOutcome, Settlement,
+};
+use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
+use shopflow_lambda_kit::metrics::{self, Unit};
+use shopflow_lambda_kit::{config, now, payments};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::stripe::Gateway;
+use shopflow_store::{
+    ChangeError, GatewayError, Intent, IntentStatus, OrderLifecycle, OrderPayments, OutboxEvent,
+    PaymentGateway, PaymentRecords, RefundRequest,
+};
+
+pub const CONSUMER: &str = "payment-actions";
+/// Messages of one batch handled at once.
+const CONCURRENCY: usize = 4;
+
+pub struct App<S, G> {
+    store: S,
+    gateway: G,
+    capture: CapturePolicy,
+}
+
+impl App<DynamoStore, Gateway> {
+    pub async fn from_env() -> Result<Self, Error> {
+        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
+        let gateway = payments::gateway_from(&config::ProcessEnv)?;
+        let capture = payments::capture_policy_from(&config::ProcessEnv)?;
+        Ok(Self::new(
+            DynamoStore::from_env(table).await,
+            gateway,
+            capture,
+        ))
+    }
+}
+
+/// The part of an `order.<status>` event this consumer reads.
+#[derive(Debug, Deserialize)]
+struct StatusChanged {
+    order_id: OrderId,
+    to: OrderStatus,
+}
+
+/// What an event asks of the provider.
+enum Action {
+    Capture(OrderId),
+    SettleCancelled(OrderId),
+    GiveBack(RefundRequired),
+}
+
+fn failed(error: impl std::fmt::Display) -> ConsumeError {
+    ConsumeError::Failed(error.to_string())
+}
+
+impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
+    pub fn new(store: S, gateway: G, capture: CapturePolicy) -> Self {
+        Self {
+            store,
+            gateway,
+            capture,
+        }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        let received = event.payload.records.len();
+        let response = consumer::consume(CONSUMER, event.payload, CONCURRENCY, |event| {
+            self.apply(event)
+        })
+        .await;
+        let failed = response.batch_item_failures.len();
+        metrics::emit(
+            CONSUMER,
+            &[
+                (
+                    "PaymentActionsHandled",
+                    (received - failed) as f64,
+                    Unit::Count,
+                ),
+                ("PaymentActionsFailed", failed as f64, Unit::Count),
+            ],
+        );
+        Ok(response)
+    }
+
+    pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
+        let Some(action) = self.action_for(&event)? else {
+            return Ok(Handled::Ignored(format!(
+                "nothing to do for {}",
+                event.detail_type
+            )));
+        };
+        // Stripe forgets idempotency keys after 24 hours: an event redriven
+        // later must not act twice, so what was done is looked up first.
+        if self
+            .store
+            .has_applied(CONSUMER, &event.id)
+            .await
+            .map_err(failed)?
+        {
+            return Ok(Handled::Duplicate);
+        }
+        let report = match action {
+            Action::Capture(order_id) => self.capture(order_id).await?,
+            Action::SettleCancelled(order_id) => self.settle_cancelled(order_id).await?,
+            Action::GiveBack(refund) => Some(self.give_back(&event.id, &refund).await?),
+        };
+        let Some(report) = report else {
+            return Ok(Handled::Ignored("no money to act on".into()));
+        };
+        let outcome = OutboxEvent {
+            id: ulid::Ulid::generate(),
+            occurred_at: now(),
+            event: DomainEvent::PaymentReported(report),
+        };
+        match self
+            .store
+            .record_event(&outcome, Some((CONSUMER.to_owned(), event.id.clone())))
+            .await
+        {
+            Ok(()) => Ok(Handled::Applied),
+            Err(ChangeError::AlreadyApplied) => Ok(Handled::Duplicate),
+            Err(error) => Err(failed(error)),
+        }
+    }
+
+    fn action_for(&self, event: &BusEvent) -> Result<Option<Action>, ConsumeError> {
+        let unreadable = |e: serde_json::Error| ConsumeError::Unreadable(e.to_string());
+        if event.detail_type == "payment.refund_required" {
+            let refund = serde_json::from_value(event.data.clone()).map_err(unreadable)?;
+            return Ok(Some(Action::GiveBack(refund)));
+        }
+        if !event.detail_type.starts_with("order.") {
+            return Ok(None);
+        }
+        let change: StatusChanged =
+            serde_json::from_value(event.data.clone()).map_err(unreadable)?;
+        Ok(if change.to == OrderStatus::Cancelled {
+            Some(Action::SettleCancelled(change.order_id))
+        } else if self.capture.captures_on_reaching(change.to) {
+            Some(Action::Capture(change.order_id))
+        } else {
+            None
+        })
+    }
+
+    async fn order(&self, order_id: OrderId) -> Result<OrderPayments, ConsumeError> {
+        self.store
+            .order_payments(order_id)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| failed(format!("order {order_id} not found")))
+    }
+
+    /// Takes the authorized amount, once.
+    async fn capture(&self, order_id: OrderId) -> Result<Option<PaymentReported>, ConsumeError> {
+        let records = self.order(order_id).await?;
+        let payment = &records.order.payment;
+        let (Some(intent_id), amount) = (&payment.intent_id, payment.capturable_minor()) else {
+            return Ok(None);
+        };
+        // Nothing held, or the order was cancelled since: its hold is released instead.
+        if amount == 0 || records.order.status.is_final() {
+            return Ok(None);
+        }
+        let key = format!("capture-{order_id}-{intent_id}");
+        let intent = match self.gateway.capture(intent_id, amount, &key).await {
+            Ok(intent) => intent,
+            Err(error) => self.as_it_stands(intent_id, error).await?,
+        };
+        tracing::info!(%order_id, %intent_id, status = intent.status.as_str(), "capture asked");
+        Ok(report_of(
+            &intent,
+            order_id,
+            records.order.currency.as_str(),
+        ))
+    }
+
+    /// A cancelled order's money goes back, and nothing can pay for it any more.
+    async fn settle_cancelled(
+        &self,
+        order_id: OrderId,
+    ) -> Result<Option<PaymentReported>, ConsumeError> {
+        let records = self.order(order_id).await?;
+        let order = &records.order;
+        let currency = order.currency.as_str();
+        let report = match order.payment.settlement_on_cancel() {
+            Settlement::Void { intent_id } => {
+                let key = format!("void-{order_id}-{intent_id}");
+                let intent = match self.gateway.cancel(&intent_id, &key).await {
+                    Ok(intent) => intent,
+                    Err(error) => self.as_it_stands(&intent_id, error).await?,
+                };
+                report_of(&intent, order_id, currency)
+            }
+            Settlement::Refund {
+                intent_id,
+                amount_minor,
+            } => {
+                let request = RefundRequest {
+                    intent_id: intent_id.clone(),
+                    amount_minor,
+                    order_id,
+                    refund_id: format!("cancel-{order_id}"),
+                    reason: "the order was cancelled".into(),
+                };
+                let refund = self.gateway.refund(&request).await.map_err(failed)?;
+                Some(refunded(order_id, &intent_id, currency, &refund))
+            }
+            Settlement::Nothing => None,
+        };
+        self.close_other_ways_to_pay(&records).await?;
+        Ok(report)
+    }
+
+    /// Cancels the order's payments that hold nothing and closes its open
+    /// hosted pages; ones the provider already finished are left as they are.
+    async fn close_other_ways_to_pay(&self, records: &OrderPayments) -> Result<(), ConsumeError> {
+        let order_id = records.order.id;
+        let bound = records.order.payment.intent_id.as_deref();
+        for attempt in &records.attempts {
+            let closed = match attempt {
+                PaymentAttempt::Intent { intent_id, .. } if Some(intent_id.as_str()) != bound => {
+                    let key = format!("cancel-{order_id}-{intent_id}");
+                    self.gateway.cancel(intent_id, &key).await.map(|_| ())
+                }
+                PaymentAttempt::CheckoutSession {
+                    session_id,
+                    expires_at,
+                    ..
+                } if *expires_at > now() => self.gateway.expire_checkout_session(session_id).await,
+                _ => Ok(()),
+            };
+            match closed {
+                Ok(()) => {}
+                // Already finished at the provider (cancelled, paid, expired).
+                Err(GatewayError::Rejected { status: 400, .. }) => {}
+                Err(error) => return Err(failed(error)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives back money an order cannot keep, as the event says.
+    async fn give_back(
+        &self,
+        event_id: &str,
+        refund: &RefundRequired,
+    ) -> Result<PaymentReported, ConsumeError> {
+        let key = format!("give-back-{event_id}");
+        tracing::warn!(order_id = %refund.order_id, payment_id = %refund.payment_id, reason = %refund.reason, "giving money back");
+        match refund.settle {
+            GiveBackBy::Void => {
+                let intent = match self.gateway.cancel(&refund.payment_id, &key).await {
+                    Ok(intent) => intent,
+                    Err(error) => self.as_it_stands(&refund.payment_id, error).await?,
+                };
+                if intent.status == IntentStatus::Succeeded {
+                    // Taken after all: it must be refunded instead.
+                    return Err(failed(format!(
+                        "{} was captured before it could be released; refund it",
+                        refund.payment_id
+                    )));
+                }
+                report_of(&intent, refund.order_id, &refund.currency)
+                    .ok_or_else(|| failed("the released payment is in no final state"))
+            }
+            GiveBackBy::Refund => {
+                let request = RefundRequest {
+                    intent_id: refund.payment_id.clone(),
+                    amount_minor: refund.amount_minor,
+                    order_id: refund.order_id,
+                    refund_id: key,
+                    reason: refund.reason.clone(),
+                };
+                let given = self.gateway.refund(&request).await.map_err(failed)?;
+                Ok(refunded(
+                    refund.order_id,
+                    &refund.payment_id,
+                    &refund.currency,
+                    &given,
+                ))
+            }
+        }
+    }
+
+    /// A refused capture or cancel may mean it happened already (a retry
+    /// after Stripe forgot the key): the payment as Stripe has it now says.
+    async fn as_it_stands(
+        &self,
+        intent_id: &str,
+        error: GatewayError,
+    ) -> Result<Intent, ConsumeError> {
+        if error.code() != Some("payment_intent_unexpected_state") {
+            return Err(failed(error));
+        }
+        self.gateway.intent(intent_id).await.map_err(failed)
+    }
+}
+
+/// The report a payment's state makes: captured, voided, or nothing yet.
+fn report_of(intent: &Intent, order_id: OrderId, currency: &str) -> Option<PaymentReported> {
+    let (outcome, amount) = match intent.status {
+        IntentStatus::Succeeded => (PaymentOutcome::Captured, intent.amount_received_minor),
+        IntentStatus::Canceled => (PaymentOutcome::Voided, 0),
+        _ => return None,
+    };
+    Some(PaymentReported {
+        outcome,
+        facts: facts(order_id, &intent.id, currency, amount),
+    })
+}
+
+fn refunded(
+    order_id: OrderId,
+    intent_id: &str,
+    currency: &str,
+    refund: &shopflow_store::ProviderRefund,
+) -> PaymentReported {
+    PaymentReported {
+        outcome: PaymentOutcome::Refunded,
+        facts: PaymentFacts {
+            fully_refunded: Some(refund.fully_refunded),
+            ..facts(
+                order_id,
+                intent_id,
+                currency,
+                refund.refunded_in_total_minor,
+            )
+        },
+    }
+}
+
+fn facts(order_id: OrderId, intent_id: &str, currency: &str, amount_minor: i64) -> PaymentFacts {
+    PaymentFacts {
+        order_id,
+        payment_id: intent_id.to_owned(),
+        amount_minor,
+        currency: currency.to_uppercase(),
+        fully_refunded: None,
+        failure_code: None,
+        checkout_session_id: None,
+    }
+}

@@ -1,0 +1,245 @@
+//! What each event asks of Stripe, done once: captures by the configured
+//! policy, the money of cancelled orders given back and their other ways to
+//! pay closed, money an order cannot keep refunded or released; each answer
+//! published as the payment event order-status records.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Shop, refund_required, status_event};
+use shopflow_domain::{CapturePolicy, OrderStatus, PaymentAttempt, PaymentOutcome, Timestamp};
+use shopflow_lambda_kit::consumer::{ConsumeError, Handled};
+use shopflow_store::{CheckoutSessionRequest, IntentStatus, PaymentGateway, PaymentRecords};
+
+#[tokio::test]
+async fn capture_on_authorization_takes_the_money_once() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, intent) = shop.authorized_order().await;
+    let event = status_event(order, OrderStatus::PaymentAuthorized);
+
+    let outcome = shop.apply(event.clone()).await.unwrap();
+    let again = shop.apply(event).await.unwrap();
+
+    assert_eq!((outcome, again), (Handled::Applied, Handled::Duplicate));
+    assert_eq!(shop.intent_status(&intent), Some(IntentStatus::Succeeded));
+    assert_eq!(
+        shop.stripe_calls("capture"),
+        1,
+        "a redelivery asks nothing of Stripe"
+    );
+    let reports = shop.reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].outcome, PaymentOutcome::Captured);
+    assert_eq!(
+        (
+            reports[0].facts.amount_minor,
+            reports[0].facts.payment_id.as_str()
+        ),
+        (5_000, intent.as_str())
+    );
+}
+
+#[tokio::test]
+async fn capture_on_shipment_waits_for_the_first_goods_to_leave() {
+    let mut shop = Shop::new(CapturePolicy::OnShipment).await;
+    let (order, intent) = shop.authorized_order().await;
+
+    let at_authorization = shop
+        .apply(status_event(order, OrderStatus::PaymentAuthorized))
+        .await
+        .unwrap();
+    assert!(matches!(at_authorization, Handled::Ignored(_)));
+    assert_eq!(
+        shop.intent_status(&intent),
+        Some(IntentStatus::RequiresCapture)
+    );
+
+    let shipped = shop
+        .apply(status_event(order, OrderStatus::PartiallyShipped))
+        .await
+        .unwrap();
+    assert_eq!(shipped, Handled::Applied);
+    assert_eq!(shop.intent_status(&intent), Some(IntentStatus::Succeeded));
+}
+
+#[tokio::test]
+async fn a_capture_stripe_already_made_is_reported_from_stripes_state() {
+    // Stripe forgot the idempotency key (24 h): the capture is refused as
+    // already done, and the payment as it stands is what gets reported.
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, intent) = shop.authorized_order().await;
+    shop.stripe
+        .capture(&intent, 5_000, "an-earlier-key")
+        .await
+        .unwrap();
+
+    let outcome = shop
+        .apply(status_event(order, OrderStatus::PaymentAuthorized))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, Handled::Applied);
+    assert_eq!(shop.reports()[0].outcome, PaymentOutcome::Captured);
+}
+
+#[tokio::test]
+async fn cancelling_an_authorized_order_releases_its_hold() {
+    let mut shop = Shop::new(CapturePolicy::OnShipment).await;
+    let (order, intent) = shop.authorized_order().await;
+    let cancelled = shop.cancel(order).await;
+
+    assert_eq!(shop.apply(cancelled).await.unwrap(), Handled::Applied);
+
+    assert_eq!(shop.intent_status(&intent), Some(IntentStatus::Canceled));
+    let reports = shop.reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].outcome, PaymentOutcome::Voided);
+    assert_eq!(shop.stripe_calls("refund"), 0);
+}
+
+#[tokio::test]
+async fn cancelling_a_paid_order_refunds_all_of_it() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, intent) = shop.paid_order().await;
+    let cancelled = shop.cancel(order).await;
+
+    assert_eq!(
+        shop.apply(cancelled.clone()).await.unwrap(),
+        Handled::Applied
+    );
+    assert_eq!(shop.apply(cancelled).await.unwrap(), Handled::Duplicate);
+
+    assert_eq!(shop.stripe_calls("refund"), 1);
+    let report = &shop.reports()[0];
+    assert_eq!(report.outcome, PaymentOutcome::Refunded);
+    assert_eq!(report.facts.payment_id, intent);
+    assert_eq!(
+        (report.facts.amount_minor, report.facts.fully_refunded),
+        (5_000, Some(true))
+    );
+}
+
+#[tokio::test]
+async fn cancelling_an_unpaid_order_closes_its_payment_and_its_hosted_page() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, intent) = shop.unpaid_order().await;
+    let placed = shop.order(order).await;
+    let session = shop
+        .stripe
+        .create_checkout_session(&CheckoutSessionRequest {
+            order_id: order,
+            amount_minor: 5_000,
+            currency: placed.currency.clone(),
+            email: placed.email.clone(),
+            description: "Order".into(),
+            success_url: "https://shop.example/ok".into(),
+            cancel_url: "https://shop.example/no".into(),
+            expires_at: Timestamp::from_millis(u64::MAX / 2),
+            idempotency_key: "session-1".into(),
+        })
+        .await
+        .unwrap();
+    shop.store
+        .memory()
+        .record_attempt(
+            order,
+            &PaymentAttempt::CheckoutSession {
+                session_id: session.id.clone(),
+                url: session.url,
+                expires_at: session.expires_at,
+                created_at: placed.created_at,
+            },
+        )
+        .await
+        .unwrap();
+    let cancelled = shop.cancel(order).await;
+
+    let outcome = shop.apply(cancelled).await.unwrap();
+
+    assert!(
+        matches!(outcome, Handled::Ignored(_)),
+        "no money moved: {outcome:?}"
+    );
+    assert_eq!(shop.intent_status(&intent), Some(IntentStatus::Canceled));
+    assert_eq!(shop.stripe_calls("expire_checkout_session"), 1);
+    assert!(shop.reports().is_empty());
+}
+
+#[tokio::test]
+async fn a_second_payment_is_refunded_and_the_refund_reported() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, _) = shop.paid_order().await;
+    // The customer paid again with another payment of the same order.
+    let (_, second) = shop.paid_order().await;
+    let event = refund_required(order, &second, 5_000, "refund");
+
+    assert_eq!(shop.apply(event.clone()).await.unwrap(), Handled::Applied);
+    assert_eq!(shop.apply(event).await.unwrap(), Handled::Duplicate);
+
+    assert_eq!(shop.stripe_calls("refund"), 1);
+    let report = &shop.reports()[0];
+    assert_eq!(report.outcome, PaymentOutcome::Refunded);
+    assert_eq!(report.facts.payment_id, second);
+}
+
+#[tokio::test]
+async fn a_hold_the_order_cannot_keep_is_released() {
+    let mut shop = Shop::new(CapturePolicy::OnShipment).await;
+    let (order, intent) = shop.authorized_order().await;
+
+    let outcome = shop
+        .apply(refund_required(order, &intent, 5_000, "void"))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, Handled::Applied);
+    assert_eq!(shop.intent_status(&intent), Some(IntentStatus::Canceled));
+    assert_eq!(shop.reports()[0].outcome, PaymentOutcome::Voided);
+}
+
+#[tokio::test]
+async fn when_stripe_is_down_nothing_is_recorded_and_sqs_retries() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, intent) = shop.paid_order().await;
+    let cancelled = shop.cancel(order).await;
+    shop.stripe.set_unavailable(true);
+
+    let down = shop.apply(cancelled.clone()).await;
+
+    assert!(matches!(down, Err(ConsumeError::Failed(_))), "{down:?}");
+    assert!(shop.reports().is_empty());
+    shop.stripe.set_unavailable(false);
+    assert_eq!(shop.apply(cancelled).await.unwrap(), Handled::Applied);
+    assert_eq!(shop.reports()[0].facts.payment_id, intent);
+}
+
+#[tokio::test]
+async fn events_that_ask_nothing_of_stripe_are_ignored() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, _) = shop.unpaid_order().await;
+    for status in [
+        OrderStatus::Expired,
+        OrderStatus::Paid,
+        OrderStatus::Delivered,
+    ] {
+        let outcome = shop.apply(status_event(order, status)).await.unwrap();
+        assert!(
+            matches!(outcome, Handled::Ignored(_)),
+            "{status:?}: {outcome:?}"
+        );
+    }
+    assert!(
+        shop.stripe
+            .calls()
+            .iter()
+            .all(|call| *call == "create_intent")
+    );
+    let records = shop
+        .store
+        .memory()
+        .order_payments(order)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(records.attempts.len(), 1);
+}

@@ -1,0 +1,194 @@
+//! `POST /v1/orders/{id}/checkout-session`: a hosted Stripe Checkout page for
+//! an order that awaits payment, the second way to pay besides confirming
+//! the payment checkout created. The page's own payment is held for manual
+//! capture and names the order, so its events reach the order like any other;
+//! whichever payment brings the money first is kept, a second is given back.
+
+use crate::App;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shopflow_domain::{Order, PaymentAttempt, Timestamp};
+use shopflow_lambda_kit::{ApiError, Caller, http, now};
+use shopflow_store::{CheckoutSessionRequest, OrderPayments, PaymentGateway, PaymentRecords};
+
+/// Stripe keeps a page open at least 30 minutes; a minute more leaves room
+/// for the clocks of two machines.
+const PAGE_LIFETIME_SECS: u64 = 31 * 60;
+/// An open page is offered again only while it has this long left.
+const STILL_USABLE_SECS: u64 = 5 * 60;
+const MAX_URL_CHARS: usize = 2_048;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionBody {
+    /// Where Stripe sends the customer after paying.
+    success_url: String,
+    /// Where Stripe sends the customer who gives up.
+    cancel_url: String,
+}
+
+/// An absolute `https` URL (plain `http` only to this machine, for local shops).
+fn return_url(field: &str, raw: &str) -> Result<String, ApiError> {
+    let raw = raw.trim();
+    let local = ["http://localhost", "http://127.0.0.1"]
+        .iter()
+        .any(|prefix| raw.starts_with(prefix));
+    let host = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .unwrap_or_default();
+    if !(raw.starts_with("https://") || local)
+        || host.is_empty()
+        || raw.len() > MAX_URL_CHARS
+        || raw.chars().any(char::is_whitespace)
+    {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("must be an absolute https URL of at most {MAX_URL_CHARS} characters"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+fn session_view(session_id: &str, url: &str, expires_at: Timestamp) -> serde_json::Value {
+    json!({
+        "session_id": session_id,
+        "url": url,
+        "expires_at": expires_at.to_rfc3339(),
+    })
+}
+
+/// The order's newest hosted page the customer can still use.
+fn open_page(records: &OrderPayments, now: Timestamp) -> Option<&PaymentAttempt> {
+    records.attempts.iter().rev().find(|attempt| {
+        matches!(attempt, PaymentAttempt::CheckoutSession { expires_at, .. }
+            if *expires_at > now.plus_secs(STILL_USABLE_SECS))
+    })
+}
+
+impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
+    pub(crate) async fn checkout_session(
+        &self,
+        request: &Request,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let body: SessionBody = http::json_body(request)?;
+        let success_url = return_url("success_url", &body.success_url)?;
+        let cancel_url = return_url("cancel_url", &body.cancel_url)?;
+        let records = self.visible_order(request, &caller).await?;
+        let order = &records.order;
+        let now = now();
+        ensure_awaits_payment(order, now)?;
+        if let Some(PaymentAttempt::CheckoutSession {
+            session_id,
+            url,
+            expires_at,
+            ..
+        }) = open_page(&records, now)
+        {
+            return Ok(http::json(
+                StatusCode::OK,
+                &session_view(session_id, url, *expires_at),
+            ));
+        }
+        let pages_before = records
+            .attempts
+            .iter()
+            .filter(|attempt| matches!(attempt, PaymentAttempt::CheckoutSession { .. }))
+            .count();
+        let session = self
+            .gateway
+            .create_checkout_session(&CheckoutSessionRequest {
+                order_id: order.id,
+                amount_minor: order.totals.grand_total.minor,
+                currency: order.currency.clone(),
+                email: order.email.clone(),
+                description: format!("Order {}", order.id),
+                success_url,
+                cancel_url,
+                expires_at: now.plus_secs(PAGE_LIFETIME_SECS),
+                // Concurrent requests for the same order's next page get one page.
+                idempotency_key: format!("checkout-session-{}-{pages_before}", order.id),
+            })
+            .await
+            .map_err(|error| {
+                ApiError::payment_provider(&error, "Stripe did not create the checkout page; retry")
+            })?;
+        let attempt = PaymentAttempt::CheckoutSession {
+            session_id: session.id.clone(),
+            url: session.url.clone(),
+            expires_at: session.expires_at,
+            created_at: now,
+        };
+        self.store.record_attempt(order.id, &attempt).await?;
+        tracing::info!(order_id = %order.id, session_id = %session.id, "checkout page created");
+        Ok(http::json(
+            StatusCode::CREATED,
+            &session_view(&session.id, &session.url, session.expires_at),
+        ))
+    }
+}
+
+/// Only an order still waiting for its money, with its stock still held,
+/// gets a page.
+fn ensure_awaits_payment(order: &Order, now: Timestamp) -> Result<(), ApiError> {
+    if !order.status.holds_unpaid_reservation() || order.payment.holds_money() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "order_not_awaiting_payment",
+            format!(
+                "the order is {}: there is nothing to pay",
+                order.status.as_str()
+            ),
+        )
+        .with_detail("status", order.status.as_str()));
+    }
+    if order.reservation_expires_at <= now {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "reservation_lapsed",
+            "the order's stock is no longer held for it; check out again",
+        )
+        .with_detail(
+            "reservation_expires_at",
+            order.reservation_expires_at.to_rfc3339(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_urls_are_absolute_https_or_this_machine() {
+        for good in [
+            "https://shop.example/thanks?order=1",
+            "http://localhost:5173/done",
+            "http://127.0.0.1:3000/x",
+        ] {
+            assert!(return_url("success_url", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/thanks",
+            "http://shop.example/thanks",
+            "https://",
+            "javascript:alert(1)",
+            "https://shop.example/a b",
+        ] {
+            assert!(return_url("success_url", bad).is_err(), "{bad}");
+        }
+        assert!(
+            return_url(
+                "success_url",
+                &format!("https://a.example/{}", "x".repeat(2_100))
+            )
+            .is_err()
+        );
+    }
+}
