@@ -25,23 +25,35 @@ pub struct Stack {
     pub moto_endpoint: String,
     pub spec: StackSpec,
     pub tokens: DevTokens,
+    /// The payment provider the stack's functions talk to (the mock, unless
+    /// started with localstripe).
+    pub payments: shopflow_store::stripe::Gateway,
+    /// localstripe's address, for a stack started with it.
+    pub localstripe: Option<String>,
 }
 
 static STACK: OnceLock<Stack> = OnceLock::new();
 
-/// The stack with scheduled functions running every 2 s, as `make dev` runs them.
+/// The stack with scheduled functions running every 2 s, as `make dev` runs
+/// them, and payments through the mock Stripe.
 pub fn stack() -> &'static Stack {
-    start_once(Duration::from_secs(2))
+    start_once(Duration::from_secs(2), false)
 }
 
 /// The stack with scheduled functions effectively off (they run once at
 /// start), for tests that invoke them by hand and count what they did. A test
-/// binary uses either this or [`stack`], never both.
+/// binary uses one of these stacks only.
 pub fn stack_without_schedules() -> &'static Stack {
-    start_once(Duration::from_secs(24 * 3600))
+    start_once(Duration::from_secs(24 * 3600), false)
 }
 
-fn start_once(schedule_interval: Duration) -> &'static Stack {
+/// The stack taking payments through localstripe, with the real Stripe
+/// client, and localstripe posting its signed webhooks to the stack.
+pub fn stack_with_localstripe() -> &'static Stack {
+    start_once(Duration::from_secs(2), true)
+}
+
+fn start_once(schedule_interval: Duration, localstripe: bool) -> &'static Stack {
     STACK.get_or_init(|| {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -54,6 +66,7 @@ fn start_once(schedule_interval: Duration) -> &'static Stack {
                     port: 0,
                     seed_demo_catalog: true,
                     schedule_interval,
+                    localstripe,
                     ..Options::default()
                 })
                 .await
@@ -65,6 +78,8 @@ fn start_once(schedule_interval: Duration) -> &'static Stack {
                         moto_endpoint: local.moto_endpoint.clone(),
                         spec: local.spec.clone(),
                         tokens: local.tokens.clone(),
+                        payments: local.payments.clone(),
+                        localstripe: local.localstripe_endpoint.clone(),
                     })
                     .unwrap();
                 std::future::pending::<()>().await;

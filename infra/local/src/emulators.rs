@@ -161,14 +161,14 @@ pub fn start_moto(repo: &Path, installed: &Installed) -> Result<Emulator, Emulat
 }
 
 /// localstripe (a Stripe emulator) on 127.0.0.1, in memory only; see
-/// scripts/localstripe.py.
+/// scripts/run_localstripe.py.
 pub fn start_localstripe(repo: &Path, installed: &Installed) -> Result<Emulator, EmulatorError> {
     let port = free_port().map_err(|e| EmulatorError::Start {
         name: "localstripe",
         reason: e.to_string(),
     })?;
     let args = [
-        repo.join("infra/local/scripts/localstripe.py")
+        repo.join("infra/local/scripts/run_localstripe.py")
             .display()
             .to_string(),
         port.to_string(),

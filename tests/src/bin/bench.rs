@@ -319,6 +319,8 @@ fn api_for(stack: &LocalStack) -> Api {
         moto_endpoint: stack.moto_endpoint.clone(),
         spec: stack.spec.clone(),
         tokens: stack.tokens.clone(),
+        payments: stack.payments.clone(),
+        localstripe: stack.localstripe_endpoint.clone(),
     }
     .api()
 }

@@ -5,7 +5,7 @@ Its own launcher listens on every interface and pickles its whole store to
 /tmp/localstripe.pickle on every write (shared by every instance on the
 machine); here nothing is written to disk and only loopback is served.
 
-usage: localstripe.py PORT
+usage: run_localstripe.py PORT (named so as not to shadow the localstripe package)
 """
 import sys
 
