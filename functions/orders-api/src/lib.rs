@@ -9,13 +9,15 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
-use shopflow_domain::{Actor, CancelError, Order, OrderTrigger};
+use shopflow_domain::{Actor, CancelError, Order, OrderTrigger, PaymentAttempt};
 use shopflow_domain::{CustomerId, OrderStatus, Timestamp};
 use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{ChangeError, OrderLifecycle, OrderQuery, OrderSearch, StatusChange};
+use shopflow_store::{
+    ChangeError, OrderLifecycle, OrderQuery, OrderSearch, PaymentRecords, StatusChange,
+};
 use tracing::Instrument;
 
 pub const GET_ORDER: &str = "GET /v1/orders/{id}";
@@ -42,7 +44,7 @@ impl App<DynamoStore> {
     }
 }
 
-impl<S: OrderLifecycle + OrderSearch> App<S> {
+impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
@@ -152,11 +154,16 @@ impl<S: OrderLifecycle + OrderSearch> App<S> {
         ))
     }
 
-    /// Everything that happened to the order, oldest first, in lanes.
+    /// Everything that happened to the order, oldest first, in lanes: its
+    /// status changes, the ways it was offered to be paid, and its refunds.
     async fn timeline(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         let order = self.visible_order(request, &caller).await?;
-        let history = self.store.history(order.id).await?;
+        let (history, records) = futures::future::try_join(
+            self.store.history(order.id),
+            self.store.order_payments(order.id),
+        )
+        .await?;
         let mut entries = vec![json!({
             "at": order.created_at.to_rfc3339(),
             "lane": "business",
@@ -176,6 +183,18 @@ impl<S: OrderLifecycle + OrderSearch> App<S> {
                 "reason": entry.reason,
             }));
         }
+        let records = records.map(|r| (r.attempts, r.refunds)).unwrap_or_default();
+        entries.extend(records.0.iter().map(attempt_entry));
+        entries.extend(records.1.iter().map(|refund| {
+            json!({
+                "at": refund.requested_at.to_rfc3339(),
+                "lane": "business",
+                "kind": format!("refund.{}", refund.status.as_str()),
+                "actor": format!("admin:{}", refund.requested_by),
+                "amount_minor": refund.amount_minor,
+                "reason": refund.reason,
+            })
+        }));
         // RFC 3339 UTC with fixed millisecond precision sorts as text.
         entries.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
         Ok(http::json(
@@ -349,6 +368,23 @@ fn decode_cursor(raw: &str) -> Result<OrderId, ApiError> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| ApiError::invalid_field("cursor", "is not a cursor this API returned"))
+}
+
+/// A way the order was offered to be paid, as a timeline entry.
+fn attempt_entry(attempt: &PaymentAttempt) -> serde_json::Value {
+    let (kind, reference) = match attempt {
+        PaymentAttempt::Intent { intent_id, .. } => ("payment.created", intent_id),
+        PaymentAttempt::CheckoutSession { session_id, .. } => {
+            ("payment.checkout_page_created", session_id)
+        }
+    };
+    json!({
+        "at": attempt.created_at().to_rfc3339(),
+        "lane": "business",
+        "kind": kind,
+        "actor": "system:payments",
+        "reference": reference,
+    })
 }
 
 const MAX_REASON_CHARS: usize = 500;

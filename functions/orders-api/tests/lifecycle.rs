@@ -567,6 +567,43 @@ async fn a_new_orders_timeline_holds_only_its_creation() {
 }
 
 #[tokio::test]
+async fn the_timeline_shows_how_the_order_was_offered_to_be_paid_and_its_refunds() {
+    let mut history = History::new().await;
+    let id = history.order_for(ADA).await;
+    history.offer_payment(id, "pi_first").await;
+    history
+        .apply(id, OrderTrigger::PaymentCaptured, payments())
+        .await;
+    history.refunded_by_staff(id, 500, "scratched").await;
+    let api = history.open();
+
+    let reply = api.timeline(&id.to_string(), customer(ADA)).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let entries = reply.json()["entries"].as_array().unwrap().clone();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "order.created",
+            "payment.created",
+            "order.paid",
+            "refund.succeeded"
+        ]
+    );
+    assert_eq!(entries[1]["reference"], "pi_first");
+    assert_eq!(entries[3]["amount_minor"], 500);
+    assert_eq!(
+        entries[3]["actor"],
+        format!("admin:{}", shopflow_testkit::STAFF)
+    );
+    assert_eq!(entries[3]["reason"], "scratched");
+}
+
+#[tokio::test]
 async fn another_customers_timeline_is_not_found() {
     let mut history = History::new().await;
     let adas = history.order_for(ADA).await;

@@ -102,14 +102,13 @@ impl<S: WebhookInbox, G: PaymentGateway> App<S, G> {
         let reported = match event.meaning() {
             Meaning::Payment(payment) => Ok(payment),
             Meaning::Ignored(why) => Err(why),
-            Meaning::AskStripe(lookup) => {
-                let intent = self
-                    .gateway
-                    .intent(lookup.intent_id())
-                    .await
-                    .map_err(stripe_unreachable)?;
-                lookup.resolve(&intent)
-            }
+            Meaning::AskStripe(lookup) => match self.gateway.intent(lookup.intent_id()).await {
+                Ok(intent) => lookup.resolve(&intent),
+                Err(GatewayError::Rejected { status: 404, .. }) => {
+                    Err("Stripe knows no such payment: not a shopflow order's".into())
+                }
+                Err(error) => return Err(stripe_unreachable(error)),
+            },
         };
         let payment = match reported {
             Ok(payment) => payment,

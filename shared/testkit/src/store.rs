@@ -9,10 +9,10 @@ use shopflow_domain::{
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
-    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, HistoryEntry, IdempotencyKey,
-    InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader, OrderSearch,
-    OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RestockError, StatusChange,
-    StoreError,
+    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
+    IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
+    OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RestockError,
+    StatusChange, StoreError, WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -249,5 +249,20 @@ impl<H: StoreHooks> PaymentRecords for SharedStore<H> {
 
     async fn change_payment(&self, change: &PaymentChange) -> Result<(), ChangeError> {
         self.hooks.change_payment(&self.memory, change).await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> WebhookInbox for SharedStore<H> {
+    async fn record_delivery(
+        &self,
+        provider: &str,
+        event_id: &str,
+        event: Option<&OutboxEvent>,
+        at: Timestamp,
+    ) -> Result<Delivery, StoreError> {
+        self.memory
+            .record_delivery(provider, event_id, event, at)
+            .await
     }
 }

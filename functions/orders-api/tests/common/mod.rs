@@ -97,6 +97,47 @@ impl History {
             .unwrap();
     }
 
+    /// Records, a minute after the last thing that happened, a way the order
+    /// was offered to be paid, as checkout or the payments API would.
+    pub async fn offer_payment(&mut self, id: OrderId, intent_id: &str) {
+        let attempt = shopflow_domain::PaymentAttempt::Intent {
+            intent_id: intent_id.into(),
+            created_at: self.tick(),
+        };
+        shopflow_store::PaymentRecords::record_attempt(self.store.memory(), id, &attempt)
+            .await
+            .unwrap();
+    }
+
+    /// Records a staff refund of `amount_minor`, settled a minute after the
+    /// last thing that happened.
+    pub async fn refunded_by_staff(&mut self, id: OrderId, amount_minor: i64, reason: &str) {
+        let order = self.store.memory().order(id).await.unwrap().unwrap();
+        let refund = shopflow_domain::Refund {
+            id: format!("rf_{}", self.minutes),
+            amount_minor,
+            reason: reason.into(),
+            status: shopflow_domain::RefundStatus::Succeeded,
+            provider_refund_id: Some("re_1".into()),
+            failure: None,
+            requested_by: shopflow_testkit::STAFF.into(),
+            requested_at: self.tick(),
+            request_fingerprint: String::new(),
+        };
+        let change = shopflow_store::PaymentChange {
+            order_id: id,
+            expected_version: order.version,
+            payment: order.payment.clone(),
+            refund: Some(shopflow_store::RefundWrite::New(refund)),
+            event: None,
+            applies: None,
+            at: order.created_at,
+        };
+        shopflow_store::PaymentRecords::change_payment(self.store.memory(), &change)
+            .await
+            .unwrap();
+    }
+
     /// Pays for the order and ships it.
     pub async fn ship(&mut self, id: OrderId) {
         for trigger in [
