@@ -227,6 +227,37 @@ impl Api {
         }
     }
 
+    /// Posts `event` to the Stripe webhook, signed now with the local
+    /// stack's endpoint secret, as Stripe delivers it.
+    pub async fn stripe_delivers(&self, event: &str) -> Reply {
+        let signature = shopflow_store::stripe::signature::sign(
+            event.as_bytes(),
+            shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
+            shopflow_local::now_secs(),
+        );
+        self.send(
+            "POST",
+            "/v1/webhooks/stripe",
+            None,
+            &[("stripe-signature", &signature)],
+            Some(event.to_owned()),
+        )
+        .await
+    }
+
+    /// The order as `token` sees it once `check` holds, waiting up to a
+    /// minute for the stack's consumers; the last read when it never does.
+    pub async fn order_once(&self, id: &str, token: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let order = self.get(&format!("/v1/orders/{id}"), token).await.body["order"].clone();
+            if check(&order) || std::time::Instant::now() > deadline {
+                return order;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Stock of `sku` in `warehouse` as the inventory API reports it: (on_hand, reserved, available).
     pub async fn stock(&self, token: &str, sku: &str, warehouse: &str) -> (u64, u64, u64) {
         let reply = self.get(&format!("/v1/inventory/{sku}"), token).await;

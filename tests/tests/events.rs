@@ -138,20 +138,7 @@ async fn every_checkout_and_restock_reaches_a_subscribed_queue_as_a_valid_event(
                               "metadata": { "order_id": paid } } }
     })
     .to_string();
-    let signature = shopflow_store::stripe::signature::sign(
-        body.as_bytes(),
-        shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
-        shopflow_local::now_secs(),
-    );
-    let reply = api
-        .send(
-            "POST",
-            "/v1/webhooks/stripe",
-            None,
-            &[("stripe-signature", &signature)],
-            Some(body),
-        )
-        .await;
+    let reply = api.stripe_delivers(&body).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let authorized = |events: &[Value]| {
         events.iter().any(|e| {

@@ -64,22 +64,8 @@ async fn stripe_reports_authorization(api: &Api, intent: &str) {
         "type": "payment_intent.amount_capturable_updated",
         "created": shopflow_local::now_secs(),
         "data": { "object": object },
-    })
-    .to_string();
-    let signature = shopflow_store::stripe::signature::sign(
-        event.as_bytes(),
-        shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
-        shopflow_local::now_secs(),
-    );
-    let reply = api
-        .send(
-            "POST",
-            "/v1/webhooks/stripe",
-            None,
-            &[("stripe-signature", &signature)],
-            Some(event),
-        )
-        .await;
+    });
+    let reply = api.stripe_delivers(&event.to_string()).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -97,19 +83,11 @@ async fn checkout(api: &Api, units: u32) -> (String, Value) {
 }
 
 async fn until_status(api: &Api, id: &str, status: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let order = api
-            .get(&format!("/v1/orders/{id}"), &stack().admin())
-            .await
-            .body["order"]
-            .clone();
-        if order["status"] == status || Instant::now() > deadline {
-            assert_eq!(order["status"], status, "{order:#}");
-            return order;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let order = api
+        .order_once(id, &stack().admin(), |order| order["status"] == status)
+        .await;
+    assert_eq!(order["status"], status, "{order:#}");
+    order
 }
 
 fn ids(placed: &Value) -> (String, String) {

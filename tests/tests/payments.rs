@@ -25,14 +25,32 @@ async fn stocked_sku(api: &Api, stock: u32) -> String {
     sku
 }
 
-/// Checks out `units` of `sku` as a new customer: (their token, the checkout reply body).
-async fn checkout(api: &Api, sku: &str, units: u32) -> (String, Value) {
+/// An order checkout placed, with the payment it created.
+struct Placed {
+    /// The customer's token.
+    buyer: String,
+    id: String,
+    intent: String,
+    /// Checkout's answer.
+    body: Value,
+}
+
+/// Checks out `units` of `sku` as a new customer.
+async fn checkout(api: &Api, sku: &str, units: u32) -> Placed {
     let buyer = stack().customer(&unique("buyer"));
     let reply = api
         .checkout(&buyer, &unique("key"), &cart(&[(sku, units)]))
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    (buyer, reply.body)
+    Placed {
+        buyer,
+        id: reply.body["order"]["id"].as_str().unwrap().to_owned(),
+        intent: reply.body["payment"]["intent_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        body: reply.body,
+    }
 }
 
 /// The customer confirms the payment with a test card, as Stripe.js would.
@@ -48,20 +66,8 @@ async fn confirm(api: &Api, intent: &str, card: &str) -> u16 {
     .status
 }
 
-/// Waits (bounded) until `check` holds for the order as staff see it.
 async fn until(api: &Api, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let order = api
-            .get(&format!("/v1/orders/{id}"), &stack().admin())
-            .await
-            .body["order"]
-            .clone();
-        if check(&order) || Instant::now() > deadline {
-            return order;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    api.order_once(id, &stack().admin(), check).await
 }
 
 async fn until_status(api: &Api, id: &str, status: &str) -> Value {
@@ -74,11 +80,8 @@ async fn until_status(api: &Api, id: &str, status: &str) -> Value {
 async fn a_card_that_authorizes_gets_the_order_paid_without_keys() {
     let api = stack().api();
     let sku = stocked_sku(&api, 5).await;
-    let (_, placed) = checkout(&api, &sku, 2).await;
-    let (id, intent) = (
-        placed["order"]["id"].as_str().unwrap(),
-        placed["payment"]["intent_id"].as_str().unwrap(),
-    );
+    let placed = checkout(&api, &sku, 2).await;
+    let (id, intent) = (placed.id.as_str(), placed.intent.as_str());
 
     assert_eq!(confirm(&api, intent, "pm_card_visa").await, 200);
 
@@ -88,7 +91,7 @@ async fn a_card_that_authorizes_gets_the_order_paid_without_keys() {
     assert_eq!(order["payment"]["intent_id"], intent);
     assert_eq!(
         order["payment"]["captured_minor"],
-        placed["order"]["totals"]["grand_total_minor"]
+        placed.body["order"]["totals"]["grand_total_minor"]
     );
     assert_eq!(mock().intent_status(intent), Some(IntentStatus::Succeeded));
     let timeline = api
@@ -107,11 +110,8 @@ async fn a_card_that_authorizes_gets_the_order_paid_without_keys() {
 async fn a_declined_card_fails_the_order_and_another_card_still_pays_it() {
     let api = stack().api();
     let sku = stocked_sku(&api, 5).await;
-    let (_, placed) = checkout(&api, &sku, 1).await;
-    let (id, intent) = (
-        placed["order"]["id"].as_str().unwrap(),
-        placed["payment"]["intent_id"].as_str().unwrap(),
-    );
+    let placed = checkout(&api, &sku, 1).await;
+    let (id, intent) = (placed.id.as_str(), placed.intent.as_str());
 
     assert_eq!(confirm(&api, intent, "pm_card_chargeDeclined").await, 200);
     let failed = until_status(&api, id, "payment_failed").await;
@@ -130,14 +130,14 @@ async fn a_declined_card_fails_the_order_and_another_card_still_pays_it() {
 async fn a_hosted_checkout_page_pays_the_order_through_its_own_payment() {
     let api = stack().api();
     let sku = stocked_sku(&api, 5).await;
-    let (buyer, placed) = checkout(&api, &sku, 1).await;
-    let id = placed["order"]["id"].as_str().unwrap();
+    let placed = checkout(&api, &sku, 1).await;
+    let (buyer, id) = (&placed.buyer, placed.id.as_str());
 
     let page = api
         .send(
             "POST",
             &format!("/v1/orders/{id}/checkout-session"),
-            Some(&buyer),
+            Some(buyer),
             &[],
             Some(json!({ "success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart" }).to_string()),
         )
@@ -158,11 +158,8 @@ async fn a_hosted_checkout_page_pays_the_order_through_its_own_payment() {
 
     let order = until_status(&api, id, "paid").await;
     let bound = order["payment"]["intent_id"].as_str().unwrap();
-    assert_ne!(
-        bound, placed["payment"]["intent_id"],
-        "the page's own payment"
-    );
-    let records = api.get(&format!("/v1/orders/{id}/payments"), &buyer).await;
+    assert_ne!(bound, placed.intent, "the page's own payment");
+    let records = api.get(&format!("/v1/orders/{id}/payments"), buyer).await;
     assert_eq!(records.body["attempts"][1]["kind"], "checkout_session");
 }
 
@@ -170,11 +167,8 @@ async fn a_hosted_checkout_page_pays_the_order_through_its_own_payment() {
 async fn cancelling_a_paid_order_refunds_it_and_returns_its_stock() {
     let api = stack().api();
     let sku = stocked_sku(&api, 5).await;
-    let (_, placed) = checkout(&api, &sku, 2).await;
-    let (id, intent) = (
-        placed["order"]["id"].as_str().unwrap(),
-        placed["payment"]["intent_id"].as_str().unwrap(),
-    );
+    let placed = checkout(&api, &sku, 2).await;
+    let (id, intent) = (placed.id.as_str(), placed.intent.as_str());
     confirm(&api, intent, "pm_card_visa").await;
     until_status(&api, id, "paid").await;
 
@@ -189,7 +183,7 @@ async fn cancelling_a_paid_order_refunds_it_and_returns_its_stock() {
         .await;
     assert_eq!(cancel.status, 200, "{}", cancel.body);
 
-    let total = placed["order"]["totals"]["grand_total_minor"].clone();
+    let total = placed.body["order"]["totals"]["grand_total_minor"].clone();
     let order = until(&api, id, |order| {
         order["payment"]["refunded_minor"] == total
     })
@@ -207,12 +201,9 @@ async fn staff_refunds_move_the_order_and_never_exceed_the_capture() {
     let api = stack().api();
     let admin = stack().admin();
     let sku = stocked_sku(&api, 5).await;
-    let (_, placed) = checkout(&api, &sku, 2).await;
-    let (id, intent) = (
-        placed["order"]["id"].as_str().unwrap(),
-        placed["payment"]["intent_id"].as_str().unwrap(),
-    );
-    let total = placed["order"]["totals"]["grand_total_minor"]
+    let placed = checkout(&api, &sku, 2).await;
+    let (id, intent) = (placed.id.as_str(), placed.intent.as_str());
+    let total = placed.body["order"]["totals"]["grand_total_minor"]
         .as_i64()
         .unwrap();
     confirm(&api, intent, "pm_card_visa").await;

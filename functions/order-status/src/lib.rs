@@ -17,7 +17,6 @@ use shopflow_domain::{
     Actor, GiveBackReason, Order, OrderTrigger, Payment, PaymentDecision, PaymentOutcome,
 };
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
-use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_store::dynamo::DynamoStore;
 use shopflow_store::{
@@ -55,24 +54,14 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-        let received = event.payload.records.len();
-        let response = consumer::consume(CONSUMER, event.payload, CONCURRENCY, |event| {
-            self.apply(event)
-        })
-        .await;
-        let failed = response.batch_item_failures.len();
-        metrics::emit(
+        Ok(consumer::consume_counted(
             CONSUMER,
-            &[
-                (
-                    "PaymentEventsHandled",
-                    (received - failed) as f64,
-                    Unit::Count,
-                ),
-                ("PaymentEventsFailed", failed as f64, Unit::Count),
-            ],
-        );
-        Ok(response)
+            "PaymentEvents",
+            event.payload,
+            CONCURRENCY,
+            |event| self.apply(event),
+        )
+        .await)
     }
 
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {

@@ -23,7 +23,6 @@ use shopflow_domain::{
     CapturePolicy, OrderId, OrderStatus, PaymentAttempt, PaymentOutcome, Settlement,
 };
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
-use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now, payments};
 use shopflow_store::dynamo::DynamoStore;
 use shopflow_store::stripe::Gateway;
@@ -83,24 +82,14 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-        let received = event.payload.records.len();
-        let response = consumer::consume(CONSUMER, event.payload, CONCURRENCY, |event| {
-            self.apply(event)
-        })
-        .await;
-        let failed = response.batch_item_failures.len();
-        metrics::emit(
+        Ok(consumer::consume_counted(
             CONSUMER,
-            &[
-                (
-                    "PaymentActionsHandled",
-                    (received - failed) as f64,
-                    Unit::Count,
-                ),
-                ("PaymentActionsFailed", failed as f64, Unit::Count),
-            ],
-        );
-        Ok(response)
+            "PaymentActions",
+            event.payload,
+            CONCURRENCY,
+            |event| self.apply(event),
+        )
+        .await)
     }
 
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {

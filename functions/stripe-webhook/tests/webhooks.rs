@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use shopflow_domain::PaymentOutcome;
-use shopflow_domain::events::{DomainEvent, PaymentReported};
+use shopflow_domain::events::PaymentReported;
 use shopflow_store::stripe::{MockGateway, signature};
 use shopflow_store::{IntentRequest, PaymentGateway};
 use shopflow_testkit::{Reply, SharedStore, json_request};
@@ -56,15 +56,7 @@ impl Endpoint {
     }
 
     fn reports(&self) -> Vec<PaymentReported> {
-        self.store
-            .memory()
-            .outbox()
-            .into_iter()
-            .filter_map(|event| match event.event {
-                DomainEvent::PaymentReported(report) => Some(report),
-                _ => None,
-            })
-            .collect()
+        shopflow_testkit::payment_reports(self.store.memory())
     }
 
     /// A payment the mock Stripe knows, made for the sample order.

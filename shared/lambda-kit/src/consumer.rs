@@ -131,3 +131,38 @@ where
     response.batch_item_failures = failures;
     response
 }
+
+/// [`consume`], then the batch's counts as EMF metrics under `consumer`:
+/// `<counted>Handled` (applied, duplicate or ignored) and `<counted>Failed`
+/// (handed back to SQS).
+pub async fn consume_counted<F, Fut>(
+    consumer: &'static str,
+    counted: &str,
+    event: SqsEvent,
+    concurrency: usize,
+    handle: F,
+) -> SqsBatchResponse
+where
+    F: Fn(BusEvent) -> Fut,
+    Fut: Future<Output = Result<Handled, ConsumeError>>,
+{
+    let received = event.records.len();
+    let response = consume(consumer, event, concurrency, handle).await;
+    let failed = response.batch_item_failures.len();
+    crate::metrics::emit(
+        consumer,
+        &[
+            (
+                &format!("{counted}Handled"),
+                received.saturating_sub(failed) as f64,
+                crate::metrics::Unit::Count,
+            ),
+            (
+                &format!("{counted}Failed"),
+                failed as f64,
+                crate::metrics::Unit::Count,
+            ),
+        ],
+    );
+    response
+}

@@ -33,6 +33,18 @@ struct State {
     refunds: BTreeMap<OrderId, Vec<Refund>>,
 }
 
+impl State {
+    /// A change answering a consumed event its consumer applied before is refused.
+    fn refuse_if_applied(&self, applies: Option<&(String, String)>) -> Result<(), ChangeError> {
+        match applies {
+            Some(applied) if self.applied_events.contains(applied) => {
+                Err(ChangeError::AlreadyApplied)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -243,13 +255,7 @@ impl InventoryStore for MemoryStore {
 impl OrderLifecycle for MemoryStore {
     async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
         let mut state = self.state();
-        if change
-            .applies
-            .as_ref()
-            .is_some_and(|applied| state.applied_events.contains(applied))
-        {
-            return Err(ChangeError::AlreadyApplied);
-        }
+        state.refuse_if_applied(change.applies.as_ref())?;
         let current = state
             .orders
             .get(&change.order_id)
@@ -463,13 +469,7 @@ impl PaymentRecords for MemoryStore {
 
     async fn change_payment(&self, change: &PaymentChange) -> Result<(), ChangeError> {
         let mut state = self.state();
-        if change
-            .applies
-            .as_ref()
-            .is_some_and(|applied| state.applied_events.contains(applied))
-        {
-            return Err(ChangeError::AlreadyApplied);
-        }
+        state.refuse_if_applied(change.applies.as_ref())?;
         let current = state
             .orders
             .get(&change.order_id)

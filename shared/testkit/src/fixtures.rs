@@ -2,7 +2,9 @@
 //! orders and stock put straight into the store as checkout and receiving
 //! would, so a test starts from the state it describes.
 
-use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged};
+use shopflow_domain::events::{
+    DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged, PaymentReported,
+};
 use shopflow_domain::{
     Actor, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
     OrderTrigger, Payment, PaymentStatus, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
@@ -199,6 +201,18 @@ fn payment_after(order: &Order, trigger: OrderTrigger) -> Option<Payment> {
         _ => return None,
     }
     Some(payment)
+}
+
+/// The `payment.*` reports in the outbox, oldest first.
+pub fn payment_reports(store: &MemoryStore) -> Vec<PaymentReported> {
+    store
+        .outbox()
+        .into_iter()
+        .filter_map(|recorded| match recorded.event {
+            DomainEvent::PaymentReported(report) => Some(report),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Status-change events in the outbox, oldest first, each with its

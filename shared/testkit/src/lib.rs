@@ -16,8 +16,8 @@ pub use api::{
 };
 pub use bus::{PAYMENTS, eventbridge_body, sqs_batch, sqs_record};
 pub use fixtures::{
-    ADA, GRACE, OPENING_DAY, STAFF, TEST_PAYMENT, ada_address, apply, eur, order_line, payments,
-    place_order, receive_stock, sku, status_events, unpaid_order, wh,
+    ADA, GRACE, OPENING_DAY, STAFF, TEST_PAYMENT, ada_address, apply, eur, order_line,
+    payment_reports, payments, place_order, receive_stock, sku, status_events, unpaid_order, wh,
 };
 pub use store::{SharedStore, StoreHooks};
 

@@ -2,14 +2,20 @@
 //! there: checkout creates the payment, the customer confirms it with a test
 //! card, it is captured; and order-status records each step on the order.
 
-use shopflow_domain::{Order, OrderId, OrderTrigger, Payment, PaymentAttempt, PaymentStatus};
+use shopflow_domain::events::PaymentReported;
+use shopflow_domain::{
+    Order, OrderId, OrderTrigger, Payment, PaymentAttempt, PaymentStatus, Product, Timestamp,
+};
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::stripe::{MockGateway, TestCard};
 use shopflow_store::{
-    IntentRequest, OrderLifecycle, OrderReader, PaymentGateway, PaymentRecords, StatusChange,
+    IntentRequest, InventoryStore, OrderLifecycle, OrderReader, PaymentGateway, PaymentRecords,
+    StatusChange,
 };
+use ulid::Ulid;
 
-use crate::fixtures::payments;
+use crate::SharedStore;
+use crate::fixtures::{OPENING_DAY, payments};
 
 /// Checkout's payment for `order`: created at the mock, recorded on the order.
 pub async fn payment_created(store: &MemoryStore, stripe: &MockGateway, order: &Order) -> String {
@@ -80,4 +86,92 @@ async fn record(
     let change =
         StatusChange::new(&order, to, trigger, &payments(), None, at).with_payment(payment(&order));
     store.change_status(&change).await.unwrap();
+}
+
+/// A shop selling red tees (25.00 each, 100 in Berlin) whose orders are Ada's
+/// two tees (50.00), paid through the mock Stripe the way the shop gets them
+/// paid. The store and the mock are shared with the handler under test.
+pub struct PaymentsShop {
+    pub store: SharedStore,
+    pub stripe: MockGateway,
+    placed: u64,
+}
+
+impl PaymentsShop {
+    pub async fn new(stripe: MockGateway) -> Self {
+        let store = SharedStore::default();
+        let tee = Product {
+            sku: crate::sku("TEE-RED"),
+            name: "Red tee".into(),
+            price: crate::eur(2_500),
+            active: true,
+        };
+        store.memory().upsert_product(&tee).await.unwrap();
+        crate::receive_stock(
+            store.memory(),
+            "TEE-RED",
+            "BER",
+            100,
+            Ulid::generate(),
+            OPENING_DAY,
+        )
+        .await;
+        Self {
+            store,
+            stripe,
+            placed: 0,
+        }
+    }
+
+    /// Ada's order placed now, with its payment created: not paid, its stock
+    /// held 15 minutes. Answers the order and its payment.
+    pub async fn unpaid_order(&mut self) -> (OrderId, String) {
+        self.placed_at(shopflow_lambda_kit::now()).await
+    }
+
+    /// Ada's order placed at `created_at`, with its payment created.
+    pub async fn placed_at(&mut self, created_at: Timestamp) -> (OrderId, String) {
+        self.placed += 1;
+        let id = OrderId::from_ulid(Ulid::from_parts(
+            created_at.as_millis(),
+            u128::from(self.placed),
+        ));
+        let lines = vec![crate::order_line("TEE-RED", "BER", 2, 2_500)];
+        let order = crate::unpaid_order(id, crate::ADA, lines, created_at);
+        crate::place_order(self.store.memory(), &order, Ulid::generate()).await;
+        let intent = payment_created(self.store.memory(), &self.stripe, &order).await;
+        (id, intent)
+    }
+
+    /// Ada's order, its payment authorized with a test card.
+    pub async fn authorized_order(&mut self) -> (OrderId, String) {
+        let (id, intent) = self.unpaid_order().await;
+        payment_authorized(self.store.memory(), &self.stripe, id, &intent).await;
+        (id, intent)
+    }
+
+    /// Ada's order, paid: authorized, then captured.
+    pub async fn paid_order(&mut self) -> (OrderId, String) {
+        let (id, intent) = self.authorized_order().await;
+        payment_captured(self.store.memory(), &self.stripe, id, &intent).await;
+        (id, intent)
+    }
+
+    pub async fn order(&self, id: OrderId) -> Order {
+        self.store.memory().order(id).await.unwrap().unwrap()
+    }
+
+    /// The `payment.*` reports recorded, oldest first.
+    pub fn reports(&self) -> Vec<PaymentReported> {
+        crate::payment_reports(self.store.memory())
+    }
+
+    /// How many calls of `name` the mock Stripe answered.
+    pub fn stripe_calls(&self, name: &str) -> usize {
+        self.stripe
+            .calls()
+            .iter()
+            .filter(|call| **call == name)
+            .count()
+    }
 }

@@ -2,9 +2,10 @@
 //! capacity units of a 3-line checkout, checkout throughput on the local stack
 //! with 16 concurrent clients, and handler init time of the release bootstraps.
 //!
-//! Also the reservation sweeper's throughput and units per release.
+//! Also the reservation sweeper's throughput and units per release, and the
+//! payment lifecycle: Stripe calls per order and the write units of each step.
 //!
-//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init]...
+//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments]...
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::{
@@ -283,6 +284,16 @@ async fn units(stack: &LocalStack) {
         .iter()
         .map(|(_, size)| 2 * size.div_ceil(1024).max(1))
         .sum();
+    // The payment checkout created, recorded with a plain PutItem after the transaction.
+    let intent = last["payment"]["intent_id"].as_str().unwrap();
+    let attempt = get_item(
+        &clients,
+        &table,
+        &format!("ORDER#{order_id}"),
+        &format!("PAY#{intent}"),
+    )
+    .await;
+    let attempt_wcu = item_size(&attempt).div_ceil(1024).max(1);
     let indexes = ["gsi1pk", "gsi2pk"]
         .iter()
         .filter(|key| order.contains_key(**key))
@@ -292,11 +303,14 @@ async fn units(stack: &LocalStack) {
         .iter()
         .map(|size| size.div_ceil(4096).max(1))
         .sum();
-    println!("items written (bytes): {writes:?}");
     println!(
-        "as AWS bills it: {} WCU = {transactional} (TransactWriteItems, {} items x 2) + {index_wcu} (order into {indexes} indexes); \
+        "items written (bytes): {writes:?}, then the payment attempt {} bytes",
+        item_size(&attempt)
+    );
+    println!(
+        "as AWS bills it: {} WCU = {transactional} (TransactWriteItems, {} items x 2) + {index_wcu} (order into {indexes} indexes) + {attempt_wcu} (payment attempt PutItem); \
          {rcu} RCU (BatchGetItem, {} keys, strongly consistent)",
-        transactional + index_wcu,
+        transactional + index_wcu + attempt_wcu,
         writes.len(),
         read_sizes.len()
     );
@@ -517,6 +531,97 @@ async fn init(stack: &LocalStack) {
     println!();
 }
 
+/// The standard payment lifecycle through the local stack and the mock
+/// Stripe: checkout, the customer's card authorized, captured at once
+/// (CAPTURE_ON=authorize), the order paid. Prints the Stripe calls shopflow
+/// makes per order, and the write units of each step as AWS bills them,
+/// from the sizes of the items each step writes.
+async fn payments(stack: &LocalStack) {
+    const ORDERS: usize = 20;
+    let shopflow_store::stripe::Gateway::Mock(mock) = &stack.payments else {
+        println!("payments bench needs the mock");
+        return;
+    };
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = first_warehouse(stack);
+    let skus = setup_skus(&api, &admin, &warehouse, 3, 10_000).await;
+    let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
+    let calls_before = mock.calls().len();
+    let started = Instant::now();
+    let mut paid = Vec::new();
+    for _ in 0..ORDERS {
+        let buyer = stack.customer_token(&unique("payer"));
+        let placed = api.checkout(&buyer, &unique("key"), &cart(&lines)).await;
+        let (order, intent) = (
+            placed.body["order"]["id"].as_str().unwrap().to_owned(),
+            placed.body["payment"]["intent_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let confirm = api
+            .send(
+                "POST",
+                &format!("/_mock/stripe/payment_intents/{intent}/confirm"),
+                None,
+                &[],
+                Some(serde_json::json!({ "payment_method": "pm_card_visa" }).to_string()),
+            )
+            .await;
+        assert_eq!(confirm.status, 200);
+        paid.push(order);
+    }
+    for order in &paid {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while api.get(&format!("/v1/orders/{order}"), &admin).await.body["order"]["status"]
+            != "paid"
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let elapsed = started.elapsed();
+    let mut by_call: BTreeMap<&str, usize> = BTreeMap::new();
+    for call in &mock.calls()[calls_before..] {
+        *by_call.entry(call).or_default() += 1;
+    }
+    let ours: usize = by_call
+        .iter()
+        .filter(|(call, _)| **call != "confirm")
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "== Payment lifecycle, {ORDERS} orders (checkout, card authorized, captured, paid) on the local stack"
+    );
+    println!(
+        "Stripe calls per order by shopflow: {:.2} {by_call:?} (confirm is the customer's browser)",
+        ours as f64 / ORDERS as f64
+    );
+    println!("checkout to paid, all {ORDERS} orders: {elapsed:?}");
+
+    let clients = stack.clients().await;
+    let table = &stack.spec.table.name;
+    let order = get_item(&clients, table, &format!("ORDER#{}", paid[0]), "META").await;
+    let order_wcu = item_size(&order).div_ceil(1024).max(1);
+    println!(
+        "order item once paid: {} bytes (the payment rides on it)",
+        item_size(&order)
+    );
+    // Each status change: the order (transactional x2, and its gsi1 and gsi2
+    // copies; gsi2 moves partition: 2), a history entry, the outbox event and
+    // the consumer's applied-event record (each small, transactional x2).
+    let status_change = 2 * order_wcu + order_wcu + 2 * order_wcu + 3 * 2;
+    // A webhook delivery and a payment-actions report: a dedupe record and an outbox event.
+    let delivery = 2 * 2;
+    println!(
+        "write units per order as AWS bills them: {} = 2 webhook deliveries x {delivery} + 2 status changes x {status_change} \
+         + 1 capture report x {delivery} (payment-actions) + 1 ignored duplicate report x 0",
+        2 * delivery + 2 * status_change + delivery
+    );
+    println!();
+}
+
 #[tokio::main]
 async fn main() {
     let mut which: Vec<String> = std::env::args().skip(1).collect();
@@ -526,6 +631,7 @@ async fn main() {
             "throughput".into(),
             "sweep".into(),
             "init".into(),
+            "payments".into(),
         ];
     }
     let stack = LocalStack::start(Options {
@@ -542,6 +648,7 @@ async fn main() {
             "throughput" => throughput(&stack).await,
             "sweep" => sweep(&stack).await,
             "init" => init(&stack).await,
+            "payments" => payments(&stack).await,
             other => eprintln!("unknown benchmark {other}"),
         }
     }

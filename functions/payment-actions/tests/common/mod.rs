@@ -6,88 +6,43 @@
 
 use payment_actions::App;
 use serde_json::json;
-use shopflow_domain::events::{DomainEvent, PaymentReported};
-use shopflow_domain::{
-    CapturePolicy, CustomerId, Order, OrderId, OrderStatus, OrderTrigger, Product, Timestamp,
-};
+use shopflow_domain::{CapturePolicy, CustomerId, OrderId, OrderStatus, OrderTrigger};
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
+use shopflow_store::IntentStatus;
 use shopflow_store::stripe::MockGateway;
-use shopflow_store::{IntentStatus, InventoryStore, OrderReader};
-use shopflow_testkit::{ADA, SharedStore, logging, order_line, stripe};
+use shopflow_testkit::stripe::PaymentsShop;
+use shopflow_testkit::{ADA, SharedStore, logging};
 use ulid::Ulid;
 
 pub const ORDERS: &str = "shopflow.orders";
 
+/// The payments shop, with payment-actions capturing by its policy.
 pub struct Shop {
-    pub store: SharedStore,
-    pub stripe: MockGateway,
+    shop: PaymentsShop,
     app: App<SharedStore, MockGateway>,
-    placed: u64,
+}
+
+impl std::ops::Deref for Shop {
+    type Target = PaymentsShop;
+    fn deref(&self) -> &PaymentsShop {
+        &self.shop
+    }
+}
+
+impl std::ops::DerefMut for Shop {
+    fn deref_mut(&mut self) -> &mut PaymentsShop {
+        &mut self.shop
+    }
 }
 
 impl Shop {
-    /// A shop with red tees in stock, capturing by `capture`.
+    /// The shop, capturing by `capture`.
     pub async fn new(capture: CapturePolicy) -> Self {
-        let store = SharedStore::default();
-        let stripe = MockGateway::default();
-        let tee = Product {
-            sku: shopflow_testkit::sku("TEE-RED"),
-            name: "Red tee".into(),
-            price: shopflow_testkit::eur(2_500),
-            active: true,
-        };
-        store.memory().upsert_product(&tee).await.unwrap();
-        shopflow_testkit::receive_stock(
-            store.memory(),
-            "TEE-RED",
-            "BER",
-            100,
-            Ulid::generate(),
-            shopflow_testkit::OPENING_DAY,
-        )
-        .await;
+        let shop = PaymentsShop::new(MockGateway::default()).await;
         Self {
-            app: App::new(store.clone(), stripe.clone(), capture),
-            store,
-            stripe,
-            placed: 0,
+            app: App::new(shop.store.clone(), shop.stripe.clone(), capture),
+            shop,
         }
-    }
-
-    /// An order of 50.00 placed by checkout, with its payment created at
-    /// the mock and recorded on the order; not paid yet.
-    pub async fn unpaid_order(&mut self) -> (OrderId, String) {
-        self.placed += 1;
-        let created_at =
-            Timestamp::from_millis(shopflow_testkit::OPENING_DAY.as_millis() + self.placed);
-        let id = OrderId::from_ulid(Ulid::from_parts(
-            created_at.as_millis(),
-            u128::from(self.placed),
-        ));
-        let order = shopflow_testkit::unpaid_order(
-            id,
-            ADA,
-            vec![order_line("TEE-RED", "BER", 2, 2_500)],
-            created_at,
-        );
-        shopflow_testkit::place_order(self.store.memory(), &order, Ulid::generate()).await;
-        let intent = stripe::payment_created(self.store.memory(), &self.stripe, &order).await;
-        (id, intent)
-    }
-
-    /// An order whose customer confirmed with a test card: authorized at
-    /// the mock and on the order, as order-status records it.
-    pub async fn authorized_order(&mut self) -> (OrderId, String) {
-        let (id, intent) = self.unpaid_order().await;
-        stripe::payment_authorized(self.store.memory(), &self.stripe, id, &intent).await;
-        (id, intent)
-    }
-
-    /// An authorized order whose payment was then captured.
-    pub async fn paid_order(&mut self) -> (OrderId, String) {
-        let (id, intent) = self.authorized_order().await;
-        stripe::payment_captured(self.store.memory(), &self.stripe, id, &intent).await;
-        (id, intent)
     }
 
     /// Cancels the order as its customer would.
@@ -105,39 +60,13 @@ impl Shop {
         status_event(id, OrderStatus::Cancelled)
     }
 
-    pub async fn order(&self, id: OrderId) -> Order {
-        self.store.memory().order(id).await.unwrap().unwrap()
-    }
-
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
         let _logging = logging();
         self.app.apply(event).await
     }
 
-    /// The `payment.*` reports the consumer published, oldest first.
-    pub fn reports(&self) -> Vec<PaymentReported> {
-        self.store
-            .memory()
-            .outbox()
-            .into_iter()
-            .filter_map(|event| match event.event {
-                DomainEvent::PaymentReported(report) => Some(report),
-                _ => None,
-            })
-            .collect()
-    }
-
     pub fn intent_status(&self, intent: &str) -> Option<IntentStatus> {
         self.stripe.intent_status(intent)
-    }
-
-    /// How many calls of `name` the mock Stripe answered.
-    pub fn stripe_calls(&self, name: &str) -> usize {
-        self.stripe
-            .calls()
-            .iter()
-            .filter(|call| **call == name)
-            .count()
     }
 }
 

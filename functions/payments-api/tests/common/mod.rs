@@ -5,89 +5,41 @@
 
 use payments_api::App;
 use serde_json::Value;
-use shopflow_domain::events::{DomainEvent, PaymentReported};
-use shopflow_domain::{Order, OrderId, Product, Refund, Timestamp};
+use shopflow_domain::{OrderId, Refund};
+use shopflow_store::PaymentRecords;
 use shopflow_store::stripe::MockGateway;
-use shopflow_store::{InventoryStore, OrderReader, PaymentRecords};
-use shopflow_testkit::{ADA, Claims, Reply, SharedStore, json_request, order_line, stripe};
-use ulid::Ulid;
+use shopflow_testkit::stripe::PaymentsShop;
+use shopflow_testkit::{ADA, Claims, Reply, SharedStore, json_request};
 
 pub use shopflow_testkit::{GRACE, admin, customer};
 
+/// The payments shop, behind the payments API.
 pub struct Shop {
-    pub store: SharedStore,
-    pub stripe: MockGateway,
+    shop: PaymentsShop,
     app: App<SharedStore, MockGateway>,
-    placed: u64,
+}
+
+impl std::ops::Deref for Shop {
+    type Target = PaymentsShop;
+    fn deref(&self) -> &PaymentsShop {
+        &self.shop
+    }
+}
+
+impl std::ops::DerefMut for Shop {
+    fn deref_mut(&mut self) -> &mut PaymentsShop {
+        &mut self.shop
+    }
 }
 
 impl Shop {
-    /// Red tees at 25.00 in stock; Ada's orders are two of them: 50.00.
+    /// The shop; its hosted pages are served under checkout.stripe.test.
     pub async fn new() -> Self {
-        let store = SharedStore::default();
-        let stripe = MockGateway::new("https://checkout.stripe.test/pay");
-        let tee = Product {
-            sku: shopflow_testkit::sku("TEE-RED"),
-            name: "Red tee".into(),
-            price: shopflow_testkit::eur(2_500),
-            active: true,
-        };
-        store.memory().upsert_product(&tee).await.unwrap();
-        shopflow_testkit::receive_stock(
-            store.memory(),
-            "TEE-RED",
-            "BER",
-            100,
-            Ulid::generate(),
-            shopflow_testkit::OPENING_DAY,
-        )
-        .await;
+        let shop = PaymentsShop::new(MockGateway::new("https://checkout.stripe.test/pay")).await;
         Self {
-            app: App::new(store.clone(), stripe.clone()),
-            store,
-            stripe,
-            placed: 0,
+            app: App::new(shop.store.clone(), shop.stripe.clone()),
+            shop,
         }
-    }
-
-    /// Ada's order, placed now with its payment created; its stock held 15 minutes.
-    pub async fn unpaid_order(&mut self) -> (OrderId, String) {
-        self.placed_at(shopflow_lambda_kit::now()).await
-    }
-
-    /// Ada's order placed at `created_at`, with its payment created.
-    pub async fn placed_at(&mut self, created_at: Timestamp) -> (OrderId, String) {
-        self.placed += 1;
-        let id = OrderId::from_ulid(Ulid::from_parts(
-            created_at.as_millis(),
-            u128::from(self.placed),
-        ));
-        let order = shopflow_testkit::unpaid_order(
-            id,
-            ADA,
-            vec![order_line("TEE-RED", "BER", 2, 2_500)],
-            created_at,
-        );
-        shopflow_testkit::place_order(self.store.memory(), &order, Ulid::generate()).await;
-        let intent = stripe::payment_created(self.store.memory(), &self.stripe, &order).await;
-        (id, intent)
-    }
-
-    pub async fn authorized_order(&mut self) -> (OrderId, String) {
-        let (id, intent) = self.unpaid_order().await;
-        stripe::payment_authorized(self.store.memory(), &self.stripe, id, &intent).await;
-        (id, intent)
-    }
-
-    /// Ada's order of 50.00, paid: captured at the mock and on the order.
-    pub async fn paid_order(&mut self) -> (OrderId, String) {
-        let (id, intent) = self.authorized_order().await;
-        stripe::payment_captured(self.store.memory(), &self.stripe, id, &intent).await;
-        (id, intent)
-    }
-
-    pub async fn order(&self, id: OrderId) -> Order {
-        self.store.memory().order(id).await.unwrap().unwrap()
     }
 
     pub async fn refunds(&self, id: OrderId) -> Vec<Refund> {
@@ -142,27 +94,6 @@ impl Shop {
 
     pub async fn send(&self, event: shopflow_lambda_kit::apigw::HttpEvent) -> Reply {
         shopflow_testkit::call(|request| self.app.handle(request), event).await
-    }
-
-    /// The `payment.*` reports recorded, oldest first.
-    pub fn reports(&self) -> Vec<PaymentReported> {
-        self.store
-            .memory()
-            .outbox()
-            .into_iter()
-            .filter_map(|event| match event.event {
-                DomainEvent::PaymentReported(report) => Some(report),
-                _ => None,
-            })
-            .collect()
-    }
-
-    pub fn stripe_calls(&self, name: &str) -> usize {
-        self.stripe
-            .calls()
-            .iter()
-            .filter(|call| **call == name)
-            .count()
     }
 }
 

@@ -4,7 +4,7 @@
 use super::items::{
     IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key, product_key, stock_key,
 };
-use super::{DynamoStore, StockMove, corrupt, key, now_secs, unavailable};
+use super::{DynamoStore, StockMove, cancellation_codes, corrupt, key, now_secs, unavailable};
 use crate::{
     CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
     StoreError,
@@ -154,11 +154,7 @@ impl CheckoutStore for DynamoStore {
             Ok(_) => Ok(()),
             Err(error) => Err(match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes: Vec<&str> = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|reason| reason.code().unwrap_or("None"))
-                        .collect();
+                    let codes = cancellation_codes(cancelled);
                     classify_cancellation(&codes, order.lines.len())
                 }
                 _ => PlaceOrderError::Store(unavailable(error)),

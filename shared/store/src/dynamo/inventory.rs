@@ -1,7 +1,7 @@
 //! Catalog entries and per-warehouse stock.
 
 use super::items::{OutboxItem, ProductItem, StockItem, product_key, stock_key, stock_partition};
-use super::{DynamoStore, corrupt, key, unavailable};
+use super::{DynamoStore, cancellation_codes, corrupt, key, unavailable};
 use crate::{InventoryStore, OutboxEvent, RestockError, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -108,11 +108,7 @@ impl InventoryStore for DynamoStore {
             if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
                 error.as_service_error()
             {
-                let codes: Vec<_> = cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None"))
-                    .collect();
+                let codes = cancellation_codes(cancelled);
                 match codes.as_slice() {
                     ["ConditionalCheckFailed", ..] => {
                         return Err(RestockError::UnknownProduct(sku.clone()));

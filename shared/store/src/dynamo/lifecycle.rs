@@ -5,7 +5,7 @@ use super::items::{
     AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, order_key,
     status_index_time, status_partition, status_shard, status_sort,
 };
-use super::{DynamoStore, StockMove, corrupt, key, n, s, unavailable};
+use super::{DynamoStore, StockMove, cancellation_codes, corrupt, key, n, s, unavailable};
 use crate::{
     ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
 };
@@ -116,11 +116,7 @@ impl OrderLifecycle for DynamoStore {
             Ok(_) => Ok(()),
             Err(error) => match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes: Vec<&str> = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None"))
-                        .collect();
+                    let codes = cancellation_codes(cancelled);
                     // A redelivered event finds its record; otherwise the order's own
                     // condition failed, or another transaction held it: re-read and re-decide.
                     let failed = |index: usize| codes.get(index) == Some(&"ConditionalCheckFailed");

@@ -112,6 +112,18 @@ impl DynamoStore {
     }
 }
 
+/// Why each write of a cancelled transaction failed, in write order
+/// (`"None"` for writes that would have succeeded).
+fn cancellation_codes(
+    cancelled: &aws_sdk_dynamodb::types::error::TransactionCanceledException,
+) -> Vec<&str> {
+    cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|reason| reason.code().unwrap_or("None"))
+        .collect()
+}
+
 fn unavailable(error: impl std::error::Error) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(error).to_string())
 }

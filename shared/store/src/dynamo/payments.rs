@@ -5,7 +5,7 @@
 use super::items::{
     AttemptItem, ORDER_RECORDS_FROM, OrderItem, OutboxItem, PaymentItem, RefundItem, order_key,
 };
-use super::{DynamoStore, corrupt, key, n, s, unavailable};
+use super::{DynamoStore, cancellation_codes, corrupt, key, n, s, unavailable};
 use crate::{ChangeError, OrderPayments, PaymentChange, PaymentRecords, RefundWrite, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -168,11 +168,7 @@ impl PaymentRecords for DynamoStore {
         else {
             return Err(ChangeError::Store(unavailable(error)));
         };
-        let codes: Vec<&str> = cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|r| r.code().unwrap_or("None"))
-            .collect();
+        let codes = cancellation_codes(cancelled);
         let failed = |index: usize| codes.get(index) == Some(&"ConditionalCheckFailed");
         if (change.applies.is_some() && failed(applied_index))
             || (matches!(change.refund, Some(RefundWrite::New(_)))
