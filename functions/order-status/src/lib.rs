@@ -107,10 +107,9 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
             PaymentDecision::NotYet(what) => Err(ConsumeError::Failed(format!(
                 "order {order_id}: waiting for {what}"
             ))),
-            PaymentDecision::GiveBack(reason) => self
-                .give_back(event, reported, reason)
-                .await
-                .map(Attempt::Done),
+            PaymentDecision::GiveBack { reason, record } => {
+                self.give_back(event, reported, order, reason, record).await
+            }
             PaymentDecision::Record {
                 payment,
                 trigger: Some(trigger),
@@ -148,10 +147,10 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
             }
             Err(ChangeError::AlreadyApplied) => Ok(Attempt::Done(Handled::Duplicate)),
             Err(ChangeError::Stale) => Ok(Attempt::Again),
-            Err(ChangeError::OutOfStock) => self
-                .give_back(event, reported, GiveBackReason::StockGone)
-                .await
-                .map(Attempt::Done),
+            Err(ChangeError::OutOfStock) => {
+                self.give_back(event, reported, order, GiveBackReason::StockGone, None)
+                    .await
+            }
             Err(ChangeError::Store(error)) => Err(ConsumeError::Failed(error.to_string())),
         }
     }
@@ -181,14 +180,17 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
         }
     }
 
-    /// Money the order cannot keep: recorded once per report as
-    /// `payment.refund_required`, which payment-actions carries out.
+    /// Money the order cannot keep: `payment.refund_required` for
+    /// payment-actions, recorded once per report, in the same change as
+    /// `record` (the order's money as it now stands) when given.
     async fn give_back(
         &self,
         event: &BusEvent,
         reported: &PaymentReported,
+        order: &Order,
         reason: GiveBackReason,
-    ) -> Result<Handled, ConsumeError> {
+        record: Option<Payment>,
+    ) -> Result<Attempt, ConsumeError> {
         let facts = &reported.facts;
         let settle = match reported.outcome {
             PaymentOutcome::Authorized => GiveBackBy::Void,
@@ -207,13 +209,26 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
                 reason: reason.describe(),
             }),
         };
-        match self
-            .store
-            .record_event(&refund, Some((CONSUMER.to_owned(), event.id.clone())))
-            .await
-        {
-            Ok(()) => Ok(Handled::Applied),
-            Err(ChangeError::AlreadyApplied) => Ok(Handled::Duplicate),
+        let applies = Some((CONSUMER.to_owned(), event.id.clone()));
+        let written = match record {
+            Some(payment) => {
+                let change = PaymentChange {
+                    order_id: order.id,
+                    expected_version: order.version,
+                    payment,
+                    refund: None,
+                    event: Some(refund),
+                    applies,
+                    at: now(),
+                };
+                self.store.change_payment(&change).await
+            }
+            None => self.store.record_event(&refund, applies).await,
+        };
+        match written {
+            Ok(()) => Ok(Attempt::Done(Handled::Applied)),
+            Err(ChangeError::AlreadyApplied) => Ok(Attempt::Done(Handled::Duplicate)),
+            Err(ChangeError::Stale) => Ok(Attempt::Again),
             Err(error) => Err(ConsumeError::Failed(error.to_string())),
         }
     }

@@ -112,7 +112,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         let report = match action {
             Action::Capture(order_id) => self.capture(order_id).await?,
             Action::SettleCancelled(order_id) => self.settle_cancelled(order_id).await?,
-            Action::GiveBack(refund) => Some(self.give_back(&event.id, &refund).await?),
+            Action::GiveBack(refund) => self.give_back(&refund).await?,
         };
         let Some(report) = report else {
             return Ok(Handled::Ignored("no money to act on".into()));
@@ -202,19 +202,17 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
                 };
                 report_of(&intent, order_id, currency)
             }
-            Settlement::Refund {
-                intent_id,
-                amount_minor,
-            } => {
+            Settlement::Refund { intent_id, .. } => {
+                // Everything not refunded yet: a staff refund still in flight
+                // is refused by Stripe afterwards, never paid twice.
                 let request = RefundRequest {
                     intent_id: intent_id.clone(),
-                    amount_minor,
+                    amount_minor: None,
                     order_id,
                     refund_id: format!("cancel-{order_id}"),
                     reason: "the order was cancelled".into(),
                 };
-                let refund = self.gateway.refund(&request).await.map_err(failed)?;
-                Some(refunded(order_id, &intent_id, currency, &refund))
+                self.refund_rest(&request, currency).await?
             }
             Settlement::Nothing => None,
         };
@@ -250,46 +248,54 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         Ok(())
     }
 
-    /// Gives back money an order cannot keep, as the event says.
+    /// Gives back money an order cannot keep, as the event says: once per
+    /// payment, however often it is reported.
     async fn give_back(
         &self,
-        event_id: &str,
         refund: &RefundRequired,
-    ) -> Result<PaymentReported, ConsumeError> {
-        let key = format!("give-back-{event_id}");
+    ) -> Result<Option<PaymentReported>, ConsumeError> {
+        let key = format!("give-back-{}-{}", refund.order_id, refund.payment_id);
         tracing::warn!(order_id = %refund.order_id, payment_id = %refund.payment_id, reason = %refund.reason, "giving money back");
-        match refund.settle {
-            GiveBackBy::Void => {
-                let intent = match self.gateway.cancel(&refund.payment_id, &key).await {
-                    Ok(intent) => intent,
-                    Err(error) => self.as_it_stands(&refund.payment_id, error).await?,
-                };
-                if intent.status == IntentStatus::Succeeded {
-                    // Taken after all: it must be refunded instead.
-                    return Err(failed(format!(
-                        "{} was captured before it could be released; refund it",
-                        refund.payment_id
-                    )));
-                }
-                report_of(&intent, refund.order_id, &refund.currency)
-                    .ok_or_else(|| failed("the released payment is in no final state"))
+        let refund_request = RefundRequest {
+            intent_id: refund.payment_id.clone(),
+            amount_minor: None,
+            order_id: refund.order_id,
+            refund_id: key.clone(),
+            reason: refund.reason.clone(),
+        };
+        if refund.settle == GiveBackBy::Refund {
+            return self.refund_rest(&refund_request, &refund.currency).await;
+        }
+        let intent = match self.gateway.cancel(&refund.payment_id, &key).await {
+            Ok(intent) => intent,
+            Err(error) => self.as_it_stands(&refund.payment_id, error).await?,
+        };
+        if intent.status == IntentStatus::Succeeded {
+            // Taken after all, before it could be released: refund it instead.
+            return self.refund_rest(&refund_request, &refund.currency).await;
+        }
+        Ok(report_of(&intent, refund.order_id, &refund.currency))
+    }
+
+    /// Refunds what is left of a payment, once per refund id; a payment with
+    /// nothing left to refund is done already.
+    async fn refund_rest(
+        &self,
+        request: &RefundRequest,
+        currency: &str,
+    ) -> Result<Option<PaymentReported>, ConsumeError> {
+        match self.gateway.refund(request).await {
+            Ok(given) => Ok(Some(refunded(
+                request.order_id,
+                &request.intent_id,
+                currency,
+                &given,
+            ))),
+            Err(error) if error.code() == Some("charge_already_refunded") => {
+                tracing::info!(payment_id = %request.intent_id, "nothing left to refund");
+                Ok(None)
             }
-            GiveBackBy::Refund => {
-                let request = RefundRequest {
-                    intent_id: refund.payment_id.clone(),
-                    amount_minor: refund.amount_minor,
-                    order_id: refund.order_id,
-                    refund_id: key,
-                    reason: refund.reason.clone(),
-                };
-                let given = self.gateway.refund(&request).await.map_err(failed)?;
-                Ok(refunded(
-                    refund.order_id,
-                    &refund.payment_id,
-                    &refund.currency,
-                    &given,
-                ))
-            }
+            Err(error) => Err(failed(error)),
         }
     }
 

@@ -243,3 +243,50 @@ async fn events_that_ask_nothing_of_stripe_are_ignored() {
         .unwrap();
     assert_eq!(records.attempts.len(), 1);
 }
+
+#[tokio::test]
+async fn a_hold_to_release_that_was_captured_meanwhile_is_refunded_instead() {
+    let mut shop = Shop::new(CapturePolicy::OnShipment).await;
+    let (order, intent) = shop.authorized_order().await;
+    shop.stripe
+        .capture(&intent, 5_000, "captured-meanwhile")
+        .await
+        .unwrap();
+
+    let outcome = shop
+        .apply(refund_required(order, &intent, 5_000, "void"))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, Handled::Applied);
+    let report = &shop.reports()[0];
+    assert_eq!(report.outcome, PaymentOutcome::Refunded);
+    assert_eq!(
+        (report.facts.amount_minor, report.facts.fully_refunded),
+        (5_000, Some(true))
+    );
+}
+
+#[tokio::test]
+async fn one_payment_given_back_twice_is_refunded_once() {
+    // Stripe's webhook and payment-actions' own report each bring the same
+    // second payment to order-status, which asks twice for it to go back.
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, _) = shop.paid_order().await;
+    let (_, second) = shop.paid_order().await;
+
+    for _ in 0..2 {
+        let outcome = shop
+            .apply(refund_required(order, &second, 5_000, "refund"))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Handled::Applied);
+    }
+
+    let totals: Vec<i64> = shop
+        .reports()
+        .iter()
+        .map(|report| report.facts.amount_minor)
+        .collect();
+    assert_eq!(totals, [5_000, 5_000], "the same refund, reported twice");
+}

@@ -99,8 +99,9 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
                 Ok(()) => return self.ask_stripe(order, refund).await,
                 // Another refund or payment moved the order, or the same
                 // request raced this one: read again and decide again.
-                Err(ChangeError::Stale | ChangeError::AlreadyApplied) => continue,
-                Err(ChangeError::OutOfStock) => continue,
+                Err(ChangeError::Stale | ChangeError::AlreadyApplied | ChangeError::OutOfStock) => {
+                    continue;
+                }
                 Err(ChangeError::Store(error)) => return Err(error.into()),
             }
         }
@@ -117,7 +118,7 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
         let intent_id = order.payment.intent_id.clone().unwrap_or_default();
         let request = RefundRequest {
             intent_id: intent_id.clone(),
-            amount_minor: refund.amount_minor,
+            amount_minor: Some(refund.amount_minor),
             order_id: order.id,
             refund_id: refund.id.clone(),
             reason: refund.reason.clone(),
@@ -209,6 +210,17 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
                     return Ok((refund, settled));
                 }
                 Err(ChangeError::Stale) => continue,
+                // A concurrent retry of the same request settled it first:
+                // answer as it recorded.
+                Err(ChangeError::AlreadyApplied) => {
+                    let records = self
+                        .store
+                        .order_payments(placed.id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("order"))?;
+                    let recorded = records.refund(&refund.id).cloned().unwrap_or(refund);
+                    return Ok((recorded, records.order));
+                }
                 Err(error) => {
                     tracing::error!(%error, refund_id = %refund.id, "refund answered but not settled; it stays pending");
                     return Err(ApiError::new(

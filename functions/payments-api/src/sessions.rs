@@ -9,6 +9,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use shopflow_domain::{Order, PaymentAttempt, Timestamp};
 use shopflow_lambda_kit::{ApiError, Caller, http, now};
 use shopflow_store::{CheckoutSessionRequest, OrderPayments, PaymentGateway, PaymentRecords};
@@ -16,6 +17,9 @@ use shopflow_store::{CheckoutSessionRequest, OrderPayments, PaymentGateway, Paym
 /// Stripe keeps a page open at least 30 minutes; a minute more leaves room
 /// for the clocks of two machines.
 const PAGE_LIFETIME_SECS: u64 = 31 * 60;
+/// Pages close on a 5-minute boundary, so requests for the order's next page
+/// made close together ask Stripe the same thing under the same key.
+const PAGE_CLOSE_STEP_SECS: u64 = 5 * 60;
 /// An open page is offered again only while it has this long left.
 const STILL_USABLE_SECS: u64 = 5 * 60;
 const MAX_URL_CHARS: usize = 2_048;
@@ -99,6 +103,15 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
             .iter()
             .filter(|attempt| matches!(attempt, PaymentAttempt::CheckoutSession { .. }))
             .count();
+        let closes_at = now.plus_secs(PAGE_LIFETIME_SECS).as_secs();
+        let expires_at =
+            Timestamp::from_millis(closes_at.next_multiple_of(PAGE_CLOSE_STEP_SECS) * 1_000);
+        // Stripe refuses a key reused with other parameters: the key names them all.
+        let asked = Sha256::digest(format!(
+            "{success_url}\n{cancel_url}\n{}",
+            expires_at.as_secs()
+        ));
+        let asked: String = asked.iter().take(8).map(|b| format!("{b:02x}")).collect();
         let session = self
             .gateway
             .create_checkout_session(&CheckoutSessionRequest {
@@ -109,9 +122,8 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
                 description: format!("Order {}", order.id),
                 success_url,
                 cancel_url,
-                expires_at: now.plus_secs(PAGE_LIFETIME_SECS),
-                // Concurrent requests for the same order's next page get one page.
-                idempotency_key: format!("checkout-session-{}-{pages_before}", order.id),
+                expires_at,
+                idempotency_key: format!("checkout-session-{}-{pages_before}-{asked}", order.id),
             })
             .await
             .map_err(|error| {

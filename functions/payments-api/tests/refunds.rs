@@ -191,6 +191,29 @@ async fn when_stripe_is_down_the_refund_waits_and_the_retry_finishes_it() {
 }
 
 #[tokio::test]
+async fn racing_retries_of_one_pending_refund_settle_it_once() {
+    let mut shop = Shop::new().await;
+    let (order, _) = shop.paid_order().await;
+    let body = json!({ "amount_minor": 1_000, "reason": "torn" });
+    shop.stripe.set_unavailable(true);
+    shop.refund(order, "r-1", body.clone()).await;
+    shop.stripe.set_unavailable(false);
+
+    let retries = join_all((0..3).map(|_| shop.refund(order, "r-1", body.clone()))).await;
+
+    for retry in &retries {
+        assert_eq!(retry.status, 201, "{}", retry.body);
+    }
+    let payment = shop.order(order).await.payment;
+    assert_eq!(
+        (payment.refunded_minor, payment.refund_pending_minor),
+        (1_000, 0)
+    );
+    assert_eq!(shop.reports().len(), 1, "one payment.refunded");
+    assert_eq!(shop.refunds(order).await[0].status, RefundStatus::Succeeded);
+}
+
+#[tokio::test]
 async fn a_refund_stripe_refuses_is_recorded_as_failed_and_its_amount_is_refundable_again() {
     let mut shop = Shop::new().await;
     let (order, intent) = shop.paid_order().await;
@@ -198,7 +221,7 @@ async fn a_refund_stripe_refuses_is_recorded_as_failed_and_its_amount_is_refunda
     shop.stripe
         .refund(&shopflow_store::RefundRequest {
             intent_id: intent,
-            amount_minor: 5_000,
+            amount_minor: Some(5_000),
             order_id: order,
             refund_id: "dashboard".into(),
             reason: "by hand".into(),

@@ -183,8 +183,13 @@ pub enum PaymentDecision {
         payment: Payment,
         trigger: Option<OrderTrigger>,
     },
-    /// Money the order cannot keep: release the hold or refund it.
-    GiveBack(GiveBackReason),
+    /// Money the order cannot keep: release the hold or refund it, and
+    /// record `record` as the order's money when given (the order's own
+    /// payment, or the first to reach it, so a repeat report is known).
+    GiveBack {
+        reason: GiveBackReason,
+        record: Option<Payment>,
+    },
     /// Nothing new for this order.
     Ignore(&'static str),
     /// The report depends on one not received yet (a refund before its
@@ -207,8 +212,10 @@ impl Order {
                 return self.decide_money(report, ours);
             }
             PaymentOutcome::Failed => {
-                if current.holds_money() {
-                    return PaymentDecision::Ignore("a payment already holds the order's money");
+                if current.holds_money() || self.status.is_final() {
+                    return PaymentDecision::Ignore(
+                        "a payment already holds the order's money, or the order is closed",
+                    );
                 }
                 let mut next = current.clone();
                 next.status = PaymentStatus::Failed;
@@ -224,7 +231,11 @@ impl Order {
                 (next, OrderTrigger::PaymentVoided)
             }
             PaymentOutcome::Refunded => {
-                if current.holds_money() && !ours {
+                let gave_back = !ours
+                    && (current.holds_money()
+                        || self.status.is_final()
+                        || self.status == OrderStatus::Expired);
+                if gave_back {
                     return PaymentDecision::Ignore("a refund of a payment this order gave back");
                 }
                 if !ours || current.captured_minor == 0 {
@@ -259,6 +270,10 @@ impl Order {
     fn decide_money(&self, report: &PaymentReport, ours: bool) -> PaymentDecision {
         let current = &self.payment;
         let captured = report.outcome == PaymentOutcome::Captured;
+        if ours && !captured && current.status == PaymentStatus::Voided {
+            // An authorization overtaken by its own release: the hold is gone.
+            return PaymentDecision::Ignore("the hold was released already");
+        }
         let already_known = ours
             && if captured {
                 current.status == PaymentStatus::Captured
@@ -269,14 +284,12 @@ impl Order {
         if already_known && self.status.is_final() {
             return PaymentDecision::Ignore("nothing new: already recorded");
         }
-        if !already_known {
-            if self.status.is_final() {
-                return PaymentDecision::GiveBack(GiveBackReason::OrderClosed(self.status));
-            }
-            if current.holds_money() && !ours {
-                let kept = current.intent_id.clone().unwrap_or_default();
-                return PaymentDecision::GiveBack(GiveBackReason::AlreadyPaidBy(kept));
-            }
+        if !already_known && !ours && current.holds_money() {
+            let kept = current.intent_id.clone().unwrap_or_default();
+            return PaymentDecision::GiveBack {
+                reason: GiveBackReason::AlreadyPaidBy(kept),
+                record: None,
+            };
         }
         let mut next = if ours {
             current.clone()
@@ -298,6 +311,14 @@ impl Order {
             }
             OrderTrigger::PaymentAuthorized
         };
+        if self.status.is_final() {
+            // Recorded as it stands, so the same money reported again is
+            // known; and given back.
+            return PaymentDecision::GiveBack {
+                reason: GiveBackReason::OrderClosed(self.status),
+                record: Some(next),
+            };
+        }
         self.record(next, trigger)
     }
 
@@ -605,19 +626,74 @@ mod tests {
         let order = with_payment(S::Paid, captured("pi_1", 4495));
         assert_eq!(
             order.decide_payment(&report(PaymentOutcome::Captured, "pi_2", 4495), None),
-            PaymentDecision::GiveBack(GiveBackReason::AlreadyPaidBy("pi_1".into()))
+            PaymentDecision::GiveBack {
+                reason: GiveBackReason::AlreadyPaidBy("pi_1".into()),
+                record: None
+            }
         );
     }
 
     #[test]
-    fn money_for_a_cancelled_order_goes_back() {
+    fn money_for_a_cancelled_order_goes_back_and_is_recorded_once() {
         for status in [S::Cancelled, S::Refunded] {
+            let order = order_in(status);
+            let decision =
+                order.decide_payment(&report(PaymentOutcome::Captured, "pi_1", 10), None);
+            let PaymentDecision::GiveBack {
+                reason,
+                record: Some(recorded),
+            } = decision
+            else {
+                panic!("{status:?}: {decision:?}");
+            };
+            assert_eq!(reason, GiveBackReason::OrderClosed(status));
+            assert_eq!(recorded.captured_minor, 10);
+            // Reported again, the same money is known, not given back twice.
+            let known = with_payment(status, recorded);
             assert_eq!(
-                order_in(status)
-                    .decide_payment(&report(PaymentOutcome::Authorized, "pi_1", 10), None),
-                PaymentDecision::GiveBack(GiveBackReason::OrderClosed(status))
+                known.decide_payment(&report(PaymentOutcome::Captured, "pi_1", 10), None),
+                PaymentDecision::Ignore("nothing new: already recorded")
             );
+            // Its refund then records on the payment.
+            assert!(matches!(
+                known.decide_payment(&report(PaymentOutcome::Refunded, "pi_1", 10), None),
+                PaymentDecision::Record { trigger: None, .. }
+            ));
         }
+    }
+
+    #[test]
+    fn an_authorization_after_its_hold_was_released_changes_nothing() {
+        let order = with_payment(
+            S::PaymentFailed,
+            Payment {
+                intent_id: Some("pi_1".into()),
+                status: PaymentStatus::Voided,
+                authorized_minor: 100,
+                ..Payment::default()
+            },
+        );
+        assert!(matches!(
+            order.decide_payment(&report(PaymentOutcome::Authorized, "pi_1", 100), None),
+            PaymentDecision::Ignore(_)
+        ));
+    }
+
+    #[test]
+    fn a_refund_of_money_the_order_gave_back_never_waits() {
+        for status in [S::Expired, S::Cancelled] {
+            assert!(matches!(
+                order_in(status)
+                    .decide_payment(&report(PaymentOutcome::Refunded, "pi_late", 100), None),
+                PaymentDecision::Ignore(_)
+            ));
+        }
+        // An open order's refund before its capture still waits for it.
+        assert!(matches!(
+            order_in(S::PendingPayment)
+                .decide_payment(&report(PaymentOutcome::Refunded, "pi_1", 100), None),
+            PaymentDecision::NotYet(_)
+        ));
     }
 
     #[test]
@@ -834,7 +910,7 @@ mod tests {
                         order.payment = payment;
                     }
                     PaymentDecision::NotYet(_) => waiting.push(report.clone()),
-                    PaymentDecision::Ignore(_) | PaymentDecision::GiveBack(_) => {}
+                    PaymentDecision::Ignore(_) | PaymentDecision::GiveBack { .. } => {}
                 }
             }
             if waiting.is_empty() || waiting.len() == pending.len() {

@@ -82,7 +82,7 @@ impl ApiError {
         Self::new(status, code, message).with_details(json!({ "provider_code": error.code() }))
     }
 
-    /// Adds `fields` to the details object.
+    /// Adds `name: value` to the details object.
     pub fn with_detail(mut self, name: &str, value: impl serde::Serialize) -> Self {
         if !self.details.is_object() {
             self.details = json!({});

@@ -10,8 +10,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use shopflow_domain::{
-    CustomerId, Order, OrderId, OrderStatus, PaymentAttempt, Product, Refund, Sku, StockLevel,
-    Timestamp, WarehouseId,
+    CustomerId, Order, OrderId, OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Sku,
+    StockLevel, Timestamp, WarehouseId,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -488,10 +488,8 @@ impl PaymentRecords for MemoryStore {
             Some(RefundWrite::Settled(refund)) => {
                 let known = refunds
                     .iter_mut()
-                    .find(|known| known.id == refund.id)
-                    .ok_or_else(|| {
-                        ChangeError::Store(StoreError::Unavailable("no such refund".into()))
-                    })?;
+                    .find(|known| known.id == refund.id && known.status == RefundStatus::Pending)
+                    .ok_or(ChangeError::AlreadyApplied)?;
                 *known = refund.clone();
             }
             None => {}

@@ -125,9 +125,11 @@ pub struct Intent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRequest {
     pub intent_id: String,
-    pub amount_minor: i64,
+    /// What to give back; `None`: everything not refunded yet.
+    pub amount_minor: Option<i64>,
     pub order_id: OrderId,
-    /// shopflow's refund id: the idempotency key and the provider's metadata.
+    /// shopflow's refund id: the idempotency key and the provider's
+    /// metadata. One refund id is one refund, however late it is asked again.
     pub refund_id: String,
     pub reason: String,
 }
@@ -195,6 +197,8 @@ pub trait PaymentGateway: Send + Sync {
     /// Cancels a payment that holds nothing taken: releases any hold.
     async fn cancel(&self, intent_id: &str, idempotency_key: &str) -> Result<Intent, GatewayError>;
 
+    /// Refunds the payment, once per `refund_id`: asked again (even after
+    /// the provider forgot the idempotency key), it answers the refund made.
     async fn refund(&self, request: &RefundRequest) -> Result<ProviderRefund, GatewayError>;
 
     async fn create_checkout_session(
@@ -246,7 +250,8 @@ impl OrderPayments {
 pub enum RefundWrite {
     /// A new refund: refused (as `AlreadyApplied`) when its id exists.
     New(Refund),
-    /// The answer to a refund recorded before.
+    /// The answer to a pending refund: refused (as `AlreadyApplied`) when it
+    /// was answered already.
     Settled(Refund),
 }
 

@@ -276,6 +276,7 @@ async fn an_unreachable_stripe_is_unavailable() {
 #[tokio::test]
 async fn a_refund_reads_the_charge_for_what_went_back_in_all() {
     let (fake, base) = FakeStripe::start(vec![
+        answer(200, serde_json::json!({ "object": "list", "data": [], "has_more": false })),
         answer(200, serde_json::json!({ "id": "re_1", "object": "refund", "status": "succeeded", "amount": 1000, "charge": "ch_1" })),
         answer(200, serde_json::json!({ "id": "ch_1", "object": "charge", "amount_refunded": 3000, "refunded": false })),
     ])
@@ -283,7 +284,7 @@ async fn a_refund_reads_the_charge_for_what_went_back_in_all() {
     let refund = client(&base)
         .refund(&RefundRequest {
             intent_id: "pi_123".into(),
-            amount_minor: 1000,
+            amount_minor: Some(1000),
             order_id: ORDER.parse().unwrap(),
             refund_id: "rf_abc".into(),
             reason: "damaged in transit".into(),
@@ -295,14 +296,50 @@ async fn a_refund_reads_the_charge_for_what_went_back_in_all() {
         (3000, false)
     );
     let seen = fake.seen();
-    assert_eq!(seen[0].path, "/v1/refunds");
-    assert_eq!(seen[0].headers["idempotency-key"], "rf_abc");
-    let form = Form::decode(&seen[0].body);
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("GET", "/v1/refunds")
+    );
+    assert_eq!(seen[1].path, "/v1/refunds");
+    assert_eq!(seen[1].headers["idempotency-key"], "rf_abc");
+    let form = Form::decode(&seen[1].body);
     assert_eq!(form.value("payment_intent"), Some("pi_123"));
+    assert_eq!(form.value("amount"), Some("1000"));
     assert_eq!(form.value("metadata[reason]"), Some("damaged in transit"));
     assert_eq!(
-        (seen[1].method.as_str(), seen[1].path.as_str()),
+        (seen[2].method.as_str(), seen[2].path.as_str()),
         ("GET", "/v1/charges/ch_1")
+    );
+}
+
+#[tokio::test]
+async fn a_refund_made_before_is_found_and_not_made_again() {
+    // Asked again after Stripe forgot the idempotency key (24 h).
+    let (fake, base) = FakeStripe::start(vec![
+        answer(200, serde_json::json!({ "object": "list", "data": [
+            { "id": "re_other", "status": "succeeded", "amount": 500, "charge": "ch_1", "metadata": { "refund_id": "rf_other" } },
+            { "id": "re_1", "status": "succeeded", "amount": 1000, "charge": "ch_1", "metadata": { "refund_id": "rf_abc" } }
+        ] })),
+        answer(200, serde_json::json!({ "id": "ch_1", "amount_refunded": 1500, "refunded": false })),
+    ])
+    .await;
+    let refund = client(&base)
+        .refund(&RefundRequest {
+            intent_id: "pi_123".into(),
+            amount_minor: None,
+            order_id: ORDER.parse().unwrap(),
+            refund_id: "rf_abc".into(),
+            reason: "cancelled".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (refund.id.as_str(), refund.refunded_in_total_minor),
+        ("re_1", 1500)
+    );
+    assert!(
+        fake.seen().iter().all(|seen| seen.method == "GET"),
+        "no second refund"
     );
 }
 

@@ -479,13 +479,17 @@ async fn throughput(stack: &LocalStack) {
 async fn init(stack: &LocalStack) {
     let target = shopflow_local::repo_root().join(".cache/target/release");
     println!(
-        "== Handler init (release build for this host, exec -> first /invocation/next; median of 5)"
+        "== Handler init (release build for this host, exec -> first /invocation/next; median of 5; \
+         Stripe client built with a test key)"
     );
     for function in [
         "checkout-api",
         "orders-api",
         "inventory-api",
         "outbox-relay",
+        "stripe-webhook",
+        "payments-api",
+        "payment-actions",
     ] {
         let binary = target.join(function);
         if !binary.exists() {
@@ -511,6 +515,11 @@ async fn init(stack: &LocalStack) {
                 .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &stack.moto_endpoint)
                 .env("TABLE_NAME", &stack.spec.table.name)
                 .env("EVENT_BUS_NAME", &stack.spec.bus_name)
+                .env("STRIPE_SECRET_KEY", "sk_test_bench")
+                .env(
+                    "STRIPE_WEBHOOK_SECRET",
+                    shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET,
+                )
                 .env("RUST_LOG", "warn")
                 .kill_on_drop(true)
                 .spawn()
@@ -612,12 +621,32 @@ async fn payments(stack: &LocalStack) {
     // copies; gsi2 moves partition: 2), a history entry, the outbox event and
     // the consumer's applied-event record (each small, transactional x2).
     let status_change = 2 * order_wcu + order_wcu + 2 * order_wcu + 3 * 2;
-    // A webhook delivery and a payment-actions report: a dedupe record and an outbox event.
-    let delivery = 2 * 2;
+    // A webhook delivery: one conditional put of the dedupe record carrying
+    // its payment event; payment-actions' capture report likewise.
+    let authorized = mock
+        .events()
+        .into_iter()
+        .find(|event| {
+            event["type"] == "payment_intent.amount_capturable_updated"
+                && event["data"]["object"]["metadata"]["order_id"] == paid[0].as_str()
+        })
+        .unwrap();
+    let delivery = get_item(
+        &clients,
+        table,
+        &format!("WEBHOOK#stripe#{}", authorized["id"].as_str().unwrap()),
+        "DELIVERY",
+    )
+    .await;
+    let delivery_wcu = item_size(&delivery).div_ceil(1024).max(1);
     println!(
-        "write units per order as AWS bills them: {} = 2 webhook deliveries x {delivery} + 2 status changes x {status_change} \
-         + 1 capture report x {delivery} (payment-actions) + 1 ignored duplicate report x 0",
-        2 * delivery + 2 * status_change + delivery
+        "webhook delivery record with its event: {} bytes",
+        item_size(&delivery)
+    );
+    println!(
+        "write units per order as AWS bills them: {} = 2 webhook deliveries x {delivery_wcu} + 2 status changes x {status_change} \
+         + 1 capture report x {delivery_wcu} (payment-actions) + 1 duplicate capture report x 0 (recognised, nothing written)",
+        3 * delivery_wcu + 2 * status_change
     );
     println!();
 }

@@ -174,6 +174,16 @@ impl Shop {
         self.store.memory().order(id).await.unwrap().unwrap().status
     }
 
+    pub async fn payment(&self, id: OrderId) -> shopflow_domain::Payment {
+        self.store
+            .memory()
+            .order(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .payment
+    }
+
     pub async fn version(&self, id: OrderId) -> u64 {
         self.store
             .memory()

@@ -144,32 +144,22 @@ impl OrderLifecycle for DynamoStore {
         event: &OutboxEvent,
         applies: Option<(String, String)>,
     ) -> Result<(), ChangeError> {
-        let mut writes = vec![self.put_new(
-            serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
-        )?];
-        if let Some(record) = self.applied_record(applies.as_ref(), event.occurred_at)? {
-            writes.push(record);
-        }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled
-                        .cancellation_reasons()
-                        .get(1)
-                        .and_then(|r| r.code())
-                        == Some("ConditionalCheckFailed") =>
-                {
-                    Err(ChangeError::AlreadyApplied)
-                }
-                _ => Err(ChangeError::Store(unavailable(error))),
-            },
+        // The applied-event record, when there is one, carries the event.
+        let written = match applies {
+            Some((consumer, event_id)) => {
+                let record = AppliedEventItem::new(&consumer, &event_id, event.occurred_at);
+                self.put_new_carrying(&record, Some(event), "applied event")
+                    .await?
+            }
+            None => {
+                let outbox = OutboxItem::from_event(event)?;
+                self.put_new_carrying(&outbox, None, "outbox").await?
+            }
+        };
+        if written {
+            Ok(())
+        } else {
+            Err(ChangeError::AlreadyApplied)
         }
     }
 

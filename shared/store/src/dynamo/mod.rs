@@ -17,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use items::OutboxItem;
 
+use items::PendingEvent;
+
 /// The shopflow table, reached through one SDK client built at start-up.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -67,6 +69,51 @@ impl DynamoStore {
             .item
             .map(|item| serde_dynamo::from_item(item).map_err(corrupt(entity)))
             .transpose()
+    }
+}
+
+/// A record with the event it caused riding on it: the outbox relay publishes
+/// every new item that carries a `detail_type` (docs/decisions/0003), so the
+/// record and its event are one item, written with one conditional PutItem
+/// instead of two items in a transaction.
+#[derive(serde::Serialize)]
+struct Carrying<'a, R: serde::Serialize> {
+    #[serde(flatten)]
+    record: &'a R,
+    #[serde(flatten)]
+    event: Option<PendingEvent>,
+}
+
+impl DynamoStore {
+    /// Puts `record` with `event` on it, if no item has its key yet: `false`
+    /// when one has (the record was written before).
+    async fn put_new_carrying(
+        &self,
+        record: &impl serde::Serialize,
+        event: Option<&crate::OutboxEvent>,
+        entity: &'static str,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let carrying = Carrying {
+            record,
+            event: event.map(PendingEvent::from_event).transpose()?,
+        };
+        let item = serde_dynamo::to_item(carrying).map_err(corrupt(entity))?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(unavailable(error)),
+            },
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::{ChangeError, OrderPayments, PaymentChange, PaymentRecords, RefundWri
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use shopflow_domain::{OrderId, PaymentAttempt};
+use shopflow_domain::{OrderId, PaymentAttempt, RefundStatus};
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
@@ -41,24 +41,29 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// A new refund (its id unused), or the answer to a pending one (so two
+    /// settlements of one refund can never both be written).
     fn refund_put(
         &self,
         order: OrderId,
         write: &RefundWrite,
     ) -> Result<TransactWriteItem, StoreError> {
-        let (refund, condition) = match write {
-            RefundWrite::New(refund) => (refund, "attribute_not_exists(pk)"),
-            RefundWrite::Settled(refund) => (refund, "attribute_exists(pk)"),
+        let refund = match write {
+            RefundWrite::New(refund) | RefundWrite::Settled(refund) => refund,
         };
         let item =
             serde_dynamo::to_item(RefundItem::new(order, refund)).map_err(corrupt("refund"))?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = match write {
+            RefundWrite::New(_) => put.condition_expression("attribute_not_exists(pk)"),
+            RefundWrite::Settled(_) => put
+                .condition_expression("#status = :pending")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str())),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(unavailable)?)
+            .build())
     }
 }
 
@@ -170,10 +175,7 @@ impl PaymentRecords for DynamoStore {
         };
         let codes = cancellation_codes(cancelled);
         let failed = |index: usize| codes.get(index) == Some(&"ConditionalCheckFailed");
-        if (change.applies.is_some() && failed(applied_index))
-            || (matches!(change.refund, Some(RefundWrite::New(_)))
-                && refund_index.is_some_and(failed))
-        {
+        if (change.applies.is_some() && failed(applied_index)) || refund_index.is_some_and(failed) {
             Err(ChangeError::AlreadyApplied)
         } else if failed(0) || codes.contains(&"TransactionConflict") {
             Err(ChangeError::Stale)

@@ -1,11 +1,9 @@
-//! Webhook deliveries: a dedupe record per provider event id and the event it
-//! becomes, in one transaction.
+//! Webhook deliveries: a dedupe record per provider event id, carrying the
+//! event it becomes for the outbox relay: one conditional put.
 
-use super::items::OutboxItem;
-use super::{DynamoStore, corrupt, unavailable};
+use super::DynamoStore;
 use crate::{Delivery, OutboxEvent, StoreError, WebhookInbox};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use serde::Serialize;
 use shopflow_domain::Timestamp;
 
@@ -38,34 +36,14 @@ impl WebhookInbox for DynamoStore {
             at,
             ttl: at.as_secs() + WEBHOOK_DEDUPE_TTL_SECS,
         };
-        let mut writes = vec![
-            self.put_new(serde_dynamo::to_item(record).map_err(corrupt("webhook delivery"))?)?,
-        ];
-        if let Some(event) = event {
-            writes.push(self.put_new(
-                serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
-            )?);
-        }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
+        // The delivery record carries the event it becomes for the relay.
+        if self
+            .put_new_carrying(&record, event, "webhook delivery")
+            .await?
         {
-            Ok(_) => Ok(Delivery::Recorded),
-            Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled
-                        .cancellation_reasons()
-                        .first()
-                        .and_then(|r| r.code())
-                        == Some("ConditionalCheckFailed") =>
-                {
-                    Ok(Delivery::Duplicate)
-                }
-                _ => Err(unavailable(error)),
-            },
+            Ok(Delivery::Recorded)
+        } else {
+            Ok(Delivery::Duplicate)
         }
     }
 }

@@ -5,7 +5,7 @@
 //! `Stripe-Should-Retry` header says. See docs/decisions/0006.
 
 use super::form::Form;
-use super::wire::{self, ChargeWire, ErrorWire, IntentWire, RefundWire, SessionWire};
+use super::wire::{self, ChargeWire, ErrorWire, IntentWire, ListWire, RefundWire, SessionWire};
 use crate::{
     CheckoutSession, CheckoutSessionRequest, GatewayError, Intent, IntentRequest, PaymentGateway,
     ProviderRefund, RefundRequest,
@@ -298,17 +298,31 @@ impl PaymentGateway for StripeClient {
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<ProviderRefund, GatewayError> {
-        let form = Form::new()
-            .field("payment_intent", id_segment(&request.intent_id)?)
-            .field("amount", request.amount_minor)
-            .metadata([
-                ("order_id", request.order_id.to_string()),
-                ("refund_id", request.refund_id.clone()),
-                ("reason", request.reason.clone()),
-            ]);
-        let refund: RefundWire = self
-            .post("refund", "/v1/refunds", form, &request.refund_id)
-            .await?;
+        let intent_id = id_segment(&request.intent_id)?;
+        // Stripe keeps idempotency keys 24 hours; a retry after that would
+        // refund again. The payment's refunds say whether this one was made.
+        let path = format!("/v1/refunds?payment_intent={intent_id}&limit=100");
+        let made: ListWire<RefundWire> = self.get("refunds", &path).await?;
+        let refund = match made
+            .data
+            .into_iter()
+            .find(|refund| refund.metadata.get("refund_id") == Some(&request.refund_id))
+        {
+            Some(refund) => refund,
+            None => {
+                let mut form = Form::new().field("payment_intent", intent_id);
+                if let Some(amount) = request.amount_minor {
+                    form = form.field("amount", amount);
+                }
+                let form = form.metadata([
+                    ("order_id", request.order_id.to_string()),
+                    ("refund_id", request.refund_id.clone()),
+                    ("reason", request.reason.clone()),
+                ]);
+                self.post("refund", "/v1/refunds", form, &request.refund_id)
+                    .await?
+            }
+        };
         // The refund says what it gave back; the charge says how much has
         // gone back in all, which is what the order records.
         let path = format!("/v1/charges/{}", id_segment(&refund.charge)?);

@@ -305,7 +305,7 @@ impl MockGateway {
         }
         let mut intent = new_intent(session.amount, &session.currency, &session.order_id);
         intent.decline = card.decline_code();
-        if let Some(_decline) = card.decline_code() {
+        if card.decline_code().is_some() {
             // Hosted pages let the customer try another card: the page stays open.
             let event = intent.json();
             state.intents.insert(intent.id.clone(), intent);
@@ -549,18 +549,27 @@ impl PaymentGateway for MockGateway {
                 "This payment has not been captured: there is nothing to refund",
             ));
         }
-        if request.amount_minor < 1 || request.amount_minor > intent.received - intent.refunded {
+        let left = intent.received - intent.refunded;
+        if left == 0 {
+            return Err(rejected(
+                400,
+                "charge_already_refunded",
+                "Charge has already been refunded",
+            ));
+        }
+        let amount = request.amount_minor.unwrap_or(left);
+        if amount < 1 || amount > left {
             return Err(rejected(
                 400,
                 "amount_too_large",
                 "Refund amount is greater than the unrefunded amount on the charge",
             ));
         }
-        intent.refunded += request.amount_minor;
+        intent.refunded += amount;
         let refund = ProviderRefund {
             id: format!("re_mock_{}", Ulid::generate()),
             status: "succeeded".into(),
-            amount_minor: request.amount_minor,
+            amount_minor: amount,
             refunded_in_total_minor: intent.refunded,
             fully_refunded: intent.refunded >= intent.received,
         };
@@ -681,7 +690,7 @@ mod tests {
         assert_eq!(captured.amount_received_minor, 4495);
         let refund = RefundRequest {
             intent_id: intent.id.clone(),
-            amount_minor: 1000,
+            amount_minor: Some(1000),
             order_id: order.order_id,
             refund_id: "rf_1".into(),
             reason: "damaged".into(),
@@ -695,12 +704,28 @@ mod tests {
         assert_eq!(mock.refund(&refund).await.unwrap(), refunded);
         let too_much = RefundRequest {
             refund_id: "rf_2".into(),
-            amount_minor: 3496,
-            ..refund
+            amount_minor: Some(3496),
+            ..refund.clone()
         };
         assert_eq!(
             mock.refund(&too_much).await.unwrap_err().code(),
             Some("amount_too_large")
+        );
+        // Without an amount, the rest goes back; then nothing is left.
+        let rest = RefundRequest {
+            refund_id: "rf_3".into(),
+            amount_minor: None,
+            ..refund.clone()
+        };
+        let all = mock.refund(&rest).await.unwrap();
+        assert_eq!((all.amount_minor, all.fully_refunded), (3495, true));
+        let more = RefundRequest {
+            refund_id: "rf_4".into(),
+            ..rest
+        };
+        assert_eq!(
+            mock.refund(&more).await.unwrap_err().code(),
+            Some("charge_already_refunded")
         );
         assert_eq!(
             event_types(&mock),
@@ -708,6 +733,7 @@ mod tests {
                 "payment_intent.created",
                 "payment_intent.amount_capturable_updated",
                 "payment_intent.succeeded",
+                "charge.refunded",
                 "charge.refunded"
             ]
         );

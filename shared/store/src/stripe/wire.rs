@@ -54,6 +54,14 @@ pub struct RefundWire {
     pub status: String,
     pub amount: i64,
     pub charge: String,
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+/// A page of a list: `{"data": [...], "has_more"}`.
+#[derive(Debug, Deserialize)]
+pub struct ListWire<T> {
+    pub data: Vec<T>,
 }
 
 #[derive(Debug, Deserialize)]
