@@ -202,7 +202,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
                 };
                 report_of(&intent, order_id, currency)
             }
-            Settlement::Refund { intent_id, .. } => {
+            Settlement::Refund { intent_id } => {
                 // Everything not refunded yet: a staff refund still in flight
                 // is refused by Stripe afterwards, never paid twice.
                 let request = RefundRequest {

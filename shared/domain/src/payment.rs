@@ -374,11 +374,9 @@ impl CapturePolicy {
 pub enum Settlement {
     /// Release the hold: nothing was taken.
     Void { intent_id: String },
-    /// Give back what was taken and not refunded yet.
-    Refund {
-        intent_id: String,
-        amount_minor: i64,
-    },
+    /// Give back what was taken and not refunded yet (by the provider's
+    /// count: a refund still in flight is not given twice).
+    Refund { intent_id: String },
     /// No money stands behind the order.
     Nothing,
 }
@@ -389,10 +387,11 @@ impl Payment {
             (Some(intent_id), PaymentStatus::Authorized) => Settlement::Void {
                 intent_id: intent_id.clone(),
             },
-            (Some(intent_id), PaymentStatus::Captured) if self.refundable_minor() > 0 => {
+            (Some(intent_id), PaymentStatus::Captured)
+                if self.captured_minor > self.refunded_minor =>
+            {
                 Settlement::Refund {
                     intent_id: intent_id.clone(),
-                    amount_minor: self.refundable_minor(),
                 }
             }
             _ => Settlement::Nothing,
@@ -844,10 +843,14 @@ mod tests {
         assert_eq!(
             taken.settlement_on_cancel(),
             Settlement::Refund {
-                intent_id: "pi_1".into(),
-                amount_minor: 70
+                intent_id: "pi_1".into()
             }
         );
+        let spent = Payment {
+            refunded_minor: 100,
+            ..captured("pi_1", 100)
+        };
+        assert_eq!(spent.settlement_on_cancel(), Settlement::Nothing);
         assert_eq!(
             Payment::default().settlement_on_cancel(),
             Settlement::Nothing
