@@ -4,13 +4,12 @@
 use super::items::{
     IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key, product_key, stock_key,
 };
-use super::{DynamoStore, StockMove, cancellation_codes, corrupt, key, now_secs, unavailable};
+use super::{DynamoStore, StockMove, corrupt, key, now_secs, unavailable};
 use crate::{
     CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
     StoreError,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
 };
@@ -143,22 +142,12 @@ impl CheckoutStore for DynamoStore {
             Some(("#ttl", "ttl", ":now", AttributeValue::N(now.to_string()))),
         )?);
 
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => Err(match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes = cancellation_codes(cancelled);
-                    classify_cancellation(&codes, order.lines.len())
-                }
-                _ => PlaceOrderError::Store(unavailable(error)),
-            }),
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(reasons) => {
+                let codes: Vec<&str> = reasons.iter().map(String::as_str).collect();
+                Err(classify_cancellation(&codes, order.lines.len()))
+            }
         }
     }
 }

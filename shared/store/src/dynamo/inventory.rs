@@ -1,10 +1,9 @@
 //! Catalog entries and per-warehouse stock.
 
 use super::items::{OutboxItem, ProductItem, StockItem, product_key, stock_key, stock_partition};
-use super::{DynamoStore, cancellation_codes, corrupt, key, unavailable};
+use super::{DynamoStore, condition_failed, corrupt, key, unavailable};
 use crate::{InventoryStore, OutboxEvent, RestockError, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use shopflow_domain::{Product, Sku, StockLevel, WarehouseId};
 
@@ -92,32 +91,21 @@ impl InventoryStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(unavailable)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(product_exists)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().update(add_stock).build())
-            .transact_items(TransactWriteItem::builder().put(outbox).build())
-            .send()
-            .await;
-        if let Err(error) = result {
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                error.as_service_error()
-            {
-                let codes = cancellation_codes(cancelled);
-                match codes.as_slice() {
-                    ["ConditionalCheckFailed", ..] => {
-                        return Err(RestockError::UnknownProduct(sku.clone()));
-                    }
-                    [_, "ConditionalCheckFailed", ..] => return Err(RestockError::Overflow),
-                    _ => {}
-                }
-            }
-            return Err(unavailable(error).into());
+        let writes = vec![
+            TransactWriteItem::builder()
+                .condition_check(product_exists)
+                .build(),
+            TransactWriteItem::builder().update(add_stock).build(),
+            TransactWriteItem::builder().put(outbox).build(),
+        ];
+        if let Some(reasons) = self.transact(writes).await? {
+            return Err(if condition_failed(&reasons, 0) {
+                RestockError::UnknownProduct(sku.clone())
+            } else if condition_failed(&reasons, 1) {
+                RestockError::Overflow
+            } else {
+                StoreError::Unavailable(format!("restock cancelled: {reasons:?}")).into()
+            });
         }
         let levels = self.stock_levels(sku).await?;
         levels

@@ -5,12 +5,11 @@ use super::items::{
     AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, order_key,
     status_index_time, status_partition, status_shard, status_sort,
 };
-use super::{DynamoStore, StockMove, cancellation_codes, corrupt, key, n, s, unavailable};
+use super::{DynamoStore, StockMove, condition_failed, corrupt, key, n, s, unavailable};
 use crate::{
     ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
 use std::collections::HashMap;
@@ -106,36 +105,22 @@ impl OrderLifecycle for DynamoStore {
         if let Some(record) = self.applied_record(change.applies.as_ref(), change.at)? {
             writes.push(record);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let codes = cancellation_codes(cancelled);
-                    // A redelivered event finds its record; otherwise the order's own
-                    // condition failed, or another transaction held it: re-read and re-decide.
-                    let failed = |index: usize| codes.get(index) == Some(&"ConditionalCheckFailed");
-                    if change.applies.is_some() && failed(applied_index) {
-                        Err(ChangeError::AlreadyApplied)
-                    } else if reserved.clone().any(failed) {
-                        Err(ChangeError::OutOfStock)
-                    } else if codes.first() == Some(&"ConditionalCheckFailed")
-                        || codes.contains(&"TransactionConflict")
-                    {
-                        Err(ChangeError::Stale)
-                    } else {
-                        Err(ChangeError::Store(StoreError::Unavailable(format!(
-                            "status change cancelled: {codes:?}"
-                        ))))
-                    }
-                }
-                _ => Err(ChangeError::Store(unavailable(error))),
-            },
+        let Some(reasons) = self.transact(writes).await? else {
+            return Ok(());
+        };
+        // A redelivered event finds its record; otherwise the order's own
+        // condition failed, or another transaction held it: re-read and re-decide.
+        let failed = |index: usize| condition_failed(&reasons, index);
+        if change.applies.is_some() && failed(applied_index) {
+            Err(ChangeError::AlreadyApplied)
+        } else if reserved.clone().any(failed) {
+            Err(ChangeError::OutOfStock)
+        } else if failed(0) || reasons.iter().any(|r| r == "TransactionConflict") {
+            Err(ChangeError::Stale)
+        } else {
+            Err(ChangeError::Store(StoreError::Unavailable(format!(
+                "status change cancelled: {reasons:?}"
+            ))))
         }
     }
 

@@ -161,14 +161,43 @@ impl DynamoStore {
 
 /// Why each write of a cancelled transaction failed, in write order
 /// (`"None"` for writes that would have succeeded).
-fn cancellation_codes(
-    cancelled: &aws_sdk_dynamodb::types::error::TransactionCanceledException,
-) -> Vec<&str> {
-    cancelled
-        .cancellation_reasons()
-        .iter()
-        .map(|reason| reason.code().unwrap_or("None"))
-        .collect()
+type CancellationReasons = Vec<String>;
+
+impl DynamoStore {
+    /// Runs `writes` as one transaction: `None` when written, the reasons
+    /// when DynamoDB cancelled it (a condition failed, or another
+    /// transaction held an item).
+    async fn transact(
+        &self,
+        writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<Option<CancellationReasons>, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        let Err(error) = result else {
+            return Ok(None);
+        };
+        match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Ok(Some(
+                cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().unwrap_or("None").to_owned())
+                    .collect(),
+            )),
+            _ => Err(unavailable(error)),
+        }
+    }
+}
+
+/// Whether the write at `index` failed its condition.
+fn condition_failed(reasons: &[String], index: usize) -> bool {
+    reasons.get(index).map(String::as_str) == Some("ConditionalCheckFailed")
 }
 
 fn unavailable(error: impl std::error::Error) -> StoreError {

@@ -5,10 +5,9 @@
 use super::items::{
     AttemptItem, ORDER_RECORDS_FROM, OrderItem, OutboxItem, PaymentItem, RefundItem, order_key,
 };
-use super::{DynamoStore, cancellation_codes, corrupt, key, n, s, unavailable};
+use super::{DynamoStore, condition_failed, corrupt, key, n, s, unavailable};
 use crate::{ChangeError, OrderPayments, PaymentChange, PaymentRecords, RefundWrite, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use shopflow_domain::{OrderId, PaymentAttempt, RefundStatus};
 use std::collections::HashMap;
@@ -159,29 +158,17 @@ impl PaymentRecords for DynamoStore {
         if let Some(record) = self.applied_record(change.applies.as_ref(), change.at)? {
             writes.push(record);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        let Err(error) = result else {
+        let Some(reasons) = self.transact(writes).await? else {
             return Ok(());
         };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            error.as_service_error()
-        else {
-            return Err(ChangeError::Store(unavailable(error)));
-        };
-        let codes = cancellation_codes(cancelled);
-        let failed = |index: usize| codes.get(index) == Some(&"ConditionalCheckFailed");
+        let failed = |index: usize| condition_failed(&reasons, index);
         if (change.applies.is_some() && failed(applied_index)) || refund_index.is_some_and(failed) {
             Err(ChangeError::AlreadyApplied)
-        } else if failed(0) || codes.contains(&"TransactionConflict") {
+        } else if failed(0) || reasons.iter().any(|r| r == "TransactionConflict") {
             Err(ChangeError::Stale)
         } else {
             Err(ChangeError::Store(StoreError::Unavailable(format!(
-                "payment change cancelled: {codes:?}"
+                "payment change cancelled: {reasons:?}"
             ))))
         }
     }
