@@ -5,7 +5,9 @@ use super::items::{
     AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, order_key,
     status_index_time, status_partition, status_shard, status_sort,
 };
-use super::{DynamoStore, StockMove, condition_failed, corrupt, key, n, s, unavailable};
+use super::{
+    DynamoStore, StockMove, carrying_item, condition_failed, corrupt, key, n, s, unavailable,
+};
 use crate::{
     ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
 };
@@ -84,15 +86,12 @@ impl DynamoStore {
 impl OrderLifecycle for DynamoStore {
     async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
         let mut writes = vec![self.status_update(change)?];
-        writes.push(self.put_new(
-            serde_dynamo::to_item(HistoryItem::new(change)).map_err(corrupt("history"))?,
-        )?);
-        writes.push(
-            self.put_new(
-                serde_dynamo::to_item(OutboxItem::from_event(&change.event)?)
-                    .map_err(corrupt("outbox"))?,
-            )?,
-        );
+        // The history entry carries the change's event for the relay.
+        writes.push(self.put_new(carrying_item(
+            &HistoryItem::new(change),
+            Some(&change.event),
+            "history",
+        )?)?);
         for (sku, warehouse, units) in &change.release {
             writes.push(self.move_stock(sku, warehouse, *units, StockMove::Release)?);
         }

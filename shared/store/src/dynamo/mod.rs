@@ -84,6 +84,20 @@ struct Carrying<'a, R: serde::Serialize> {
     event: Option<PendingEvent>,
 }
 
+/// The item of `record` with `event` riding on it.
+fn carrying_item(
+    record: &impl serde::Serialize,
+    event: Option<&crate::OutboxEvent>,
+    entity: &'static str,
+) -> Result<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, StoreError>
+{
+    let carrying = Carrying {
+        record,
+        event: event.map(PendingEvent::from_event).transpose()?,
+    };
+    serde_dynamo::to_item(carrying).map_err(corrupt(entity))
+}
+
 impl DynamoStore {
     /// Puts `record` with `event` on it, if no item has its key yet: `false`
     /// when one has (the record was written before).
@@ -94,11 +108,7 @@ impl DynamoStore {
         entity: &'static str,
     ) -> Result<bool, StoreError> {
         use aws_sdk_dynamodb::operation::put_item::PutItemError;
-        let carrying = Carrying {
-            record,
-            event: event.map(PendingEvent::from_event).transpose()?,
-        };
-        let item = serde_dynamo::to_item(carrying).map_err(corrupt(entity))?;
+        let item = carrying_item(record, event, entity)?;
         match self
             .client
             .put_item()
