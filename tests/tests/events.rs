@@ -206,3 +206,48 @@ fn every_schema_in_events_is_a_valid_json_schema_named_for_its_detail_type() {
     assert!(schemas().contains_key("order.created"));
     assert!(schemas().contains_key("inventory.restocked"));
 }
+
+/// Every status change the state machine allows, as the store publishes it,
+/// matches the schema of its detail-type, where the detail-type has one (the
+/// statuses fulfilment will reach have none yet, and nothing reaches them).
+#[test]
+fn every_legal_status_change_event_matches_its_schema() {
+    use shopflow_domain::events::{DomainEvent, EventEnvelope, OrderStatusChanged};
+    use shopflow_domain::{CustomerId, OrderId, OrderStatus, OrderTrigger, Timestamp};
+    let schemas = schemas();
+    let mut checked = 0;
+    for from in OrderStatus::ALL {
+        for trigger in OrderTrigger::ALL {
+            let Ok(to) = from.transition(trigger) else {
+                continue;
+            };
+            let Some(schema) = schemas.get(to.event_name()) else {
+                continue;
+            };
+            let event = DomainEvent::OrderStatusChanged(OrderStatusChanged {
+                order_id: OrderId::from_ulid(ulid::Ulid::generate()),
+                customer_id: CustomerId::parse("cust-ada").unwrap(),
+                from,
+                to,
+                trigger,
+                actor: "system:order-status".into(),
+                reason: Some("why".into()),
+                released: Vec::new(),
+            });
+            let envelope = EventEnvelope::new(
+                ulid::Ulid::generate().to_string(),
+                Timestamp::from_millis(1_795_874_400_000),
+                &event,
+            );
+            let detail = serde_json::to_value(&envelope).unwrap();
+            let errors: Vec<String> = schema.iter_errors(&detail).map(|e| e.to_string()).collect();
+            assert!(
+                errors.is_empty(),
+                "{from:?} + {trigger:?} -> {}: {errors:?}",
+                to.event_name()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} transitions had schemas");
+}
