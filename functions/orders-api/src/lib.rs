@@ -147,11 +147,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
                 Err(ChangeError::Store(error)) => return Err(error.into()),
             }
         }
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "concurrent_update",
-            "the order is changing; retry",
-        ))
+        Err(ApiError::concurrent_update("the order is changing; retry"))
     }
 
     /// Everything that happened to the order, oldest first, in lanes: its

@@ -105,9 +105,7 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
                 Err(ChangeError::Store(error)) => return Err(error.into()),
             }
         }
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "concurrent_update",
+        Err(ApiError::concurrent_update(
             "the order's payment is changing; retry",
         ))
     }
@@ -231,9 +229,7 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
                 }
             }
         }
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "concurrent_update",
+        Err(ApiError::concurrent_update(
             "the order's payment is changing; retry with the same Idempotency-Key",
         ))
     }

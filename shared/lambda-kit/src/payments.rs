@@ -64,14 +64,7 @@ pub fn capture_policy_from(vars: &impl Source) -> Result<CapturePolicy, ConfigEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::config::vars;
 
     #[test]
     fn without_a_key_payments_are_mocked_except_in_production() {

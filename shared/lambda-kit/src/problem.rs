@@ -95,6 +95,12 @@ impl ApiError {
         self
     }
 
+    /// `409 concurrent_update`: the resource kept changing under the
+    /// request's writes; retrying is safe.
+    pub fn concurrent_update(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "concurrent_update", message)
+    }
+
     pub fn route_not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
     }

@@ -4,7 +4,7 @@
 use super::items::{
     IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key, product_key, stock_key,
 };
-use super::{DynamoStore, StockMove, corrupt, key, now_secs, unavailable};
+use super::{DynamoStore, Item, StockMove, corrupt, key, now_secs, unavailable};
 use crate::{
     CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
     StoreError,
@@ -14,10 +14,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
 };
 use shopflow_domain::{Order, Sku, WarehouseId};
-use std::collections::HashMap;
 use std::time::Duration;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// BatchGetItem takes at most 100 keys per call.
 const BATCH_GET_LIMIT: usize = 100;

@@ -1,7 +1,7 @@
 //! Catalog entries and per-warehouse stock.
 
 use super::items::{OutboxItem, ProductItem, StockItem, product_key, stock_key, stock_partition};
-use super::{DynamoStore, condition_failed, corrupt, key, unavailable};
+use super::{DynamoStore, SortKeys, condition_failed, corrupt, key, unavailable};
 use crate::{InventoryStore, OutboxEvent, RestockError, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
@@ -28,20 +28,8 @@ impl InventoryStore for DynamoStore {
     }
 
     async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :sku AND begins_with(sk, :stock)")
-            .expression_attribute_values(":sku", AttributeValue::S(stock_partition(sku)))
-            .expression_attribute_values(":stock", AttributeValue::S("STOCK#".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .items
-            .unwrap_or_default()
+        self.query_partition(&stock_partition(sku), SortKeys::StartingWith("STOCK#"))
+            .await?
             .into_iter()
             .map(|item| {
                 let stock: StockItem = serde_dynamo::from_item(item).map_err(corrupt("stock"))?;

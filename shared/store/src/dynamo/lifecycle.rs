@@ -6,17 +6,16 @@ use super::items::{
     status_index_time, status_partition, status_shard, status_sort,
 };
 use super::{
-    DynamoStore, StockMove, carrying_item, condition_failed, corrupt, key, n, s, unavailable,
+    DynamoStore, Item, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, n, s,
+    unavailable,
 };
 use crate::{
     ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
 use std::collections::HashMap;
-
-type Item = HashMap<String, AttributeValue>;
 
 impl DynamoStore {
     fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
@@ -164,31 +163,15 @@ impl OrderLifecycle for DynamoStore {
 
     async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
         let (pk, _) = order_key(id);
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :order AND begins_with(sk, :hist)")
-                .expression_attribute_values(":order", s(pk.clone()))
-                .expression_attribute_values(":hist", s("HIST#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in page.items.unwrap_or_default() {
+        self.query_partition(&pk, SortKeys::StartingWith("HIST#"))
+            .await?
+            .into_iter()
+            .map(|item| {
                 let history: HistoryItem =
                     serde_dynamo::from_item(item).map_err(corrupt("history"))?;
-                entries.push(history.into_entry());
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(entries);
-            }
-        }
+                Ok(history.into_entry())
+            })
+            .collect()
     }
 
     async fn abandoned_drafts(

@@ -13,9 +13,14 @@ mod webhooks;
 use crate::StoreError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use items::OutboxItem;
+
+/// One DynamoDB item, attribute name to value.
+type Item = HashMap<String, AttributeValue>;
 
 use items::PendingEvent;
 
@@ -89,8 +94,7 @@ fn carrying_item(
     record: &impl serde::Serialize,
     event: Option<&crate::OutboxEvent>,
     entity: &'static str,
-) -> Result<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, StoreError>
-{
+) -> Result<Item, StoreError> {
     let carrying = Carrying {
         record,
         event: event.map(PendingEvent::from_event).transpose()?,
@@ -123,6 +127,50 @@ impl DynamoStore {
                 Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
                 _ => Err(unavailable(error)),
             },
+        }
+    }
+}
+
+/// Which items of a partition a query reads, by sort key.
+enum SortKeys<'a> {
+    /// Sort keys starting with this prefix.
+    StartingWith(&'a str),
+    /// This sort key and every one after it.
+    From(&'a str),
+}
+
+impl DynamoStore {
+    /// Every item of partition `pk` the sort keys pick, strongly consistent,
+    /// following every page.
+    async fn query_partition(
+        &self,
+        pk: &str,
+        sort_keys: SortKeys<'_>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (condition, sk) = match sort_keys {
+            SortKeys::StartingWith(prefix) => ("pk = :pk AND begins_with(sk, :sk)", prefix),
+            SortKeys::From(first) => ("pk = :pk AND sk >= :sk", first),
+        };
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(condition)
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":sk", s(sk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
         }
     }
 }
@@ -222,24 +270,21 @@ fn corrupt(entity: &'static str) -> impl Fn(serde_dynamo::Error) -> StoreError {
 }
 
 /// The primary key of an item, from its `(pk, sk)` pair.
-fn key(
-    (pk, sk): (String, String),
-) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    std::collections::HashMap::from([
+fn key((pk, sk): (String, String)) -> Item {
+    HashMap::from([
         ("pk".to_owned(), AttributeValue::S(pk)),
         ("sk".to_owned(), AttributeValue::S(sk)),
     ])
 }
 
 /// A string attribute.
-fn s(value: impl Into<String>) -> aws_sdk_dynamodb::types::AttributeValue {
-    aws_sdk_dynamodb::types::AttributeValue::S(value.into())
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
 }
 
 /// A number attribute.
-fn n(value: impl ToString) -> aws_sdk_dynamodb::types::AttributeValue {
-    aws_sdk_dynamodb::types::AttributeValue::N(value.to_string())
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
 fn now_secs() -> u64 {

@@ -5,14 +5,11 @@
 use super::items::{
     AttemptItem, ORDER_RECORDS_FROM, OrderItem, OutboxItem, PaymentItem, RefundItem, order_key,
 };
-use super::{DynamoStore, condition_failed, corrupt, key, n, s, unavailable};
+use super::{DynamoStore, Item, SortKeys, condition_failed, corrupt, key, n, s, unavailable};
 use crate::{ChangeError, OrderPayments, PaymentChange, PaymentRecords, RefundWrite, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use shopflow_domain::{OrderId, PaymentAttempt, RefundStatus};
-use std::collections::HashMap;
-
-type Item = HashMap<String, AttributeValue>;
 
 fn item_type(item: &Item) -> Option<&str> {
     item.get("type")
@@ -73,48 +70,32 @@ impl PaymentRecords for DynamoStore {
         let mut order = None;
         let mut attempts = Vec::new();
         let mut refunds = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :order AND sk >= :from")
-                .expression_attribute_values(":order", s(pk.clone()))
-                .expression_attribute_values(":from", s(ORDER_RECORDS_FROM))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in page.items.unwrap_or_default() {
-                match item_type(&item) {
-                    Some("order") => {
-                        let record: OrderItem =
-                            serde_dynamo::from_item(item).map_err(corrupt("order"))?;
-                        order = Some(record.into_order()?);
-                    }
-                    Some(AttemptItem::TYPE) => {
-                        let record: AttemptItem =
-                            serde_dynamo::from_item(item).map_err(corrupt("payment attempt"))?;
-                        attempts.push(record.into_attempt()?);
-                    }
-                    Some(RefundItem::TYPE) => {
-                        let record: RefundItem =
-                            serde_dynamo::from_item(item).map_err(corrupt("refund"))?;
-                        refunds.push(record.into_refund());
-                    }
-                    other => {
-                        return Err(StoreError::Corrupt {
-                            entity: "order records",
-                            reason: format!("unexpected item type {other:?}"),
-                        });
-                    }
+        for item in self
+            .query_partition(&pk, SortKeys::From(ORDER_RECORDS_FROM))
+            .await?
+        {
+            match item_type(&item) {
+                Some("order") => {
+                    let record: OrderItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("order"))?;
+                    order = Some(record.into_order()?);
                 }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
+                Some(AttemptItem::TYPE) => {
+                    let record: AttemptItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("payment attempt"))?;
+                    attempts.push(record.into_attempt()?);
+                }
+                Some(RefundItem::TYPE) => {
+                    let record: RefundItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("refund"))?;
+                    refunds.push(record.into_refund());
+                }
+                other => {
+                    return Err(StoreError::Corrupt {
+                        entity: "order records",
+                        reason: format!("unexpected item type {other:?}"),
+                    });
+                }
             }
         }
         attempts.sort_by_key(PaymentAttempt::created_at);
