@@ -10,9 +10,7 @@ use crate::{
     StoreError,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity};
 use shopflow_domain::{Order, Sku, WarehouseId};
 use std::time::Duration;
 
@@ -120,7 +118,7 @@ impl CheckoutStore for DynamoStore {
         let mut writes = Vec::with_capacity(order.lines.len() + 2);
         let order_item: Item =
             serde_dynamo::to_item(OrderItem::from_order(order)).map_err(corrupt("order"))?;
-        writes.push(self.put(order_item, "attribute_not_exists(pk)", None)?);
+        writes.push(self.put_new(order_item)?);
         for line in &order.lines {
             writes.push(self.move_stock(
                 &line.sku,
@@ -133,7 +131,7 @@ impl CheckoutStore for DynamoStore {
         let record: Item =
             serde_dynamo::to_item(IdempotencyItem::new(idempotency, receipt, event, now)?)
                 .map_err(corrupt("idempotency"))?;
-        writes.push(self.put(
+        writes.push(self.conditional_put(
             record,
             "attribute_not_exists(pk) OR #ttl <= :now",
             Some(("#ttl", "ttl", ":now", AttributeValue::N(now.to_string()))),
@@ -146,28 +144,6 @@ impl CheckoutStore for DynamoStore {
                 Err(classify_cancellation(&codes, order.lines.len()))
             }
         }
-    }
-}
-
-impl DynamoStore {
-    fn put(
-        &self,
-        item: Item,
-        condition: &str,
-        named: Option<(&str, &str, &str, AttributeValue)>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition);
-        if let Some((name_ref, name, value_ref, value)) = named {
-            put = put
-                .expression_attribute_names(name_ref, name)
-                .expression_attribute_values(value_ref, value);
-        }
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(unavailable)?)
-            .build())
     }
 }
 

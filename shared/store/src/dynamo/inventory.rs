@@ -4,22 +4,14 @@ use super::items::{OutboxItem, ProductItem, StockItem, product_key, stock_key, s
 use super::{DynamoStore, SortKeys, condition_failed, corrupt, key, unavailable};
 use crate::{InventoryStore, OutboxEvent, RestockError, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use shopflow_domain::{Product, Sku, StockLevel, WarehouseId};
 
 #[async_trait]
 impl InventoryStore for DynamoStore {
     async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
-        let item = serde_dynamo::to_item(ProductItem::from_product(product))
-            .map_err(corrupt("product"))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
+        self.put_record(&ProductItem::from_product(product), "product")
             .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
@@ -71,20 +63,15 @@ impl InventoryStore for DynamoStore {
             .expression_attribute_values(":ceiling", AttributeValue::N(ceiling.to_string()))
             .build()
             .map_err(unavailable)?;
-        let outbox = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(
-                serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
-            ))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(unavailable)?;
+        let outbox = self.put_new(
+            serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
+        )?;
         let writes = vec![
             TransactWriteItem::builder()
                 .condition_check(product_exists)
                 .build(),
             TransactWriteItem::builder().update(add_stock).build(),
-            TransactWriteItem::builder().put(outbox).build(),
+            outbox,
         ];
         if let Some(reasons) = self.transact(writes).await? {
             return Err(if condition_failed(&reasons, 0) {

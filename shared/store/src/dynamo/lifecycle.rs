@@ -6,14 +6,14 @@ use super::items::{
     status_index_time, status_partition, status_shard, status_sort,
 };
 use super::{
-    DynamoStore, Item, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, n, s,
+    DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, n, s,
     unavailable,
 };
 use crate::{
     ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
 use std::collections::HashMap;
 
@@ -67,17 +67,6 @@ impl DynamoStore {
                 self.put_new(serde_dynamo::to_item(record).map_err(corrupt("applied event"))?)
             })
             .transpose()
-    }
-
-    /// A put that fails its transaction when the item exists already.
-    pub(super) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().put(put).build())
     }
 }
 

@@ -13,7 +13,7 @@ mod webhooks;
 use crate::StoreError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -74,6 +74,50 @@ impl DynamoStore {
             .item
             .map(|item| serde_dynamo::from_item(item).map_err(corrupt(entity)))
             .transpose()
+    }
+
+    /// A put that fails its transaction unless `condition` holds; `named`
+    /// binds one attribute name and one value the condition refers to.
+    fn conditional_put(
+        &self,
+        item: Item,
+        condition: &str,
+        named: Option<(&str, &str, &str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((name_ref, name, value_ref, value)) = named {
+            put = put
+                .expression_attribute_names(name_ref, name)
+                .expression_attribute_values(value_ref, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(unavailable)?)
+            .build())
+    }
+
+    /// A put that fails its transaction when the item exists already.
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        self.conditional_put(item, "attribute_not_exists(pk)", None)
+    }
+
+    /// Writes `record` as its item, replacing whatever was at its key.
+    async fn put_record(
+        &self,
+        record: &impl serde::Serialize,
+        entity: &'static str,
+    ) -> Result<(), StoreError> {
+        let item = serde_dynamo::to_item(record).map_err(corrupt(entity))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }
 

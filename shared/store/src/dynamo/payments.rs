@@ -8,7 +8,7 @@ use super::items::{
 use super::{DynamoStore, Item, SortKeys, condition_failed, corrupt, key, n, s, unavailable};
 use crate::{ChangeError, OrderPayments, PaymentChange, PaymentRecords, RefundWrite, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use shopflow_domain::{OrderId, PaymentAttempt, RefundStatus};
 
 fn item_type(item: &Item) -> Option<&str> {
@@ -49,17 +49,19 @@ impl DynamoStore {
         };
         let item =
             serde_dynamo::to_item(RefundItem::new(order, refund)).map_err(corrupt("refund"))?;
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
-        let put = match write {
-            RefundWrite::New(_) => put.condition_expression("attribute_not_exists(pk)"),
-            RefundWrite::Settled(_) => put
-                .condition_expression("#status = :pending")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str())),
-        };
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(unavailable)?)
-            .build())
+        match write {
+            RefundWrite::New(_) => self.put_new(item),
+            RefundWrite::Settled(_) => self.conditional_put(
+                item,
+                "#status = :pending",
+                Some((
+                    "#status",
+                    "status",
+                    ":pending",
+                    s(RefundStatus::Pending.as_str()),
+                )),
+            ),
+        }
     }
 }
 
@@ -112,16 +114,8 @@ impl PaymentRecords for DynamoStore {
         order_id: OrderId,
         attempt: &PaymentAttempt,
     ) -> Result<(), StoreError> {
-        let item = serde_dynamo::to_item(AttemptItem::new(order_id, attempt))
-            .map_err(corrupt("payment attempt"))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
+        self.put_record(&AttemptItem::new(order_id, attempt), "payment attempt")
             .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn change_payment(&self, change: &PaymentChange) -> Result<(), ChangeError> {
