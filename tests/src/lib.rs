@@ -193,6 +193,13 @@ impl Api {
         .await
     }
 
+    /// `POST /v1/orders/{id}/cancel` by `token`, with `body`.
+    pub async fn cancel(&self, id: impl std::fmt::Display, token: &str, body: &Value) -> Reply {
+        let path = format!("/v1/orders/{id}/cancel");
+        self.send("POST", &path, Some(token), &[], Some(body.to_string()))
+            .await
+    }
+
     /// Creates an active EUR product and puts `stock` units in each warehouse given.
     pub async fn product_with_stock(
         &self,

@@ -68,11 +68,8 @@ async fn cancelling_an_unpaid_order_hands_its_stock_back_once() {
 
     let cancel = |token: String, body: Value| {
         let api = api.clone();
-        let path = format!("/v1/orders/{id}/cancel");
-        async move {
-            api.send("POST", &path, Some(&token), &[], Some(body.to_string()))
-                .await
-        }
+        let id = id.clone();
+        async move { api.cancel(&id, &token, &body).await }
     };
     assert_eq!(
         cancel(bob.clone(), json!({})).await.status,
@@ -147,17 +144,7 @@ async fn a_cancel_racing_the_sweeper_ends_in_one_state_with_stock_conserved() {
     let cancels = ids.iter().map(|id| {
         let api = api.clone();
         let admin = admin.clone();
-        async move {
-            let body = json!({ "reason": "race" }).to_string();
-            api.send(
-                "POST",
-                &format!("/v1/orders/{id}/cancel"),
-                Some(&admin),
-                &[],
-                Some(body),
-            )
-            .await
-        }
+        async move { api.cancel(id, &admin, &json!({ "reason": "race" })).await }
     });
     let (replies, _) = tokio::join!(join_all(cancels), sweep.sweep(shopflow_lambda_kit::now()));
     for reply in &replies {
@@ -198,15 +185,7 @@ async fn staff_find_orders_by_status_or_by_customer_newest_first() {
         placed.push(reply.body["order"]["id"].as_str().unwrap().to_owned());
     }
     let cancelled = placed[0].clone();
-    let reply = api
-        .send(
-            "POST",
-            &format!("/v1/orders/{cancelled}/cancel"),
-            Some(&token),
-            &[],
-            Some("{}".into()),
-        )
-        .await;
+    let reply = api.cancel(&cancelled, &token, &json!({})).await;
     assert_eq!(reply.status, 200);
 
     // By customer, newest first, two per page.

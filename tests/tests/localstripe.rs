@@ -204,12 +204,10 @@ async fn cancelling_an_unpaid_order_cancels_its_payment_intent_at_localstripe() 
     let (id, intent) = ids(&placed);
 
     let cancel = api
-        .send(
-            "POST",
-            &format!("/v1/orders/{id}/cancel"),
-            Some(&stack().admin()),
-            &[],
-            Some(json!({ "reason": "duplicate order" }).to_string()),
+        .cancel(
+            id,
+            &stack().admin(),
+            &json!({ "reason": "duplicate order" }),
         )
         .await;
     assert_eq!(cancel.status, 200, "{}", cancel.body);

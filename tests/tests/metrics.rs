@@ -2,7 +2,7 @@
 //! counts move only by what this test does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use shopflow_tests::{cart, stack_without_schedules as stack, unique, warehouses};
 
 fn count(metrics: &Value, pointer: &str) -> i64 {
@@ -28,13 +28,7 @@ async fn metrics_count_open_orders_reservations_and_recent_cancellations() {
             .await;
         placed.push(reply.body["order"]["id"].as_str().unwrap().to_owned());
     }
-    let cancel = format!("/v1/orders/{}/cancel", placed[0]);
-    assert_eq!(
-        api.send("POST", &cancel, Some(&token), &[], Some("{}".into()))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(api.cancel(&placed[0], &token, &json!({})).await.status, 200);
 
     let after = api.get("/v1/orders/metrics", &admin).await;
     assert_eq!(after.status, 200, "{}", after.body);

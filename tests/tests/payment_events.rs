@@ -154,15 +154,9 @@ async fn a_cancel_racing_an_authorization_ends_in_one_consistent_state() {
         let api = api.clone();
         let admin = admin.clone();
         async move {
-            let path = format!("/v1/orders/{id}/cancel");
             let event_id = ulid::Ulid::generate().to_string();
-            let cancel = api.send(
-                "POST",
-                &path,
-                Some(&admin),
-                &[],
-                Some(json!({ "reason": "race" }).to_string()),
-            );
+            let reason = json!({ "reason": "race" });
+            let cancel = api.cancel(id, &admin, &reason);
             let authorize = publish("payment.authorized", &event_id, id);
             tokio::join!(cancel, authorize).0
         }

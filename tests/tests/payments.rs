@@ -173,12 +173,10 @@ async fn cancelling_a_paid_order_refunds_it_and_returns_its_stock() {
     until_status(&api, id, "paid").await;
 
     let cancel = api
-        .send(
-            "POST",
-            &format!("/v1/orders/{id}/cancel"),
-            Some(&stack().admin()),
-            &[],
-            Some(json!({ "reason": "out of business hours" }).to_string()),
+        .cancel(
+            id,
+            &stack().admin(),
+            &json!({ "reason": "out of business hours" }),
         )
         .await;
     assert_eq!(cancel.status, 200, "{}", cancel.body);

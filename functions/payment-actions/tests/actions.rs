@@ -234,13 +234,7 @@ async fn events_that_ask_nothing_of_stripe_are_ignored() {
             .iter()
             .all(|call| *call == "create_intent")
     );
-    let records = shop
-        .store
-        .memory()
-        .order_payments(order)
-        .await
-        .unwrap()
-        .unwrap();
+    let records = shop.payment_records(order).await;
     assert_eq!(records.attempts.len(), 1);
 }
 

@@ -7,7 +7,6 @@ mod common;
 use common::{GRACE, Shop, ada, admin, customer, return_urls};
 use serde_json::json;
 use shopflow_domain::PaymentAttempt;
-use shopflow_store::PaymentRecords;
 
 #[tokio::test]
 async fn the_owner_gets_a_hosted_page_for_an_unpaid_order_and_the_same_one_again() {
@@ -26,13 +25,7 @@ async fn the_owner_gets_a_hosted_page_for_an_unpaid_order_and_the_same_one_again
     );
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.json(), page);
-    let records = shop
-        .store
-        .memory()
-        .order_payments(order)
-        .await
-        .unwrap()
-        .unwrap();
+    let records = shop.payment_records(order).await;
     assert!(matches!(
         records.attempts.last(),
         Some(PaymentAttempt::CheckoutSession { session_id: recorded, .. }) if recorded == session_id
@@ -87,13 +80,7 @@ async fn when_stripe_is_down_no_page_is_recorded() {
         .await
         .problem(503, "payment_provider_unavailable");
 
-    let records = shop
-        .store
-        .memory()
-        .order_payments(order)
-        .await
-        .unwrap()
-        .unwrap();
+    let records = shop.payment_records(order).await;
     assert_eq!(records.attempts.len(), 1, "only checkout's payment");
 }
 

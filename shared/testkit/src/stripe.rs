@@ -9,8 +9,8 @@ use shopflow_domain::{
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::stripe::{MockGateway, TestCard};
 use shopflow_store::{
-    IntentRequest, InventoryStore, OrderLifecycle, OrderReader, PaymentGateway, PaymentRecords,
-    StatusChange,
+    IntentRequest, InventoryStore, OrderLifecycle, OrderPayments, OrderReader, PaymentGateway,
+    PaymentRecords, StatusChange,
 };
 use ulid::Ulid;
 
@@ -159,6 +159,16 @@ impl PaymentsShop {
 
     pub async fn order(&self, id: OrderId) -> Order {
         self.store.memory().order(id).await.unwrap().unwrap()
+    }
+
+    /// Order `id` with its payments and refunds, as the store holds them.
+    pub async fn payment_records(&self, id: OrderId) -> OrderPayments {
+        self.store
+            .memory()
+            .order_payments(id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// The `payment.*` reports recorded, oldest first.

@@ -6,7 +6,6 @@
 use payments_api::App;
 use serde_json::Value;
 use shopflow_domain::{OrderId, Refund};
-use shopflow_store::PaymentRecords;
 use shopflow_store::stripe::MockGateway;
 use shopflow_testkit::stripe::PaymentsShop;
 use shopflow_testkit::{ADA, Claims, Reply, SharedStore, json_request};
@@ -43,13 +42,7 @@ impl Shop {
     }
 
     pub async fn refunds(&self, id: OrderId) -> Vec<Refund> {
-        self.store
-            .memory()
-            .order_payments(id)
-            .await
-            .unwrap()
-            .unwrap()
-            .refunds
+        self.payment_records(id).await.refunds
     }
 
     /// `POST /v1/orders/{id}/refunds` by staff under `key`.
