@@ -173,10 +173,8 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             return Ok(None);
         }
         let key = format!("capture-{order_id}-{intent_id}");
-        let intent = match self.gateway.capture(intent_id, amount, &key).await {
-            Ok(intent) => intent,
-            Err(error) => self.as_it_stands(intent_id, error).await?,
-        };
+        let answer = self.gateway.capture(intent_id, amount, &key).await;
+        let intent = self.as_it_stands(intent_id, answer).await?;
         tracing::info!(%order_id, %intent_id, status = intent.status.as_str(), "capture asked");
         Ok(report_of(
             &intent,
@@ -196,10 +194,8 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         let report = match order.payment.settlement_on_cancel() {
             Settlement::Void { intent_id } => {
                 let key = format!("void-{order_id}-{intent_id}");
-                let intent = match self.gateway.cancel(&intent_id, &key).await {
-                    Ok(intent) => intent,
-                    Err(error) => self.as_it_stands(&intent_id, error).await?,
-                };
+                let answer = self.gateway.cancel(&intent_id, &key).await;
+                let intent = self.as_it_stands(&intent_id, answer).await?;
                 report_of(&intent, order_id, currency)
             }
             Settlement::Refund { intent_id } => {
@@ -266,10 +262,8 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         if refund.settle == GiveBackBy::Refund {
             return self.refund_rest(&refund_request, &refund.currency).await;
         }
-        let intent = match self.gateway.cancel(&refund.payment_id, &key).await {
-            Ok(intent) => intent,
-            Err(error) => self.as_it_stands(&refund.payment_id, error).await?,
-        };
+        let answer = self.gateway.cancel(&refund.payment_id, &key).await;
+        let intent = self.as_it_stands(&refund.payment_id, answer).await?;
         if intent.status == IntentStatus::Succeeded {
             // Taken after all, before it could be released: refund it instead.
             return self.refund_rest(&refund_request, &refund.currency).await;
@@ -285,11 +279,12 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         currency: &str,
     ) -> Result<Option<PaymentReported>, ConsumeError> {
         match self.gateway.refund(request).await {
-            Ok(given) => Ok(Some(refunded(
+            Ok(given) => Ok(Some(PaymentReported::refunded(
                 request.order_id,
                 &request.intent_id,
                 currency,
-                &given,
+                given.refunded_in_total_minor,
+                given.fully_refunded,
             ))),
             Err(error) if error.code() == Some("charge_already_refunded") => {
                 tracing::info!(payment_id = %request.intent_id, "nothing left to refund");
@@ -299,17 +294,21 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         }
     }
 
-    /// A refused capture or cancel may mean it happened already (a retry
-    /// after Stripe forgot the key): the payment as Stripe has it now says.
+    /// The payment after a capture or cancel: Stripe's answer, or, when it
+    /// refused because the payment had moved on (a retry after Stripe forgot
+    /// the key), the payment as Stripe has it now.
     async fn as_it_stands(
         &self,
         intent_id: &str,
-        error: GatewayError,
+        answer: Result<Intent, GatewayError>,
     ) -> Result<Intent, ConsumeError> {
-        if error.code() != Some("payment_intent_unexpected_state") {
-            return Err(failed(error));
+        match answer {
+            Ok(intent) => Ok(intent),
+            Err(error) if error.code() == Some("payment_intent_unexpected_state") => {
+                self.gateway.intent(intent_id).await.map_err(failed)
+            }
+            Err(error) => Err(failed(error)),
         }
-        self.gateway.intent(intent_id).await.map_err(failed)
     }
 }
 
@@ -322,38 +321,6 @@ fn report_of(intent: &Intent, order_id: OrderId, currency: &str) -> Option<Payme
     };
     Some(PaymentReported {
         outcome,
-        facts: facts(order_id, &intent.id, currency, amount),
+        facts: PaymentFacts::new(order_id, &intent.id, amount, currency),
     })
-}
-
-fn refunded(
-    order_id: OrderId,
-    intent_id: &str,
-    currency: &str,
-    refund: &shopflow_store::ProviderRefund,
-) -> PaymentReported {
-    PaymentReported {
-        outcome: PaymentOutcome::Refunded,
-        facts: PaymentFacts {
-            fully_refunded: Some(refund.fully_refunded),
-            ..facts(
-                order_id,
-                intent_id,
-                currency,
-                refund.refunded_in_total_minor,
-            )
-        },
-    }
-}
-
-fn facts(order_id: OrderId, intent_id: &str, currency: &str, amount_minor: i64) -> PaymentFacts {
-    PaymentFacts {
-        order_id,
-        payment_id: intent_id.to_owned(),
-        amount_minor,
-        currency: currency.to_uppercase(),
-        fully_refunded: None,
-        failure_code: None,
-        checkout_session_id: None,
-    }
 }

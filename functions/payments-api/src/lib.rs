@@ -13,7 +13,7 @@ mod sessions;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
-use shopflow_domain::PaymentAttempt;
+use shopflow_domain::{OrderId, PaymentAttempt};
 use shopflow_lambda_kit::views::PaymentView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http, payments};
 use shopflow_store::dynamo::DynamoStore;
@@ -71,10 +71,18 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
     ) -> Result<OrderPayments, ApiError> {
         let id = http::order_id(request)?;
         tracing::Span::current().record("order_id", tracing::field::display(id));
-        match self.store.order_payments(id).await? {
-            Some(records) if caller.may_see(&records.order.customer_id) => Ok(records),
+        match self.records(id).await? {
+            records if caller.may_see(&records.order.customer_id) => Ok(records),
             _ => Err(ApiError::not_found("order")),
         }
+    }
+
+    /// Order `id` with its payment records; 404 when there is no such order.
+    async fn records(&self, id: OrderId) -> Result<OrderPayments, ApiError> {
+        self.store
+            .order_payments(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))
     }
 
     async fn payments(&self, request: &Request) -> Result<Response<Body>, ApiError> {

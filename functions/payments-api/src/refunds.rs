@@ -10,9 +10,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use shopflow_domain::events::{DomainEvent, PaymentFacts, PaymentReported};
-use shopflow_domain::{Order, PaymentOutcome, Refund, RefundError, RefundStatus};
+use shopflow_domain::events::{DomainEvent, PaymentReported};
+use shopflow_domain::{Order, Refund, RefundError, RefundStatus};
 use shopflow_lambda_kit::views::PaymentView;
 use shopflow_lambda_kit::{ApiError, Caller, http, idempotency, now};
 use shopflow_store::{
@@ -35,9 +34,8 @@ struct RefundBody {
 /// The refund's id: the same for every retry of one request, so the
 /// retry finds it, and Stripe sees one idempotency key.
 fn refund_id(order: &Order, key: &IdempotencyKey) -> String {
-    let digest = Sha256::digest(format!("{}#{}#{}", order.id, key.scope, key.key));
-    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("rf_{hex}")
+    let digest = idempotency::sha256_hex(format!("{}#{}#{}", order.id, key.scope, key.key));
+    format!("rf_{}", &digest[..24])
 }
 
 impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
@@ -164,27 +162,17 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
         };
         tracing::info!(refund_id = %refund.id, status = ?refund.status, amount_minor = refund.amount_minor, "refund settled");
         for _ in 0..CHANGE_ATTEMPTS {
-            let order = self
-                .store
-                .order_payments(placed.id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("order"))?
-                .order;
+            let order = self.records(placed.id).await?.order;
             let event = refunded.as_ref().map(|given| OutboxEvent {
                 id: ulid::Ulid::generate(),
                 occurred_at: now(),
-                event: DomainEvent::PaymentReported(PaymentReported {
-                    outcome: PaymentOutcome::Refunded,
-                    facts: PaymentFacts {
-                        order_id: order.id,
-                        payment_id: intent_id.to_owned(),
-                        amount_minor: given.refunded_in_total_minor,
-                        currency: order.currency.to_string(),
-                        fully_refunded: Some(given.fully_refunded),
-                        failure_code: None,
-                        checkout_session_id: None,
-                    },
-                }),
+                event: DomainEvent::PaymentReported(PaymentReported::refunded(
+                    order.id,
+                    intent_id,
+                    order.currency.as_str(),
+                    given.refunded_in_total_minor,
+                    given.fully_refunded,
+                )),
             });
             let change = PaymentChange {
                 order_id: order.id,
@@ -211,11 +199,7 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
                 // A concurrent retry of the same request settled it first:
                 // answer as it recorded.
                 Err(ChangeError::AlreadyApplied) => {
-                    let records = self
-                        .store
-                        .order_payments(placed.id)
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("order"))?;
+                    let records = self.records(placed.id).await?;
                     let recorded = records.refund(&refund.id).cloned().unwrap_or(refund);
                     return Ok((recorded, records.order));
                 }

@@ -9,9 +9,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use shopflow_domain::{Order, PaymentAttempt, Timestamp};
-use shopflow_lambda_kit::{ApiError, Caller, http, now};
+use shopflow_lambda_kit::{ApiError, Caller, http, idempotency, now};
 use shopflow_store::{CheckoutSessionRequest, OrderPayments, PaymentGateway, PaymentRecords};
 
 /// Stripe keeps a page open at least 30 minutes; a minute more leaves room
@@ -107,11 +106,11 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
         let expires_at =
             Timestamp::from_millis(closes_at.next_multiple_of(PAGE_CLOSE_STEP_SECS) * 1_000);
         // Stripe refuses a key reused with other parameters: the key names them all.
-        let asked = Sha256::digest(format!(
+        let asked = idempotency::sha256_hex(format!(
             "{success_url}\n{cancel_url}\n{}",
             expires_at.as_secs()
         ));
-        let asked: String = asked.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let asked = &asked[..16];
         let session = self
             .gateway
             .create_checkout_session(&CheckoutSessionRequest {

@@ -74,18 +74,13 @@ impl Lookup {
                 let Some(order_id) = intent.order_id else {
                     return Err("the refunded payment is not a shopflow order's".into());
                 };
-                Ok(PaymentReported {
-                    outcome: PaymentOutcome::Refunded,
-                    facts: PaymentFacts {
-                        order_id,
-                        payment_id: intent_id,
-                        amount_minor: refunded_in_total,
-                        currency,
-                        fully_refunded: Some(fully),
-                        failure_code: None,
-                        checkout_session_id: None,
-                    },
-                })
+                Ok(PaymentReported::refunded(
+                    order_id,
+                    intent_id,
+                    &currency,
+                    refunded_in_total,
+                    fully,
+                ))
             }
             Self::CompletedSession {
                 order_id,
@@ -110,13 +105,8 @@ impl Lookup {
                 Ok(PaymentReported {
                     outcome,
                     facts: PaymentFacts {
-                        order_id,
-                        payment_id: intent_id,
-                        amount_minor: amount,
-                        currency,
-                        fully_refunded: None,
-                        failure_code: None,
                         checkout_session_id: Some(session_id),
+                        ..PaymentFacts::new(order_id, intent_id, amount, &currency)
                     },
                 })
             }
@@ -185,11 +175,6 @@ impl StripeEvent {
         report(
             outcome,
             PaymentFacts {
-                order_id,
-                payment_id,
-                amount_minor: amount_minor.unwrap_or(0),
-                currency,
-                fully_refunded: None,
                 failure_code: match outcome {
                     PaymentOutcome::Failed => object
                         .pointer("/last_payment_error/decline_code")
@@ -202,6 +187,7 @@ impl StripeEvent {
                     PaymentOutcome::CheckoutExpired => text(object, "id"),
                     _ => None,
                 },
+                ..PaymentFacts::new(order_id, payment_id, amount_minor.unwrap_or(0), &currency)
             },
         )
     }
@@ -217,18 +203,13 @@ impl StripeEvent {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         match order_of(object) {
-            Some(order_id) => report(
-                PaymentOutcome::Refunded,
-                PaymentFacts {
-                    order_id,
-                    payment_id: intent_id,
-                    amount_minor: refunded_in_total,
-                    currency,
-                    fully_refunded: Some(fully),
-                    failure_code: None,
-                    checkout_session_id: None,
-                },
-            ),
+            Some(order_id) => Meaning::Payment(PaymentReported::refunded(
+                order_id,
+                intent_id,
+                &currency,
+                refunded_in_total,
+                fully,
+            )),
             None => Meaning::AskStripe(Lookup::RefundedCharge {
                 intent_id,
                 refunded_in_total,
@@ -252,13 +233,13 @@ impl StripeEvent {
             Some("paid") => report(
                 PaymentOutcome::Captured,
                 PaymentFacts {
-                    order_id,
-                    payment_id: intent_id,
-                    amount_minor: amount(object, "amount_total").unwrap_or(0),
-                    currency,
-                    fully_refunded: None,
-                    failure_code: None,
                     checkout_session_id: Some(session_id),
+                    ..PaymentFacts::new(
+                        order_id,
+                        intent_id,
+                        amount(object, "amount_total").unwrap_or(0),
+                        &currency,
+                    )
                 },
             ),
             Some("unpaid") => Meaning::AskStripe(Lookup::CompletedSession {

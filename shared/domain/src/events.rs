@@ -138,7 +138,46 @@ pub struct PaymentFacts {
     pub checkout_session_id: Option<String>,
 }
 
+impl PaymentFacts {
+    /// `amount_minor` of payment `payment_id` for order `order_id`, in
+    /// `currency` (upper-cased, as ISO 4217 writes it), and nothing more.
+    pub fn new(
+        order_id: OrderId,
+        payment_id: impl Into<String>,
+        amount_minor: i64,
+        currency: &str,
+    ) -> Self {
+        Self {
+            order_id,
+            payment_id: payment_id.into(),
+            amount_minor,
+            currency: currency.to_uppercase(),
+            fully_refunded: None,
+            failure_code: None,
+            checkout_session_id: None,
+        }
+    }
+}
+
 impl PaymentReported {
+    /// `payment.refunded`: `refunded_in_total_minor` of the payment given
+    /// back so far, `fully` when that is all of it.
+    pub fn refunded(
+        order_id: OrderId,
+        payment_id: impl Into<String>,
+        currency: &str,
+        refunded_in_total_minor: i64,
+        fully: bool,
+    ) -> Self {
+        Self {
+            outcome: PaymentOutcome::Refunded,
+            facts: PaymentFacts {
+                fully_refunded: Some(fully),
+                ..PaymentFacts::new(order_id, payment_id, refunded_in_total_minor, currency)
+            },
+        }
+    }
+
     /// The report the order's payment rules read.
     pub fn report(&self) -> PaymentReport {
         PaymentReport {

@@ -41,7 +41,12 @@ pub fn fingerprint(body: &[u8]) -> String {
     let canonical = serde_json::from_slice::<serde_json::Value>(body)
         .and_then(|value| serde_json::to_vec(&value))
         .unwrap_or_else(|_| body.to_vec());
-    Sha256::digest(&canonical)
+    sha256_hex(canonical)
+}
+
+/// The SHA-256 digest of `bytes`, in lower-case hex (64 characters).
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
