@@ -441,6 +441,24 @@ impl MockGateway {
             .ok_or_else(|| no_such("payment_intent", intent_id))
     }
 
+    /// Intent `intent_id` as it now is: the answer to `key` from now on, and
+    /// announced to the webhook as `kind`.
+    fn answer_intent(
+        &self,
+        state: &mut State,
+        key: &str,
+        intent_id: &str,
+        kind: &str,
+    ) -> Result<Intent, GatewayError> {
+        let intent = Self::intent_mut(state, intent_id)?;
+        let (event, answer) = (intent.json(), intent.to_intent());
+        state
+            .answers
+            .insert(key.to_owned(), Answer::Intent(intent_id.to_owned()));
+        self.emit(state, kind, event);
+        Ok(answer)
+    }
+
     /// The answer a key gave before, if it was used.
     fn replay_intent(state: &State, key: &str) -> Option<Intent> {
         match state.answers.get(key) {
@@ -469,15 +487,14 @@ impl PaymentGateway for MockGateway {
             request.currency.as_str(),
             &request.order_id.to_string(),
         );
-        let answer = intent.to_intent();
-        state.answers.insert(
-            request.idempotency_key.clone(),
-            Answer::Intent(intent.id.clone()),
-        );
-        let created = intent.json();
-        state.intents.insert(intent.id.clone(), intent);
-        self.emit(&mut state, "payment_intent.created", created);
-        Ok(answer)
+        let intent_id = intent.id.clone();
+        state.intents.insert(intent_id.clone(), intent);
+        self.answer_intent(
+            &mut state,
+            &request.idempotency_key,
+            &intent_id,
+            "payment_intent.created",
+        )
     }
 
     async fn intent(&self, intent_id: &str) -> Result<Intent, GatewayError> {
@@ -508,13 +525,12 @@ impl PaymentGateway for MockGateway {
         }
         intent.status = IntentStatus::Succeeded;
         intent.received = amount_minor;
-        let (event, answer) = (intent.json(), intent.to_intent());
-        state.answers.insert(
-            idempotency_key.to_owned(),
-            Answer::Intent(intent_id.to_owned()),
-        );
-        self.emit(&mut state, "payment_intent.succeeded", event);
-        Ok(answer)
+        self.answer_intent(
+            &mut state,
+            idempotency_key,
+            intent_id,
+            "payment_intent.succeeded",
+        )
     }
 
     async fn cancel(&self, intent_id: &str, idempotency_key: &str) -> Result<Intent, GatewayError> {
@@ -527,13 +543,12 @@ impl PaymentGateway for MockGateway {
             return Err(unexpected_state(intent));
         }
         intent.status = IntentStatus::Canceled;
-        let (event, answer) = (intent.json(), intent.to_intent());
-        state.answers.insert(
-            idempotency_key.to_owned(),
-            Answer::Intent(intent_id.to_owned()),
-        );
-        self.emit(&mut state, "payment_intent.canceled", event);
-        Ok(answer)
+        self.answer_intent(
+            &mut state,
+            idempotency_key,
+            intent_id,
+            "payment_intent.canceled",
+        )
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<ProviderRefund, GatewayError> {
