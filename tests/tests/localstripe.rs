@@ -82,11 +82,14 @@ async fn checkout(api: &Api, units: u32) -> (String, Value) {
     (sku, reply.body)
 }
 
-async fn until_status(api: &Api, id: &str, status: &str) -> Value {
+/// The order once its money stands at `payment_status`.
+async fn until_paying(api: &Api, id: &str, payment_status: &str) -> Value {
     let order = api
-        .order_once(id, &stack().admin(), |order| order["status"] == status)
+        .order_once(id, &stack().admin(), |order| {
+            order["payment_status"] == payment_status
+        })
         .await;
-    assert_eq!(order["status"], status, "{order:#}");
+    assert_eq!(order["payment_status"], payment_status, "{order:#}");
     order
 }
 
@@ -127,7 +130,7 @@ async fn an_authorized_card_is_captured_and_localstripes_webhook_makes_the_order
 
     // order-status authorizes it, payment-actions captures it at localstripe,
     // and localstripe's signed payment_intent.succeeded makes it paid.
-    let order = until_status(&api, &id, "paid").await;
+    let order = until_paying(&api, &id, "paid").await;
     assert_eq!(order["payment"]["status"], "captured");
     let (_, object) = localstripe("GET", &format!("/v1/payment_intents/{intent}"), &[]).await;
     assert_eq!(object["status"], "succeeded");
@@ -141,7 +144,7 @@ async fn a_declining_card_makes_the_order_payment_failed_through_localstripes_we
 
     assert_eq!(confirm(&intent, "pm_card_chargeCustomerFail").await, 402);
 
-    let order = until_status(&api, &id, "payment_failed").await;
+    let order = until_paying(&api, &id, "failed").await;
     assert_eq!(order["payment"]["failure_code"], "card_declined");
     assert_eq!(
         api.stock(&stack().admin(), &sku, &warehouses()[0]).await.1,
@@ -161,7 +164,7 @@ async fn refunds_go_back_at_localstripe_and_never_exceed_the_capture() {
         .unwrap();
     confirm(&intent, "pm_card_visa").await;
     stripe_reports_authorization(&api, &intent).await;
-    until_status(&api, &id, "paid").await;
+    until_paying(&api, &id, "paid").await;
     let refund = |key: String, amount: i64| {
         let (api, admin, id) = (api.clone(), admin.clone(), id.clone());
         async move {
@@ -184,7 +187,7 @@ async fn refunds_go_back_at_localstripe_and_never_exceed_the_capture() {
         (422, "refund_exceeds_captured")
     );
 
-    until_status(&api, &id, "partially_refunded").await;
+    until_paying(&api, &id, "partially_refunded").await;
     let (_, refunds) =
         localstripe("GET", &format!("/v1/refunds?payment_intent={intent}"), &[]).await;
     let amounts: Vec<i64> = refunds["data"]

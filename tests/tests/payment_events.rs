@@ -89,10 +89,11 @@ async fn order_status_caught_up(api: &shopflow_tests::Api) {
     changes(api, &probe, 1).await;
 }
 
-fn statuses(entries: &[Value]) -> Vec<&str> {
+/// What moved the order at each change, by its event name.
+fn moves(entries: &[Value]) -> Vec<&str> {
     entries
         .iter()
-        .map(|e| e["status"].as_str().unwrap())
+        .map(|e| e["kind"].as_str().unwrap())
         .collect()
 }
 
@@ -107,12 +108,12 @@ async fn authorization_then_capture_makes_the_order_paid() {
     )
     .await;
     assert_eq!(
-        statuses(&changes(&api, &id, 1).await),
-        ["payment_authorized"]
+        moves(&changes(&api, &id, 1).await),
+        ["order.payment_authorized"]
     );
     publish("payment.captured", &ulid::Ulid::generate().to_string(), &id).await;
     let entries = changes(&api, &id, 2).await;
-    assert_eq!(statuses(&entries), ["payment_authorized", "paid"]);
+    assert_eq!(moves(&entries), ["order.payment_authorized", "order.paid"]);
     assert_eq!(entries[1]["actor"], "system:order-status");
 }
 
@@ -121,7 +122,7 @@ async fn a_capture_before_its_authorization_still_ends_paid() {
     let api = stack().api();
     let id = placed_order(&api).await;
     publish("payment.captured", &ulid::Ulid::generate().to_string(), &id).await;
-    assert_eq!(statuses(&changes(&api, &id, 1).await), ["paid"]);
+    assert_eq!(moves(&changes(&api, &id, 1).await), ["order.paid"]);
     publish(
         "payment.authorized",
         &ulid::Ulid::generate().to_string(),
@@ -130,7 +131,7 @@ async fn a_capture_before_its_authorization_still_ends_paid() {
     .await;
     // The late authorization is ignored: once it has been consumed, look again.
     order_status_caught_up(&api).await;
-    assert_eq!(statuses(&changes(&api, &id, 1).await), ["paid"]);
+    assert_eq!(moves(&changes(&api, &id, 1).await), ["order.paid"]);
 }
 
 #[tokio::test]
@@ -140,7 +141,10 @@ async fn one_event_delivered_five_times_moves_the_order_once() {
     let event_id = ulid::Ulid::generate().to_string();
     join_all((0..5).map(|_| publish("payment.failed", &event_id, &id))).await;
     order_status_caught_up(&api).await;
-    assert_eq!(statuses(&changes(&api, &id, 1).await), ["payment_failed"]);
+    assert_eq!(
+        moves(&changes(&api, &id, 1).await),
+        ["order.payment_failed"]
+    );
 }
 
 #[tokio::test]
@@ -169,9 +173,10 @@ async fn a_cancel_racing_an_authorization_ends_in_one_consistent_state() {
         // arriving after the cancel is handed back as money to return.
         assert_eq!(reply.status, 200, "{id}: {}", reply.body);
         let entries = changes(&api, id, 1).await;
-        let steps = statuses(&entries);
+        let steps = moves(&entries);
         assert!(
-            steps == ["cancelled"] || steps == ["payment_authorized", "cancelled"],
+            steps == ["order.cancelled"]
+                || steps == ["order.payment_authorized", "order.cancelled"],
             "{id}: {steps:?}"
         );
         assert_eq!(api.stock(&admin, sku, &warehouses()[0]).await, (5, 0, 5));
@@ -229,8 +234,8 @@ async fn a_failing_event_is_dead_lettered_then_redriven_and_applied_once() {
     assert!(redrive.body["moved"].as_u64().unwrap() >= 1);
 
     assert_eq!(
-        statuses(&changes(&api, &order_id.to_string(), 1).await),
-        ["paid"]
+        moves(&changes(&api, &order_id.to_string(), 1).await),
+        ["order.paid"]
     );
     assert!(!dead_letter_event_ids(&api).await.contains(&event_id));
     let customer_view = api
@@ -281,14 +286,14 @@ async fn a_signed_stripe_authorization_moves_the_order_and_duplicates_change_not
         );
     }
     assert_eq!(
-        statuses(&changes(&api, &id, 1).await),
-        ["payment_authorized"]
+        moves(&changes(&api, &id, 1).await),
+        ["order.payment_authorized"]
     );
     // A later, unrelated delivery is consumed after ours: still one change.
     order_status_caught_up(&api).await;
     assert_eq!(
-        statuses(&changes(&api, &id, 1).await),
-        ["payment_authorized"]
+        moves(&changes(&api, &id, 1).await),
+        ["order.payment_authorized"]
     );
 }
 
@@ -324,9 +329,10 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     assert!(changes(&api, &id, 0).await.is_empty());
 }
 
-/// The order once it has `status` (waiting up to a minute).
-async fn until_status(api: &shopflow_tests::Api, id: &str, status: &str) -> Value {
-    api.order_once(id, &stack().admin(), |order| order["status"] == status)
+/// The order once its `field` (`status` or `payment_status`) is `value`
+/// (waiting up to a minute).
+async fn until(api: &shopflow_tests::Api, id: &str, field: &str, value: &str) -> Value {
+    api.order_once(id, &stack().admin(), |order| order[field] == value)
         .await
 }
 
@@ -342,11 +348,11 @@ async fn a_payment_after_the_reservation_lapsed_reserves_again_or_asks_for_a_ref
     let (revived, stranded) = (ids[0].to_string(), ids[1].to_string());
     // The local scheduler's sweeper expires both and hands their units back.
     assert_eq!(
-        until_status(&api, &revived, "expired").await["status"],
+        until(&api, &revived, "status", "expired").await["status"],
         "expired"
     );
     assert_eq!(
-        until_status(&api, &stranded, "expired").await["status"],
+        until(&api, &stranded, "status", "expired").await["status"],
         "expired"
     );
     assert_eq!(api.stock(&admin, &sku, &warehouse).await, (2, 0, 2));
@@ -358,7 +364,11 @@ async fn a_payment_after_the_reservation_lapsed_reserves_again_or_asks_for_a_ref
         &revived,
     )
     .await;
-    assert_eq!(until_status(&api, &revived, "paid").await["status"], "paid");
+    let paid = until(&api, &revived, "payment_status", "paid").await;
+    assert_eq!(
+        (&paid["status"], &paid["payment_status"]),
+        (&json!("confirmed"), &json!("paid"))
+    );
     assert_eq!(api.stock(&admin, &sku, &warehouse).await, (2, 1, 1));
 
     // Someone buys the last unit; the other late payment finds nothing left.

@@ -76,6 +76,13 @@ async fn until_status(api: &Api, id: &str, status: &str) -> Value {
     order
 }
 
+/// The order once its money stands at `payment_status`.
+async fn until_paying(api: &Api, id: &str, payment_status: &str) -> Value {
+    let order = until(api, id, |order| order["payment_status"] == payment_status).await;
+    assert_eq!(order["payment_status"], payment_status, "{order:#}");
+    order
+}
+
 #[tokio::test]
 async fn a_card_that_authorizes_gets_the_order_paid_without_keys() {
     let api = stack().api();
@@ -86,7 +93,7 @@ async fn a_card_that_authorizes_gets_the_order_paid_without_keys() {
     assert_eq!(confirm(&api, intent, "pm_card_visa").await, 200);
 
     // The mock's webhook authorizes it; CAPTURE_ON=authorize captures it at once.
-    let order = until_status(&api, id, "paid").await;
+    let order = until_paying(&api, id, "paid").await;
     assert_eq!(order["payment"]["status"], "captured");
     assert_eq!(order["payment"]["intent_id"], intent);
     assert_eq!(
@@ -101,9 +108,13 @@ async fn a_card_that_authorizes_gets_the_order_paid_without_keys() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|entry| entry["status"].as_str())
+        .filter_map(|entry| entry["kind"].as_str())
+        .filter(|kind| kind.starts_with("order."))
         .collect();
-    assert_eq!(kinds, ["pending_payment", "payment_authorized", "paid"]);
+    assert_eq!(
+        kinds,
+        ["order.created", "order.payment_authorized", "order.paid"]
+    );
 }
 
 #[tokio::test]
@@ -114,7 +125,7 @@ async fn a_declined_card_fails_the_order_and_another_card_still_pays_it() {
     let (id, intent) = (placed.id.as_str(), placed.intent.as_str());
 
     assert_eq!(confirm(&api, intent, "pm_card_chargeDeclined").await, 200);
-    let failed = until_status(&api, id, "payment_failed").await;
+    let failed = until_paying(&api, id, "failed").await;
     assert_eq!(failed["payment"]["failure_code"], "card_declined");
     // Its stock stays reserved so the customer can try again.
     assert_eq!(
@@ -123,7 +134,7 @@ async fn a_declined_card_fails_the_order_and_another_card_still_pays_it() {
     );
 
     assert_eq!(confirm(&api, intent, "pm_card_visa").await, 200);
-    until_status(&api, id, "paid").await;
+    until_paying(&api, id, "paid").await;
 }
 
 #[tokio::test]
@@ -156,7 +167,7 @@ async fn a_hosted_checkout_page_pays_the_order_through_its_own_payment() {
         .await;
     assert_eq!(paid.status, 200, "{}", paid.body);
 
-    let order = until_status(&api, id, "paid").await;
+    let order = until_paying(&api, id, "paid").await;
     let bound = order["payment"]["intent_id"].as_str().unwrap();
     assert_ne!(bound, placed.intent, "the page's own payment");
     let records = api.get(&format!("/v1/orders/{id}/payments"), buyer).await;
@@ -170,7 +181,7 @@ async fn cancelling_a_paid_order_refunds_it_and_returns_its_stock() {
     let placed = checkout(&api, &sku, 2).await;
     let (id, intent) = (placed.id.as_str(), placed.intent.as_str());
     confirm(&api, intent, "pm_card_visa").await;
-    until_status(&api, id, "paid").await;
+    until_paying(&api, id, "paid").await;
 
     let cancel = api
         .cancel(
@@ -205,7 +216,7 @@ async fn staff_refunds_move_the_order_and_never_exceed_the_capture() {
         .as_i64()
         .unwrap();
     confirm(&api, intent, "pm_card_visa").await;
-    until_status(&api, id, "paid").await;
+    until_paying(&api, id, "paid").await;
     let refund = |key: &'static str, amount: i64| {
         let api = api.clone();
         let admin = admin.clone();
@@ -223,7 +234,7 @@ async fn staff_refunds_move_the_order_and_never_exceed_the_capture() {
 
     let partial = refund("refund-1", 1_000).await;
     assert_eq!(partial.status, 201, "{}", partial.body);
-    until_status(&api, id, "partially_refunded").await;
+    until_paying(&api, id, "partially_refunded").await;
 
     let too_much = refund("refund-2", total - 1_000 + 1).await;
     assert_eq!(too_much.status, 422, "{}", too_much.body);
@@ -231,7 +242,7 @@ async fn staff_refunds_move_the_order_and_never_exceed_the_capture() {
 
     let rest = refund("refund-3", total - 1_000).await;
     assert_eq!(rest.status, 201, "{}", rest.body);
-    let order = until_status(&api, id, "refunded").await;
+    let order = until_paying(&api, id, "refunded").await;
     assert_eq!(order["payment"]["refunded_minor"], total);
 }
 

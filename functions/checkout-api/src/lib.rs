@@ -193,7 +193,7 @@ impl<S: CheckoutStore + PaymentRecords, G: PaymentGateway> App<S, G> {
                 "an internal error occurred",
             )
         })?;
-        let payment = if records.order.status.holds_unpaid_reservation() {
+        let payment = if records.order.state().holds_unpaid_reservation() {
             Some(
                 self.offer_payment(&records.order, records.intents().last())
                     .await?,

@@ -134,15 +134,15 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
         payment: Payment,
     ) -> Result<Attempt, ConsumeError> {
         let to = order
-            .status
-            .transition(trigger)
+            .state()
+            .apply(trigger)
             .map_err(|e| ConsumeError::Failed(e.to_string()))?;
         let change = StatusChange::new(order, to, trigger, &ACTOR, None, now())
             .applying(CONSUMER, &event.id)
             .with_payment(payment);
         match self.store.change_status(&change).await {
             Ok(()) => {
-                tracing::info!(order_id = %order.id, from = order.status.as_str(), to = to.as_str(), "order moved by its payment");
+                tracing::info!(order_id = %order.id, trigger = trigger.as_str(), status = to.status.as_str(), payment_status = to.payment_status.as_str(), "order moved by its payment");
                 Ok(Attempt::Done(Handled::Applied))
             }
             Err(ChangeError::AlreadyApplied) => Ok(Attempt::Done(Handled::Duplicate)),

@@ -5,9 +5,10 @@
 mod common;
 
 use common::{
-    Shop, authorized, batch, captured, event_id, failed_ids, message, refunded, unknown_order,
+    At as S, Shop, authorized, batch, captured, event_id, failed_ids, message, refunded,
+    unknown_order,
 };
-use shopflow_domain::{OrderStatus as S, OrderTrigger as T};
+use shopflow_domain::OrderTrigger as T;
 use shopflow_testkit::sqs_record;
 use std::path::PathBuf;
 
@@ -43,8 +44,8 @@ async fn ignored_duplicate_and_applied_payments_in_one_batch_fail_nothing() {
         .await;
 
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
-    assert_eq!(shop.status(pending).await, S::Paid);
-    assert_eq!(shop.status(paid).await, S::PartiallyRefunded);
+    assert_eq!(shop.status(pending).await, S::Paid.state());
+    assert_eq!(shop.status(paid).await, S::PartiallyRefunded.state());
 }
 
 #[tokio::test]
@@ -60,7 +61,7 @@ async fn an_unreadable_message_is_handed_back_and_the_rest_of_the_batch_applied(
         .await;
 
     assert_eq!(failed_ids(&response), ["m-garbled"]);
-    assert_eq!(shop.status(order).await, S::Paid);
+    assert_eq!(shop.status(order).await, S::Paid.state());
 }
 
 #[tokio::test]

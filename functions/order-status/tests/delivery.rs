@@ -7,11 +7,11 @@
 mod common;
 
 use common::{
-    Shop, authorized, captured, event_id, failed, payment_event, refunded, unknown_order,
+    At as S, Shop, authorized, captured, event_id, failed, payment_event, refunded, unknown_order,
 };
 use serde_json::json;
 use shopflow_domain::events::GiveBackBy;
-use shopflow_domain::{OrderStatus as S, OrderTrigger as T};
+use shopflow_domain::{OrderStatus, OrderTrigger as T, PaymentStatus};
 use shopflow_lambda_kit::consumer::{ConsumeError, Handled};
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn an_event_that_is_not_a_payment_outcome_is_ignored_and_the_order_untouch
     let outcome = shop.apply(dispute).await.unwrap();
 
     assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
-    assert_eq!(shop.status(order).await, S::Paid);
+    assert_eq!(shop.status(order).await, S::Paid.state());
     assert!(shop.changes_by_consumer(order).await.is_empty());
     assert!(shop.events_by_consumer(order).is_empty());
 }
@@ -170,7 +170,7 @@ async fn a_late_capture_revives_an_expired_order_when_its_stock_is_still_there()
     let outcome = shop.apply(captured(order, &event_id(1))).await.unwrap();
 
     assert_eq!(outcome, Handled::Applied);
-    assert_eq!(shop.status(order).await, S::Paid);
+    assert_eq!(shop.status(order).await, S::Paid.state());
     assert_eq!(
         shop.stock().reserved,
         reserved_before + 2,
@@ -192,7 +192,7 @@ async fn a_late_capture_for_an_order_whose_stock_is_gone_stays_expired_and_asks_
 
     assert_eq!(outcome, Handled::Applied);
     assert_eq!(again, Handled::Duplicate);
-    assert_eq!(shop.status(order).await, S::Expired);
+    assert_eq!(shop.status(order).await, S::Expired.state());
     assert_eq!(shop.version(order).await, version);
     assert_eq!(shop.stock().available(), 0, "nothing was oversold");
     let refunds = shop.refunds_required(order);
@@ -222,7 +222,12 @@ async fn a_capture_for_a_cancelled_order_is_given_back_and_the_order_stays_cance
         matches!(reported_again, Handled::Ignored(_)),
         "{reported_again:?}"
     );
-    assert_eq!(shop.status(order).await, S::Cancelled);
+    let state = shop.status(order).await;
+    assert_eq!(
+        (state.status, state.payment_status),
+        (OrderStatus::Cancelled, PaymentStatus::Paid),
+        "cancelled, with the money recorded as it stands until it is given back"
+    );
     assert_eq!(
         shop.version(order).await,
         version + 1,
@@ -245,7 +250,7 @@ async fn an_authorization_for_a_cancelled_order_is_released() {
     let outcome = shop.apply(authorized(order, &event_id(1))).await.unwrap();
 
     assert_eq!(outcome, Handled::Applied);
-    assert_eq!(shop.status(order).await, S::Cancelled);
+    assert_eq!(shop.status(order).await.status, OrderStatus::Cancelled);
     let refunds = shop.refunds_required(order);
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].settle, GiveBackBy::Void);
@@ -259,12 +264,12 @@ async fn a_refund_that_overtakes_its_capture_waits_for_it() {
 
     let early = shop.apply(refund.clone()).await;
     assert!(matches!(early, Err(ConsumeError::Failed(_))), "{early:?}");
-    assert_eq!(shop.status(order).await, S::PendingPayment);
+    assert_eq!(shop.status(order).await, S::PendingPayment.state());
     assert!(shop.changes_by_consumer(order).await.is_empty());
 
     shop.apply(captured(order, &event_id(2))).await.unwrap();
     assert_eq!(shop.apply(refund).await.unwrap(), Handled::Applied);
-    assert_eq!(shop.status(order).await, S::Refunded);
+    assert_eq!(shop.status(order).await, S::Refunded.state());
 }
 
 #[tokio::test]
@@ -276,7 +281,7 @@ async fn a_second_payment_for_a_paid_order_is_given_back() {
 
     assert_eq!(shop.apply(second).await.unwrap(), Handled::Applied);
 
-    assert_eq!(shop.status(order).await, S::Paid);
+    assert_eq!(shop.status(order).await, S::Paid.state());
     let refunds = shop.refunds_required(order);
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].payment_id, "pi_second");
@@ -310,7 +315,7 @@ async fn an_authorization_that_loses_the_race_to_its_capture_is_ignored_on_the_s
     let outcome = shop.apply(authorized(order, &event_id(1))).await.unwrap();
 
     assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
-    assert_eq!(shop.status(order).await, S::Paid);
+    assert_eq!(shop.status(order).await, S::Paid.state());
     assert!(shop.changes_by_consumer(order).await.is_empty());
     assert!(shop.events_by_consumer(order).is_empty());
 }
@@ -328,7 +333,7 @@ async fn an_order_that_keeps_changing_fails_the_event_after_five_attempts() {
         "{outcome:?}"
     );
     assert_eq!(shop.writes_attempted(order), 5);
-    assert_eq!(shop.status(order).await, S::PendingPayment);
+    assert_eq!(shop.status(order).await, S::PendingPayment.state());
 }
 
 #[tokio::test]
@@ -344,5 +349,5 @@ async fn a_store_outage_fails_the_event_so_sqs_retries_it() {
         "{outcome:?}"
     );
     assert_eq!(shop.writes_attempted(order), 1, "an outage is not a race");
-    assert_eq!(shop.status(order).await, S::PendingPayment);
+    assert_eq!(shop.status(order).await, S::PendingPayment.state());
 }

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{Shop, authorized, captured, event_id, failed, refunded};
-use shopflow_domain::{OrderStatus as S, OrderTrigger as T};
+use common::{At as S, Shop, authorized, captured, event_id, failed, refunded};
+use shopflow_domain::OrderTrigger as T;
 use shopflow_lambda_kit::consumer::Handled;
 
 #[tokio::test]

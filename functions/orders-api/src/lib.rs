@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
 use shopflow_domain::{Actor, CancelError, Order, OrderTrigger, PaymentAttempt};
-use shopflow_domain::{CustomerId, OrderStatus, Timestamp};
+use shopflow_domain::{CustomerId, FulfillmentStatus, OrderStatus, PaymentStatus, Timestamp};
 use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
@@ -117,7 +117,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
         for _ in 0..CHANGE_ATTEMPTS {
             let order = self.visible_order(request, &caller).await?;
             tracing::Span::current().record("order_id", tracing::field::display(order.id));
-            if order.status == shopflow_domain::OrderStatus::Cancelled {
+            if order.status == OrderStatus::Cancelled {
                 return Ok(order_response(&order));
             }
             let to = order
@@ -135,7 +135,8 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
                 Ok(()) => {
                     tracing::info!(order_id = %order.id, actor = %change.actor, released_lines = change.release.len(), "order cancelled");
                     let cancelled = Order {
-                        status: to,
+                        status: to.status,
+                        fulfillment_status: to.fulfillment_status,
                         version: order.version + 1,
                         ..order
                     };
@@ -171,9 +172,11 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
             entries.push(json!({
                 "at": entry.at.to_rfc3339(),
                 "lane": "business",
-                "kind": entry.to.event_name(),
+                "kind": entry.trigger.event_name(),
                 "from": entry.from,
-                "status": entry.to,
+                "status": entry.to.status,
+                "payment_status": entry.to.payment_status,
+                "fulfillment_status": entry.to.fulfillment_status,
                 "trigger": entry.trigger,
                 "actor": entry.actor,
                 "reason": entry.reason,
@@ -255,19 +258,15 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
     }
 
     /// The shop at a glance for staff, from the status index: orders in each
-    /// open status, those that finished in the last 24 hours, and the
-    /// reservations and payments that need watching.
+    /// open lifecycle status, those that finished in the last 24 hours, and
+    /// the reservations, payments and shipments that need watching.
     async fn metrics(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         Caller::from_request(request)?.require_admin()?;
         let now = now();
         let day_ago = now.minus_secs(24 * 3600);
         let counts =
             futures::future::try_join_all(OrderStatus::ALL.into_iter().map(|status| async move {
-                let since = if status.is_open() {
-                    None
-                } else {
-                    Some(day_ago)
-                };
+                let since = (!status.is_open()).then_some(day_ago);
                 self.store
                     .count_orders(status, since)
                     .await
@@ -277,20 +276,26 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
         let expired_last_hour = self
             .store
             .count_orders(OrderStatus::Expired, Some(now.minus_secs(3600)))
-            .await?;
+            .await?
+            .orders;
         let count = |wanted: OrderStatus| {
             counts
                 .iter()
                 .find(|(status, _)| *status == wanted)
-                .map_or(0, |(_, n)| *n)
+                .map(|(_, count)| count.clone())
+                .unwrap_or_default()
         };
         let by_status = |open: bool| {
             counts
                 .iter()
                 .filter(|(status, _)| status.is_open() == open)
-                .map(|(status, n)| (status.as_str().to_owned(), json!(n)))
+                .map(|(status, count)| (status.as_str().to_owned(), json!(count.orders)))
                 .collect::<serde_json::Map<_, _>>()
         };
+        let (unpaid, confirmed) = (
+            count(OrderStatus::PendingPayment),
+            count(OrderStatus::Confirmed),
+        );
         Ok(http::json(
             StatusCode::OK,
             &json!({
@@ -298,14 +303,15 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
                 "open_by_status": by_status(true),
                 "finished_last_24h_by_status": by_status(false),
                 "payments": {
-                    "failing": count(OrderStatus::PaymentFailed),
-                    "in_flight": count(OrderStatus::PendingPayment) + count(OrderStatus::PaymentAuthorized),
+                    "failing": unpaid.paying(PaymentStatus::Failed),
+                    "in_flight": unpaid.orders + confirmed.paying(PaymentStatus::Authorized),
                 },
                 "reservations": {
-                    "active": count(OrderStatus::PendingPayment) + count(OrderStatus::PaymentFailed),
+                    "active": unpaid.orders,
                     "expired_last_hour": expired_last_hour,
                 },
-                "shipments_in_flight": count(OrderStatus::PartiallyShipped) + count(OrderStatus::Shipped),
+                "shipments_in_flight": confirmed.fulfilling(FulfillmentStatus::PartiallyShipped)
+                    + confirmed.fulfilling(FulfillmentStatus::Shipped),
                 // Backorders arrive with the backorders work.
                 "backorders_outstanding": null,
             }),

@@ -9,7 +9,10 @@ use common::{
 };
 use serde_json::json;
 use shopflow_domain::events::ReservedLine;
-use shopflow_domain::{Actor, CustomerId, OrderStatus, OrderTrigger, StockLevel};
+use shopflow_domain::{
+    Actor, CustomerId, FulfillmentStatus, OrderState, OrderStatus, OrderTrigger, PaymentStatus,
+    StockLevel,
+};
 
 fn reserved(units: u32) -> StockLevel {
     StockLevel {
@@ -28,6 +31,15 @@ fn tees(quantity: u32) -> Vec<ReservedLine> {
 
 fn staff() -> Actor {
     Actor::Admin(CustomerId::parse(ADMIN).unwrap())
+}
+
+/// An order's state with nothing shipped.
+fn state(status: OrderStatus, payment_status: PaymentStatus) -> OrderState {
+    OrderState {
+        status,
+        payment_status,
+        fulfillment_status: FulfillmentStatus::Unfulfilled,
+    }
 }
 
 // --- cancelling: the owner, before payment ---------------------------------------
@@ -53,8 +65,14 @@ async fn a_customer_cancels_their_unpaid_order_and_its_reserved_stock_goes_back(
     assert_eq!(events.len(), 1, "{events:?}");
     let (detail_type, event) = &events[0];
     assert_eq!(*detail_type, "order.cancelled");
-    assert_eq!(event.from, OrderStatus::PendingPayment);
-    assert_eq!(event.to, OrderStatus::Cancelled);
+    assert_eq!(
+        event.from,
+        state(OrderStatus::PendingPayment, PaymentStatus::Awaiting)
+    );
+    assert_eq!(
+        event.to,
+        state(OrderStatus::Cancelled, PaymentStatus::Awaiting)
+    );
     assert_eq!(event.trigger, OrderTrigger::Cancelled);
     assert_eq!(event.actor, "customer:cust-ada");
     assert_eq!(event.reason, None);
@@ -62,8 +80,8 @@ async fn a_customer_cancels_their_unpaid_order_and_its_reserved_stock_goes_back(
 
     let entries = api.history(id).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
-    assert_eq!(entries[0].from, OrderStatus::PendingPayment);
-    assert_eq!(entries[0].to, OrderStatus::Cancelled);
+    assert_eq!(entries[0].from, event.from);
+    assert_eq!(entries[0].to, event.to);
     assert_eq!(entries[0].trigger, OrderTrigger::Cancelled);
     assert_eq!(entries[0].actor, "customer:cust-ada");
 }
@@ -97,14 +115,20 @@ async fn a_customer_cancels_an_order_whose_payment_failed_and_its_stock_goes_bac
     );
     let (detail_type, cancelled) = &events[1];
     assert_eq!(*detail_type, "order.cancelled");
-    assert_eq!(cancelled.from, OrderStatus::PaymentFailed);
-    assert_eq!(cancelled.to, OrderStatus::Cancelled);
+    assert_eq!(
+        cancelled.from,
+        state(OrderStatus::PendingPayment, PaymentStatus::Failed)
+    );
+    assert_eq!(
+        cancelled.to,
+        state(OrderStatus::Cancelled, PaymentStatus::Failed)
+    );
     assert_eq!(cancelled.reason.as_deref(), Some("card keeps failing"));
     assert_eq!(cancelled.released, tees(2));
     let entries = api.history(id).await;
     assert_eq!(entries.len(), 2, "{entries:?}");
-    assert_eq!(entries[1].from, OrderStatus::PaymentFailed);
-    assert_eq!(entries[1].to, OrderStatus::Cancelled);
+    assert_eq!(entries[1].from, cancelled.from);
+    assert_eq!(entries[1].to, cancelled.to);
     assert_eq!(entries[1].reason.as_deref(), Some("card keeps failing"));
 }
 
@@ -356,6 +380,37 @@ async fn an_order_holding_an_authorized_or_captured_payment_is_cancelled_and_its
 }
 
 #[tokio::test]
+async fn a_refunded_order_that_will_not_ship_gives_its_stock_back_when_staff_cancel_it() {
+    // Refunds move only the money: the order stays confirmed, its stock
+    // reserved for a shipment, until staff cancel it.
+    for refund in [OrderTrigger::PartlyRefunded, OrderTrigger::Refunded] {
+        let mut history = History::new().await;
+        let id = history.order_of(ADA, 3).await;
+        history
+            .apply(id, OrderTrigger::PaymentCaptured, payments())
+            .await;
+        history.apply(id, refund, payments()).await;
+        let api = history.open();
+        let refunded = api.stored(id).await;
+        assert_eq!(refunded.status, OrderStatus::Confirmed, "{refund:?}");
+        assert_eq!(api.stock(), reserved(3), "{refund:?}: kept for a shipment");
+
+        let reply = api
+            .cancel(
+                &id.to_string(),
+                Some(r#"{"reason": "customer no longer wants it"}"#),
+                admin(),
+            )
+            .await;
+
+        assert_eq!(reply.status, 200, "{refund:?}: {}", reply.body);
+        assert_eq!(reply.json()["order"]["status"], "cancelled");
+        assert_eq!(api.stock(), reserved(0), "{refund:?}: stock is released");
+        let events = api.status_events(id);
+        assert_eq!(events.last().unwrap().1.released, tees(3));
+    }
+}
+#[tokio::test]
 async fn a_customer_cannot_cancel_a_shipped_order() {
     let mut history = History::new().await;
     let id = history.order_for(ADA).await;
@@ -365,8 +420,12 @@ async fn a_customer_cannot_cancel_a_shipped_order() {
     let reply = api.cancel(&id.to_string(), None, customer(ADA)).await;
 
     reply.problem(409, "too_late_to_cancel");
-    assert_eq!(api.stored(id).await.status, OrderStatus::Shipped);
-    assert_eq!(api.history(id).await.len(), 3);
+    let stored = api.stored(id).await;
+    assert_eq!(
+        (stored.status, stored.fulfillment_status),
+        (OrderStatus::Confirmed, FulfillmentStatus::Shipped)
+    );
+    assert_eq!(api.history(id).await.len(), 2);
 }
 
 #[tokio::test]
@@ -416,14 +475,23 @@ async fn cancel_rereads_an_order_whose_payment_failed_meanwhile_and_still_cancel
     assert_eq!(
         steps,
         [
-            (OrderStatus::PendingPayment, OrderStatus::PaymentFailed),
-            (OrderStatus::PaymentFailed, OrderStatus::Cancelled),
+            (
+                state(OrderStatus::PendingPayment, PaymentStatus::Awaiting),
+                state(OrderStatus::PendingPayment, PaymentStatus::Failed)
+            ),
+            (
+                state(OrderStatus::PendingPayment, PaymentStatus::Failed),
+                state(OrderStatus::Cancelled, PaymentStatus::Failed)
+            ),
         ]
     );
     let events = api.status_events(id);
     let kinds: Vec<_> = events.iter().map(|(kind, _)| *kind).collect();
     assert_eq!(kinds, ["order.payment_failed", "order.cancelled"]);
-    assert_eq!(events[1].1.from, OrderStatus::PaymentFailed);
+    assert_eq!(
+        events[1].1.from,
+        state(OrderStatus::PendingPayment, PaymentStatus::Failed)
+    );
     assert_eq!(events[1].1.released, tees(3));
 }
 
@@ -448,7 +516,10 @@ async fn cancel_rereads_an_order_paid_meanwhile_and_cancels_it_all_the_same() {
     let events = api.status_events(id);
     let kinds: Vec<_> = events.iter().map(|(k, _)| *k).collect();
     assert_eq!(kinds, ["order.paid", "order.cancelled"]);
-    assert_eq!(events[1].1.from, OrderStatus::Paid);
+    assert_eq!(
+        events[1].1.from,
+        state(OrderStatus::Confirmed, PaymentStatus::Paid)
+    );
 }
 
 #[tokio::test]
@@ -528,8 +599,14 @@ async fn the_timeline_starts_with_the_order_being_created_and_lists_each_change_
             "at": "2024-01-01T00:02:00.000Z",
             "lane": "business",
             "kind": "order.payment_failed",
-            "from": "pending_payment",
-            "status": "payment_failed",
+            "from": {
+                "status": "pending_payment",
+                "payment_status": "awaiting",
+                "fulfillment_status": "unfulfilled",
+            },
+            "status": "pending_payment",
+            "payment_status": "failed",
+            "fulfillment_status": "unfulfilled",
             "trigger": "payment_failed",
             "actor": "system:payments",
             "reason": null,
@@ -538,8 +615,9 @@ async fn the_timeline_starts_with_the_order_being_created_and_lists_each_change_
     let last = &entries[2];
     assert_eq!(last["lane"], "business");
     assert_eq!(last["kind"], "order.cancelled");
-    assert_eq!(last["from"], "payment_failed");
+    assert_eq!(last["from"]["payment_status"], "failed");
     assert_eq!(last["status"], "cancelled");
+    assert_eq!(last["payment_status"], "failed");
     assert_eq!(last["trigger"], "cancelled");
     assert_eq!(last["actor"], "customer:cust-ada");
     assert_eq!(last["reason"], "found it cheaper");

@@ -1,8 +1,8 @@
 //! Carries out what order events ask of the payment provider, from its own
 //! SQS queue:
-//! - `order.payment_authorized` (capture on authorization) or the first
-//!   shipment, `order.partially_shipped` / `order.shipped` (capture on
-//!   shipment): capture the authorized amount;
+//! - `order.payment_authorized` (capture on authorization) or a shipment,
+//!   `order.partially_shipped` / `order.shipped` (capture on shipment; the
+//!   first one captures): capture the authorized amount;
 //! - `order.cancelled`: void the hold or refund what was taken, and cancel
 //!   the order's other open payments and hosted pages so it cannot be paid;
 //! - `payment.refund_required`: give back money an order cannot keep.
@@ -20,7 +20,7 @@ use shopflow_domain::events::{
     DomainEvent, GiveBackBy, PaymentFacts, PaymentReported, RefundRequired,
 };
 use shopflow_domain::{
-    CapturePolicy, OrderId, OrderStatus, PaymentAttempt, PaymentOutcome, Settlement,
+    CapturePolicy, OrderId, OrderStatus, OrderTrigger, PaymentAttempt, PaymentOutcome, Settlement,
 };
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
 use shopflow_lambda_kit::{config, now, payments};
@@ -54,11 +54,11 @@ impl App<DynamoStore, Gateway> {
     }
 }
 
-/// The part of an `order.<status>` event this consumer reads.
+/// The part of an `order.*` change event this consumer reads.
 #[derive(Debug, Deserialize)]
 struct StatusChanged {
     order_id: OrderId,
-    to: OrderStatus,
+    trigger: OrderTrigger,
 }
 
 /// What an event asks of the provider.
@@ -144,9 +144,9 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         }
         let change: StatusChanged =
             serde_json::from_value(event.data.clone()).map_err(unreadable)?;
-        Ok(if change.to == OrderStatus::Cancelled {
+        Ok(if change.trigger == OrderTrigger::Cancelled {
             Some(Action::SettleCancelled(change.order_id))
-        } else if self.capture.captures_on_reaching(change.to) {
+        } else if self.capture.captures_after(change.trigger) {
             Some(Action::Capture(change.order_id))
         } else {
             None
@@ -169,7 +169,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             return Ok(None);
         };
         // Nothing held, or the order was cancelled since: its hold is released instead.
-        if amount == 0 || records.order.status.is_final() {
+        if amount == 0 || records.order.status == OrderStatus::Cancelled {
             return Ok(None);
         }
         let key = format!("capture-{order_id}-{intent_id}");

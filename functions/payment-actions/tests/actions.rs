@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Shop, refund_required, status_event};
-use shopflow_domain::{CapturePolicy, OrderStatus, PaymentAttempt, PaymentOutcome, Timestamp};
+use shopflow_domain::{CapturePolicy, OrderTrigger, PaymentAttempt, PaymentOutcome, Timestamp};
 use shopflow_lambda_kit::consumer::{ConsumeError, Handled};
 use shopflow_store::{CheckoutSessionRequest, IntentStatus, PaymentGateway, PaymentRecords};
 
@@ -15,7 +15,7 @@ use shopflow_store::{CheckoutSessionRequest, IntentStatus, PaymentGateway, Payme
 async fn capture_on_authorization_takes_the_money_once() {
     let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
     let (order, intent) = shop.authorized_order().await;
-    let event = status_event(order, OrderStatus::PaymentAuthorized);
+    let event = status_event(order, OrderTrigger::PaymentAuthorized);
 
     let outcome = shop.apply(event.clone()).await.unwrap();
     let again = shop.apply(event).await.unwrap();
@@ -45,7 +45,7 @@ async fn capture_on_shipment_waits_for_the_first_goods_to_leave() {
     let (order, intent) = shop.authorized_order().await;
 
     let at_authorization = shop
-        .apply(status_event(order, OrderStatus::PaymentAuthorized))
+        .apply(status_event(order, OrderTrigger::PaymentAuthorized))
         .await
         .unwrap();
     assert!(matches!(at_authorization, Handled::Ignored(_)));
@@ -55,7 +55,7 @@ async fn capture_on_shipment_waits_for_the_first_goods_to_leave() {
     );
 
     let shipped = shop
-        .apply(status_event(order, OrderStatus::PartiallyShipped))
+        .apply(status_event(order, OrderTrigger::PartlyShipped))
         .await
         .unwrap();
     assert_eq!(shipped, Handled::Applied);
@@ -74,7 +74,7 @@ async fn a_capture_stripe_already_made_is_reported_from_stripes_state() {
         .unwrap();
 
     let outcome = shop
-        .apply(status_event(order, OrderStatus::PaymentAuthorized))
+        .apply(status_event(order, OrderTrigger::PaymentAuthorized))
         .await
         .unwrap();
 
@@ -217,15 +217,16 @@ async fn when_stripe_is_down_nothing_is_recorded_and_sqs_retries() {
 async fn events_that_ask_nothing_of_stripe_are_ignored() {
     let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
     let (order, _) = shop.unpaid_order().await;
-    for status in [
-        OrderStatus::Expired,
-        OrderStatus::Paid,
-        OrderStatus::Delivered,
+    for trigger in [
+        OrderTrigger::ReservationExpired,
+        OrderTrigger::PaymentCaptured,
+        OrderTrigger::PartlyRefunded,
+        OrderTrigger::Delivered,
     ] {
-        let outcome = shop.apply(status_event(order, status)).await.unwrap();
+        let outcome = shop.apply(status_event(order, trigger)).await.unwrap();
         assert!(
             matches!(outcome, Handled::Ignored(_)),
-            "{status:?}: {outcome:?}"
+            "{trigger:?}: {outcome:?}"
         );
     }
     assert!(

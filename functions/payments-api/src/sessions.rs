@@ -146,16 +146,18 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
 /// Only an order still waiting for its money, with its stock still held,
 /// gets a page.
 fn ensure_awaits_payment(order: &Order, now: Timestamp) -> Result<(), ApiError> {
-    if !order.status.holds_unpaid_reservation() || order.payment.holds_money() {
+    if !order.state().holds_unpaid_reservation() || order.payment.holds_money() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "order_not_awaiting_payment",
             format!(
-                "the order is {}: there is nothing to pay",
-                order.status.as_str()
+                "the order is {} (payment {}): there is nothing to pay",
+                order.status.as_str(),
+                order.payment.payment_status().as_str()
             ),
         )
-        .with_detail("status", order.status.as_str()));
+        .with_detail("status", order.status.as_str())
+        .with_detail("payment_status", order.payment.payment_status().as_str()));
     }
     if order.reservation_expires_at <= now {
         return Err(ApiError::new(

@@ -48,7 +48,8 @@ async fn a_paid_order_or_one_whose_stock_lapsed_gets_no_page() {
         .checkout_session(paid, return_urls(), ada())
         .await
         .problem(409, "order_not_awaiting_payment");
-    assert_eq!(details["status"], "paid");
+    assert_eq!(details["status"], "confirmed");
+    assert_eq!(details["payment_status"], "paid");
 
     let hour_ago = shopflow_lambda_kit::now().minus_secs(3_600);
     let (lapsed, _) = shop.placed_at(hour_ago).await;

@@ -231,7 +231,7 @@ impl<S: OrderLifecycle> App<S> {
     }
 
     async fn abandon(&self, order: Order, now: Timestamp) -> Outcome {
-        let Ok(to) = order.status.transition(OrderTrigger::Cancelled) else {
+        let Ok(to) = order.state().apply(OrderTrigger::Cancelled) else {
             return Outcome::Skipped;
         };
         if order.status != OrderStatus::Draft
@@ -258,7 +258,7 @@ impl<S: OrderLifecycle> App<S> {
 
     async fn expire(&self, order: Order, now: Timestamp) -> Outcome {
         // The index may lag: re-check with the domain before writing.
-        let Ok(to) = order.status.transition(OrderTrigger::ReservationExpired) else {
+        let Ok(to) = order.state().apply(OrderTrigger::ReservationExpired) else {
             return Outcome::Skipped;
         };
         if order.reservation_expires_at >= now {

@@ -10,7 +10,9 @@ use common::{
     payments,
 };
 use reservation_sweeper::{SweepLimits, SweepReport};
-use shopflow_domain::{Actor, CustomerId, OrderStatus, OrderTrigger};
+use shopflow_domain::{
+    Actor, CustomerId, FulfillmentStatus, OrderState, OrderStatus, OrderTrigger, PaymentStatus,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -43,24 +45,32 @@ async fn lapsed_unpaid_orders_expire_and_hand_their_reserved_stock_back() {
     assert_eq!((shop.reserved(TEE), shop.reserved(MUG)), (0, 0));
     assert_eq!(shop.stock(TEE).on_hand, ON_HAND, "expiry moves no goods");
 
-    for (id, from, released) in [
-        (both, OrderStatus::PendingPayment, lines(2, 1)),
-        (tees_only, OrderStatus::PendingPayment, lines(3, 0)),
-        (failed_payment, OrderStatus::PaymentFailed, lines(0, 4)),
+    for (id, paying, released) in [
+        (both, PaymentStatus::Awaiting, lines(2, 1)),
+        (tees_only, PaymentStatus::Awaiting, lines(3, 0)),
+        (failed_payment, PaymentStatus::Failed, lines(0, 4)),
     ] {
+        let from = OrderState {
+            payment_status: paying,
+            ..OrderState::placed(FulfillmentStatus::Unfulfilled)
+        };
+        let to = OrderState {
+            status: OrderStatus::Expired,
+            ..from
+        };
         let events = shop.expiry_events(id);
         assert_eq!(events.len(), 1, "{id}: {events:?}");
         let event = &events[0];
         assert_eq!(event.customer_id, CustomerId::parse(CUSTOMER).unwrap());
         assert_eq!(event.from, from);
-        assert_eq!(event.to, OrderStatus::Expired);
+        assert_eq!(event.to, to);
         assert_eq!(event.trigger, OrderTrigger::ReservationExpired);
         assert_eq!(event.actor, "system:reservation-sweeper");
         assert_eq!(event.reason, None);
         assert_eq!(event.released, released, "{id}");
 
         let last = shop.history(id).await.pop().unwrap();
-        assert_eq!((last.from, last.to), (from, OrderStatus::Expired));
+        assert_eq!((last.from, last.to), (from, to));
         assert_eq!(last.trigger, OrderTrigger::ReservationExpired);
         assert_eq!(last.actor, "system:reservation-sweeper");
         assert_eq!(last.at, NOW);
@@ -108,10 +118,14 @@ async fn paid_authorized_and_cancelled_orders_are_untouched_after_their_deadline
     let report = shop.sweeper(limits()).sweep(NOW).await;
 
     assert_eq!(report, SweepReport::default());
-    assert_eq!(shop.status(paid).await, OrderStatus::Paid);
+    let (paid, authorized) = (shop.state(paid).await, shop.state(authorized).await);
     assert_eq!(
-        shop.status(authorized).await,
-        OrderStatus::PaymentAuthorized
+        (paid.status, paid.payment_status),
+        (OrderStatus::Confirmed, PaymentStatus::Paid)
+    );
+    assert_eq!(
+        (authorized.status, authorized.payment_status),
+        (OrderStatus::Confirmed, PaymentStatus::Authorized)
     );
     assert_eq!(shop.status(cancelled).await, OrderStatus::Cancelled);
     assert_eq!(
@@ -206,7 +220,10 @@ async fn an_order_paid_between_read_and_write_is_skipped_and_the_rest_expire() {
             incomplete: false,
         }
     );
-    assert_eq!(shop.status(paid_late).await, OrderStatus::Paid);
+    assert_eq!(
+        shop.state(paid_late).await.payment_status,
+        PaymentStatus::Paid
+    );
     assert!(shop.expiry_events(paid_late).is_empty());
     assert_eq!(shop.reserved(TEE), 4, "the paid order keeps its tees");
     assert_eq!(shop.status(before).await, OrderStatus::Expired);

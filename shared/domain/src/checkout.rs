@@ -4,7 +4,8 @@
 use crate::ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 use crate::inventory::StockLevel;
 use crate::money::{Currency, Money, MoneyError};
-use crate::order::{Order, OrderLine, OrderStatus, OrderTotals, Product};
+use crate::order::{Order, OrderLine, OrderTotals, Product};
+use crate::status::{FulfillmentStatus, OrderStatus};
 use crate::time::Timestamp;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -290,6 +291,7 @@ impl CheckoutPolicy {
             id,
             customer_id,
             status: OrderStatus::PendingPayment,
+            fulfillment_status: FulfillmentStatus::Unfulfilled,
             currency: checkout.currency,
             lines,
             totals: priced.totals,

@@ -2,9 +2,9 @@
 //! Each detail-type has a JSON Schema in `events/` that these shapes must match.
 
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
-use crate::lifecycle::OrderTrigger;
-use crate::order::{Order, OrderStatus};
+use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
+use crate::status::{OrderState, OrderTrigger};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,7 @@ impl DomainEvent {
     pub fn detail_type(&self) -> &'static str {
         match self {
             Self::OrderCreated(_) => "order.created",
-            Self::OrderStatusChanged(change) => change.to.event_name(),
+            Self::OrderStatusChanged(change) => change.trigger.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
             Self::RefundRequired(_) => "payment.refund_required",
@@ -47,6 +47,7 @@ pub struct OrderCreated {
     pub order_id: OrderId,
     pub customer_id: CustomerId,
     pub status: &'static str,
+    pub fulfillment_status: &'static str,
     pub currency: String,
     pub grand_total_minor: i64,
     pub email: String,
@@ -67,6 +68,7 @@ impl From<&Order> for OrderCreated {
             order_id: order.id,
             customer_id: order.customer_id.clone(),
             status: order.status.as_str(),
+            fulfillment_status: order.fulfillment_status.as_str(),
             currency: order.currency.to_string(),
             grand_total_minor: order.totals.grand_total.minor,
             email: order.email.as_str().to_owned(),
@@ -84,14 +86,15 @@ impl From<&Order> for OrderCreated {
     }
 }
 
-/// An order moved along its lifecycle. The detail-type names where it went
-/// (`order.cancelled`, `order.expired`, …).
+/// Something moved an order: its lifecycle, money or goods, as `from` and
+/// `to` show. The detail-type names what moved it (`order.paid`,
+/// `order.cancelled`, `order.shipped`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderStatusChanged {
     pub order_id: OrderId,
     pub customer_id: CustomerId,
-    pub from: OrderStatus,
-    pub to: OrderStatus,
+    pub from: OrderState,
+    pub to: OrderState,
     pub trigger: OrderTrigger,
     pub actor: String,
     #[serde(skip_serializing_if = "Option::is_none")]

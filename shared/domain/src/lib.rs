@@ -10,6 +10,8 @@ pub mod lifecycle;
 pub mod money;
 pub mod order;
 pub mod payment;
+pub mod reports;
+pub mod status;
 pub mod time;
 
 pub use checkout::{
@@ -17,11 +19,16 @@ pub use checkout::{
 };
 pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 pub use inventory::{StockError, StockLevel};
-pub use lifecycle::{Actor, CancelError, IllegalTransition, OrderTrigger};
+pub use lifecycle::{Actor, CancelError};
 pub use money::{Currency, Money, MoneyError};
-pub use order::{Order, OrderLine, OrderStatus, OrderTotals, Product};
+pub use order::{Order, OrderLine, OrderTotals, Product};
 pub use payment::{
-    CapturePolicy, GiveBackReason, Payment, PaymentAttempt, PaymentDecision, PaymentOutcome,
-    PaymentReport, PaymentStatus, Refund, RefundError, RefundStatus, Settlement,
+    CapturePolicy, CaptureState, Payment, PaymentAttempt, PaymentOutcome, PaymentReport, Refund,
+    RefundError, RefundStatus, Settlement,
+};
+pub use reports::{GiveBackReason, PaymentDecision};
+pub use status::{
+    FulfillmentStatus, IllegalTransition, Machine, OrderState, OrderStatus, OrderTrigger,
+    PaymentStatus,
 };
 pub use time::Timestamp;

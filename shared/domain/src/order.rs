@@ -3,6 +3,7 @@
 use crate::ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 use crate::money::{Currency, Money};
 use crate::payment::Payment;
+use crate::status::{FulfillmentStatus, OrderState, OrderStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -17,85 +18,6 @@ pub struct Product {
 
 impl Product {
     pub const MAX_NAME_CHARS: usize = 200;
-}
-
-/// Where an order is in its life. Checkout creates orders in `PendingPayment`;
-/// `lifecycle` says which status may follow which.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Draft,
-    PendingPayment,
-    PaymentAuthorized,
-    Paid,
-    Processing,
-    PartiallyShipped,
-    Shipped,
-    Delivered,
-    Cancelled,
-    Expired,
-    PaymentFailed,
-    Refunded,
-    PartiallyRefunded,
-}
-
-impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::PendingPayment => "pending_payment",
-            Self::PaymentAuthorized => "payment_authorized",
-            Self::Paid => "paid",
-            Self::Processing => "processing",
-            Self::PartiallyShipped => "partially_shipped",
-            Self::Shipped => "shipped",
-            Self::Delivered => "delivered",
-            Self::Cancelled => "cancelled",
-            Self::Expired => "expired",
-            Self::PaymentFailed => "payment_failed",
-            Self::Refunded => "refunded",
-            Self::PartiallyRefunded => "partially_refunded",
-        }
-    }
-
-    /// The EventBridge detail-type announcing that an order reached this status.
-    pub fn event_name(self) -> &'static str {
-        match self {
-            Self::Draft => "order.drafted",
-            Self::PendingPayment => "order.submitted",
-            Self::PaymentAuthorized => "order.payment_authorized",
-            Self::Paid => "order.paid",
-            Self::Processing => "order.processing",
-            Self::PartiallyShipped => "order.partially_shipped",
-            Self::Shipped => "order.shipped",
-            Self::Delivered => "order.delivered",
-            Self::Cancelled => "order.cancelled",
-            Self::Expired => "order.expired",
-            Self::PaymentFailed => "order.payment_failed",
-            Self::Refunded => "order.refunded",
-            Self::PartiallyRefunded => "order.partially_refunded",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == raw)
-    }
-
-    pub const ALL: [OrderStatus; 13] = [
-        Self::Draft,
-        Self::PendingPayment,
-        Self::PaymentAuthorized,
-        Self::Paid,
-        Self::Processing,
-        Self::PartiallyShipped,
-        Self::Shipped,
-        Self::Delivered,
-        Self::Cancelled,
-        Self::Expired,
-        Self::PaymentFailed,
-        Self::Refunded,
-        Self::PartiallyRefunded,
-    ];
 }
 
 /// One SKU on an order, priced when the order was placed, and the warehouse
@@ -122,7 +44,9 @@ pub struct OrderTotals {
 pub struct Order {
     pub id: OrderId,
     pub customer_id: CustomerId,
+    /// Its lifecycle; its money and goods have states of their own.
     pub status: OrderStatus,
+    pub fulfillment_status: FulfillmentStatus,
     pub currency: Currency,
     pub lines: Vec<OrderLine>,
     pub totals: OrderTotals,
@@ -130,7 +54,8 @@ pub struct Order {
     pub shipping_address: ShippingAddress,
     pub created_at: Timestamp,
     pub reservation_expires_at: Timestamp,
-    /// The money behind the order, as the payment provider reported it.
+    /// The money behind the order, as the payment provider reported it; the
+    /// order's payment status is derived from it.
     pub payment: Payment,
     /// Optimistic-locking counter: every update is conditional on it.
     pub version: u64,
@@ -140,6 +65,15 @@ impl Order {
     pub fn is_owned_by(&self, customer: &CustomerId) -> bool {
         &self.customer_id == customer
     }
+
+    /// Its lifecycle, money and goods as they stand.
+    pub fn state(&self) -> OrderState {
+        OrderState {
+            status: self.status,
+            payment_status: self.payment.payment_status(),
+            fulfillment_status: self.fulfillment_status,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,8 +81,8 @@ pub(crate) mod test_support {
     use super::*;
     use crate::ids::{CustomerId, Email, OrderId, ShippingAddress};
 
-    /// An empty euro order by `ada` in `status`, for rules that look at
-    /// little else.
+    /// An empty euro order by `ada` in `status`, nothing shipped and no
+    /// money reported, for rules that look at little else.
     pub(crate) fn order_in(status: OrderStatus) -> Order {
         let eur = Currency::parse("EUR").unwrap();
         let zero = Money::zero(eur.clone());
@@ -156,6 +90,7 @@ pub(crate) mod test_support {
             id: OrderId::from_ulid(ulid::Ulid::generate()),
             customer_id: CustomerId::parse("ada").unwrap(),
             status,
+            fulfillment_status: FulfillmentStatus::Unfulfilled,
             currency: eur,
             lines: Vec::new(),
             totals: OrderTotals {
@@ -179,20 +114,5 @@ pub(crate) mod test_support {
             payment: Payment::default(),
             version: 1,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_status_round_trips_through_its_name() {
-        for status in OrderStatus::ALL {
-            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
-            let json = serde_json::to_string(&status).unwrap();
-            assert_eq!(json, format!("\"{}\"", status.as_str()));
-        }
-        assert_eq!(OrderStatus::parse("lost"), None);
     }
 }

@@ -1,19 +1,19 @@
 //! An order's money: what the payment provider holds for it, merged from
 //! reports that may arrive late, twice or out of order; when to capture; what
-//! to give back; and how much may still be refunded.
+//! to give back; and how much may still be refunded. What a report means for
+//! an order is decided in [`crate::reports`].
 //!
 //! The provider is Stripe in practice, but nothing here knows it: a payment
 //! is "the provider's payment" (a PaymentIntent) by its id.
 
-use crate::lifecycle::OrderTrigger;
-use crate::order::{Order, OrderStatus};
+use crate::status::{OrderTrigger, PaymentStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// Where an order's money stands.
+/// Where the provider's payment behind an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
+pub enum CaptureState {
     /// Nothing held yet: the customer has not paid.
     #[default]
     Awaiting,
@@ -27,7 +27,7 @@ pub enum PaymentStatus {
     Voided,
 }
 
-impl PaymentStatus {
+impl CaptureState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Awaiting => "awaiting",
@@ -46,7 +46,7 @@ impl PaymentStatus {
 pub struct Payment {
     /// The provider's payment that holds the order's money, once one does.
     pub intent_id: Option<String>,
-    pub status: PaymentStatus,
+    pub status: CaptureState,
     pub authorized_minor: i64,
     pub captured_minor: i64,
     pub refunded_minor: i64,
@@ -61,14 +61,14 @@ impl Payment {
     pub fn holds_money(&self) -> bool {
         matches!(
             self.status,
-            PaymentStatus::Authorized | PaymentStatus::Captured
+            CaptureState::Authorized | CaptureState::Captured
         )
     }
 
     /// Authorized and not captured: what a capture would take.
     pub fn capturable_minor(&self) -> i64 {
         match self.status {
-            PaymentStatus::Authorized => self.authorized_minor,
+            CaptureState::Authorized => self.authorized_minor,
             _ => 0,
         }
     }
@@ -80,6 +80,19 @@ impl Payment {
 
     pub fn is_fully_refunded(&self) -> bool {
         self.captured_minor > 0 && self.refunded_minor >= self.captured_minor
+    }
+
+    /// The order's payment status this money makes.
+    pub fn payment_status(&self) -> PaymentStatus {
+        match self.status {
+            CaptureState::Awaiting => PaymentStatus::Awaiting,
+            CaptureState::Failed => PaymentStatus::Failed,
+            CaptureState::Authorized => PaymentStatus::Authorized,
+            CaptureState::Voided => PaymentStatus::Voided,
+            CaptureState::Captured if self.is_fully_refunded() => PaymentStatus::Refunded,
+            CaptureState::Captured if self.refunded_minor > 0 => PaymentStatus::PartiallyRefunded,
+            CaptureState::Captured => PaymentStatus::Paid,
+        }
     }
 }
 
@@ -146,198 +159,6 @@ pub struct PaymentReport {
     pub checkout_session_id: Option<String>,
 }
 
-/// Why money that reached an order has to go back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GiveBackReason {
-    /// The order was cancelled, or fully refunded, before the money came.
-    OrderClosed(OrderStatus),
-    /// Another payment already holds the order's money.
-    AlreadyPaidBy(String),
-    /// Paid after the reservation lapsed, and the stock is gone.
-    StockGone,
-}
-
-impl GiveBackReason {
-    pub fn describe(&self) -> String {
-        match self {
-            Self::OrderClosed(status) => {
-                format!(
-                    "the order was already {} when the money came",
-                    status.as_str()
-                )
-            }
-            Self::AlreadyPaidBy(payment) => {
-                format!("the order is already paid by {payment}: this is a second payment")
-            }
-            Self::StockGone => "paid after the reservation lapsed, and the stock is gone".into(),
-        }
-    }
-}
-
-/// What a report means for the order it is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaymentDecision {
-    /// Store `payment` as the order's money and, when given, move the order
-    /// with `trigger` (the transition is legal from its current status).
-    Record {
-        payment: Payment,
-        trigger: Option<OrderTrigger>,
-    },
-    /// Money the order cannot keep: release the hold or refund it, and
-    /// record `record` as the order's money when given (the order's own
-    /// payment, or the first to reach it, so a repeat report is known).
-    GiveBack {
-        reason: GiveBackReason,
-        record: Option<Payment>,
-    },
-    /// Nothing new for this order.
-    Ignore(&'static str),
-    /// The report depends on one not received yet (a refund before its
-    /// capture): try again later.
-    NotYet(&'static str),
-}
-
-impl Order {
-    /// How a provider's report changes this order. `newest_checkout_session`
-    /// is the order's most recent hosted checkout page, if it has one.
-    pub fn decide_payment(
-        &self,
-        report: &PaymentReport,
-        newest_checkout_session: Option<&str>,
-    ) -> PaymentDecision {
-        let current = &self.payment;
-        let ours = current.intent_id.as_deref() == Some(report.payment_id.as_str());
-        let (payment, trigger) = match report.outcome {
-            PaymentOutcome::Authorized | PaymentOutcome::Captured => {
-                return self.decide_money(report, ours);
-            }
-            PaymentOutcome::Failed => {
-                if current.holds_money() || self.status.is_final() {
-                    return PaymentDecision::Ignore(
-                        "a payment already holds the order's money, or the order is closed",
-                    );
-                }
-                let mut next = current.clone();
-                next.status = PaymentStatus::Failed;
-                next.failure_code.clone_from(&report.failure_code);
-                (next, OrderTrigger::PaymentFailed)
-            }
-            PaymentOutcome::Voided => {
-                if !ours || current.status != PaymentStatus::Authorized {
-                    return PaymentDecision::Ignore("not a hold this order relies on");
-                }
-                let mut next = current.clone();
-                next.status = PaymentStatus::Voided;
-                (next, OrderTrigger::PaymentVoided)
-            }
-            PaymentOutcome::Refunded => {
-                let gave_back = !ours
-                    && (current.holds_money()
-                        || self.status.is_final()
-                        || self.status == OrderStatus::Expired);
-                if gave_back {
-                    return PaymentDecision::Ignore("a refund of a payment this order gave back");
-                }
-                if !ours || current.captured_minor == 0 {
-                    // Refunds follow a capture: its report is still on its way.
-                    return PaymentDecision::NotYet("the refunded payment's capture");
-                }
-                let mut next = current.clone();
-                next.refunded_minor = next.refunded_minor.max(report.amount_minor);
-                let trigger = if report.fully_refunded || next.is_fully_refunded() {
-                    OrderTrigger::Refunded
-                } else {
-                    OrderTrigger::PartlyRefunded
-                };
-                (next, trigger)
-            }
-            PaymentOutcome::CheckoutExpired => {
-                let newest = newest_checkout_session.is_some()
-                    && report.checkout_session_id.as_deref() == newest_checkout_session;
-                if !newest || current.holds_money() {
-                    return PaymentDecision::Ignore(
-                        "the order is paid, or has a newer way to be paid",
-                    );
-                }
-                (current.clone(), OrderTrigger::ReservationExpired)
-            }
-        };
-        self.record(payment, trigger)
-    }
-
-    /// An authorization or a capture: money the order takes, unless it is a
-    /// repeat of what is recorded, or the order can no longer take it.
-    fn decide_money(&self, report: &PaymentReport, ours: bool) -> PaymentDecision {
-        let current = &self.payment;
-        let captured = report.outcome == PaymentOutcome::Captured;
-        if ours && !captured && current.status == PaymentStatus::Voided {
-            // An authorization overtaken by its own release: the hold is gone.
-            return PaymentDecision::Ignore("the hold was released already");
-        }
-        let already_known = ours
-            && if captured {
-                current.status == PaymentStatus::Captured
-                    && current.captured_minor >= report.amount_minor
-            } else {
-                current.holds_money() && current.authorized_minor >= report.amount_minor
-            };
-        if already_known && self.status.is_final() {
-            return PaymentDecision::Ignore("nothing new: already recorded");
-        }
-        if !already_known && !ours && current.holds_money() {
-            let kept = current.intent_id.clone().unwrap_or_default();
-            return PaymentDecision::GiveBack {
-                reason: GiveBackReason::AlreadyPaidBy(kept),
-                record: None,
-            };
-        }
-        let mut next = if ours {
-            current.clone()
-        } else {
-            Payment {
-                intent_id: Some(report.payment_id.clone()),
-                ..Payment::default()
-            }
-        };
-        next.failure_code = None;
-        next.authorized_minor = next.authorized_minor.max(report.amount_minor);
-        let trigger = if captured {
-            next.captured_minor = next.captured_minor.max(report.amount_minor);
-            next.status = PaymentStatus::Captured;
-            OrderTrigger::PaymentCaptured
-        } else {
-            if next.status != PaymentStatus::Captured {
-                next.status = PaymentStatus::Authorized;
-            }
-            OrderTrigger::PaymentAuthorized
-        };
-        if self.status.is_final() {
-            // Recorded as it stands, so the same money reported again is
-            // known; and given back.
-            return PaymentDecision::GiveBack {
-                reason: GiveBackReason::OrderClosed(self.status),
-                record: Some(next),
-            };
-        }
-        self.record(next, trigger)
-    }
-
-    /// `payment` recorded, with the order moved by `trigger` when it may
-    /// move. A report that changes neither the money nor the status (a
-    /// repeat of a refund already recorded, say) is nothing new.
-    fn record(&self, payment: Payment, trigger: OrderTrigger) -> PaymentDecision {
-        let moves_to = self.status.transition(trigger).ok();
-        let changes_status = moves_to.is_some_and(|to| to != self.status);
-        if payment == self.payment && !changes_status {
-            return PaymentDecision::Ignore("nothing new: already recorded");
-        }
-        PaymentDecision::Record {
-            payment,
-            trigger: moves_to.map(|_| trigger),
-        }
-    }
-}
-
 /// When an authorized payment is captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapturePolicy {
@@ -357,13 +178,14 @@ impl CapturePolicy {
         }
     }
 
-    /// Whether an order that just reached `status` should have its
-    /// authorized payment captured now.
-    pub fn captures_on_reaching(self, status: OrderStatus) -> bool {
+    /// Whether a change made by `trigger` is when the order's authorized
+    /// payment is captured: its authorization, or a shipment (the first one
+    /// captures; later ones find nothing left to capture).
+    pub fn captures_after(self, trigger: OrderTrigger) -> bool {
         match self {
-            Self::OnAuthorization => status == OrderStatus::PaymentAuthorized,
+            Self::OnAuthorization => trigger == OrderTrigger::PaymentAuthorized,
             Self::OnShipment => {
-                matches!(status, OrderStatus::PartiallyShipped | OrderStatus::Shipped)
+                matches!(trigger, OrderTrigger::PartlyShipped | OrderTrigger::Shipped)
             }
         }
     }
@@ -384,10 +206,10 @@ pub enum Settlement {
 impl Payment {
     pub fn settlement_on_cancel(&self) -> Settlement {
         match (&self.intent_id, self.status) {
-            (Some(intent_id), PaymentStatus::Authorized) => Settlement::Void {
+            (Some(intent_id), CaptureState::Authorized) => Settlement::Void {
                 intent_id: intent_id.clone(),
             },
-            (Some(intent_id), PaymentStatus::Captured)
+            (Some(intent_id), CaptureState::Captured)
                 if self.captured_minor > self.refunded_minor =>
             {
                 Settlement::Refund {
@@ -543,236 +365,15 @@ pub struct Refund {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::test_support::order_in;
-    use OrderStatus as S;
-    use proptest::prelude::*;
-
-    fn report(outcome: PaymentOutcome, payment: &str, amount: i64) -> PaymentReport {
-        PaymentReport {
-            outcome,
-            payment_id: payment.into(),
-            amount_minor: amount,
-            fully_refunded: false,
-            failure_code: None,
-            checkout_session_id: None,
-        }
-    }
-
-    fn with_payment(status: OrderStatus, payment: Payment) -> Order {
-        Order {
-            payment,
-            ..order_in(status)
-        }
-    }
 
     fn captured(intent: &str, amount: i64) -> Payment {
         Payment {
             intent_id: Some(intent.into()),
-            status: PaymentStatus::Captured,
+            status: CaptureState::Captured,
             authorized_minor: amount,
             captured_minor: amount,
             ..Payment::default()
         }
-    }
-
-    fn recorded(decision: PaymentDecision) -> (Payment, Option<OrderTrigger>) {
-        match decision {
-            PaymentDecision::Record { payment, trigger } => (payment, trigger),
-            other => panic!("expected a record, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn an_authorization_binds_the_payment_and_moves_an_unpaid_order() {
-        let order = order_in(S::PendingPayment);
-        let (payment, trigger) =
-            recorded(order.decide_payment(&report(PaymentOutcome::Authorized, "pi_1", 4495), None));
-        assert_eq!(payment.intent_id.as_deref(), Some("pi_1"));
-        assert_eq!(payment.status, PaymentStatus::Authorized);
-        assert_eq!(payment.authorized_minor, 4495);
-        assert_eq!(trigger, Some(OrderTrigger::PaymentAuthorized));
-    }
-
-    #[test]
-    fn a_capture_after_shipment_is_recorded_without_moving_the_order() {
-        let order = with_payment(
-            S::Shipped,
-            Payment {
-                intent_id: Some("pi_1".into()),
-                status: PaymentStatus::Authorized,
-                authorized_minor: 4495,
-                ..Payment::default()
-            },
-        );
-        let (payment, trigger) =
-            recorded(order.decide_payment(&report(PaymentOutcome::Captured, "pi_1", 4495), None));
-        assert_eq!(payment.status, PaymentStatus::Captured);
-        assert_eq!(payment.captured_minor, 4495);
-        assert_eq!(trigger, None);
-    }
-
-    #[test]
-    fn a_late_authorization_after_the_capture_changes_nothing() {
-        let order = with_payment(S::Paid, captured("pi_1", 4495));
-        assert_eq!(
-            order.decide_payment(&report(PaymentOutcome::Authorized, "pi_1", 4495), None),
-            PaymentDecision::Ignore("nothing new: already recorded")
-        );
-    }
-
-    #[test]
-    fn a_second_payment_for_a_paid_order_goes_back() {
-        let order = with_payment(S::Paid, captured("pi_1", 4495));
-        assert_eq!(
-            order.decide_payment(&report(PaymentOutcome::Captured, "pi_2", 4495), None),
-            PaymentDecision::GiveBack {
-                reason: GiveBackReason::AlreadyPaidBy("pi_1".into()),
-                record: None
-            }
-        );
-    }
-
-    #[test]
-    fn money_for_a_cancelled_order_goes_back_and_is_recorded_once() {
-        for status in [S::Cancelled, S::Refunded] {
-            let order = order_in(status);
-            let decision =
-                order.decide_payment(&report(PaymentOutcome::Captured, "pi_1", 10), None);
-            let PaymentDecision::GiveBack {
-                reason,
-                record: Some(recorded),
-            } = decision
-            else {
-                panic!("{status:?}: {decision:?}");
-            };
-            assert_eq!(reason, GiveBackReason::OrderClosed(status));
-            assert_eq!(recorded.captured_minor, 10);
-            // Reported again, the same money is known, not given back twice.
-            let known = with_payment(status, recorded);
-            assert_eq!(
-                known.decide_payment(&report(PaymentOutcome::Captured, "pi_1", 10), None),
-                PaymentDecision::Ignore("nothing new: already recorded")
-            );
-            // Its refund then records on the payment.
-            assert!(matches!(
-                known.decide_payment(&report(PaymentOutcome::Refunded, "pi_1", 10), None),
-                PaymentDecision::Record { trigger: None, .. }
-            ));
-        }
-    }
-
-    #[test]
-    fn an_authorization_after_its_hold_was_released_changes_nothing() {
-        let order = with_payment(
-            S::PaymentFailed,
-            Payment {
-                intent_id: Some("pi_1".into()),
-                status: PaymentStatus::Voided,
-                authorized_minor: 100,
-                ..Payment::default()
-            },
-        );
-        assert!(matches!(
-            order.decide_payment(&report(PaymentOutcome::Authorized, "pi_1", 100), None),
-            PaymentDecision::Ignore(_)
-        ));
-    }
-
-    #[test]
-    fn a_refund_of_money_the_order_gave_back_never_waits() {
-        for status in [S::Expired, S::Cancelled] {
-            assert!(matches!(
-                order_in(status)
-                    .decide_payment(&report(PaymentOutcome::Refunded, "pi_late", 100), None),
-                PaymentDecision::Ignore(_)
-            ));
-        }
-        // An open order's refund before its capture still waits for it.
-        assert!(matches!(
-            order_in(S::PendingPayment)
-                .decide_payment(&report(PaymentOutcome::Refunded, "pi_1", 100), None),
-            PaymentDecision::NotYet(_)
-        ));
-    }
-
-    #[test]
-    fn a_decline_moves_an_unpaid_order_but_never_a_paid_one() {
-        let declined = PaymentReport {
-            failure_code: Some("card_declined".into()),
-            ..report(PaymentOutcome::Failed, "pi_1", 4495)
-        };
-        let (payment, trigger) =
-            recorded(order_in(S::PendingPayment).decide_payment(&declined, None));
-        assert_eq!(payment.status, PaymentStatus::Failed);
-        assert_eq!(payment.failure_code.as_deref(), Some("card_declined"));
-        assert_eq!(trigger, Some(OrderTrigger::PaymentFailed));
-        assert!(matches!(
-            with_payment(S::Paid, captured("pi_1", 4495)).decide_payment(&declined, None),
-            PaymentDecision::Ignore(_)
-        ));
-    }
-
-    #[test]
-    fn a_voided_hold_sends_an_authorized_order_back_to_payment_failed() {
-        let order = with_payment(
-            S::PaymentAuthorized,
-            Payment {
-                intent_id: Some("pi_1".into()),
-                status: PaymentStatus::Authorized,
-                authorized_minor: 100,
-                ..Payment::default()
-            },
-        );
-        let (payment, trigger) =
-            recorded(order.decide_payment(&report(PaymentOutcome::Voided, "pi_1", 0), None));
-        assert_eq!(payment.status, PaymentStatus::Voided);
-        assert_eq!(trigger, Some(OrderTrigger::PaymentVoided));
-        // A superseded payment being cancelled is nothing to this order.
-        assert!(matches!(
-            order.decide_payment(&report(PaymentOutcome::Voided, "pi_old", 0), None),
-            PaymentDecision::Ignore(_)
-        ));
-    }
-
-    #[test]
-    fn refunds_report_the_total_and_move_the_order_partly_then_fully() {
-        let order = with_payment(S::Paid, captured("pi_1", 5000));
-        let (partly, trigger) =
-            recorded(order.decide_payment(&report(PaymentOutcome::Refunded, "pi_1", 2000), None));
-        assert_eq!(partly.refunded_minor, 2000);
-        assert_eq!(trigger, Some(OrderTrigger::PartlyRefunded));
-        let order = with_payment(S::PartiallyRefunded, partly);
-        let (fully, trigger) =
-            recorded(order.decide_payment(&report(PaymentOutcome::Refunded, "pi_1", 5000), None));
-        assert_eq!(fully.refunded_minor, 5000);
-        assert_eq!(trigger, Some(OrderTrigger::Refunded));
-        // An older total arriving late lowers nothing.
-        assert!(matches!(
-            with_payment(S::Refunded, fully)
-                .decide_payment(&report(PaymentOutcome::Refunded, "pi_1", 2000), None),
-            PaymentDecision::Ignore(_)
-        ));
-    }
-
-    #[test]
-    fn an_expired_checkout_page_expires_the_order_only_if_it_was_the_newest() {
-        let expired = PaymentReport {
-            checkout_session_id: Some("cs_1".into()),
-            ..report(PaymentOutcome::CheckoutExpired, "", 0)
-        };
-        let order = order_in(S::PendingPayment);
-        assert_eq!(
-            recorded(order.decide_payment(&expired, Some("cs_1"))).1,
-            Some(OrderTrigger::ReservationExpired)
-        );
-        assert!(matches!(
-            order.decide_payment(&expired, Some("cs_2")),
-            PaymentDecision::Ignore(_)
-        ));
-        assert!(matches!(
-            order.decide_payment(&expired, None),
-            PaymentDecision::Ignore(_)
-        ));
     }
 
     #[test]
@@ -826,7 +427,7 @@ mod tests {
     fn cancelling_voids_a_hold_and_refunds_what_was_taken() {
         let held = Payment {
             intent_id: Some("pi_1".into()),
-            status: PaymentStatus::Authorized,
+            status: CaptureState::Authorized,
             authorized_minor: 100,
             ..Payment::default()
         };
@@ -859,11 +460,12 @@ mod tests {
 
     #[test]
     fn capture_happens_at_authorization_or_at_the_first_shipment() {
-        assert!(CapturePolicy::OnAuthorization.captures_on_reaching(S::PaymentAuthorized));
-        assert!(!CapturePolicy::OnAuthorization.captures_on_reaching(S::Shipped));
-        assert!(CapturePolicy::OnShipment.captures_on_reaching(S::PartiallyShipped));
-        assert!(CapturePolicy::OnShipment.captures_on_reaching(S::Shipped));
-        assert!(!CapturePolicy::OnShipment.captures_on_reaching(S::PaymentAuthorized));
+        use OrderTrigger as T;
+        assert!(CapturePolicy::OnAuthorization.captures_after(T::PaymentAuthorized));
+        assert!(!CapturePolicy::OnAuthorization.captures_after(T::Shipped));
+        assert!(CapturePolicy::OnShipment.captures_after(T::PartlyShipped));
+        assert!(CapturePolicy::OnShipment.captures_after(T::Shipped));
+        assert!(!CapturePolicy::OnShipment.captures_after(T::PaymentAuthorized));
         assert_eq!(
             CapturePolicy::parse("ship"),
             Some(CapturePolicy::OnShipment)
@@ -884,69 +486,26 @@ mod tests {
 
     /// Reports one payment of `captured` minor units may produce: held,
     /// taken, declined on an earlier try, refunded up to some total.
-    fn reports_of_one_payment(captured: i64) -> impl Strategy<Value = Vec<PaymentReport>> {
-        let one = prop_oneof![
-            Just(report(PaymentOutcome::Authorized, "pi_1", captured)),
-            Just(report(PaymentOutcome::Captured, "pi_1", captured)),
-            Just(report(PaymentOutcome::Failed, "pi_1", captured)),
-            (1..=captured).prop_map(move |total| PaymentReport {
-                fully_refunded: total == captured,
-                ..report(PaymentOutcome::Refunded, "pi_1", total)
-            }),
-        ];
-        proptest::collection::vec(one, 1..10)
-    }
 
-    /// Applies reports as order-status does: a report that must wait is
-    /// delivered again after the others, until nothing changes.
-    fn apply_all(reports: &[PaymentReport]) -> Order {
-        let mut order = order_in(S::PendingPayment);
-        let mut pending: Vec<PaymentReport> = reports.to_vec();
-        loop {
-            let mut waiting = Vec::new();
-            for report in &pending {
-                match order.decide_payment(report, None) {
-                    PaymentDecision::Record { payment, trigger } => {
-                        if let Some(trigger) = trigger {
-                            order.status = order.status.transition(trigger).unwrap();
-                        }
-                        order.payment = payment;
-                    }
-                    PaymentDecision::NotYet(_) => waiting.push(report.clone()),
-                    PaymentDecision::Ignore(_) | PaymentDecision::GiveBack { .. } => {}
-                }
-            }
-            if waiting.is_empty() || waiting.len() == pending.len() {
-                return order;
-            }
-            pending = waiting;
-        }
-    }
-
-    proptest! {
-        /// Whatever order one payment's reports arrive in, and however often,
-        /// the order ends in the same status with the same money: captured
-        /// once any capture came, refunded as the largest total reported.
-        #[test]
-        fn reports_for_one_payment_converge_in_any_order(
-            (reports, shuffled) in (1i64..10_000).prop_flat_map(reports_of_one_payment)
-                .prop_flat_map(|reports| (Just(reports.clone()), Just(reports).prop_shuffle()))
-        ) {
-            let first = apply_all(&reports);
-            let second = apply_all(&shuffled);
-            prop_assert_eq!(&first.payment, &second.payment);
-            prop_assert_eq!(first.status, second.status);
-            let largest = |outcome: PaymentOutcome| {
-                reports.iter().filter(|r| r.outcome == outcome).map(|r| r.amount_minor).max()
-            };
-            match largest(PaymentOutcome::Captured) {
-                Some(captured) => {
-                    prop_assert_eq!(first.payment.captured_minor, captured);
-                    prop_assert_eq!(first.payment.refunded_minor, largest(PaymentOutcome::Refunded).unwrap_or(0));
-                }
-                None => prop_assert_eq!(first.payment.refunded_minor, 0),
-            }
-            prop_assert!(first.payment.refundable_minor() >= 0);
-        }
+    #[test]
+    fn the_payment_status_follows_the_money() {
+        let paid = captured("pi_1", 100);
+        assert_eq!(paid.payment_status(), PaymentStatus::Paid);
+        let partly = Payment {
+            refunded_minor: 30,
+            ..paid.clone()
+        };
+        assert_eq!(partly.payment_status(), PaymentStatus::PartiallyRefunded);
+        let fully = Payment {
+            refunded_minor: 100,
+            ..paid
+        };
+        assert_eq!(fully.payment_status(), PaymentStatus::Refunded);
+        assert_eq!(Payment::default().payment_status(), PaymentStatus::Awaiting);
+        let held = Payment {
+            status: CaptureState::Authorized,
+            ..Payment::default()
+        };
+        assert_eq!(held.payment_status(), PaymentStatus::Authorized);
     }
 }

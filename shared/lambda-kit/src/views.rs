@@ -7,7 +7,13 @@ use shopflow_domain::{Order, Payment, ShippingAddress};
 #[derive(Debug, Serialize)]
 pub struct OrderView<'a> {
     pub id: String,
+    /// The lifecycle: draft, pending_payment, confirmed, completed,
+    /// cancelled or expired.
     pub status: &'static str,
+    /// awaiting, authorized, paid, partially_refunded, refunded, voided or failed.
+    pub payment_status: &'static str,
+    /// unfulfilled, awaiting_stock, partially_shipped, shipped, delivered or returned.
+    pub fulfillment_status: &'static str,
     pub customer_id: &'a str,
     pub currency: &'a str,
     pub lines: Vec<OrderLineView<'a>>,
@@ -22,7 +28,8 @@ pub struct OrderView<'a> {
 /// The order's money as the payment provider reported it.
 #[derive(Debug, Serialize)]
 pub struct PaymentView<'a> {
-    /// `awaiting`, `failed`, `authorized`, `captured` or `voided`.
+    /// Where the provider's payment stands: `awaiting`, `failed`,
+    /// `authorized`, `captured` or `voided`.
     pub status: &'static str,
     pub intent_id: Option<&'a str>,
     pub authorized_minor: i64,
@@ -69,6 +76,8 @@ impl<'a> From<&'a Order> for OrderView<'a> {
         Self {
             id: order.id.to_string(),
             status: order.status.as_str(),
+            payment_status: order.payment.payment_status().as_str(),
+            fulfillment_status: order.fulfillment_status.as_str(),
             customer_id: order.customer_id.as_str(),
             currency: order.currency.as_str(),
             lines: order

@@ -6,7 +6,7 @@ use crate::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
     IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
     OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RefundWrite,
-    RestockError, StatusChange, StoreError, WebhookInbox,
+    RestockError, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use async_trait::async_trait;
 use shopflow_domain::{
@@ -260,7 +260,7 @@ impl OrderLifecycle for MemoryStore {
             .orders
             .get(&change.order_id)
             .ok_or(ChangeError::Stale)?;
-        if current.version != change.expected_version || current.status != change.from {
+        if current.version != change.expected_version {
             return Err(ChangeError::Stale);
         }
         // Work on a copy so a failed line leaves stock as it was.
@@ -283,7 +283,8 @@ impl OrderLifecycle for MemoryStore {
         }
         state.stock = stock;
         if let Some(order) = state.orders.get_mut(&change.order_id) {
-            order.status = change.to;
+            order.status = change.to.status;
+            order.fulfillment_status = change.to.fulfillment_status;
             order.version += 1;
             if let Some(payment) = &change.payment {
                 order.payment = payment.clone();
@@ -355,7 +356,7 @@ impl OrderLifecycle for MemoryStore {
         limit: u16,
     ) -> Result<Page<Order, String>, StoreError> {
         Ok(self.oldest_first(shard, after, limit, |order| {
-            order.status.holds_unpaid_reservation() && order.reservation_expires_at < now
+            order.state().holds_unpaid_reservation() && order.reservation_expires_at < now
         }))
     }
 }
@@ -397,7 +398,7 @@ impl OrderSearch for MemoryStore {
         &self,
         status: OrderStatus,
         since: Option<Timestamp>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<StatusCount, StoreError> {
         let state = self.state();
         let filed_at = |order: &Order| {
             let reached = state
@@ -405,18 +406,20 @@ impl OrderSearch for MemoryStore {
                 .get(&order.id)
                 .copied()
                 .unwrap_or(order.created_at);
-            if order.status.holds_unpaid_reservation() {
+            if order.state().holds_unpaid_reservation() {
                 order.reservation_expires_at
             } else {
                 reached
             }
         };
-        Ok(state
+        let mut count = StatusCount::default();
+        state
             .orders
             .values()
             .filter(|order| order.status == status)
             .filter(|order| since.is_none_or(|since| filed_at(order) >= since))
-            .count() as u64)
+            .for_each(|order| count.add(order.state()));
+        Ok(count)
     }
 }
 

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, OrderStatusChanged, ReservedLine};
 use shopflow_domain::{
-    Actor, CustomerId, Order, OrderId, OrderStatus, OrderTrigger, Payment, Product, Sku,
-    StockLevel, Timestamp, WarehouseId,
+    Actor, CustomerId, FulfillmentStatus, Order, OrderId, OrderState, OrderStatus, OrderTrigger,
+    Payment, PaymentStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use ulid::Ulid;
 
 #[derive(Debug, thiserror::Error)]
@@ -163,15 +163,16 @@ pub struct BusEntry {
     pub detail: String,
 }
 
-/// A status change ready to be written: checked against the order's version
-/// and status as read, recorded in history, announced in the outbox, and
-/// (for cancellations and expiries) handing reserved stock back, atomically.
+/// A change of an order's state (lifecycle, money or goods) ready to be
+/// written: checked against the order's version as read, recorded in
+/// history, announced in the outbox, and (for cancellations and expiries)
+/// handing reserved stock back, atomically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusChange {
     pub order_id: OrderId,
     pub expected_version: u64,
-    pub from: OrderStatus,
-    pub to: OrderStatus,
+    pub from: OrderState,
+    pub to: OrderState,
     pub trigger: OrderTrigger,
     pub actor: String,
     pub reason: Option<String>,
@@ -208,7 +209,7 @@ impl StatusChange {
     /// the domain's transition rules.
     pub fn new(
         order: &Order,
-        to: OrderStatus,
+        to: OrderState,
         trigger: OrderTrigger,
         actor: &Actor,
         reason: Option<String>,
@@ -227,16 +228,16 @@ impl StatusChange {
                 })
                 .collect()
         };
-        let release: Vec<(Sku, WarehouseId, u32)> =
-            if to.releases_reservations() && order.status.holds_reserved_stock() {
-                lines()
-            } else {
-                Vec::new()
-            };
+        let from = order.state();
+        let release: Vec<(Sku, WarehouseId, u32)> = if from.releases_reservations(to) {
+            lines()
+        } else {
+            Vec::new()
+        };
         let event = OrderStatusChanged {
             order_id: order.id,
             customer_id: order.customer_id.clone(),
-            from: order.status,
+            from,
             to,
             trigger,
             actor: actor.label(),
@@ -253,13 +254,13 @@ impl StatusChange {
         Self {
             order_id: order.id,
             expected_version: order.version,
-            from: order.status,
+            from,
             to,
             trigger,
             actor: actor.label(),
             reason,
             at,
-            reserve: if order.status.reacquires_reservations(to) {
+            reserve: if from.reacquires_reservations(to) {
                 lines()
             } else {
                 Vec::new()
@@ -292,12 +293,12 @@ pub enum ChangeError {
     Store(#[from] StoreError),
 }
 
-/// One applied status change, as the order's history keeps it.
+/// One applied change of an order's state, as its history keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
     pub at: Timestamp,
-    pub from: OrderStatus,
-    pub to: OrderStatus,
+    pub from: OrderState,
+    pub to: OrderState,
     pub trigger: OrderTrigger,
     pub actor: String,
     pub reason: Option<String>,
@@ -367,14 +368,43 @@ pub trait OrderSearch: Send + Sync {
         limit: u16,
     ) -> Result<Page<Order, String>, StoreError>;
 
-    /// How many orders are in `status` now, counting only those that reached
-    /// it at or after `since` when given (for unpaid statuses: whose
-    /// reservation lapses at or after it).
+    /// How many orders are in `status` now, and where their money and goods
+    /// stand, counting only those that reached it at or after `since` when
+    /// given (for unpaid orders: whose reservation lapses at or after it).
     async fn count_orders(
         &self,
         status: OrderStatus,
         since: Option<Timestamp>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<StatusCount, StoreError>;
+}
+
+/// The orders in one lifecycle status, counted whole and by their payment
+/// and fulfilment statuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusCount {
+    pub orders: u64,
+    pub by_payment: BTreeMap<PaymentStatus, u64>,
+    pub by_fulfillment: BTreeMap<FulfillmentStatus, u64>,
+}
+
+impl StatusCount {
+    /// Counts `state`, one order in the status counted.
+    pub fn add(&mut self, state: OrderState) {
+        self.orders += 1;
+        *self.by_payment.entry(state.payment_status).or_default() += 1;
+        *self
+            .by_fulfillment
+            .entry(state.fulfillment_status)
+            .or_default() += 1;
+    }
+
+    pub fn paying(&self, status: PaymentStatus) -> u64 {
+        self.by_payment.get(&status).copied().unwrap_or(0)
+    }
+
+    pub fn fulfilling(&self, status: FulfillmentStatus) -> u64 {
+        self.by_fulfillment.get(&status).copied().unwrap_or(0)
+    }
 }
 
 /// A consumer's queue and the dead-letter queue its failures end in.

@@ -6,8 +6,9 @@ use shopflow_domain::events::{
     DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged, PaymentReported,
 };
 use shopflow_domain::{
-    Actor, Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
-    OrderTrigger, Payment, PaymentStatus, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
+    Actor, CaptureState, Currency, CustomerId, Email, FulfillmentStatus, Money, Order, OrderId,
+    OrderLine, OrderStatus, OrderTotals, OrderTrigger, Payment, Quantity, ShippingAddress, Sku,
+    Timestamp, WarehouseId,
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
@@ -84,6 +85,7 @@ pub fn unpaid_order(
         id,
         customer_id: CustomerId::parse(customer).unwrap(),
         status: OrderStatus::PendingPayment,
+        fulfillment_status: FulfillmentStatus::Unfulfilled,
         currency: Currency::parse("EUR").unwrap(),
         lines,
         totals: OrderTotals {
@@ -165,7 +167,7 @@ pub async fn apply(
     at: Timestamp,
 ) -> Result<(), ChangeError> {
     let order = store.order(id).await?.expect("the order exists");
-    let to = order.status.transition(trigger).unwrap();
+    let to = order.state().apply(trigger).unwrap();
     let mut change = StatusChange::new(&order, to, trigger, actor, reason, at);
     if let Some(payment) = payment_after(&order, trigger) {
         change = change.with_payment(payment);
@@ -182,20 +184,20 @@ fn payment_after(order: &Order, trigger: OrderTrigger) -> Option<Payment> {
     };
     match trigger {
         OrderTrigger::PaymentAuthorized => {
-            payment.status = PaymentStatus::Authorized;
+            payment.status = CaptureState::Authorized;
             payment.authorized_minor = total;
         }
         OrderTrigger::PaymentCaptured => {
-            payment.status = PaymentStatus::Captured;
+            payment.status = CaptureState::Captured;
             payment.authorized_minor = total;
             payment.captured_minor = total;
         }
         OrderTrigger::PaymentFailed => {
             payment.intent_id = order.payment.intent_id.clone();
-            payment.status = PaymentStatus::Failed;
+            payment.status = CaptureState::Failed;
             payment.failure_code = Some("card_declined".into());
         }
-        OrderTrigger::PaymentVoided => payment.status = PaymentStatus::Voided,
+        OrderTrigger::PaymentVoided => payment.status = CaptureState::Voided,
         OrderTrigger::PartlyRefunded => payment.refunded_minor = total / 10,
         OrderTrigger::Refunded => payment.refunded_minor = payment.captured_minor,
         _ => return None,

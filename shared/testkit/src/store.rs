@@ -12,7 +12,7 @@ use shopflow_store::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
     IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
     OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RestockError,
-    StatusChange, StoreError, WebhookInbox,
+    StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -228,7 +228,7 @@ impl<H: StoreHooks> OrderSearch for SharedStore<H> {
         &self,
         status: OrderStatus,
         since: Option<Timestamp>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<StatusCount, StoreError> {
         self.memory.count_orders(status, since).await
     }
 }

@@ -4,7 +4,7 @@
 
 use shopflow_domain::events::PaymentReported;
 use shopflow_domain::{
-    Order, OrderId, OrderTrigger, Payment, PaymentAttempt, PaymentStatus, Product, Timestamp,
+    CaptureState, Order, OrderId, OrderTrigger, Payment, PaymentAttempt, Product, Timestamp,
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::stripe::{MockGateway, TestCard};
@@ -43,7 +43,7 @@ pub async fn payment_authorized(
     record(store, id, OrderTrigger::PaymentAuthorized, |order| {
         Payment {
             intent_id: Some(intent.to_owned()),
-            status: PaymentStatus::Authorized,
+            status: CaptureState::Authorized,
             authorized_minor: order.totals.grand_total.minor,
             ..Payment::default()
         }
@@ -65,7 +65,7 @@ pub async fn payment_captured(
         .await
         .unwrap();
     record(store, id, OrderTrigger::PaymentCaptured, |order| Payment {
-        status: PaymentStatus::Captured,
+        status: CaptureState::Captured,
         captured_minor: total,
         ..order.payment.clone()
     })
@@ -81,7 +81,7 @@ async fn record(
     payment: impl FnOnce(&Order) -> Payment,
 ) {
     let order = store.order(id).await.unwrap().unwrap();
-    let to = order.status.transition(trigger).unwrap();
+    let to = order.state().apply(trigger).unwrap();
     let at = order.created_at.plus_secs(60);
     let change =
         StatusChange::new(&order, to, trigger, &payments(), None, at).with_payment(payment(&order));

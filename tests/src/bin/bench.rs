@@ -572,7 +572,7 @@ async fn payments(stack: &LocalStack) {
     }
     for order in &paid {
         let deadline = Instant::now() + Duration::from_secs(120);
-        while api.get(&format!("/v1/orders/{order}"), &admin).await.body["order"]["status"]
+        while api.get(&format!("/v1/orders/{order}"), &admin).await.body["order"]["payment_status"]
             != "paid"
             && Instant::now() < deadline
         {

@@ -11,7 +11,9 @@ use lambda_runtime::{Context, LambdaEvent};
 use order_status::App;
 use serde_json::{Value, json};
 use shopflow_domain::events::OrderStatusChanged;
-use shopflow_domain::{Actor, CustomerId, OrderId, OrderStatus, OrderTrigger, Product, Timestamp};
+use shopflow_domain::{
+    Actor, CustomerId, FulfillmentStatus, OrderId, OrderState, OrderTrigger, Product, Timestamp,
+};
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
@@ -67,9 +69,9 @@ impl Shop {
         }
     }
 
-    /// Places Ada's order for two red tees and moves it to `status` the way
+    /// Places Ada's order for two red tees and moves it to `stage` the way
     /// the shop gets there: payments, her own cancel, or the sweeper.
-    pub async fn order_in(&mut self, status: OrderStatus) -> OrderId {
+    pub async fn order_in(&mut self, stage: At) -> OrderId {
         self.placed += 1;
         let created_at = Timestamp::from_millis(FIRST_ORDER_AT + self.placed * 60_000);
         let id = OrderId::from_ulid(Ulid::from_parts(
@@ -88,7 +90,7 @@ impl Shop {
             Ulid::from_parts(created_at.as_millis(), 0),
         )
         .await;
-        for (n, trigger) in path_to(status).into_iter().enumerate() {
+        for (n, trigger) in stage.path().into_iter().enumerate() {
             let at = created_at.plus_secs(60 * (n as u64 + 1));
             shopflow_testkit::apply(
                 self.store.memory(),
@@ -101,7 +103,7 @@ impl Shop {
             .await
             .unwrap();
         }
-        assert_eq!(self.status(id).await, status, "set-up");
+        assert_eq!(self.status(id).await, stage.state(), "set-up");
         id
     }
 
@@ -170,8 +172,15 @@ impl Shop {
             .unwrap()
     }
 
-    pub async fn status(&self, id: OrderId) -> OrderStatus {
-        self.store.memory().order(id).await.unwrap().unwrap().status
+    /// The order's lifecycle, money and goods.
+    pub async fn status(&self, id: OrderId) -> OrderState {
+        self.store
+            .memory()
+            .order(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state()
     }
 
     pub async fn payment(&self, id: OrderId) -> shopflow_domain::Payment {
@@ -218,13 +227,8 @@ impl Shop {
     /// Asserts that the consumer moved the order from `from` to `to` by
     /// `trigger` exactly once: the order is `to`, with one history entry and
     /// one `order.<to>` event, both by the consumer.
-    pub async fn assert_moved_once(
-        &self,
-        id: OrderId,
-        from: OrderStatus,
-        to: OrderStatus,
-        trigger: OrderTrigger,
-    ) {
+    pub async fn assert_moved_once(&self, id: OrderId, from: At, to: At, trigger: OrderTrigger) {
+        let (from, to) = (from.state(), to.state());
         assert_eq!(self.status(id).await, to);
         let changes = self.changes_by_consumer(id).await;
         assert_eq!(changes.len(), 1, "history: {changes:#?}");
@@ -236,7 +240,7 @@ impl Shop {
         let events = self.events_by_consumer(id);
         assert_eq!(events.len(), 1, "events: {events:#?}");
         let (detail_type, event) = &events[0];
-        assert_eq!(*detail_type, format!("order.{}", to.as_str()));
+        assert_eq!(*detail_type, trigger.event_name());
         assert_eq!(event.customer_id, CustomerId::parse(ADA).unwrap());
         assert_eq!((event.from, event.to), (from, to));
         assert_eq!(event.trigger, trigger);
@@ -356,20 +360,45 @@ pub fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
     ids
 }
 
-/// The triggers that take a new, unpaid order to `status`.
-fn path_to(status: OrderStatus) -> Vec<OrderTrigger> {
-    use OrderStatus as S;
-    use OrderTrigger as T;
-    match status {
-        S::PendingPayment => vec![],
-        S::PaymentAuthorized => vec![T::PaymentAuthorized],
-        S::PaymentFailed => vec![T::PaymentFailed],
-        S::Paid => vec![T::PaymentCaptured],
-        S::PartiallyRefunded => vec![T::PaymentCaptured, T::PartlyRefunded],
-        S::Refunded => vec![T::PaymentCaptured, T::Refunded],
-        S::Cancelled => vec![T::Cancelled],
-        S::Expired => vec![T::ReservationExpired],
-        other => panic!("no set-up path to {other:?}"),
+/// Where a test puts an order before the event under test, named for
+/// where its money (or its lifecycle) stands; nothing has shipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    PendingPayment,
+    PaymentAuthorized,
+    PaymentFailed,
+    Paid,
+    PartiallyRefunded,
+    Refunded,
+    Cancelled,
+    Expired,
+}
+
+impl At {
+    /// The triggers that take a new, unpaid order here.
+    fn path(self) -> Vec<OrderTrigger> {
+        use OrderTrigger as T;
+        match self {
+            Self::PendingPayment => vec![],
+            Self::PaymentAuthorized => vec![T::PaymentAuthorized],
+            Self::PaymentFailed => vec![T::PaymentFailed],
+            Self::Paid => vec![T::PaymentCaptured],
+            Self::PartiallyRefunded => vec![T::PaymentCaptured, T::PartlyRefunded],
+            Self::Refunded => vec![T::PaymentCaptured, T::Refunded],
+            Self::Cancelled => vec![T::Cancelled],
+            Self::Expired => vec![T::ReservationExpired],
+        }
+    }
+
+    /// The order's state here.
+    pub fn state(self) -> OrderState {
+        self.path()
+            .into_iter()
+            .try_fold(
+                OrderState::placed(FulfillmentStatus::Unfulfilled),
+                |state, trigger| state.apply(trigger),
+            )
+            .unwrap()
     }
 }
 

@@ -140,11 +140,7 @@ impl History {
 
     /// Pays for the order and ships it.
     pub async fn ship(&mut self, id: OrderId) {
-        for trigger in [
-            OrderTrigger::PaymentCaptured,
-            OrderTrigger::FulfillmentStarted,
-            OrderTrigger::Shipped,
-        ] {
+        for trigger in [OrderTrigger::PaymentCaptured, OrderTrigger::Shipped] {
             self.apply(id, trigger, payments()).await;
         }
     }

@@ -10,7 +10,7 @@ use outbox_relay::App;
 use serde_json::{Value, json};
 use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderStatusChanged};
 use shopflow_domain::{
-    CustomerId, OrderId, OrderStatus, OrderTrigger, Sku, Timestamp, WarehouseId,
+    CustomerId, FulfillmentStatus, OrderId, OrderState, OrderTrigger, Sku, Timestamp, WarehouseId,
 };
 use shopflow_store::dynamo::OutboxItem;
 use shopflow_store::{BusEntry, EventBus, OutboxEvent, StoreError};
@@ -221,21 +221,13 @@ pub fn trading_item(n: u32) -> OutboxItem {
         return outbox_item(n);
     }
     let occurred_at = Timestamp::from_millis(EPOCH_MILLIS + 60_000 * u64::from(n));
-    let (from, to, trigger, actor) = if n % 3 == 0 {
-        (
-            OrderStatus::PendingPayment,
-            OrderStatus::Cancelled,
-            OrderTrigger::Cancelled,
-            "customer:cust-ada",
-        )
+    let (trigger, actor) = if n % 3 == 0 {
+        (OrderTrigger::Cancelled, "customer:cust-ada")
     } else {
-        (
-            OrderStatus::PendingPayment,
-            OrderStatus::Paid,
-            OrderTrigger::PaymentCaptured,
-            "system:order-status",
-        )
+        (OrderTrigger::PaymentCaptured, "system:order-status")
     };
+    let from = OrderState::placed(FulfillmentStatus::Unfulfilled);
+    let to = from.apply(trigger).unwrap();
     let event = OutboxEvent {
         id: Ulid::from_parts(occurred_at.as_millis(), u128::from(n)),
         occurred_at,

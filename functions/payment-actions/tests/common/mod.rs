@@ -6,7 +6,9 @@
 
 use payment_actions::App;
 use serde_json::json;
-use shopflow_domain::{CapturePolicy, CustomerId, OrderId, OrderStatus, OrderTrigger};
+use shopflow_domain::{
+    CapturePolicy, CustomerId, FulfillmentStatus, OrderId, OrderState, OrderTrigger,
+};
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
 use shopflow_store::IntentStatus;
 use shopflow_store::stripe::MockGateway;
@@ -57,7 +59,7 @@ impl Shop {
         )
         .await
         .unwrap();
-        status_event(id, OrderStatus::Cancelled)
+        status_event(id, OrderTrigger::Cancelled)
     }
 
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
@@ -70,19 +72,21 @@ impl Shop {
     }
 }
 
-/// An `order.<to>` event for `order`, as order-status or the cancel publish it.
-pub fn status_event(order: OrderId, to: OrderStatus) -> BusEvent {
+/// The `order.*` event a change by `trigger` publishes for `order`, as
+/// order-status or the cancel publish it.
+pub fn status_event(order: OrderId, trigger: OrderTrigger) -> BusEvent {
+    let from = OrderState::placed(FulfillmentStatus::Unfulfilled);
     BusEvent {
         id: Ulid::generate().to_string(),
-        detail_type: to.event_name().into(),
+        detail_type: trigger.event_name().into(),
         source: ORDERS.into(),
         occurred_at: shopflow_testkit::OPENING_DAY.to_rfc3339(),
         data: json!({
             "order_id": order.to_string(),
             "customer_id": ADA,
-            "from": "pending_payment",
-            "to": to.as_str(),
-            "trigger": "cancelled",
+            "from": from,
+            "to": from.apply(trigger).unwrap_or(from),
+            "trigger": trigger,
             "actor": "system:test",
             "released": [],
         }),

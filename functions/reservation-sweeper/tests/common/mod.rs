@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use reservation_sweeper::{App, SweepLimits, SweepReport};
 use shopflow_domain::events::{OrderStatusChanged, ReservedLine};
 use shopflow_domain::{
-    Actor, Order, OrderId, OrderLine, OrderStatus, OrderTrigger, Product, StockLevel, Timestamp,
+    Actor, Order, OrderId, OrderLine, OrderState, OrderStatus, OrderTrigger, Product, StockLevel,
+    Timestamp,
 };
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
@@ -176,7 +177,18 @@ impl Shop {
     }
 
     pub async fn status(&self, id: OrderId) -> OrderStatus {
-        self.store.memory().order(id).await.unwrap().unwrap().status
+        self.state(id).await.status
+    }
+
+    /// The order's lifecycle, money and goods.
+    pub async fn state(&self, id: OrderId) -> OrderState {
+        self.store
+            .memory()
+            .order(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state()
     }
 
     pub fn stock(&self, code: &str) -> StockLevel {

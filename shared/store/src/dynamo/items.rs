@@ -3,12 +3,12 @@
 
 use crate::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
 use serde::{Deserialize, Serialize};
-use shopflow_domain::OrderTrigger;
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::{
-    Currency, CustomerId, Email, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
-    Payment, PaymentAttempt, PaymentStatus, Product, Quantity, Refund, RefundStatus,
-    ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
+    CaptureState, Currency, CustomerId, Email, FulfillmentStatus, Money, Order, OrderId, OrderLine,
+    OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus,
+    Product, Quantity, Refund, RefundStatus, ShippingAddress, Sku, StockLevel, Timestamp,
+    WarehouseId,
 };
 use ulid::Ulid;
 
@@ -45,9 +45,15 @@ pub fn status_shard(id: OrderId) -> u8 {
     u8::try_from(id.as_ulid().random() % u128::from(crate::STATUS_SHARDS)).unwrap_or(0)
 }
 
-/// gsi2: every order sits under its current status.
+/// gsi2: every order sits under its current lifecycle status.
 pub fn status_partition(status: OrderStatus, shard: u8) -> String {
-    format!("STATUS#{}#{shard}", status.as_str())
+    status_partition_named(status.as_str(), shard)
+}
+
+/// A status partition by the status's stored name, which may be one from
+/// before the split (decision 0008).
+pub fn status_partition_named(status: &str, shard: u8) -> String {
+    format!("STATUS#{status}#{shard}")
 }
 
 /// Zero-padded milliseconds, so the sort key orders by time: when an unpaid
@@ -58,15 +64,59 @@ pub fn status_sort(at: Timestamp, id: OrderId) -> String {
 
 /// The time an order is filed under in the status index.
 pub fn status_index_time(
-    status: OrderStatus,
+    state: OrderState,
     reservation_expires_at: Timestamp,
     status_at: Timestamp,
 ) -> Timestamp {
-    if status.holds_unpaid_reservation() {
+    if state.holds_unpaid_reservation() {
         reservation_expires_at
     } else {
         status_at
     }
+}
+
+/// An order's lifecycle status as its item stores it: today's name, or one
+/// from before the split (decision 0008), which also says where its goods were.
+pub fn read_status(raw: &str) -> Result<(OrderStatus, Option<FulfillmentStatus>), StoreError> {
+    if let Some(status) = OrderStatus::parse(raw) {
+        return Ok((status, None));
+    }
+    OrderState::before_the_split(raw)
+        .map(|old| (old.status, Some(old.fulfillment_status)))
+        .ok_or_else(|| StoreError::Corrupt {
+            entity: "order",
+            reason: format!("unknown status {raw}"),
+        })
+}
+
+/// A state in one short attribute of a history item:
+/// `<status>/<payment status>/<fulfilment status>`.
+pub fn write_state(state: OrderState) -> String {
+    format!(
+        "{}/{}/{}",
+        state.status.as_str(),
+        state.payment_status.as_str(),
+        state.fulfillment_status.as_str()
+    )
+}
+
+/// A state [`write_state`] wrote, or a status from before the split.
+pub fn read_state(raw: &str) -> Result<OrderState, StoreError> {
+    let parsed = match raw.split('/').collect::<Vec<_>>()[..] {
+        [status, payment, goods] => OrderStatus::parse(status).and_then(|status| {
+            Some(OrderState {
+                status,
+                payment_status: PaymentStatus::parse(payment)?,
+                fulfillment_status: FulfillmentStatus::parse(goods)?,
+            })
+        }),
+        [old] => OrderState::before_the_split(old),
+        _ => None,
+    };
+    parsed.ok_or_else(|| StoreError::Corrupt {
+        entity: "history",
+        reason: format!("unknown state {raw}"),
+    })
 }
 
 pub fn history_key(id: OrderId, entry: Ulid) -> (String, String) {
@@ -168,7 +218,11 @@ pub struct OrderItem {
     pub gsi2sk: Option<String>,
     pub id: OrderId,
     pub customer: CustomerId,
-    pub status: OrderStatus,
+    /// The lifecycle status (see [`read_status`]).
+    pub status: String,
+    /// Where the goods are; absent while nothing shipped or was awaited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ful: Option<FulfillmentStatus>,
     pub currency: Currency,
     pub lines: Vec<LineItem>,
     pub subtotal: i64,
@@ -190,7 +244,7 @@ pub struct OrderItem {
 pub struct PaymentItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pi: Option<String>,
-    pub st: PaymentStatus,
+    pub st: CaptureState,
     #[serde(default)]
     pub auth: i64,
     #[serde(default)]
@@ -230,6 +284,11 @@ impl PaymentItem {
     }
 }
 
+/// The `ful` attribute: left out while it is the default.
+pub fn stored_fulfillment(status: FulfillmentStatus) -> Option<FulfillmentStatus> {
+    (status != FulfillmentStatus::default()).then_some(status)
+}
+
 impl OrderItem {
     pub fn from_order(order: &Order) -> Self {
         let (pk, sk) = order_key(order.id);
@@ -241,12 +300,17 @@ impl OrderItem {
             gsi1sk: customer_order_sort(order.id),
             gsi2pk: Some(status_partition(order.status, status_shard(order.id))),
             gsi2sk: Some(status_sort(
-                status_index_time(order.status, order.reservation_expires_at, order.created_at),
+                status_index_time(
+                    order.state(),
+                    order.reservation_expires_at,
+                    order.created_at,
+                ),
                 order.id,
             )),
             id: order.id,
             customer: order.customer_id.clone(),
-            status: order.status,
+            status: order.status.as_str().to_owned(),
+            ful: stored_fulfillment(order.fulfillment_status),
             currency: order.currency.clone(),
             lines: order
                 .lines
@@ -301,10 +365,12 @@ impl OrderItem {
             shipping: money(self.shipping)?,
             grand_total: money(self.grand_total)?,
         };
+        let (status, goods_before_the_split) = read_status(&self.status)?;
         Ok(Order {
             id: self.id,
             customer_id: self.customer,
-            status: self.status,
+            status,
+            fulfillment_status: self.ful.or(goods_before_the_split).unwrap_or_default(),
             currency,
             lines,
             totals,
@@ -463,8 +529,9 @@ pub struct HistoryItem {
     #[serde(rename = "type")]
     pub kind: String,
     pub at: Timestamp,
-    pub from: OrderStatus,
-    pub to: OrderStatus,
+    /// States as [`write_state`] writes them.
+    pub from: String,
+    pub to: String,
     pub trigger: OrderTrigger,
     pub actor: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -479,23 +546,23 @@ impl HistoryItem {
             sk,
             kind: "history".into(),
             at: change.at,
-            from: change.from,
-            to: change.to,
+            from: write_state(change.from),
+            to: write_state(change.to),
             trigger: change.trigger,
             actor: change.actor.clone(),
             reason: change.reason.clone(),
         }
     }
 
-    pub fn into_entry(self) -> HistoryEntry {
-        HistoryEntry {
+    pub fn into_entry(self) -> Result<HistoryEntry, StoreError> {
+        Ok(HistoryEntry {
             at: self.at,
-            from: self.from,
-            to: self.to,
+            from: read_state(&self.from)?,
+            to: read_state(&self.to)?,
             trigger: self.trigger,
             actor: self.actor,
             reason: self.reason,
-        }
+        })
     }
 }
 
@@ -681,5 +748,146 @@ impl RefundItem {
             requested_at: self.at,
             request_fingerprint: self.fingerprint,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shopflow_domain::{CaptureState, ShippingAddress};
+
+    fn order() -> Order {
+        let eur = Currency::parse("EUR").unwrap();
+        let money = |minor| Money::new(minor, eur.clone()).unwrap();
+        Order {
+            id: OrderId::from_ulid(Ulid::from_parts(1_700_000_000_000, 7)),
+            customer_id: CustomerId::parse("cust-ada").unwrap(),
+            status: OrderStatus::Confirmed,
+            fulfillment_status: FulfillmentStatus::PartiallyShipped,
+            currency: eur.clone(),
+            lines: Vec::new(),
+            totals: OrderTotals {
+                subtotal: money(5_000),
+                tax: money(0),
+                shipping: money(0),
+                grand_total: money(5_000),
+            },
+            email: Email::parse("ada@example.com").unwrap(),
+            shipping_address: ShippingAddress {
+                name: "Ada".into(),
+                line1: "1 Way".into(),
+                line2: None,
+                city: "London".into(),
+                region: None,
+                postal_code: "N1".into(),
+                country: "GB".into(),
+            },
+            created_at: Timestamp::from_millis(1_700_000_000_000),
+            reservation_expires_at: Timestamp::from_millis(1_700_000_900_000),
+            payment: Payment {
+                intent_id: Some("pi_1".into()),
+                status: CaptureState::Captured,
+                authorized_minor: 5_000,
+                captured_minor: 5_000,
+                refunded_minor: 1_000,
+                ..Payment::default()
+            },
+            version: 4,
+        }
+    }
+
+    /// The item as the table returns it.
+    fn stored(item: &OrderItem) -> OrderItem {
+        let attributes: serde_dynamo::Item = serde_dynamo::to_item(item).unwrap();
+        serde_dynamo::from_item(attributes).unwrap()
+    }
+
+    #[test]
+    fn an_order_reads_back_with_its_three_states() {
+        let order = order();
+        let read = stored(&OrderItem::from_order(&order)).into_order().unwrap();
+        assert_eq!(read, order);
+        assert_eq!(
+            read.state().payment_status,
+            PaymentStatus::PartiallyRefunded
+        );
+    }
+
+    #[test]
+    fn an_unshipped_order_stores_no_fulfilment_attribute() {
+        let order = Order {
+            fulfillment_status: FulfillmentStatus::Unfulfilled,
+            ..order()
+        };
+        let item = OrderItem::from_order(&order);
+        assert_eq!(item.ful, None);
+        assert_eq!(stored(&item).into_order().unwrap(), order);
+    }
+
+    #[test]
+    fn an_order_stored_before_the_split_reads_with_its_meaning() {
+        for (old, status, goods) in [
+            (
+                "paid",
+                OrderStatus::Confirmed,
+                FulfillmentStatus::Unfulfilled,
+            ),
+            (
+                "payment_failed",
+                OrderStatus::PendingPayment,
+                FulfillmentStatus::Unfulfilled,
+            ),
+            (
+                "partially_refunded",
+                OrderStatus::Confirmed,
+                FulfillmentStatus::Unfulfilled,
+            ),
+            (
+                "shipped",
+                OrderStatus::Confirmed,
+                FulfillmentStatus::Shipped,
+            ),
+            (
+                "delivered",
+                OrderStatus::Completed,
+                FulfillmentStatus::Delivered,
+            ),
+        ] {
+            let mut item = OrderItem::from_order(&order());
+            item.status = old.into();
+            item.ful = None;
+            let read = stored(&item).into_order().unwrap();
+            assert_eq!(
+                (read.status, read.fulfillment_status),
+                (status, goods),
+                "{old}"
+            );
+        }
+        let mut unknown = OrderItem::from_order(&order());
+        unknown.status = "lost".into();
+        assert!(matches!(
+            unknown.into_order(),
+            Err(StoreError::Corrupt {
+                entity: "order",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn history_states_read_back_and_old_entries_keep_their_meaning() {
+        let state = order().state();
+        assert_eq!(read_state(&write_state(state)).unwrap(), state);
+        assert_eq!(
+            write_state(state),
+            "confirmed/partially_refunded/partially_shipped"
+        );
+        let old = read_state("payment_authorized").unwrap();
+        assert_eq!(
+            (old.status, old.payment_status),
+            (OrderStatus::Confirmed, PaymentStatus::Authorized)
+        );
+        assert!(read_state("confirmed/paid").is_err());
+        assert!(read_state("confirmed/paid/teleported").is_err());
     }
 }

@@ -3,7 +3,8 @@
 
 use super::items::{
     AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, order_key,
-    status_index_time, status_partition, status_shard, status_sort,
+    status_index_time, status_partition, status_partition_named, status_shard, status_sort,
+    stored_fulfillment,
 };
 use super::{
     DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, n, s,
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 
 impl DynamoStore {
     fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
-        // The order moves to its new status in the status index.
+        // The order moves to its new lifecycle status in the status index.
         let index_time = status_index_time(change.to, change.reservation_expires_at, change.at);
         let payment = change
             .payment
@@ -27,27 +28,40 @@ impl DynamoStore {
             .and_then(PaymentItem::from_payment)
             .map(|item| serde_dynamo::to_attribute_value(item).map_err(corrupt("order payment")))
             .transpose()?;
-        let expression = if payment.is_some() {
-            "SET #status = :to, version = version + :one, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk, pay = :pay"
-        } else {
+        let goods =
+            stored_fulfillment(change.to.fulfillment_status).map(|status| s(status.as_str()));
+        let mut set =
             "SET #status = :to, version = version + :one, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk"
+                .to_owned();
+        let mut values = HashMap::new();
+        if let Some(pay) = payment {
+            set.push_str(", pay = :pay");
+            values.insert(":pay".to_owned(), pay);
+        }
+        let expression = match goods {
+            Some(goods) => {
+                values.insert(":ful".to_owned(), goods);
+                format!("{set}, ful = :ful")
+            }
+            None => format!("{set} REMOVE ful"),
         };
+        // The version alone says whether the order changed since it was read.
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(order_key(change.order_id))))
             .update_expression(expression)
-            .set_expression_attribute_values(
-                payment.map(|pay| HashMap::from([(":pay".to_owned(), pay)])),
-            )
+            .set_expression_attribute_values(Some(values))
             .expression_attribute_values(
                 ":gsi2pk",
-                s(status_partition(change.to, status_shard(change.order_id))),
+                s(status_partition(
+                    change.to.status,
+                    status_shard(change.order_id),
+                )),
             )
             .expression_attribute_values(":gsi2sk", s(status_sort(index_time, change.order_id)))
-            .condition_expression("version = :expected AND #status = :from")
+            .condition_expression("version = :expected")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(change.to.as_str()))
-            .expression_attribute_values(":from", s(change.from.as_str()))
+            .expression_attribute_values(":to", s(change.to.status.as_str()))
             .expression_attribute_values(":expected", n(change.expected_version))
             .expression_attribute_values(":one", n(1))
             .build()
@@ -158,7 +172,7 @@ impl OrderLifecycle for DynamoStore {
             .map(|item| {
                 let history: HistoryItem =
                     serde_dynamo::from_item(item).map_err(corrupt("history"))?;
-                Ok(history.into_entry())
+                history.into_entry()
             })
             .collect()
     }
@@ -187,23 +201,19 @@ impl OrderLifecycle for DynamoStore {
         after: Option<String>,
         limit: u16,
     ) -> Result<Page<Order, String>, StoreError> {
-        // Every unpaid status, in turn; the cursor says which and where: `<status>|<gsi2sk>`.
-        let unpaid: Vec<OrderStatus> = OrderStatus::ALL
-            .into_iter()
-            .filter(|s| s.holds_unpaid_reservation())
-            .collect();
+        // Every unpaid partition, in turn; the cursor says which and where:
+        // `<status>|<gsi2sk>`. Unpaid orders filed before the split (decision
+        // 0008) sit under `payment_failed` until they next move.
+        let unpaid = [OrderStatus::PendingPayment.as_str(), "payment_failed"];
         let (mut index, mut start) = match after.as_deref().and_then(|c| c.split_once('|')) {
             Some((status, sk)) => (
-                unpaid
-                    .iter()
-                    .position(|s| s.as_str() == status)
-                    .unwrap_or(0),
+                unpaid.iter().position(|s| *s == status).unwrap_or(0),
                 Some(sk.to_owned()),
             ),
             None => (0, None),
         };
         while let Some(status) = unpaid.get(index) {
-            let partition = status_partition(*status, shard);
+            let partition = status_partition_named(status, shard);
             let page = self
                 .query_status_index(
                     &partition,
@@ -217,11 +227,11 @@ impl OrderLifecycle for DynamoStore {
             if let Some(next) = page.next {
                 return Ok(Page {
                     items,
-                    next: Some(format!("{}|{next}", status.as_str())),
+                    next: Some(format!("{status}|{next}")),
                 });
             }
             if !items.is_empty() {
-                let next = unpaid.get(index + 1).map(|s| format!("{}|", s.as_str()));
+                let next = unpaid.get(index + 1).map(|s| format!("{s}|"));
                 return Ok(Page { items, next });
             }
             index += 1;

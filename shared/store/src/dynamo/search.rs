@@ -2,14 +2,14 @@
 //! status through the status index (gsi2), never a scan.
 
 use super::items::{
-    OrderItem, customer_order_sort, customer_orders_partition, order_key, status_partition,
+    OrderItem, PaymentItem, customer_order_sort, customer_orders_partition, order_key, read_status,
+    status_partition,
 };
 use super::lifecycle::StatusRange;
 use super::{DynamoStore, corrupt, s, unavailable};
-use crate::{OrderQuery, OrderSearch, Page, STATUS_SHARDS, StoreError};
+use crate::{OrderQuery, OrderSearch, Page, STATUS_SHARDS, StatusCount, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::Select;
-use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
+use shopflow_domain::{FulfillmentStatus, Order, OrderId, OrderState, OrderStatus, Timestamp};
 use std::collections::HashMap;
 use ulid::Ulid;
 
@@ -171,17 +171,20 @@ impl OrderSearch for DynamoStore {
         &self,
         status: OrderStatus,
         since: Option<Timestamp>,
-    ) -> Result<u64, StoreError> {
-        let mut total = 0u64;
+    ) -> Result<StatusCount, StoreError> {
+        let mut count = StatusCount::default();
         for shard in 0..STATUS_SHARDS {
             let mut start = None;
             loop {
+                // Only what the counts need; a query is billed by the items
+                // it reads, so this costs what a bare count would.
                 let mut request = self
                     .client
                     .query()
                     .table_name(&self.table)
                     .index_name("gsi2")
-                    .select(Select::Count)
+                    .projection_expression("#status, pay, ful")
+                    .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":partition", s(status_partition(status, shard)))
                     .set_exclusive_start_key(start.take());
                 request = match since {
@@ -194,13 +197,42 @@ impl OrderSearch for DynamoStore {
                     None => request.key_condition_expression("gsi2pk = :partition"),
                 };
                 let output = request.send().await.map_err(unavailable)?;
-                total += u64::try_from(output.count).unwrap_or(0);
+                for item in output.items.unwrap_or_default() {
+                    let counted: CountedOrder =
+                        serde_dynamo::from_item(item).map_err(corrupt("order"))?;
+                    count.add(counted.state()?);
+                }
                 start = output.last_evaluated_key;
                 if start.is_none() {
                     break;
                 }
             }
         }
-        Ok(total)
+        Ok(count)
+    }
+}
+
+/// The attributes of an order that its counts read.
+#[derive(Debug, serde::Deserialize)]
+struct CountedOrder {
+    status: String,
+    #[serde(default)]
+    pay: Option<PaymentItem>,
+    #[serde(default)]
+    ful: Option<FulfillmentStatus>,
+}
+
+impl CountedOrder {
+    fn state(self) -> Result<OrderState, StoreError> {
+        let (status, goods_before_the_split) = read_status(&self.status)?;
+        Ok(OrderState {
+            status,
+            payment_status: self
+                .pay
+                .map(PaymentItem::into_payment)
+                .unwrap_or_default()
+                .payment_status(),
+            fulfillment_status: self.ful.or(goods_before_the_split).unwrap_or_default(),
+        })
     }
 }
