@@ -321,6 +321,35 @@ async fn an_authorization_that_loses_the_race_to_its_capture_is_ignored_on_the_s
 }
 
 #[tokio::test]
+async fn two_reports_racing_to_revive_an_expired_order_revive_it_once_and_give_nothing_back() {
+    // Paid on a hosted page after the reservation lapsed: the page's
+    // completion and the intent's authorization arrive together. One revives
+    // the order and takes the last units; the other read the expired order,
+    // so its write fails on the order's version and on the stock at once.
+    // That is a stale read to decide again, not stock gone.
+    let mut shop = Shop::new().await;
+    let order = shop.order_in(S::PendingPayment).await;
+    shop.sell_out().await;
+    shop.expire(order).await;
+    assert_eq!(shop.stock().available(), 2, "exactly the order's units");
+    shop.captured_between_read_and_write(order);
+
+    let outcome = shop.apply(authorized(order, &event_id(1))).await.unwrap();
+
+    assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
+    let state = shop.status(order).await;
+    assert_eq!(
+        (state.status, state.payment_status),
+        (OrderStatus::Confirmed, PaymentStatus::Paid)
+    );
+    assert_eq!(shop.stock().available(), 0, "reserved once, for the order");
+    assert!(
+        shop.refunds_required(order).is_empty(),
+        "the money the order holds is never given back"
+    );
+}
+
+#[tokio::test]
 async fn an_order_that_keeps_changing_fails_the_event_after_five_attempts() {
     let mut shop = Shop::new().await;
     let order = shop.order_in(S::PendingPayment).await;

@@ -3,10 +3,10 @@
 //! reserves every line or nothing.
 
 use crate::{
-    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
-    IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
-    OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RefundWrite,
-    RestockError, StatusChange, StatusCount, StoreError, WebhookInbox,
+    ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
+    HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery,
+    OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError,
+    RefundWrite, RestockError, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use async_trait::async_trait;
 use shopflow_domain::{
@@ -255,31 +255,47 @@ impl InventoryStore for MemoryStore {
 impl OrderLifecycle for MemoryStore {
     async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
         let mut state = self.state();
-        state.refuse_if_applied(change.applies.as_ref())?;
-        let current = state
-            .orders
-            .get(&change.order_id)
-            .ok_or(ChangeError::Stale)?;
-        if current.version != change.expected_version {
-            return Err(ChangeError::Stale);
-        }
+        // Every condition is evaluated, as DynamoDB does, and the failures
+        // are read as the DynamoDB adapter reads them.
+        let mut refusal = ChangeRefusal {
+            applied_before: change
+                .applies
+                .as_ref()
+                .is_some_and(|applied| state.applied_events.contains(applied)),
+            order_changed: state
+                .orders
+                .get(&change.order_id)
+                .is_none_or(|current| current.version != change.expected_version),
+            ..ChangeRefusal::default()
+        };
         // Work on a copy so a failed line leaves stock as it was.
         let mut stock = state.stock.clone();
+        let mut release_failed = None;
         for (sku, warehouse, units) in &change.release {
             let at = (sku.clone(), warehouse.clone());
             let level = stock.get(&at).copied().unwrap_or_default();
-            let next = level
-                .release(*units)
-                .map_err(|e| ChangeError::Store(StoreError::Unavailable(e.to_string())))?;
-            stock.insert(at, next);
+            match level.release(*units) {
+                Ok(next) => {
+                    stock.insert(at, next);
+                }
+                Err(error) => release_failed = Some(error.to_string()),
+            }
         }
         for (sku, warehouse, units) in &change.reserve {
             let at = (sku.clone(), warehouse.clone());
             let level = stock.get(&at).copied().unwrap_or_default();
-            stock.insert(
-                at,
-                level.reserve(*units).map_err(|_| ChangeError::OutOfStock)?,
-            );
+            match level.reserve(*units) {
+                Ok(next) => {
+                    stock.insert(at, next);
+                }
+                Err(_) => refusal.stock_short = true,
+            }
+        }
+        if let Some(reason) = refusal.reason() {
+            return Err(reason);
+        }
+        if let Some(error) = release_failed {
+            return Err(ChangeError::Store(StoreError::Unavailable(error)));
         }
         state.stock = stock;
         if let Some(order) = state.orders.get_mut(&change.order_id) {

@@ -293,6 +293,41 @@ pub enum ChangeError {
     Store(#[from] StoreError),
 }
 
+/// Which conditions of a change's transaction failed. DynamoDB reports every
+/// failed condition of a cancelled transaction at once; both stores read
+/// them through [`ChangeRefusal::reason`], so the fake cannot order them
+/// differently from the real thing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangeRefusal {
+    /// The consumed event's applied-record already exists.
+    pub applied_before: bool,
+    /// The order's version is not the one the change was decided on.
+    pub order_changed: bool,
+    /// Another transaction held one of the items.
+    pub conflict: bool,
+    /// A unit the change had to reserve again is not available.
+    pub stock_short: bool,
+}
+
+impl ChangeRefusal {
+    /// Why the change wrote nothing, or `None` when nothing was refused. A
+    /// redelivered event is a duplicate. A stale order or a conflict means
+    /// "read again and decide again", before any stock reason: a stale
+    /// writer checked stock for a state it never saw (another writer may
+    /// have taken those very units for this same order).
+    pub fn reason(self) -> Option<ChangeError> {
+        if self.applied_before {
+            Some(ChangeError::AlreadyApplied)
+        } else if self.order_changed || self.conflict {
+            Some(ChangeError::Stale)
+        } else if self.stock_short {
+            Some(ChangeError::OutOfStock)
+        } else {
+            None
+        }
+    }
+}
+
 /// One applied change of an order's state, as its history keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {

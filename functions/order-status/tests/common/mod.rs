@@ -132,6 +132,22 @@ impl Shop {
     }
 
     /// The stock of the shop's one SKU.
+    /// The sweeper expires the order and hands its units back.
+    pub async fn expire(&self, id: OrderId) {
+        let at = Timestamp::from_millis(FIRST_ORDER_AT + 3_600_000);
+        let sweeper = actor_of(OrderTrigger::ReservationExpired);
+        shopflow_testkit::apply(
+            self.store.memory(),
+            id,
+            OrderTrigger::ReservationExpired,
+            &sweeper,
+            None,
+            at,
+        )
+        .await
+        .unwrap();
+    }
+
     pub fn stock(&self) -> shopflow_domain::StockLevel {
         self.store.memory().stock(
             &shopflow_testkit::sku(SKU),
@@ -255,7 +271,8 @@ impl Shop {
     }
 
     /// The payment is captured (by another delivery) just after the
-    /// consumer read the order, so its write finds the order changed.
+    /// consumer read the order, so its write finds the order changed. For
+    /// an expired order, that capture reserves its units again.
     pub fn captured_between_read_and_write(&self, id: OrderId) {
         self.faults().captured_first.lock().unwrap().insert(id);
     }

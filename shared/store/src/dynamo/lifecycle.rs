@@ -11,7 +11,8 @@ use super::{
     unavailable,
 };
 use crate::{
-    ChangeError, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange, StoreError,
+    ChangeError, ChangeRefusal, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange,
+    StoreError,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -109,20 +110,18 @@ impl OrderLifecycle for DynamoStore {
         let Some(reasons) = self.transact(writes).await? else {
             return Ok(());
         };
-        // A redelivered event finds its record; otherwise the order's own
-        // condition failed, or another transaction held it: re-read and re-decide.
         let failed = |index: usize| condition_failed(&reasons, index);
-        if change.applies.is_some() && failed(applied_index) {
-            Err(ChangeError::AlreadyApplied)
-        } else if reserved.clone().any(failed) {
-            Err(ChangeError::OutOfStock)
-        } else if failed(0) || reasons.iter().any(|r| r == "TransactionConflict") {
-            Err(ChangeError::Stale)
-        } else {
-            Err(ChangeError::Store(StoreError::Unavailable(format!(
+        let refusal = ChangeRefusal {
+            applied_before: change.applies.is_some() && failed(applied_index),
+            order_changed: failed(0),
+            conflict: reasons.iter().any(|r| r == "TransactionConflict"),
+            stock_short: reserved.clone().any(failed),
+        };
+        Err(refusal.reason().unwrap_or_else(|| {
+            ChangeError::Store(StoreError::Unavailable(format!(
                 "status change cancelled: {reasons:?}"
-            ))))
-        }
+            )))
+        }))
     }
 
     async fn record_event(

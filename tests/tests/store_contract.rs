@@ -1,0 +1,184 @@
+//! The store ports' behaviour, run against the in-memory fake and against
+//! DynamoDB Local alike, so the fake the handler tests use cannot drift from
+//! the adapter that runs in AWS. Each behaviour is written once, generic over
+//! the store, and the `contract!` list runs it on both.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use shopflow_domain::{Actor, Order, OrderId, OrderTrigger, Product, Timestamp};
+use shopflow_store::dynamo::DynamoStore;
+use shopflow_store::memory::MemoryStore;
+use shopflow_store::{ChangeError, CheckoutStore, InventoryStore, OrderLifecycle, StatusChange};
+use shopflow_testkit::{
+    ADA, eur, order_line, payments, place_order, receive_stock, sku, unpaid_order,
+};
+use ulid::Ulid;
+
+/// What a behaviour needs of a store.
+trait Store: CheckoutStore + InventoryStore + OrderLifecycle {}
+impl<S: CheckoutStore + InventoryStore + OrderLifecycle> Store for S {}
+
+const WAREHOUSE: &str = "WH-NORTH";
+
+/// A SKU of the test's own (the DynamoDB table is shared by every test),
+/// stocked with `units` in [`WAREHOUSE`].
+async fn stocked(store: &impl Store, units: u32) -> String {
+    let code = format!("C-{}", Ulid::generate());
+    store
+        .upsert_product(&Product {
+            sku: sku(&code),
+            name: "Contract tee".into(),
+            price: eur(2_500),
+            active: true,
+        })
+        .await
+        .unwrap();
+    receive_stock(store, &code, WAREHOUSE, units, Ulid::generate(), now()).await;
+    code
+}
+
+fn now() -> Timestamp {
+    shopflow_lambda_kit::now()
+}
+
+/// Ada's order of `units` of `code`, placed (its units reserved).
+async fn placed(store: &impl Store, code: &str, units: u32) -> Order {
+    let id = OrderId::from_ulid(Ulid::generate());
+    let order = unpaid_order(
+        id,
+        ADA,
+        vec![order_line(code, WAREHOUSE, units, 2_500)],
+        now(),
+    );
+    place_order(store, &order, Ulid::generate()).await;
+    store.order(id).await.unwrap().unwrap()
+}
+
+/// The change `trigger` makes to `order` as read.
+fn change(order: &Order, trigger: OrderTrigger) -> StatusChange {
+    let to = order.state().apply(trigger).unwrap();
+    StatusChange::new(order, to, trigger, &payments(), None, now())
+}
+
+/// `order` expired by the sweeper, its units handed back, as read again.
+async fn expired(store: &impl Store, order: &Order) -> Order {
+    let sweeper = Actor::System("reservation-sweeper");
+    let lapse = order
+        .state()
+        .apply(OrderTrigger::ReservationExpired)
+        .unwrap();
+    let change = StatusChange::new(
+        order,
+        lapse,
+        OrderTrigger::ReservationExpired,
+        &sweeper,
+        None,
+        now(),
+    );
+    store.change_status(&change).await.unwrap();
+    store.order(order.id).await.unwrap().unwrap()
+}
+
+fn available(level: &[(shopflow_domain::WarehouseId, shopflow_domain::StockLevel)]) -> u32 {
+    level.iter().map(|(_, level)| level.available()).sum()
+}
+
+/// Two late payments read the same expired order; the first revives it and
+/// takes its units back. The second's write fails on the order's version
+/// and on the stock at once: that is a stale read, decided again, never
+/// "stock gone" (which would give back the money the order now holds).
+async fn a_late_payment_that_lost_the_race_is_stale_not_out_of_stock(store: &impl Store) {
+    let code = stocked(store, 2).await;
+    let order = placed(store, &code, 2).await;
+    let lapsed = expired(store, &order).await;
+
+    store
+        .change_status(&change(&lapsed, OrderTrigger::PaymentAuthorized))
+        .await
+        .unwrap();
+    let loser = store
+        .change_status(&change(&lapsed, OrderTrigger::PaymentCaptured))
+        .await;
+
+    assert!(matches!(loser, Err(ChangeError::Stale)), "{loser:?}");
+    assert_eq!(
+        available(&store.stock_levels(&sku(&code)).await.unwrap()),
+        0
+    );
+    let revived = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(revived.version, lapsed.version + 1, "changed once");
+}
+
+/// A late payment for an expired order whose units were sold meanwhile.
+async fn a_late_payment_finds_the_stock_gone(store: &impl Store) {
+    let code = stocked(store, 2).await;
+    let order = placed(store, &code, 2).await;
+    let lapsed = expired(store, &order).await;
+    placed(store, &code, 1).await;
+
+    let late = store
+        .change_status(&change(&lapsed, OrderTrigger::PaymentCaptured))
+        .await;
+
+    assert!(matches!(late, Err(ChangeError::OutOfStock)), "{late:?}");
+    let unchanged = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.state(), lapsed.state());
+    assert_eq!(
+        available(&store.stock_levels(&sku(&code)).await.unwrap()),
+        1
+    );
+}
+
+/// The same consumed event applied twice is a duplicate, even when the
+/// order has moved on since (so its version no longer matches either).
+async fn a_redelivered_event_is_a_duplicate_whatever_else_changed(store: &impl Store) {
+    let code = stocked(store, 1).await;
+    let order = placed(store, &code, 1).await;
+    let event = Ulid::generate().to_string();
+    let first = change(&order, OrderTrigger::PaymentAuthorized).applying("contract", &event);
+    store.change_status(&first).await.unwrap();
+
+    let again = store.change_status(&first).await;
+
+    assert!(
+        matches!(again, Err(ChangeError::AlreadyApplied)),
+        "{again:?}"
+    );
+    assert!(store.has_applied("contract", &event).await.unwrap());
+    let stored = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, order.version + 1, "applied once");
+    assert_eq!(stored.status, first.to.status);
+}
+
+/// A DynamoDB store on the local stack's DynamoDB Local and table.
+async fn dynamo() -> DynamoStore {
+    let stack = shopflow_tests::stack_without_schedules();
+    let clients = stack.clients().await;
+    DynamoStore::new(clients.dynamodb.clone(), &stack.spec.table.name)
+}
+
+macro_rules! contract {
+    ($($behaviour:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $behaviour() {
+                    super::$behaviour(&super::MemoryStore::default()).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $behaviour() {
+                    super::$behaviour(&super::dynamo().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    a_late_payment_that_lost_the_race_is_stale_not_out_of_stock,
+    a_late_payment_finds_the_stock_gone,
+    a_redelivered_event_is_a_duplicate_whatever_else_changed,
+);
