@@ -7,10 +7,11 @@
 //!   the order's other open payments and hosted pages so it cannot be paid;
 //! - `payment.refund_required`: give back money an order cannot keep.
 //!
-//! Every call carries an idempotency key derived from the order, its payment
-//! and the event, and an event already carried out is never carried out
-//! again. Stripe's answer is published as the matching `payment.*` event, so
-//! the order's money is recorded even when Stripe's own webhook is late or lost.
+//! Every call carries an idempotency key of its own, from the kind of call,
+//! the order and its payment, and an event already carried out is never
+//! carried out again. Stripe's answer is published as the matching
+//! `payment.*` event, so the order's money is recorded even when Stripe's own
+//! webhook is late or lost.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -172,7 +173,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         if amount == 0 || records.order.status == OrderStatus::Cancelled {
             return Ok(None);
         }
-        let key = format!("capture-{order_id}-{intent_id}");
+        let key = stripe_key("capture", order_id, intent_id);
         let answer = self.gateway.capture(intent_id, amount, &key).await;
         let intent = self.as_it_stands(intent_id, answer).await?;
         tracing::info!(%order_id, %intent_id, status = intent.status.as_str(), "capture asked");
@@ -193,7 +194,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         let currency = order.currency.as_str();
         let report = match order.payment.settlement_on_cancel() {
             Settlement::Void { intent_id } => {
-                let key = format!("void-{order_id}-{intent_id}");
+                let key = stripe_key("void", order_id, &intent_id);
                 let answer = self.gateway.cancel(&intent_id, &key).await;
                 let intent = self.as_it_stands(&intent_id, answer).await?;
                 report_of(&intent, order_id, currency)
@@ -205,7 +206,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
                     intent_id: intent_id.clone(),
                     amount_minor: None,
                     order_id,
-                    refund_id: format!("cancel-{order_id}"),
+                    refund_id: stripe_key("refund-cancelled", order_id, &intent_id),
                     reason: "the order was cancelled".into(),
                 };
                 self.refund_rest(&request, currency).await?
@@ -224,7 +225,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         for attempt in &records.attempts {
             let closed = match attempt {
                 PaymentAttempt::Intent { intent_id, .. } if Some(intent_id.as_str()) != bound => {
-                    let key = format!("cancel-{order_id}-{intent_id}");
+                    let key = stripe_key("close", order_id, intent_id);
                     self.gateway.cancel(intent_id, &key).await.map(|_| ())
                 }
                 PaymentAttempt::CheckoutSession {
@@ -250,18 +251,26 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         &self,
         refund: &RefundRequired,
     ) -> Result<Option<PaymentReported>, ConsumeError> {
-        let key = format!("give-back-{}-{}", refund.order_id, refund.payment_id);
+        // The order may have taken this very payment since the give-back was
+        // decided (a stale report racing the one that revived it): what the
+        // order holds now is never given back.
+        let records = self.order(refund.order_id).await?;
+        if records.order.holds_payment(&refund.payment_id) {
+            tracing::info!(order_id = %refund.order_id, payment_id = %refund.payment_id, "the order holds this payment now: nothing to give back");
+            return Ok(None);
+        }
         tracing::warn!(order_id = %refund.order_id, payment_id = %refund.payment_id, reason = %refund.reason, "giving money back");
         let refund_request = RefundRequest {
             intent_id: refund.payment_id.clone(),
             amount_minor: None,
             order_id: refund.order_id,
-            refund_id: key.clone(),
+            refund_id: stripe_key("give-back-refund", refund.order_id, &refund.payment_id),
             reason: refund.reason.clone(),
         };
         if refund.settle == GiveBackBy::Refund {
             return self.refund_rest(&refund_request, &refund.currency).await;
         }
+        let key = stripe_key("give-back-void", refund.order_id, &refund.payment_id);
         let answer = self.gateway.cancel(&refund.payment_id, &key).await;
         let intent = self.as_it_stands(&refund.payment_id, answer).await?;
         if intent.status == IntentStatus::Succeeded {
@@ -310,6 +319,14 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             Err(error) => Err(failed(error)),
         }
     }
+}
+
+/// The idempotency key (or refund id) of one kind of Stripe call for one
+/// order's payment. No two kinds of call share a key: Stripe answers a key
+/// reused on another endpoint with `idempotency_error`, and one reused on the
+/// same endpoint with the first call's saved answer, refusals included.
+fn stripe_key(call: &str, order_id: OrderId, payment_id: &str) -> String {
+    format!("{call}-{order_id}-{payment_id}")
 }
 
 /// The report a payment's state makes: captured, voided, or nothing yet.

@@ -186,6 +186,7 @@ async fn a_second_payment_is_refunded_and_the_refund_reported() {
 async fn a_hold_the_order_cannot_keep_is_released() {
     let mut shop = Shop::new(CapturePolicy::OnShipment).await;
     let (order, intent) = shop.authorized_order().await;
+    shop.cancel(order).await;
 
     let outcome = shop
         .apply(refund_required(order, &intent, 5_000, "void"))
@@ -241,8 +242,12 @@ async fn events_that_ask_nothing_of_stripe_are_ignored() {
 
 #[tokio::test]
 async fn a_hold_to_release_that_was_captured_meanwhile_is_refunded_instead() {
+    // Stripe saves the release's refusal (the payment is captured) under its
+    // idempotency key; the refund must go under a key of its own, or Stripe
+    // answers idempotency_error on every retry and the money never goes back.
     let mut shop = Shop::new(CapturePolicy::OnShipment).await;
     let (order, intent) = shop.authorized_order().await;
+    shop.cancel(order).await;
     shop.stripe
         .capture(&intent, 5_000, "captured-meanwhile")
         .await
@@ -260,6 +265,28 @@ async fn a_hold_to_release_that_was_captured_meanwhile_is_refunded_instead() {
         (report.facts.amount_minor, report.facts.fully_refunded),
         (5_000, Some(true))
     );
+    assert_eq!(shop.stripe_calls("refund"), 1);
+}
+
+#[tokio::test]
+async fn money_the_order_holds_now_is_never_given_back() {
+    // A report decided on a stale read asked to give back the payment that
+    // a racing report has since bound to the revived order.
+    let mut shop = Shop::new(CapturePolicy::OnShipment).await;
+    let (order, intent) = shop.authorized_order().await;
+
+    let outcome = shop
+        .apply(refund_required(order, &intent, 5_000, "void"))
+        .await
+        .unwrap();
+
+    assert!(matches!(outcome, Handled::Ignored(_)), "{outcome:?}");
+    assert_eq!(
+        shop.intent_status(&intent),
+        Some(IntentStatus::RequiresCapture)
+    );
+    assert_eq!(shop.stripe_calls("cancel"), 0);
+    assert!(shop.reports().is_empty());
 }
 
 #[tokio::test]

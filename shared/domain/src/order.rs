@@ -66,6 +66,14 @@ impl Order {
         &self.customer_id == customer
     }
 
+    /// Whether `payment_id` is the payment this order keeps: bound to it,
+    /// holding money, and the order not cancelled.
+    pub fn holds_payment(&self, payment_id: &str) -> bool {
+        self.status != OrderStatus::Cancelled
+            && self.payment.holds_money()
+            && self.payment.intent_id.as_deref() == Some(payment_id)
+    }
+
     /// Its lifecycle, money and goods as they stand.
     pub fn state(&self) -> OrderState {
         OrderState {

@@ -156,8 +156,9 @@ impl MockSession {
 struct State {
     intents: HashMap<String, MockIntent>,
     sessions: HashMap<String, MockSession>,
-    /// What each idempotency key answered, so a retry gets the same answer.
-    answers: HashMap<String, Answer>,
+    /// What each idempotency key was first used for and answered, errors
+    /// included, so a retry gets the same answer, as from Stripe.
+    answers: HashMap<String, KeyUse>,
     /// Every event the mock emitted, oldest first.
     events: Vec<Value>,
     /// Every call made to the gateway, by name, oldest first.
@@ -165,11 +166,60 @@ struct State {
     unavailable: bool,
 }
 
+/// A request made under an idempotency key, and its answer. Stripe saves
+/// the answer (success or refusal) of the first request under a key and
+/// replays it; the same key on another endpoint or with other parameters
+/// is `400 idempotency_error`.
+#[derive(Debug, Clone)]
+struct KeyUse {
+    /// Method, path and parameters: what the key stands for.
+    request: String,
+    answer: Result<Answer, GatewayError>,
+}
+
+/// A saved answer, as the response body was when first given.
 #[derive(Debug, Clone)]
 enum Answer {
-    Intent(String),
-    Session(String),
+    Intent(Intent),
+    Session(CheckoutSession),
     Refund(ProviderRefund),
+}
+
+fn idempotency_error(key: &str) -> GatewayError {
+    rejected(
+        400,
+        "idempotency_error",
+        &format!(
+            "Keys for idempotent requests can only be used with the same endpoint and parameters they were first used with ({key})"
+        ),
+    )
+}
+
+fn unexpected_answer() -> GatewayError {
+    GatewayError::Unavailable("mock: a saved answer of another kind".into())
+}
+
+impl Answer {
+    fn into_intent(self) -> Result<Intent, GatewayError> {
+        match self {
+            Self::Intent(intent) => Ok(intent),
+            _ => Err(unexpected_answer()),
+        }
+    }
+
+    fn into_refund(self) -> Result<ProviderRefund, GatewayError> {
+        match self {
+            Self::Refund(refund) => Ok(refund),
+            _ => Err(unexpected_answer()),
+        }
+    }
+
+    fn into_session(self) -> Result<CheckoutSession, GatewayError> {
+        match self {
+            Self::Session(session) => Ok(session),
+            _ => Err(unexpected_answer()),
+        }
+    }
 }
 
 /// Where the mock posts its webhook events.
@@ -441,30 +491,45 @@ impl MockGateway {
             .ok_or_else(|| no_such("payment_intent", intent_id))
     }
 
-    /// Intent `intent_id` as it now is: the answer to `key` from now on, and
-    /// announced to the webhook as `kind`.
-    fn answer_intent(
+    /// Intent `intent_id` as it now is, announced to the webhook as `kind`.
+    fn announce_intent(
         &self,
         state: &mut State,
-        key: &str,
         intent_id: &str,
         kind: &str,
     ) -> Result<Intent, GatewayError> {
         let intent = Self::intent_mut(state, intent_id)?;
         let (event, answer) = (intent.json(), intent.to_intent());
-        state
-            .answers
-            .insert(key.to_owned(), Answer::Intent(intent_id.to_owned()));
         self.emit(state, kind, event);
         Ok(answer)
     }
 
-    /// The answer a key gave before, if it was used.
-    fn replay_intent(state: &State, key: &str) -> Option<Intent> {
-        match state.answers.get(key) {
-            Some(Answer::Intent(id)) => state.intents.get(id).map(MockIntent::to_intent),
-            _ => None,
+    /// `request` made under `key`, as Stripe makes it: the answer saved for
+    /// the key when it was used before for the same request, an
+    /// `idempotency_error` when it was used for another, otherwise `run`'s
+    /// answer, saved for the key.
+    fn keyed(
+        state: &mut State,
+        key: &str,
+        request: String,
+        run: impl FnOnce(&mut State) -> Result<Answer, GatewayError>,
+    ) -> Result<Answer, GatewayError> {
+        if let Some(used) = state.answers.get(key) {
+            return if used.request == request {
+                used.answer.clone()
+            } else {
+                Err(idempotency_error(key))
+            };
         }
+        let answer = run(state);
+        state.answers.insert(
+            key.to_owned(),
+            KeyUse {
+                request,
+                answer: answer.clone(),
+            },
+        );
+        answer
     }
 }
 
@@ -472,29 +537,31 @@ impl MockGateway {
 impl PaymentGateway for MockGateway {
     async fn create_intent(&self, request: &IntentRequest) -> Result<Intent, GatewayError> {
         let mut state = self.begin("create_intent")?;
-        if let Some(intent) = Self::replay_intent(&state, &request.idempotency_key) {
-            return Ok(intent);
-        }
-        if request.amount_minor < MINIMUM_AMOUNT {
-            return Err(rejected(
-                400,
-                "amount_too_small",
-                "Amount must be at least 50 cents",
-            ));
-        }
-        let intent = new_intent(
+        let call = format!(
+            "POST /v1/payment_intents amount={} currency={} order_id={}",
             request.amount_minor,
             request.currency.as_str(),
-            &request.order_id.to_string(),
+            request.order_id
         );
-        let intent_id = intent.id.clone();
-        state.intents.insert(intent_id.clone(), intent);
-        self.answer_intent(
-            &mut state,
-            &request.idempotency_key,
-            &intent_id,
-            "payment_intent.created",
-        )
+        Self::keyed(&mut state, &request.idempotency_key, call, |state| {
+            if request.amount_minor < MINIMUM_AMOUNT {
+                return Err(rejected(
+                    400,
+                    "amount_too_small",
+                    "Amount must be at least 50 cents",
+                ));
+            }
+            let intent = new_intent(
+                request.amount_minor,
+                request.currency.as_str(),
+                &request.order_id.to_string(),
+            );
+            let intent_id = intent.id.clone();
+            state.intents.insert(intent_id.clone(), intent);
+            self.announce_intent(state, &intent_id, "payment_intent.created")
+                .map(Answer::Intent)
+        })?
+        .into_intent()
     }
 
     async fn intent(&self, intent_id: &str) -> Result<Intent, GatewayError> {
@@ -509,91 +576,88 @@ impl PaymentGateway for MockGateway {
         idempotency_key: &str,
     ) -> Result<Intent, GatewayError> {
         let mut state = self.begin("capture")?;
-        if let Some(intent) = Self::replay_intent(&state, idempotency_key) {
-            return Ok(intent);
-        }
-        let intent = Self::intent_mut(&mut state, intent_id)?;
-        if intent.status != IntentStatus::RequiresCapture {
-            return Err(unexpected_state(intent));
-        }
-        if amount_minor < 1 || amount_minor > intent.amount {
-            return Err(rejected(
-                400,
-                "amount_too_large",
-                "amount_to_capture exceeds the authorized amount",
-            ));
-        }
-        intent.status = IntentStatus::Succeeded;
-        intent.received = amount_minor;
-        self.answer_intent(
-            &mut state,
-            idempotency_key,
-            intent_id,
-            "payment_intent.succeeded",
-        )
+        let call = format!(
+            "POST /v1/payment_intents/{intent_id}/capture amount_to_capture={amount_minor}"
+        );
+        Self::keyed(&mut state, idempotency_key, call, |state| {
+            let intent = Self::intent_mut(state, intent_id)?;
+            if intent.status != IntentStatus::RequiresCapture {
+                return Err(unexpected_state(intent));
+            }
+            if amount_minor < 1 || amount_minor > intent.amount {
+                return Err(rejected(
+                    400,
+                    "amount_too_large",
+                    "amount_to_capture exceeds the authorized amount",
+                ));
+            }
+            intent.status = IntentStatus::Succeeded;
+            intent.received = amount_minor;
+            self.announce_intent(state, intent_id, "payment_intent.succeeded")
+                .map(Answer::Intent)
+        })?
+        .into_intent()
     }
 
     async fn cancel(&self, intent_id: &str, idempotency_key: &str) -> Result<Intent, GatewayError> {
         let mut state = self.begin("cancel")?;
-        if let Some(intent) = Self::replay_intent(&state, idempotency_key) {
-            return Ok(intent);
-        }
-        let intent = Self::intent_mut(&mut state, intent_id)?;
-        if !(intent.status.is_open() || intent.status == IntentStatus::RequiresCapture) {
-            return Err(unexpected_state(intent));
-        }
-        intent.status = IntentStatus::Canceled;
-        self.answer_intent(
-            &mut state,
-            idempotency_key,
-            intent_id,
-            "payment_intent.canceled",
-        )
+        let call = format!("POST /v1/payment_intents/{intent_id}/cancel");
+        Self::keyed(&mut state, idempotency_key, call, |state| {
+            let intent = Self::intent_mut(state, intent_id)?;
+            if !(intent.status.is_open() || intent.status == IntentStatus::RequiresCapture) {
+                return Err(unexpected_state(intent));
+            }
+            intent.status = IntentStatus::Canceled;
+            self.announce_intent(state, intent_id, "payment_intent.canceled")
+                .map(Answer::Intent)
+        })?
+        .into_intent()
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<ProviderRefund, GatewayError> {
         let mut state = self.begin("refund")?;
-        if let Some(Answer::Refund(refund)) = state.answers.get(&request.refund_id) {
-            return Ok(refund.clone());
-        }
-        let intent = Self::intent_mut(&mut state, &request.intent_id)?;
-        if intent.status != IntentStatus::Succeeded {
-            return Err(rejected(
-                400,
-                "charge_not_captured",
-                "This payment has not been captured: there is nothing to refund",
-            ));
-        }
-        let left = intent.received - intent.refunded;
-        if left == 0 {
-            return Err(rejected(
-                400,
-                "charge_already_refunded",
-                "Charge has already been refunded",
-            ));
-        }
-        let amount = request.amount_minor.unwrap_or(left);
-        if amount < 1 || amount > left {
-            return Err(rejected(
-                400,
-                "amount_too_large",
-                "Refund amount is greater than the unrefunded amount on the charge",
-            ));
-        }
-        intent.refunded += amount;
-        let refund = ProviderRefund {
-            id: format!("re_mock_{}", Ulid::generate()),
-            status: "succeeded".into(),
-            amount_minor: amount,
-            refunded_in_total_minor: intent.refunded,
-            fully_refunded: intent.refunded >= intent.received,
-        };
-        let charge = intent.charge_json();
-        state
-            .answers
-            .insert(request.refund_id.clone(), Answer::Refund(refund.clone()));
-        self.emit(&mut state, "charge.refunded", charge);
-        Ok(refund)
+        let call = format!(
+            "POST /v1/refunds payment_intent={} amount={:?} refund_id={}",
+            request.intent_id, request.amount_minor, request.refund_id
+        );
+        Self::keyed(&mut state, &request.refund_id, call, |state| {
+            let intent = Self::intent_mut(state, &request.intent_id)?;
+            if intent.status != IntentStatus::Succeeded {
+                return Err(rejected(
+                    400,
+                    "charge_not_captured",
+                    "This payment has not been captured: there is nothing to refund",
+                ));
+            }
+            let left = intent.received - intent.refunded;
+            if left == 0 {
+                return Err(rejected(
+                    400,
+                    "charge_already_refunded",
+                    "Charge has already been refunded",
+                ));
+            }
+            let amount = request.amount_minor.unwrap_or(left);
+            if amount < 1 || amount > left {
+                return Err(rejected(
+                    400,
+                    "amount_too_large",
+                    "Refund amount is greater than the unrefunded amount on the charge",
+                ));
+            }
+            intent.refunded += amount;
+            let refund = ProviderRefund {
+                id: format!("re_mock_{}", Ulid::generate()),
+                status: "succeeded".into(),
+                amount_minor: amount,
+                refunded_in_total_minor: intent.refunded,
+                fully_refunded: intent.refunded >= intent.received,
+            };
+            let charge = intent.charge_json();
+            self.emit(state, "charge.refunded", charge);
+            Ok(Answer::Refund(refund))
+        })?
+        .into_refund()
     }
 
     async fn create_checkout_session(
@@ -601,42 +665,41 @@ impl PaymentGateway for MockGateway {
         request: &CheckoutSessionRequest,
     ) -> Result<CheckoutSession, GatewayError> {
         let mut state = self.begin("create_checkout_session")?;
-        if let Some(Answer::Session(id)) = state.answers.get(&request.idempotency_key) {
-            if let Some(session) = state.sessions.get(id) {
-                return Ok(CheckoutSession {
-                    id: session.id.clone(),
-                    url: session.url.clone(),
-                    expires_at: session.expires_at,
-                });
+        let call = format!(
+            "POST /v1/checkout/sessions amount={} currency={} order_id={} expires_at={}",
+            request.amount_minor,
+            request.currency.as_str(),
+            request.order_id,
+            request.expires_at.as_secs()
+        );
+        Self::keyed(&mut state, &request.idempotency_key, call, |state| {
+            if request.amount_minor < MINIMUM_AMOUNT {
+                return Err(rejected(
+                    400,
+                    "amount_too_small",
+                    "Amount must be at least 50 cents",
+                ));
             }
-        }
-        if request.amount_minor < MINIMUM_AMOUNT {
-            return Err(rejected(
-                400,
-                "amount_too_small",
-                "Amount must be at least 50 cents",
-            ));
-        }
-        let id = format!("cs_mock_{}", Ulid::generate());
-        let session = MockSession {
-            url: format!("{}/{id}", self.checkout_page_base.trim_end_matches('/')),
-            id: id.clone(),
-            expires_at: request.expires_at,
-            order_id: request.order_id.to_string(),
-            amount: request.amount_minor,
-            currency: request.currency.as_str().to_lowercase(),
-            status: "open",
-            intent: None,
-        };
-        state
-            .answers
-            .insert(request.idempotency_key.clone(), Answer::Session(id.clone()));
-        state.sessions.insert(id, session.clone());
-        Ok(CheckoutSession {
-            id: session.id,
-            url: session.url,
-            expires_at: session.expires_at,
-        })
+            let id = format!("cs_mock_{}", Ulid::generate());
+            let session = MockSession {
+                url: format!("{}/{id}", self.checkout_page_base.trim_end_matches('/')),
+                id: id.clone(),
+                expires_at: request.expires_at,
+                order_id: request.order_id.to_string(),
+                amount: request.amount_minor,
+                currency: request.currency.as_str().to_lowercase(),
+                status: "open",
+                intent: None,
+            };
+            let answer = CheckoutSession {
+                id: session.id.clone(),
+                url: session.url.clone(),
+                expires_at: session.expires_at,
+            };
+            state.sessions.insert(id, session);
+            Ok(Answer::Session(answer))
+        })?
+        .into_session()
     }
 
     async fn expire_checkout_session(&self, session_id: &str) -> Result<(), GatewayError> {
@@ -684,8 +747,9 @@ mod tests {
     #[tokio::test]
     async fn a_retried_create_returns_the_same_payment() {
         let mock = MockGateway::default();
-        let first = mock.create_intent(&request(4495, "k1")).await.unwrap();
-        let again = mock.create_intent(&request(4495, "k1")).await.unwrap();
+        let create = request(4495, "k1");
+        let first = mock.create_intent(&create).await.unwrap();
+        let again = mock.create_intent(&create).await.unwrap();
         assert_eq!(first.id, again.id);
         assert_eq!(first.status, IntentStatus::RequiresPaymentMethod);
         assert!(first.client_secret.unwrap().starts_with(&first.id));
@@ -798,6 +862,50 @@ mod tests {
         assert_eq!(
             mock.intent("pi_unknown").await.unwrap_err().code(),
             Some("resource_missing")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reused_key_answers_as_stripe_does() {
+        let mock = MockGateway::default();
+        let intent = mock.create_intent(&request(4495, "k1")).await.unwrap();
+        // A refusal is saved with its key and answered again, even once the
+        // request would succeed.
+        let refused = mock.capture(&intent.id, 4495, "cap").await.unwrap_err();
+        mock.confirm(&intent.id, TestCard::Visa).unwrap();
+        assert_eq!(
+            mock.capture(&intent.id, 4495, "cap").await.unwrap_err(),
+            refused
+        );
+        // The same key with other parameters, or on another endpoint.
+        assert_eq!(
+            mock.capture(&intent.id, 100, "cap")
+                .await
+                .unwrap_err()
+                .code(),
+            Some("idempotency_error")
+        );
+        assert_eq!(
+            mock.cancel(&intent.id, "k1").await.unwrap_err().code(),
+            Some("idempotency_error")
+        );
+        // A success is replayed as it was first answered.
+        let captured = mock.capture(&intent.id, 4495, "cap-2").await.unwrap();
+        assert_eq!(
+            mock.capture(&intent.id, 4495, "cap-2").await.unwrap(),
+            captured
+        );
+        let refund = RefundRequest {
+            intent_id: intent.id.clone(),
+            amount_minor: None,
+            order_id: OrderId::from_ulid(Ulid::generate()),
+            refund_id: "cap-2".into(),
+            reason: "test".into(),
+        };
+        assert_eq!(
+            mock.refund(&refund).await.unwrap_err().code(),
+            Some("idempotency_error"),
+            "a refund under a capture's key"
         );
     }
 
