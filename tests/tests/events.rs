@@ -267,3 +267,78 @@ fn every_legal_status_change_event_matches_its_schema() {
     }
     assert!(checked >= 200, "only {checked} changes were checked");
 }
+
+/// D2: a key reused after its receipt expired, while DynamoDB (which deletes
+/// expired items lazily, often days later) still holds it. The new
+/// checkout's put replaces the receipt, a MODIFY on the stream, and the new
+/// order's `order.created` must still reach the bus, once.
+#[tokio::test]
+async fn a_key_reused_on_an_expired_receipt_still_announces_the_new_order_once() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let url = tap_queue().await;
+    let sku = unique("REUSE");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 250, &[(&warehouse, 5)])
+        .await;
+    let customer = unique("reuser");
+    let buyer = stack().customer(&customer);
+    let key = unique("key");
+    let first = api.checkout(&buyer, &key, &cart(&[(&sku, 1)])).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+
+    // A day later: the receipt's TTL has passed, the item is still there.
+    let clients = stack().clients().await;
+    let receipt_pk = format!("IDEMP#checkout#{}:{customer}#{key}", customer.len());
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(&stack().spec.table.name)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(receipt_pk))
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("IDEMP".into()),
+        )
+        .update_expression("SET #ttl = :past")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(
+            ":past",
+            aws_sdk_dynamodb::types::AttributeValue::N(
+                (shopflow_local::now_secs() - 60).to_string(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let second = api.checkout(&buyer, &key, &cart(&[(&sku, 2)])).await;
+    assert_eq!(
+        second.status, 201,
+        "a new order, not a replay: {}",
+        second.body
+    );
+    let (first_id, second_id) = (
+        first.body["order"]["id"].as_str().unwrap().to_owned(),
+        second.body["order"]["id"].as_str().unwrap().to_owned(),
+    );
+    assert_ne!(first_id, second_id);
+
+    let created_for = |events: &[Value], id: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                e["detail-type"] == "order.created" && e["detail"]["data"]["order_id"] == id
+            })
+            .count()
+    };
+    let events = receive_until(&url, |events| created_for(events, &second_id) >= 1).await;
+    // Anything published twice would have arrived by the time a later
+    // checkout's own event arrives after it.
+    let later = api
+        .checkout(&buyer, &unique("key"), &cart(&[(&sku, 1)]))
+        .await;
+    let later_id = later.body["order"]["id"].as_str().unwrap().to_owned();
+    let mut events = events;
+    events.extend(receive_until(&url, |more| created_for(more, &later_id) >= 1).await);
+    assert_eq!(created_for(&events, &first_id), 1);
+    assert_eq!(created_for(&events, &second_id), 1, "announced once");
+}

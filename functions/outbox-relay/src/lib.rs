@@ -31,9 +31,10 @@ impl App<EventBridgeBus> {
 }
 
 /// An outbox record from the stream, with the sequence number that names it
-/// in a batch item failure.
+/// in a batch item failure and the key of the item that carries it.
 struct Pending {
     sequence_number: String,
+    item: String,
     entry: BusEntry,
 }
 
@@ -104,6 +105,7 @@ impl<B: EventBus> App<B> {
         for pending in &remaining {
             tracing::error!(
                 sequence_number = %pending.sequence_number,
+                item = %pending.item,
                 detail_type = %pending.entry.detail_type,
                 "event not published; handing back to the stream"
             );
@@ -115,20 +117,21 @@ impl<B: EventBus> App<B> {
     }
 }
 
-/// The outbox entry an INSERT record carries; `Err` with its sequence number
-/// when the record is an outbox insert that cannot be read.
+/// The event a stream record commits (see [`OutboxItem::committed_event`]);
+/// `Err` with its sequence number when the record carries one that cannot
+/// be read.
 fn outbox_entry(record: EventRecord) -> Result<Option<Pending>, String> {
-    if record.event_name != "INSERT" {
-        return Ok(None);
-    }
-    let sequence_number = record.change.sequence_number.unwrap_or_default();
-    match OutboxItem::bus_entry_from_image(record.change.new_image) {
+    let change = record.change;
+    let sequence_number = change.sequence_number.unwrap_or_default();
+    let item = OutboxItem::key_of(&change.keys);
+    match OutboxItem::committed_event(&record.event_name, change.old_image, change.new_image) {
         Ok(entry) => Ok(entry.map(|entry| Pending {
             sequence_number,
+            item,
             entry,
         })),
         Err(error) => {
-            tracing::error!(%error, %sequence_number, "unreadable outbox record");
+            tracing::error!(%error, %sequence_number, %item, "unreadable outbox record");
             Err(sequence_number)
         }
     }

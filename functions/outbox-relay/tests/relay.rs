@@ -5,12 +5,13 @@
 mod common;
 
 use common::{
-    FakeBus, Relay, entry, insert, modify, order_image, outbox_image, outbox_item, remove, seq,
+    FakeBus, Relay, entry, insert, modify, order_image, outbox_image, outbox_item, remove, replace,
+    seq,
 };
 use serde_json::{Value, json};
 
 #[tokio::test]
-async fn only_inserted_outbox_items_are_published_with_their_source_detail_type_and_detail() {
+async fn only_committed_outbox_items_are_published_with_their_source_detail_type_and_detail() {
     let relay = Relay::new(FakeBus::new());
     let (first, second, third, fourth) = (
         outbox_item(1),
@@ -59,6 +60,47 @@ async fn only_inserted_outbox_items_are_published_with_their_source_detail_type_
         r#"{"id":"01HQ3ZJ8F4M1G6VJ4ZQZK2X9AB","version":1,"data":{}}"#
     );
     assert_eq!(published[2], entry(&fourth));
+}
+
+/// A checkout receipt as DynamoDB-JSON, carrying `order.created` for `order`.
+fn receipt(order: &str, ttl: u64) -> Value {
+    json!({
+        "pk": { "S": "IDEMP#checkout#8:cust-ada#cart-42" },
+        "sk": { "S": "IDEMP" },
+        "type": { "S": "idempotency" },
+        "fingerprint": { "S": "f" },
+        "order_id": { "S": order },
+        "source": { "S": "shopflow.orders" },
+        "detail_type": { "S": "order.created" },
+        "detail": { "S": format!(r#"{{"id":"{order}","version":1,"data":{{"order_id":"{order}"}}}}"#) },
+        "ttl": { "N": ttl.to_string() }
+    })
+}
+
+#[tokio::test]
+async fn a_receipt_replaced_under_a_reused_key_publishes_the_new_orders_event_once() {
+    // The key's old receipt expired a day ago but DynamoDB had not deleted
+    // it yet, so the new checkout's put replaced it: a MODIFY, not an INSERT.
+    let relay = Relay::new(FakeBus::new());
+    let (old, new) = (
+        receipt("01HQ3ZJ8F4M1G6VJ4ZQZK2X9AB", 1_704_067_200),
+        receipt("01HQ5ZJ8F4M1G6VJ4ZQZK2X9CD", 1_704_240_000),
+    );
+
+    let failures = relay
+        .relay(vec![
+            replace(1, old, new.clone()),
+            // A later modify that keeps the event publishes nothing.
+            modify(2, new),
+        ])
+        .await;
+
+    assert!(failures.is_empty(), "{failures:?}");
+    let published = relay.bus.published();
+    assert_eq!(published.len(), 1, "{published:#?}");
+    assert_eq!(published[0].detail_type, "order.created");
+    let detail: Value = serde_json::from_str(&published[0].detail).unwrap();
+    assert_eq!(detail["data"]["order_id"], "01HQ5ZJ8F4M1G6VJ4ZQZK2X9CD");
 }
 
 #[tokio::test]

@@ -294,6 +294,11 @@ pub fn modify(n: u32, image: Value) -> Value {
     record("MODIFY", n, Some(image.clone()), Some(image))
 }
 
+/// `MODIFY` of an item that looked like `old` and now looks like `new`.
+pub fn replace(n: u32, old: Value, new: Value) -> Value {
+    record("MODIFY", n, Some(new), Some(old))
+}
+
 /// `REMOVE` of an item that looked like `image` (a TTL expiry, say).
 pub fn remove(n: u32, image: Value) -> Value {
     record("REMOVE", n, None, Some(image))

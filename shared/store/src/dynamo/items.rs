@@ -444,10 +444,40 @@ impl OutboxItem {
         })
     }
 
-    /// The bus entry for a new item image from the table's stream, or `None`
+    /// The event a record of the table's stream commits, if it commits one:
+    /// an item that carries an event it did not carry before. That is every
+    /// insert of such an item, and a modify whose event changed: a checkout
+    /// receipt replaced under a reused key (its expired copy still present,
+    /// as DynamoDB deletes expired items lazily) is a MODIFY carrying the new
+    /// order's `order.created`. A modify that keeps its event commits nothing.
+    pub fn committed_event(
+        event_name: &str,
+        old_image: serde_dynamo::Item,
+        new_image: serde_dynamo::Item,
+    ) -> Result<Option<crate::BusEntry>, StoreError> {
+        match event_name {
+            "INSERT" => Self::bus_entry_from_image(new_image),
+            "MODIFY" if old_image.get("detail") != new_image.get("detail") => {
+                Self::bus_entry_from_image(new_image)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `pk / sk` of the item a stream record is about, for the logs that tie
+    /// a failure record's sequence numbers to the items to republish.
+    pub fn key_of(keys: &serde_dynamo::Item) -> String {
+        let part = |name: &str| match keys.get(name) {
+            Some(serde_dynamo::AttributeValue::S(value)) => value.as_str(),
+            _ => "?",
+        };
+        format!("{} / {}", part("pk"), part("sk"))
+    }
+
+    /// The bus entry for an item image from the table's stream, or `None`
     /// when the item carries no event. An outbox item that cannot be read is
     /// an error, so the relay hands it back rather than dropping it.
-    pub fn bus_entry_from_image(
+    fn bus_entry_from_image(
         image: serde_dynamo::Item,
     ) -> Result<Option<crate::BusEntry>, StoreError> {
         let is_outbox = matches!(
