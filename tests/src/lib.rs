@@ -221,12 +221,13 @@ impl Api {
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         for (warehouse, quantity) in stock {
             let path = format!("/v1/inventory/{sku}/{warehouse}/restock");
+            let key = ulid::Ulid::generate().to_string();
             let reply = self
                 .send(
                     "POST",
                     &path,
                     Some(admin),
-                    &[],
+                    &[("idempotency-key", key.as_str())],
                     Some(json!({ "quantity": quantity }).to_string()),
                 )
                 .await;

@@ -4,10 +4,14 @@
 //! the store, and the `contract!` list runs it on both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use shopflow_domain::{Actor, Order, OrderId, OrderTrigger, Product, Timestamp};
+use shopflow_domain::events::{DomainEvent, InventoryRestocked};
+use shopflow_domain::{Actor, Order, OrderId, OrderTrigger, Product, StockLevel, Timestamp};
 use shopflow_store::dynamo::DynamoStore;
 use shopflow_store::memory::MemoryStore;
-use shopflow_store::{ChangeError, CheckoutStore, InventoryStore, OrderLifecycle, StatusChange};
+use shopflow_store::{
+    ChangeError, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OutboxEvent,
+    Restock, RestockError, Restocked, StatusChange,
+};
 use shopflow_testkit::{
     ADA, eur, order_line, payments, place_order, receive_stock, sku, unpaid_order,
 };
@@ -149,6 +153,69 @@ async fn a_redelivered_event_is_a_duplicate_whatever_else_changed(store: &impl S
     assert_eq!(stored.status, first.to.status);
 }
 
+/// A restock of `units` of `code` under `key`.
+fn restock(code: &str, units: u32, key: &str) -> (Restock, OutboxEvent) {
+    let restock = Restock {
+        sku: sku(code),
+        warehouse: shopflow_testkit::wh(WAREHOUSE),
+        received: units,
+        key: IdempotencyKey {
+            scope: "restock#contract".into(),
+            key: key.into(),
+        },
+        fingerprint: format!("{code}#{units}"),
+    };
+    let event = OutboxEvent {
+        id: Ulid::generate(),
+        occurred_at: now(),
+        event: DomainEvent::InventoryRestocked(InventoryRestocked {
+            sku: restock.sku.clone(),
+            warehouse: restock.warehouse.clone(),
+            received: units,
+        }),
+    };
+    (restock, event)
+}
+
+/// D4: a restock retried (its answer lost) adds its units once and answers
+/// with the level it left, however the stock moved since.
+async fn a_restock_replayed_under_its_key_adds_once(store: &impl Store) {
+    let code = stocked(store, 3).await;
+    let key = Ulid::generate().to_string();
+    let (delivery, event) = restock(&code, 10, &key);
+
+    let first = store.restock(&delivery, &event).await.unwrap();
+    placed(store, &code, 2).await;
+    let retry = store.restock(&delivery, &event).await.unwrap();
+    let other = restock(&code, 11, &key);
+    let reused = store.restock(&other.0, &other.1).await;
+
+    let left = StockLevel {
+        on_hand: 13,
+        reserved: 0,
+    };
+    assert_eq!(first, Restocked::Now(left));
+    assert_eq!(retry, Restocked::Before(left));
+    assert!(matches!(reused, Err(RestockError::KeyReused)), "{reused:?}");
+    let levels = store.stock_levels(&sku(&code)).await.unwrap();
+    assert_eq!(levels[0].1.on_hand, 13, "one increment");
+    assert_eq!(available(&levels), 11);
+}
+
+/// A restock of a SKU the catalog does not have.
+async fn a_restock_of_an_unknown_product_is_refused(store: &impl Store) {
+    let code = format!("C-{}", Ulid::generate());
+    let (delivery, event) = restock(&code, 1, &Ulid::generate().to_string());
+
+    let refused = store.restock(&delivery, &event).await;
+
+    assert!(
+        matches!(refused, Err(RestockError::UnknownProduct(_))),
+        "{refused:?}"
+    );
+    assert!(store.stock_levels(&sku(&code)).await.unwrap().is_empty());
+}
+
 /// A DynamoDB store on the local stack's DynamoDB Local and table.
 async fn dynamo() -> DynamoStore {
     let stack = shopflow_tests::stack_without_schedules();
@@ -178,6 +245,8 @@ macro_rules! contract {
 }
 
 contract!(
+    a_restock_replayed_under_its_key_adds_once,
+    a_restock_of_an_unknown_product_is_refused,
     a_late_payment_that_lost_the_race_is_stale_not_out_of_stock,
     a_late_payment_finds_the_stock_gone,
     a_redelivered_event_is_a_duplicate_whatever_else_changed,

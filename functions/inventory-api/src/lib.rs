@@ -1,5 +1,5 @@
-//! The catalog and stock minimum: products (admin), restocks (admin) and
-//! per-warehouse stock levels.
+//! The catalog and stock minimum: products (admin), restocks (admin, once
+//! per Idempotency-Key) and per-warehouse stock levels.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use lambda_http::http::StatusCode;
@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::events::{DomainEvent, InventoryRestocked};
 use shopflow_domain::{Currency, Money, Product, Sku, StockLevel, WarehouseId};
-use shopflow_lambda_kit::{ApiError, Caller, config, http, now};
+use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
 use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{InventoryStore, OutboxEvent, RestockError};
+use shopflow_store::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked};
 use tracing::Instrument;
 use ulid::Ulid;
 
@@ -65,10 +65,14 @@ impl<S: InventoryStore> App<S> {
         ))
     }
 
+    /// Adds received units, once per Idempotency-Key: a retry after a lost
+    /// answer is answered as the first time, never counted twice.
     async fn restock(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        Caller::from_request(request)?.require_admin()?;
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
         let sku = Sku::parse(&http::path_param(request, "sku")?)?;
         let warehouse = WarehouseId::parse(&http::path_param(request, "warehouse")?)?;
+        let key = idempotency::key(request, "restock", &caller)?;
         let body: RestockBody = http::json_body(request)?;
         let received = u32::try_from(body.quantity)
             .ok()
@@ -76,6 +80,19 @@ impl<S: InventoryStore> App<S> {
             .ok_or_else(|| {
                 ApiError::invalid_field("quantity", format!("must be between 1 and {MAX_RESTOCK}"))
             })?;
+        // The path is part of the request: the same body for another SKU or
+        // warehouse under the same key is another restock.
+        let fingerprint = idempotency::sha256_hex(format!(
+            "{sku}#{warehouse}#{}",
+            idempotency::fingerprint(http::body_bytes(request)?)
+        ));
+        let restock = Restock {
+            sku: sku.clone(),
+            warehouse: warehouse.clone(),
+            received,
+            key,
+            fingerprint,
+        };
         let event = OutboxEvent {
             id: Ulid::generate(),
             occurred_at: now(),
@@ -85,24 +102,24 @@ impl<S: InventoryStore> App<S> {
                 received,
             }),
         };
-        let level = self
+        let outcome = self
             .store
-            .restock(&sku, &warehouse, received, &event)
+            .restock(&restock, &event)
             .await
-            .map_err(|error| match error {
-                RestockError::UnknownProduct(_) => ApiError::not_found("product"),
-                RestockError::Overflow => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "stock_overflow",
-                    "the stock level would exceed the maximum",
-                ),
-                RestockError::Store(error) => error.into(),
-            })?;
-        tracing::info!(%sku, %warehouse, received, on_hand = level.on_hand, "restocked");
-        Ok(http::json(
-            StatusCode::OK,
-            &json!({ "sku": sku, "stock": stock_view(&warehouse, level) }),
-        ))
+            .map_err(restock_refused)?;
+        let answer = |level| {
+            http::json(
+                StatusCode::OK,
+                &json!({ "sku": sku, "stock": stock_view(&warehouse, level) }),
+            )
+        };
+        Ok(match outcome {
+            Restocked::Now(level) => {
+                tracing::info!(%sku, %warehouse, received, on_hand = level.on_hand, "restocked");
+                answer(level)
+            }
+            Restocked::Before(level) => idempotency::replayed(answer(level)),
+        })
     }
 
     async fn stock(&self, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -125,6 +142,22 @@ impl<S: InventoryStore> App<S> {
             StatusCode::OK,
             &json!({ "sku": sku, "available": total, "warehouses": warehouses }),
         ))
+    }
+}
+
+fn restock_refused(error: RestockError) -> ApiError {
+    match error {
+        RestockError::UnknownProduct(_) => ApiError::not_found("product"),
+        RestockError::Overflow => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "stock_overflow",
+            "the stock level would exceed the maximum",
+        ),
+        RestockError::KeyReused => idempotency::key_reused(),
+        RestockError::Conflict => {
+            ApiError::concurrent_update("the stock is changing; retry the restock")
+        }
+        RestockError::Store(error) => error.into(),
     }
 }
 

@@ -206,3 +206,64 @@ async fn a_restock_that_would_overflow_the_stock_level_is_unprocessable() {
     assert_eq!(api.stock_of("TEE-RED", "BER").on_hand, u32::MAX - 5);
     assert_eq!(api.restocked_events().len(), events_before);
 }
+
+// --- once per Idempotency-Key ----------------------------------------------------------
+
+#[tokio::test]
+async fn a_restock_retried_after_a_lost_answer_counts_once_and_answers_the_same() {
+    let api = api_selling_red_tees().await;
+    let restock = || {
+        api.restock_with_key(
+            "TEE-RED",
+            "BER",
+            json!({ "quantity": 25 }),
+            admin(),
+            Some("delivery-4711"),
+        )
+    };
+
+    let first = restock().await;
+    api.reserved("TEE-RED", "BER", 5).await;
+    let retry = restock().await;
+
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert!(retry.replayed && !first.replayed);
+    assert_eq!(retry.json(), first.json(), "the level this restock left");
+    assert_eq!(api.stock_of("TEE-RED", "BER").on_hand, 25, "one increment");
+    assert_eq!(api.restocked_events().len(), 1, "announced once");
+}
+
+#[tokio::test]
+async fn a_used_key_for_another_quantity_or_warehouse_is_refused() {
+    let api = api_selling_red_tees().await;
+    let key = Some("delivery-4712");
+    let first = api
+        .restock_with_key("TEE-RED", "BER", json!({ "quantity": 5 }), admin(), key)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+
+    let more = api
+        .restock_with_key("TEE-RED", "BER", json!({ "quantity": 6 }), admin(), key)
+        .await;
+    let elsewhere = api
+        .restock_with_key("TEE-RED", "HAM", json!({ "quantity": 5 }), admin(), key)
+        .await;
+
+    more.problem(422, "idempotency_key_reused");
+    elsewhere.problem(422, "idempotency_key_reused");
+    assert_eq!(api.stock_of("TEE-RED", "BER").on_hand, 5);
+    assert_eq!(api.stock_of("TEE-RED", "HAM").on_hand, 0);
+}
+
+#[tokio::test]
+async fn a_restock_without_an_idempotency_key_is_refused() {
+    let api = api_selling_red_tees().await;
+
+    let reply = api
+        .restock_with_key("TEE-RED", "BER", json!({ "quantity": 5 }), admin(), None)
+        .await;
+
+    reply.invalid("Idempotency-Key");
+    assert_nothing_restocked(&api);
+}

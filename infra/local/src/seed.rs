@@ -40,7 +40,11 @@ async fn call(
         route: route.path.clone(),
         path: path.to_owned(),
         path_parameters: crate::server::match_path(&route.path, path).unwrap_or_default(),
-        headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
+        // One key per path: seeding the same store twice restocks it once.
+        headers: BTreeMap::from([
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("idempotency-key".to_owned(), format!("seed:{path}")),
+        ]),
         body: Some(body.to_string()),
         claims: Some(claims),
         request_id: ulid::Ulid::generate().to_string(),

@@ -57,12 +57,17 @@ pub fn ensure_same_request(first_fingerprint: &str, fingerprint: &str) -> Result
     if first_fingerprint == fingerprint {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request body",
-        ))
+        Err(key_reused())
     }
+}
+
+/// The answer to a used key under another request.
+pub fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used with a different request",
+    )
 }
 
 /// Marks an answer as the replay of an earlier one.

@@ -6,7 +6,8 @@ use crate::{
     ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
     HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery,
     OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError,
-    RefundWrite, RestockError, StatusChange, StatusCount, StoreError, WebhookInbox,
+    RefundWrite, Restock, RestockError, Restocked, StatusChange, StatusCount, StoreError,
+    WebhookInbox,
 };
 use async_trait::async_trait;
 use shopflow_domain::{
@@ -28,6 +29,8 @@ struct State {
     /// When each order reached its current status, for the status index.
     status_at: HashMap<OrderId, Timestamp>,
     idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
+    /// Each restock key's request fingerprint and the level it left.
+    restocks: HashMap<IdempotencyKey, (String, StockLevel)>,
     outbox: Vec<OutboxEvent>,
     attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
     refunds: BTreeMap<OrderId, Vec<Refund>>,
@@ -231,23 +234,31 @@ impl InventoryStore for MemoryStore {
 
     async fn restock(
         &self,
-        sku: &Sku,
-        warehouse: &WarehouseId,
-        received: u32,
+        restock: &Restock,
         event: &OutboxEvent,
-    ) -> Result<StockLevel, RestockError> {
+    ) -> Result<Restocked, RestockError> {
         let mut state = self.state();
-        if !state.products.contains_key(sku) {
-            return Err(RestockError::UnknownProduct(sku.clone()));
+        if let Some((fingerprint, level)) = state.restocks.get(&restock.key) {
+            return if *fingerprint == restock.fingerprint {
+                Ok(Restocked::Before(*level))
+            } else {
+                Err(RestockError::KeyReused)
+            };
         }
-        let at = (sku.clone(), warehouse.clone());
+        if !state.products.contains_key(&restock.sku) {
+            return Err(RestockError::UnknownProduct(restock.sku.clone()));
+        }
+        let at = (restock.sku.clone(), restock.warehouse.clone());
         let level = state.stock.get(&at).copied().unwrap_or_default();
         let next = level
-            .restock(received)
+            .restock(restock.received)
             .map_err(|_| RestockError::Overflow)?;
         state.stock.insert(at, next);
+        state
+            .restocks
+            .insert(restock.key.clone(), (restock.fingerprint.clone(), next));
         state.outbox.push(event.clone());
-        Ok(next)
+        Ok(Restocked::Now(next))
     }
 }
 

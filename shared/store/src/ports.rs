@@ -122,8 +122,35 @@ pub enum RestockError {
     UnknownProduct(Sku),
     #[error("the stock level would exceed the maximum")]
     Overflow,
+    /// The key answered another request (another body, SKU or warehouse).
+    #[error("the idempotency key was used for another restock")]
+    KeyReused,
+    /// The stock kept changing between read and write; retry shortly.
+    #[error("the stock kept changing")]
+    Conflict,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Units received into a warehouse, under the caller's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restock {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub received: u32,
+    pub key: IdempotencyKey,
+    /// Digest of the request (its SKU, warehouse and body): a retry with
+    /// another request under the same key is refused.
+    pub fingerprint: String,
+}
+
+/// What a restock did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restocked {
+    /// Received now; the level it left.
+    Now(StockLevel),
+    /// Received before under the same key; the level it left then.
+    Before(StockLevel),
 }
 
 #[async_trait]
@@ -135,15 +162,16 @@ pub trait InventoryStore: Send + Sync {
     /// Stock of the SKU in every warehouse that has ever held it.
     async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError>;
 
-    /// Adds received units to a warehouse's stock, recording the event in the
-    /// same transaction; returns the level afterwards.
+    /// Adds received units to a warehouse's stock, with the key's receipt
+    /// (which carries `event` for the relay) in the same transaction, once
+    /// per key: a retry is answered from the receipt. The level returned is
+    /// the one this restock left, known from the version it was written on,
+    /// not read again afterwards.
     async fn restock(
         &self,
-        sku: &Sku,
-        warehouse: &WarehouseId,
-        received: u32,
+        restock: &Restock,
         event: &OutboxEvent,
-    ) -> Result<StockLevel, RestockError>;
+    ) -> Result<Restocked, RestockError>;
 }
 
 /// Publishes events to the bus. Used only by the outbox relay: everything

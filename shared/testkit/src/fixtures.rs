@@ -13,7 +13,7 @@ use shopflow_domain::{
 use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
     ChangeError, CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle,
-    OrderReader, OutboxEvent, StatusChange,
+    OrderReader, OutboxEvent, Restock, StatusChange,
 };
 use ulid::Ulid;
 
@@ -145,10 +145,17 @@ pub async fn receive_stock(
             received: units,
         }),
     };
-    store
-        .restock(&sku(code), &wh(warehouse), units, &event)
-        .await
-        .unwrap();
+    let restock = Restock {
+        sku: sku(code),
+        warehouse: wh(warehouse),
+        received: units,
+        key: IdempotencyKey {
+            scope: "restock#fixture".into(),
+            key: event_id.to_string(),
+        },
+        fingerprint: event_id.to_string(),
+    };
+    store.restock(&restock, &event).await.unwrap();
 }
 
 /// The provider's payment the fixtures' orders are paid with.

@@ -11,8 +11,8 @@ use shopflow_store::memory::MemoryStore;
 use shopflow_store::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
     IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
-    OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, RestockError,
-    StatusChange, StatusCount, StoreError, WebhookInbox,
+    OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, Restock,
+    RestockError, Restocked, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -157,12 +157,10 @@ impl<H: StoreHooks> InventoryStore for SharedStore<H> {
 
     async fn restock(
         &self,
-        sku: &Sku,
-        warehouse: &WarehouseId,
-        received: u32,
+        restock: &Restock,
         event: &OutboxEvent,
-    ) -> Result<StockLevel, RestockError> {
-        self.memory.restock(sku, warehouse, received, event).await
+    ) -> Result<Restocked, RestockError> {
+        self.memory.restock(restock, event).await
     }
 }
 

@@ -108,6 +108,7 @@ impl InventoryApi {
     }
 
     /// `POST /v1/inventory/{sku}/{warehouse}/restock`.
+    /// `POST /v1/inventory/{sku}/{warehouse}/restock` under a key of its own.
     pub async fn restock(
         &self,
         code: &str,
@@ -115,14 +116,31 @@ impl InventoryApi {
         body: impl ToString,
         claims: Claims,
     ) -> Reply {
-        self.send(json_request(
+        let key = ulid::Ulid::generate().to_string();
+        self.restock_with_key(code, warehouse, body, claims, Some(&key))
+            .await
+    }
+
+    /// `POST /v1/inventory/{sku}/{warehouse}/restock` under `key`, or none.
+    pub async fn restock_with_key(
+        &self,
+        code: &str,
+        warehouse: &str,
+        body: impl ToString,
+        claims: Claims,
+        key: Option<&str>,
+    ) -> Reply {
+        let mut event = json_request(
             "POST",
             "/v1/inventory/{sku}/{warehouse}/restock",
             &[("sku", code), ("warehouse", warehouse)],
             Some(body.to_string()),
             claims,
-        ))
-        .await
+        );
+        if let Some(key) = key {
+            event.headers.insert("idempotency-key".into(), key.into());
+        }
+        self.send(event).await
     }
 
     /// `GET /v1/inventory/{sku}`.

@@ -4,60 +4,17 @@
 use super::items::{
     IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key, product_key, stock_key,
 };
-use super::{DynamoStore, Item, StockMove, corrupt, key, now_secs, unavailable};
+use super::{DynamoStore, Item, StockMove, corrupt, key, now_secs};
 use crate::{
     CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
     StoreError,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use shopflow_domain::{Order, Sku, WarehouseId};
-use std::time::Duration;
-
-/// BatchGetItem takes at most 100 keys per call.
-const BATCH_GET_LIMIT: usize = 100;
 
 fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
-}
-
-impl DynamoStore {
-    /// Reads items by key, following `UnprocessedKeys` until every key is answered.
-    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(BATCH_GET_LIMIT) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(unavailable)?,
-            );
-            let mut attempt = 0u32;
-            while let Some(request) = pending.take() {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-                }
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
-                    found.extend(items);
-                }
-                pending = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys.is_empty());
-                attempt += 1;
-            }
-        }
-        Ok(found)
-    }
 }
 
 #[async_trait]

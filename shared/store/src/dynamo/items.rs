@@ -181,6 +181,9 @@ pub struct StockItem {
     pub warehouse: WarehouseId,
     pub on_hand: u32,
     pub reserved: u32,
+    /// Counts every change: a restock is written on the version it read.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl StockItem {
@@ -548,6 +551,65 @@ impl IdempotencyItem {
             request_fingerprint: self.fingerprint,
             order_id: self.order_id,
         })
+    }
+}
+
+/// What a restock's idempotency key remembers: the request and the level it
+/// left, and the `inventory.restocked` event the relay publishes from it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RestockReceiptItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub fingerprint: String,
+    pub on_hand: u32,
+    pub reserved: u32,
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+    pub ttl: u64,
+}
+
+impl RestockReceiptItem {
+    pub const TYPE: &'static str = "restock_receipt";
+
+    pub fn new(
+        restock: &crate::Restock,
+        level: StockLevel,
+        event: &OutboxEvent,
+        now_secs: u64,
+    ) -> Result<Self, StoreError> {
+        let (pk, sk) = idempotency_key(&restock.key);
+        let PendingEvent {
+            source,
+            detail_type,
+            detail,
+        } = PendingEvent::from_event(event)?;
+        Ok(Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            fingerprint: restock.fingerprint.clone(),
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            source,
+            detail_type,
+            detail,
+            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
+        })
+    }
+
+    /// Expiry is checked on read too: DynamoDB deletes expired items lazily.
+    pub fn is_live(&self, now_secs: u64) -> bool {
+        self.ttl > now_secs
+    }
+
+    pub fn level(&self) -> StockLevel {
+        StockLevel {
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+        }
     }
 }
 

@@ -261,6 +261,59 @@ impl DynamoStore {
     }
 }
 
+/// BatchGetItem takes at most 100 keys per call.
+const BATCH_GET_LIMIT: usize = 100;
+/// Calls per chunk of keys, the first and its retries of unprocessed keys:
+/// a table throttled that long is unavailable, not waited on forever.
+const BATCH_GET_ATTEMPTS: u32 = 6;
+
+impl DynamoStore {
+    /// Reads items by key (strongly consistent), following `UnprocessedKeys`
+    /// with backoff until every key is answered, a bounded number of times.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnConsumedCapacity};
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(unavailable)?,
+            );
+            for attempt in 0..BATCH_GET_ATTEMPTS {
+                let Some(request) = pending.take() else {
+                    break;
+                };
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
+                    found.extend(items);
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+            }
+            if pending.is_some() {
+                return Err(StoreError::Unavailable(format!(
+                    "keys still unprocessed after {BATCH_GET_ATTEMPTS} BatchGetItem calls"
+                )));
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// Why each write of a cancelled transaction failed, in write order
 /// (`"None"` for writes that would have succeeded).
 type CancellationReasons = Vec<String>;
