@@ -25,6 +25,11 @@ use ulid::Ulid;
 pub const ROUTE: &str = "POST /v1/webhooks/stripe";
 const PROVIDER: &str = "stripe";
 
+/// Stripe's events carry whole objects (a Checkout Session with its line
+/// items, a charge with its refunds) and can pass 64 KB; API Gateway allows
+/// 10 MB. A megabyte holds any event Stripe sends for what shopflow handles.
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
 pub struct App<S, G> {
     inbox: S,
     gateway: G,
@@ -75,7 +80,7 @@ impl<S: WebhookInbox, G: PaymentGateway> App<S, G> {
     }
 
     async fn receive(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let payload = http::body_bytes(request)?;
+        let payload = http::body_within(request, MAX_EVENT_BYTES)?;
         let header = request
             .headers()
             .get("stripe-signature")

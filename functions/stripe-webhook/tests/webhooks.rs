@@ -250,3 +250,19 @@ async fn event_types_shopflow_does_not_act_on_are_acknowledged_and_ignored() {
     assert_eq!(reply.json()["received"], true);
     assert!(endpoint.store.memory().outbox().is_empty());
 }
+
+#[tokio::test]
+async fn an_event_larger_than_an_api_body_is_taken_and_one_past_a_megabyte_is_not() {
+    let endpoint = Endpoint::new();
+    let mut event = sample("payment_intent.succeeded");
+    // Stripe's objects grow with their contents: 200 KB of metadata here.
+    event["data"]["object"]["metadata"]["notes"] = Value::String("x".repeat(200 * 1024));
+
+    let large = endpoint.deliver(&event.to_string()).await;
+    event["data"]["object"]["metadata"]["notes"] = Value::String("x".repeat(1024 * 1024));
+    let too_large = endpoint.deliver(&event.to_string()).await;
+
+    assert_eq!(large.status, 200, "{}", large.body);
+    assert_eq!(endpoint.reports().len(), 1);
+    too_large.problem(413, "payload_too_large");
+}

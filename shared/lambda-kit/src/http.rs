@@ -39,13 +39,18 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
 
 /// The raw body, after the size check.
 pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    body_within(request, MAX_BODY_BYTES)
+}
+
+/// The raw body, refused with 413 above `max` bytes.
+pub fn body_within(request: &Request, max: usize) -> Result<&[u8], ApiError> {
     let bytes: &[u8] = request.body().as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
+    if bytes.len() > max {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!(
-                "the body is {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                "the body is {} bytes; at most {max} are accepted",
                 bytes.len()
             ),
         ));

@@ -41,6 +41,7 @@ fn answer(status: u16, body: serde_json::Value) -> Scripted {
 struct Seen {
     method: String,
     path: String,
+    query: String,
     headers: http::HeaderMap,
     body: String,
 }
@@ -75,6 +76,7 @@ impl FakeStripe {
                                 server.seen.lock().unwrap().push(Seen {
                                     method: parts.method.to_string(),
                                     path: parts.uri.path().to_owned(),
+                                    query: parts.uri.query().unwrap_or_default().to_owned(),
                                     headers: parts.headers,
                                     body: String::from_utf8_lossy(&body).into_owned(),
                                 });
@@ -340,6 +342,41 @@ async fn a_refund_made_before_is_found_and_not_made_again() {
     assert!(
         fake.seen().iter().all(|seen| seen.method == "GET"),
         "no second refund"
+    );
+}
+
+#[tokio::test]
+async fn a_refund_made_before_is_found_on_a_later_page_of_refunds() {
+    let (fake, base) = FakeStripe::start(vec![
+        answer(200, serde_json::json!({ "object": "list", "has_more": true, "data": [
+            { "id": "re_a", "status": "succeeded", "amount": 1, "charge": "ch_1", "metadata": { "refund_id": "rf_other" } }
+        ] })),
+        answer(200, serde_json::json!({ "object": "list", "has_more": false, "data": [
+            { "id": "re_1", "status": "succeeded", "amount": 1000, "charge": "ch_1", "metadata": { "refund_id": "rf_abc" } }
+        ] })),
+        answer(200, serde_json::json!({ "id": "ch_1", "amount_refunded": 1001, "refunded": false })),
+    ])
+    .await;
+    let refund = client(&base)
+        .refund(&RefundRequest {
+            intent_id: "pi_123".into(),
+            amount_minor: None,
+            order_id: ORDER.parse().unwrap(),
+            refund_id: "rf_abc".into(),
+            reason: "cancelled".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(refund.id, "re_1");
+    let seen = fake.seen();
+    assert!(
+        seen.iter().all(|seen| seen.method == "GET"),
+        "no second refund"
+    );
+    assert!(
+        seen[1].query.contains("starting_after=re_a"),
+        "{}",
+        seen[1].query
     );
 }
 

@@ -20,6 +20,11 @@ use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Pages of a payment's refunds read at most when looking for one (100 per
+/// page): every refund is at least one minor unit, so this covers payments
+/// of up to 10,000 refunds.
+const MAX_REFUND_PAGES: usize = 100;
+
 /// The API version the request and response shapes here are written for.
 pub const API_VERSION: &str = "2024-06-20";
 
@@ -103,6 +108,36 @@ impl StripeClient {
             http,
             config: Arc::new(config),
         })
+    }
+
+    /// The refund made for `refund_id` (its metadata names it) among all
+    /// the payment's refunds, page by page.
+    async fn refund_made(
+        &self,
+        intent_id: &str,
+        refund_id: &str,
+    ) -> Result<Option<RefundWire>, GatewayError> {
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_REFUND_PAGES {
+            let mut path = format!("/v1/refunds?payment_intent={intent_id}&limit=100");
+            if let Some(last) = &after {
+                path.push_str(&format!("&starting_after={}", id_segment(last)?));
+            }
+            let page: ListWire<RefundWire> = self.get("refunds", &path).await?;
+            let more = page.has_more;
+            after = page.data.last().map(|refund| refund.id.clone());
+            if let Some(found) = page.data.into_iter().find(|refund| {
+                refund.metadata.get("refund_id").map(String::as_str) == Some(refund_id)
+            }) {
+                return Ok(Some(found));
+            }
+            if !more || after.is_none() {
+                return Ok(None);
+            }
+        }
+        Err(GatewayError::Unavailable(format!(
+            "the payment has more than {MAX_REFUND_PAGES} pages of refunds"
+        )))
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -301,13 +336,7 @@ impl PaymentGateway for StripeClient {
         let intent_id = id_segment(&request.intent_id)?;
         // Stripe keeps idempotency keys 24 hours; a retry after that would
         // refund again. The payment's refunds say whether this one was made.
-        let path = format!("/v1/refunds?payment_intent={intent_id}&limit=100");
-        let made: ListWire<RefundWire> = self.get("refunds", &path).await?;
-        let refund = match made
-            .data
-            .into_iter()
-            .find(|refund| refund.metadata.get("refund_id") == Some(&request.refund_id))
-        {
+        let refund = match self.refund_made(intent_id, &request.refund_id).await? {
             Some(refund) => refund,
             None => {
                 let mut form = Form::new().field("payment_intent", intent_id);

@@ -62,6 +62,9 @@ pub struct RefundWire {
 #[derive(Debug, Deserialize)]
 pub struct ListWire<T> {
     pub data: Vec<T>,
+    /// More items follow the last of `data`.
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 #[derive(Debug, Deserialize)]
