@@ -25,9 +25,9 @@ pub struct Stack {
     pub moto_endpoint: String,
     pub spec: StackSpec,
     pub tokens: DevTokens,
-    /// The payment provider the stack's functions talk to (the mock, unless
-    /// started with localstripe).
-    pub payments: shopflow_store::stripe::Gateway,
+    /// The mock Stripe the stack's functions share (none when started with
+    /// localstripe).
+    pub mock: Option<shopflow_stripe_mock::MockGateway>,
     /// localstripe's address, for a stack started with it.
     pub localstripe: Option<String>,
 }
@@ -78,7 +78,7 @@ fn start_once(schedule_interval: Duration, localstripe: bool) -> &'static Stack 
                         moto_endpoint: local.moto_endpoint.clone(),
                         spec: local.spec.clone(),
                         tokens: local.tokens.clone(),
-                        payments: local.payments.clone(),
+                        mock: local.mock.clone(),
                         localstripe: local.localstripe_endpoint.clone(),
                     })
                     .unwrap();
@@ -238,7 +238,7 @@ impl Api {
     /// Posts `event` to the Stripe webhook, signed now with the local
     /// stack's endpoint secret, as Stripe delivers it.
     pub async fn stripe_delivers(&self, event: &str) -> Reply {
-        let signature = shopflow_store::stripe::signature::sign(
+        let signature = shopflow_stripe::signature::sign(
             event.as_bytes(),
             shopflow_local::LOCAL_STRIPE_WEBHOOK_SECRET.as_bytes(),
             shopflow_local::now_secs(),
@@ -283,7 +283,7 @@ impl Api {
 
 /// The warehouses of the local stack, in checkout priority order.
 pub fn warehouses() -> Vec<String> {
-    stack().spec.environment["WAREHOUSES"]
+    stack().spec.environment_of("checkout-api")["WAREHOUSES"]
         .split(',')
         .map(str::to_owned)
         .collect()
@@ -323,15 +323,15 @@ pub async fn place_order_with_id(sku: &str, warehouse: &str, id: shopflow_domain
     place_orders(&harness_store().await, sku, warehouse, vec![id], 900).await;
 }
 
-async fn harness_store() -> shopflow_store::dynamo::DynamoStore {
+async fn harness_store() -> shopflow_dynamo::DynamoStore {
     let clients = stack().clients().await;
-    shopflow_store::dynamo::DynamoStore::new(clients.dynamodb.clone(), &stack().spec.table.name)
+    shopflow_dynamo::DynamoStore::new(clients.dynamodb.clone(), &stack().spec.table.name)
 }
 
 /// Places one order of one unit of `sku` for each id through `store`,
 /// reserved for `reservation_ttl_secs` from a second ago.
 pub async fn place_orders(
-    store: &shopflow_store::dynamo::DynamoStore,
+    store: &shopflow_dynamo::DynamoStore,
     sku: &str,
     warehouse: &str,
     ids: Vec<shopflow_domain::OrderId>,
@@ -340,7 +340,7 @@ pub async fn place_orders(
     use futures::StreamExt;
     use shopflow_domain::events::{DomainEvent, OrderCreated};
     use shopflow_domain::*;
-    use shopflow_store::{CheckoutReceipt, CheckoutStore, IdempotencyKey, OutboxEvent};
+    use shopflow_ports::{CheckoutReceipt, CheckoutStore, IdempotencyKey, OutboxEvent};
 
     let policy = CheckoutPolicy {
         tax_rate_bps: 0,

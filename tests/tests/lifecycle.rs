@@ -6,8 +6,8 @@
 use futures::future::join_all;
 use reservation_sweeper::{App, SweepLimits, SweepReport};
 use serde_json::{Value, json};
+use shopflow_dynamo::DynamoStore;
 use shopflow_local::resources::Clients;
-use shopflow_store::dynamo::DynamoStore;
 use shopflow_tests::{
     Api, cart, place_lapsed_orders, stack_without_schedules as stack, unique, warehouses,
 };

@@ -303,7 +303,7 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     let id = placed_order(&api).await;
     let forged_id = format!("evt_{}", ulid::Ulid::generate());
     let body = stripe_event(&forged_id, "payment_intent.succeeded", &id).to_string();
-    let forged = shopflow_store::stripe::signature::sign(
+    let forged = shopflow_stripe::signature::sign(
         body.as_bytes(),
         b"whsec_not_ours",
         shopflow_local::now_secs(),

@@ -5,16 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
-use shopflow_store::stripe::Gateway;
-use shopflow_store::{IntentRequest, IntentStatus, OrderReader, PaymentGateway};
+use shopflow_ports::{IntentRequest, IntentStatus, OrderReader, PaymentGateway};
 use shopflow_tests::{Api, cart, stack, unique, warehouses};
 use std::time::{Duration, Instant};
 
-fn mock() -> &'static shopflow_store::stripe::MockGateway {
-    match &stack().payments {
-        Gateway::Mock(mock) => mock,
-        Gateway::Stripe(_) => panic!("this stack runs the mock"),
-    }
+fn mock() -> &'static shopflow_stripe_mock::MockGateway {
+    stack().mock.as_ref().expect("this stack runs the mock")
 }
 
 /// A fresh SKU with `stock` units in the first warehouse, at 25.00.
@@ -259,10 +255,8 @@ async fn a_payment_after_the_reservation_lapsed_and_the_stock_went_is_given_back
     checkout(&api, &sku, 1).await;
     // The first customer pays anyway, late: the payment checkout created for them.
     let clients = stack().clients().await;
-    let store = shopflow_store::dynamo::DynamoStore::new(
-        clients.dynamodb.clone(),
-        &stack().spec.table.name,
-    );
+    let store =
+        shopflow_dynamo::DynamoStore::new(clients.dynamodb.clone(), &stack().spec.table.name);
     let order = store.order(id).await.unwrap().unwrap();
     let intent = mock()
         .create_intent(&IntentRequest::for_order(&order))

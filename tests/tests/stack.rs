@@ -5,6 +5,7 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use serde_json::Value;
+use shopflow_local::registry::Served;
 use shopflow_local::repo_root;
 use shopflow_tests::stack;
 use std::collections::BTreeSet;
@@ -89,56 +90,67 @@ fn every_function_in_the_template_has_samples() {
 #[tokio::test]
 async fn every_sample_gets_the_answer_its_name_promises() {
     let clients = stack().clients().await;
-    let environment = &stack().spec.environment;
-    let payments = shopflow_store::stripe::Gateway::Mock(Default::default());
-    let http = shopflow_local::http_functions(&clients, environment, &payments).unwrap();
-    let streams = shopflow_local::stream_functions(&clients, environment).unwrap();
-    let scheduled = shopflow_local::scheduled_functions(&clients, environment).unwrap();
-    let queued = shopflow_local::queue_functions(&clients, environment, &payments).unwrap();
+    // Each function built as the stack builds it: through the registry, from
+    // its own environment, with a mock of its own.
+    let mock: shopflow_ports::Payments =
+        std::sync::Arc::new(shopflow_stripe_mock::MockGateway::default());
+    let shared = shopflow_lambda_kit::function::Shared {
+        aws: clients.aws.clone(),
+        local_payments: Some(mock),
+    };
+    let built = |function: &str| {
+        shopflow_local::registry::build(function, &stack().spec.environment_of(function), &shared)
+            .unwrap_or_else(|| panic!("no function {function}"))
+            .unwrap_or_else(|error| panic!("{function}: {error}"))
+    };
     let mut failures = Vec::new();
     for (function, expectation, path) in samples() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let outcome = if let Some(handler) = http.get(&function) {
-            let request = lambda_http::request::from_str(&text).unwrap();
-            let response = handler(request).await;
-            let status = response.status().as_u16().to_string();
-            let body: Value = match response.body() {
-                lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-                _ => Value::Null,
-            };
-            if status != "200" && status != "201" && body["error"]["code"].as_str().is_none() {
-                failures.push(format!(
-                    "{}: error without a problem body: {body}",
-                    path.display()
-                ));
+        let outcome = match built(&function) {
+            Served::Http(handler) => {
+                let request = lambda_http::request::from_str(&text).unwrap();
+                let response = handler(request).await;
+                let status = response.status().as_u16().to_string();
+                let body: Value = match response.body() {
+                    lambda_http::Body::Text(text) => {
+                        serde_json::from_str(text).unwrap_or(Value::Null)
+                    }
+                    _ => Value::Null,
+                };
+                if status != "200" && status != "201" && body["error"]["code"].as_str().is_none() {
+                    failures.push(format!(
+                        "{}: error without a problem body: {body}",
+                        path.display()
+                    ));
+                }
+                status
             }
-            status
-        } else if let Some(handler) = queued.get(&function) {
-            let event: aws_lambda_events::event::sqs::SqsEvent =
-                serde_json::from_str(&text).unwrap();
-            let response = handler(event).await.unwrap();
-            if response.batch_item_failures.is_empty() {
-                "ok".to_owned()
-            } else {
-                "fail".to_owned()
+            Served::Queue(handler) => {
+                let event: aws_lambda_events::event::sqs::SqsEvent =
+                    serde_json::from_str(&text).unwrap();
+                let response = handler(event).await.unwrap();
+                if response.batch_item_failures.is_empty() {
+                    "ok".to_owned()
+                } else {
+                    "fail".to_owned()
+                }
             }
-        } else if let Some(handler) = scheduled.get(&function) {
-            let event: Value = serde_json::from_str(&text).unwrap();
-            match handler(event).await {
-                Ok(report) if report["failed"] == 0 => "ok".to_owned(),
-                Ok(report) => format!("failures: {report}"),
-                Err(error) => format!("error: {error}"),
+            Served::Scheduled(handler) => {
+                let event: Value = serde_json::from_str(&text).unwrap();
+                match handler(event).await {
+                    Ok(report) if report["failed"] == 0 => "ok".to_owned(),
+                    Ok(report) => format!("failures: {report}"),
+                    Err(error) => format!("error: {error}"),
+                }
             }
-        } else {
-            let handler = streams
-                .get(&function)
-                .unwrap_or_else(|| panic!("no function {function}"));
-            let event: Event = serde_json::from_str(&text).unwrap();
-            let response = handler(event).await.unwrap();
-            if response.batch_item_failures.is_empty() {
-                "ok".to_owned()
-            } else {
-                "fail".to_owned()
+            Served::Stream(handler) => {
+                let event: Event = serde_json::from_str(&text).unwrap();
+                let response = handler(event).await.unwrap();
+                if response.batch_item_failures.is_empty() {
+                    "ok".to_owned()
+                } else {
+                    "fail".to_owned()
+                }
             }
         };
         if outcome != expectation {

@@ -6,12 +6,12 @@
 
 use shopflow_domain::events::{DomainEvent, InventoryRestocked};
 use shopflow_domain::{Actor, Order, OrderId, OrderTrigger, Product, StockLevel, Timestamp};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::{
+use shopflow_dynamo::DynamoStore;
+use shopflow_ports::{
     ChangeError, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OutboxEvent,
     Restock, RestockError, Restocked, StatusChange,
 };
+use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
     ADA, eur, order_line, payments, place_order, receive_stock, sku, unpaid_order,
 };

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reservation_sweeper::{App, SweepLimits};
-use shopflow_store::dynamo::DynamoStore;
+use shopflow_dynamo::DynamoStore;
 use shopflow_tests::{place_lapsed_orders, stack_without_schedules as stack, unique, warehouses};
 use std::time::Duration;
 

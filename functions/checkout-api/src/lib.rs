@@ -13,12 +13,14 @@ use shopflow_domain::{
     CartLine, CheckoutPolicy, Currency, Email, Order, OrderId, OrderStatus, PaymentAttempt,
     Quantity, ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
 };
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::views::OrderView;
-use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now, payments};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::stripe::Gateway;
-use shopflow_store::{
+use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
+use shopflow_ports::Payments;
+use shopflow_ports::{
     CheckoutReceipt, CheckoutStore, GatewayError, IdempotencyKey, Intent, IntentRequest,
     OutboxEvent, PaymentGateway, PaymentRecords, PlaceOrderError,
 };
@@ -31,6 +33,9 @@ pub const ROUTE: &str = "POST /v1/checkout";
 /// Attempts at placing an order when stock moved or transactions collided
 /// between the read and the write.
 const MAX_ATTEMPTS: u32 = 8;
+
+/// The function's name, in its logs, metrics and the registry.
+pub const FUNCTION: &str = "checkout-api";
 
 pub struct App<S, G> {
     store: S,
@@ -50,16 +55,27 @@ pub fn policy_from(vars: &impl config::Source) -> Result<CheckoutPolicy, config:
     })
 }
 
-impl App<DynamoStore, Gateway> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
-        let policy = policy_from(&config::ProcessEnv)?;
-        let gateway = payments::gateway_from(&config::ProcessEnv)?;
+/// checkout-api as deployed: on the DynamoDB table and Stripe.
+pub type Deployed = App<DynamoStore, Payments>;
+
+impl Function for Deployed {
+    const NAME: &'static str = FUNCTION;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self::new(
-            DynamoStore::from_env(table).await,
-            gateway,
-            policy,
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            shopflow_stripe::setup::payments_from(env, shared.local_payments.as_ref())?,
+            policy_from(env)?,
         ))
+    }
+}
+
+impl HttpFunction for Deployed {
+    fn serve(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
+        self.handle(request)
     }
 }
 
@@ -91,7 +107,7 @@ impl<S: CheckoutStore + PaymentRecords, G: PaymentGateway> App<S, G> {
         }
         .instrument(span)
         .await;
-        Ok(result.unwrap_or_else(ApiError::into_response))
+        Ok(http::answer(FUNCTION, result))
     }
 
     async fn checkout(&self, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -282,7 +298,7 @@ fn record_outcome(result: &Result<Response<Body>, ApiError>, elapsed: Duration) 
         Err(_) => (0.0, 0.0, 0.0),
     };
     metrics::emit(
-        "checkout-api",
+        FUNCTION,
         &[
             ("OrdersCreated", created, Unit::Count),
             ("CheckoutConflicts", conflicts, Unit::Count),

@@ -8,7 +8,7 @@ mod common;
 
 use common::{FIRST_WAREHOUSE, Shop, cart, policy};
 use shopflow_domain::{OrderStatus, PaymentAttempt};
-use shopflow_store::{IntentStatus, PaymentRecords};
+use shopflow_ports::{IntentStatus, PaymentRecords};
 
 #[tokio::test]
 async fn checkout_creates_a_payment_for_the_grand_total_held_for_capture() {

@@ -8,9 +8,11 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::events::{DomainEvent, InventoryRestocked};
 use shopflow_domain::{Currency, Money, Product, Sku, StockLevel, WarehouseId};
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked};
+use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked};
 use tracing::Instrument;
 use ulid::Ulid;
 
@@ -21,14 +23,33 @@ pub const GET_STOCK: &str = "GET /v1/inventory/{sku}";
 /// The most units one restock may add.
 const MAX_RESTOCK: u32 = 1_000_000;
 
+/// The function's name, in its logs, metrics and the registry.
+pub const FUNCTION: &str = "inventory-api";
+
 pub struct App<S> {
     store: S,
 }
 
-impl App<DynamoStore> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
-        Ok(Self::new(DynamoStore::from_env(table).await))
+/// inventory-api as deployed: on the DynamoDB table.
+pub type Deployed = App<DynamoStore>;
+
+impl Function for Deployed {
+    const NAME: &'static str = FUNCTION;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(DynamoStore::from_config(
+            &shared.aws.dynamodb,
+            config::required(env, "TABLE_NAME")?,
+        )))
+    }
+}
+
+impl HttpFunction for Deployed {
+    fn serve(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
+        self.handle(request)
     }
 }
 
@@ -49,7 +70,7 @@ impl<S: InventoryStore> App<S> {
         }
         .instrument(span)
         .await;
-        Ok(result.unwrap_or_else(ApiError::into_response))
+        Ok(http::answer(FUNCTION, result))
     }
 
     async fn put_product(&self, request: &Request) -> Result<Response<Body>, ApiError> {

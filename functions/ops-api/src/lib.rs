@@ -6,9 +6,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
-use shopflow_store::sqs::SqsDeadLetters;
-use shopflow_store::{DeadLetterRoute, DeadLetters};
+use shopflow_ports::{DeadLetterRoute, DeadLetters};
+use shopflow_sqs::SqsDeadLetters;
 use tracing::Instrument;
 
 pub const LIST_DEAD_LETTERS: &str = "GET /v1/admin/dead-letters";
@@ -17,6 +19,9 @@ pub const REDRIVE_DEAD_LETTERS: &str = "POST /v1/admin/dead-letters/redrive";
 const DEFAULT_PEEK: usize = 20;
 const MAX_PEEK: usize = 100;
 const MAX_REDRIVE: usize = 1_000;
+
+/// The function's name, in its logs, metrics and the registry.
+pub const FUNCTION: &str = "ops-api";
 
 pub struct App<D> {
     dead_letters: D,
@@ -45,10 +50,26 @@ pub fn routes_from(
     })
 }
 
-impl App<SqsDeadLetters> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let routes = routes_from(&config::ProcessEnv)?;
-        Ok(Self::new(SqsDeadLetters::from_env().await, routes))
+/// ops-api as deployed: on the consumers' SQS queues.
+pub type Deployed = App<SqsDeadLetters>;
+
+impl Function for Deployed {
+    const NAME: &'static str = FUNCTION;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(
+            SqsDeadLetters::from_config(&shared.aws.sqs),
+            routes_from(env)?,
+        ))
+    }
+}
+
+impl HttpFunction for Deployed {
+    fn serve(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
+        self.handle(request)
     }
 }
 
@@ -79,7 +100,7 @@ impl<D: DeadLetters> App<D> {
         }
         .instrument(span)
         .await;
-        Ok(result.unwrap_or_else(ApiError::into_response))
+        Ok(http::answer(FUNCTION, result))
     }
 
     fn route(&self, consumer: &str) -> Result<&DeadLetterRoute, ApiError> {

@@ -1,8 +1,4 @@
-use lambda_http::{Error, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    shopflow_lambda_kit::telemetry::init();
-    let app = ops_api::App::from_env().await?;
-    lambda_http::run(service_fn(|request| app.handle(request))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    shopflow_lambda_kit::function::run_http::<ops_api::Deployed>().await
 }

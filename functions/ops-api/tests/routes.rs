@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ops_api::routes_from;
-use shopflow_store::DeadLetterRoute;
+use shopflow_ports::DeadLetterRoute;
 use std::collections::BTreeMap;
 
 fn env(value: &str) -> BTreeMap<String, String> {

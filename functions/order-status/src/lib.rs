@@ -16,10 +16,12 @@ use shopflow_domain::events::{
 use shopflow_domain::{
     Actor, GiveBackReason, Order, OrderTrigger, Payment, PaymentDecision, PaymentOutcome,
 };
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
+use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_lambda_kit::{config, now};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, OrderLifecycle, OutboxEvent, PaymentChange, PaymentRecords, StatusChange,
 };
 
@@ -34,10 +36,28 @@ pub struct App<S> {
     store: S,
 }
 
-impl App<DynamoStore> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
-        Ok(Self::new(DynamoStore::from_env(table).await))
+/// order-status as deployed: on the DynamoDB table.
+pub type Deployed = App<DynamoStore>;
+
+impl Function for Deployed {
+    const NAME: &'static str = "order-status";
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(DynamoStore::from_config(
+            &shared.aws.dynamodb,
+            config::required(env, "TABLE_NAME")?,
+        )))
+    }
+}
+
+impl EventFunction<SqsEvent> for Deployed {
+    type Answer = SqsBatchResponse;
+
+    fn serve(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> impl std::future::Future<Output = Result<SqsBatchResponse, Error>> + Send {
+        self.handle(event)
     }
 }
 

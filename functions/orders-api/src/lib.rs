@@ -11,11 +11,13 @@ use serde_json::json;
 use shopflow_domain::OrderId;
 use shopflow_domain::{Actor, CancelError, Order, OrderTrigger, PaymentAttempt};
 use shopflow_domain::{CustomerId, FulfillmentStatus, OrderStatus, PaymentStatus, Timestamp};
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, OrderLifecycle, OrderQuery, OrderSearch, PaymentRecords, StatusChange,
 };
 use tracing::Instrument;
@@ -33,14 +35,33 @@ const CHANGE_ATTEMPTS: u32 = 5;
 const DEFAULT_PAGE: u16 = 20;
 const MAX_PAGE: u16 = 100;
 
+/// The function's name, in its logs, metrics and the registry.
+pub const FUNCTION: &str = "orders-api";
+
 pub struct App<S> {
     store: S,
 }
 
-impl App<DynamoStore> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
-        Ok(Self::new(DynamoStore::from_env(table).await))
+/// orders-api as deployed: on the DynamoDB table.
+pub type Deployed = App<DynamoStore>;
+
+impl Function for Deployed {
+    const NAME: &'static str = FUNCTION;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(DynamoStore::from_config(
+            &shared.aws.dynamodb,
+            config::required(env, "TABLE_NAME")?,
+        )))
+    }
+}
+
+impl HttpFunction for Deployed {
+    fn serve(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
+        self.handle(request)
     }
 }
 
@@ -68,7 +89,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
         }
         .instrument(span)
         .await;
-        Ok(result.unwrap_or_else(ApiError::into_response))
+        Ok(http::answer(FUNCTION, result))
     }
 
     /// The order named in the path, if the caller may see it; otherwise 404,

@@ -7,11 +7,13 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Error, LambdaEvent};
+use shopflow_dynamo::OutboxItem;
+use shopflow_eventbridge::EventBridgeBus;
 use shopflow_lambda_kit::config;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_lambda_kit::metrics::{self, Unit};
-use shopflow_store::dynamo::OutboxItem;
-use shopflow_store::eventbridge::EventBridgeBus;
-use shopflow_store::{BusEntry, EventBus};
+use shopflow_ports::{BusEntry, EventBus};
 use std::time::Duration;
 
 /// PutEvents accepts at most 10 entries per call.
@@ -23,10 +25,28 @@ pub struct App<B> {
     bus: B,
 }
 
-impl App<EventBridgeBus> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let bus_name = config::required(&config::ProcessEnv, "EVENT_BUS_NAME")?;
-        Ok(Self::new(EventBridgeBus::from_env(bus_name).await))
+/// outbox-relay as deployed: on the EventBridge bus.
+pub type Deployed = App<EventBridgeBus>;
+
+impl Function for Deployed {
+    const NAME: &'static str = "outbox-relay";
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(EventBridgeBus::from_config(
+            &shared.aws.eventbridge,
+            config::required(env, "EVENT_BUS_NAME")?,
+        )))
+    }
+}
+
+impl EventFunction<Event> for Deployed {
+    type Answer = DynamoDbEventResponse;
+
+    fn serve(
+        &self,
+        event: LambdaEvent<Event>,
+    ) -> impl std::future::Future<Output = Result<DynamoDbEventResponse, Error>> + Send {
+        self.handle(event)
     }
 }
 

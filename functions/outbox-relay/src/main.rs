@@ -1,8 +1,8 @@
-use lambda_runtime::{Error, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    shopflow_lambda_kit::telemetry::init();
-    let app = outbox_relay::App::from_env().await?;
-    lambda_runtime::run(service_fn(|event| app.handle(event))).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopflow_lambda_kit::function::run_events::<
+        outbox_relay::Deployed,
+        aws_lambda_events::event::dynamodb::Event,
+    >()
+    .await
 }

@@ -11,7 +11,7 @@ use common::{
     DedupingConsumer, FakeBus, Relay, entry, envelope_id, from_checkpoint, records, seq, stream,
     trading_item,
 };
-use shopflow_store::dynamo::OutboxItem;
+use shopflow_dynamo::OutboxItem;
 
 /// A day's trading: 25 outbox records, three chunks of at most ten.
 fn trading_day() -> Vec<OutboxItem> {

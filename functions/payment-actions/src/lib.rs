@@ -23,11 +23,13 @@ use shopflow_domain::events::{
 use shopflow_domain::{
     CapturePolicy, OrderId, OrderStatus, OrderTrigger, PaymentAttempt, PaymentOutcome, Settlement,
 };
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
+use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_lambda_kit::{config, now, payments};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::stripe::Gateway;
-use shopflow_store::{
+use shopflow_ports::Payments;
+use shopflow_ports::{
     ChangeError, GatewayError, Intent, IntentStatus, OrderLifecycle, OrderPayments, OutboxEvent,
     PaymentGateway, PaymentRecords, RefundRequest,
 };
@@ -42,16 +44,29 @@ pub struct App<S, G> {
     capture: CapturePolicy,
 }
 
-impl App<DynamoStore, Gateway> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
-        let gateway = payments::gateway_from(&config::ProcessEnv)?;
-        let capture = payments::capture_policy_from(&config::ProcessEnv)?;
+/// payment-actions as deployed: on the DynamoDB table and Stripe.
+pub type Deployed = App<DynamoStore, Payments>;
+
+impl Function for Deployed {
+    const NAME: &'static str = "payment-actions";
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self::new(
-            DynamoStore::from_env(table).await,
-            gateway,
-            capture,
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            shopflow_stripe::setup::payments_from(env, shared.local_payments.as_ref())?,
+            payments::capture_policy_from(env)?,
         ))
+    }
+}
+
+impl EventFunction<SqsEvent> for Deployed {
+    type Answer = SqsBatchResponse;
+
+    fn serve(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> impl std::future::Future<Output = Result<SqsBatchResponse, Error>> + Send {
+        self.handle(event)
     }
 }
 

@@ -9,7 +9,7 @@ mod common;
 use common::{Shop, refund_required, status_event};
 use shopflow_domain::{CapturePolicy, OrderTrigger, PaymentAttempt, PaymentOutcome, Timestamp};
 use shopflow_lambda_kit::consumer::{ConsumeError, Handled};
-use shopflow_store::{CheckoutSessionRequest, IntentStatus, PaymentGateway, PaymentRecords};
+use shopflow_ports::{CheckoutSessionRequest, IntentStatus, PaymentGateway, PaymentRecords};
 
 #[tokio::test]
 async fn capture_on_authorization_takes_the_money_once() {

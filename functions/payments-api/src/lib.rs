@@ -14,27 +14,47 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use shopflow_domain::{OrderId, PaymentAttempt};
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::views::PaymentView;
-use shopflow_lambda_kit::{ApiError, Caller, config, http, payments};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::stripe::Gateway;
-use shopflow_store::{OrderPayments, PaymentGateway, PaymentRecords};
+use shopflow_lambda_kit::{ApiError, Caller, config, http};
+use shopflow_ports::Payments;
+use shopflow_ports::{OrderPayments, PaymentGateway, PaymentRecords};
 use tracing::Instrument;
 
 pub const REFUND: &str = "POST /v1/orders/{id}/refunds";
 pub const CHECKOUT_SESSION: &str = "POST /v1/orders/{id}/checkout-session";
 pub const PAYMENTS: &str = "GET /v1/orders/{id}/payments";
 
+/// The function's name, in its logs, metrics and the registry.
+pub const FUNCTION: &str = "payments-api";
+
 pub struct App<S, G> {
     store: S,
     gateway: G,
 }
 
-impl App<DynamoStore, Gateway> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
-        let gateway = payments::gateway_from(&config::ProcessEnv)?;
-        Ok(Self::new(DynamoStore::from_env(table).await, gateway))
+/// payments-api as deployed: on the DynamoDB table and Stripe.
+pub type Deployed = App<DynamoStore, Payments>;
+
+impl Function for Deployed {
+    const NAME: &'static str = FUNCTION;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            shopflow_stripe::setup::payments_from(env, shared.local_payments.as_ref())?,
+        ))
+    }
+}
+
+impl HttpFunction for Deployed {
+    fn serve(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
+        self.handle(request)
     }
 }
 
@@ -59,7 +79,7 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
         }
         .instrument(span)
         .await;
-        Ok(result.unwrap_or_else(ApiError::into_response))
+        Ok(http::answer(FUNCTION, result))
     }
 
     /// The order in the path with its payment records, if the caller may

@@ -14,7 +14,7 @@ use shopflow_domain::events::{DomainEvent, PaymentReported};
 use shopflow_domain::{Order, Refund, RefundError, RefundStatus};
 use shopflow_lambda_kit::views::PaymentView;
 use shopflow_lambda_kit::{ApiError, Caller, http, idempotency, now};
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, GatewayError, IdempotencyKey, OutboxEvent, PaymentChange, PaymentGateway,
     PaymentRecords, ProviderRefund, RefundRequest, RefundWrite,
 };

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::{Order, PaymentAttempt, Timestamp};
 use shopflow_lambda_kit::{ApiError, Caller, http, idempotency, now};
-use shopflow_store::{CheckoutSessionRequest, OrderPayments, PaymentGateway, PaymentRecords};
+use shopflow_ports::{CheckoutSessionRequest, OrderPayments, PaymentGateway, PaymentRecords};
 
 /// Stripe keeps a page open at least 30 minutes; a minute more leaves room
 /// for the clocks of two machines.

@@ -9,7 +9,7 @@ use common::{GRACE, Shop, ada, customer};
 use futures::future::join_all;
 use serde_json::json;
 use shopflow_domain::{PaymentOutcome, RefundStatus};
-use shopflow_store::PaymentGateway;
+use shopflow_ports::PaymentGateway;
 
 #[tokio::test]
 async fn a_partial_refund_goes_back_through_stripe_and_is_recorded_on_the_order() {
@@ -219,7 +219,7 @@ async fn a_refund_stripe_refuses_is_recorded_as_failed_and_its_amount_is_refunda
     let (order, intent) = shop.paid_order().await;
     // Refunded at Stripe's dashboard, and its webhook not here yet.
     shop.stripe
-        .refund(&shopflow_store::RefundRequest {
+        .refund(&shopflow_ports::RefundRequest {
             intent_id: intent,
             amount_minor: Some(5_000),
             order_id: order,

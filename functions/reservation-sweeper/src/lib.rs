@@ -10,10 +10,12 @@ use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use shopflow_domain::{Actor, Order, OrderStatus, OrderTrigger, Timestamp};
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::{ChangeError, OrderLifecycle, Page, STATUS_SHARDS, StatusChange, StoreError};
+use shopflow_ports::{ChangeError, OrderLifecycle, Page, STATUS_SHARDS, StatusChange, StoreError};
 use std::time::{Duration, Instant};
 
 const ACTOR: Actor = Actor::System("reservation-sweeper");
@@ -81,13 +83,28 @@ pub struct App<S> {
     limits: SweepLimits,
 }
 
-impl App<DynamoStore> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
+/// reservation-sweeper as deployed: on the DynamoDB table.
+pub type Deployed = App<DynamoStore>;
+
+impl Function for Deployed {
+    const NAME: &'static str = "reservation-sweeper";
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self::new(
-            DynamoStore::from_env(table).await,
-            SweepLimits::from(&config::ProcessEnv)?,
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            SweepLimits::from(env)?,
         ))
+    }
+}
+
+impl EventFunction<serde_json::Value> for Deployed {
+    type Answer = SweepReport;
+
+    fn serve(
+        &self,
+        event: LambdaEvent<serde_json::Value>,
+    ) -> impl std::future::Future<Output = Result<SweepReport, Error>> + Send {
+        self.handle(event)
     }
 }
 

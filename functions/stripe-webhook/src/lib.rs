@@ -12,12 +12,14 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use shopflow_domain::events::DomainEvent;
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::metrics::{self, Unit};
-use shopflow_lambda_kit::payments;
 use shopflow_lambda_kit::{ApiError, config, http, now};
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::stripe::{Gateway, signature};
-use shopflow_store::{Delivery, GatewayError, OutboxEvent, PaymentGateway, WebhookInbox};
+use shopflow_ports::Payments;
+use shopflow_ports::{Delivery, GatewayError, OutboxEvent, PaymentGateway, WebhookInbox};
+use shopflow_stripe::signature;
 use stripe_events::{Meaning, StripeEvent};
 use tracing::Instrument;
 use ulid::Ulid;
@@ -30,22 +32,36 @@ const PROVIDER: &str = "stripe";
 /// 10 MB. A megabyte holds any event Stripe sends for what shopflow handles.
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
+/// The function's name, in its logs, metrics and the registry.
+pub const FUNCTION: &str = "stripe-webhook";
+
 pub struct App<S, G> {
     inbox: S,
     gateway: G,
     signing_secret: String,
 }
 
-impl App<DynamoStore, Gateway> {
-    pub async fn from_env() -> Result<Self, Error> {
-        let table = config::required(&config::ProcessEnv, "TABLE_NAME")?;
-        let secret = config::required(&config::ProcessEnv, "STRIPE_WEBHOOK_SECRET")?;
-        let gateway = payments::gateway_from(&config::ProcessEnv)?;
+/// stripe-webhook as deployed: on the DynamoDB table and Stripe.
+pub type Deployed = App<DynamoStore, Payments>;
+
+impl Function for Deployed {
+    const NAME: &'static str = FUNCTION;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self::new(
-            DynamoStore::from_env(table).await,
-            gateway,
-            secret,
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            shopflow_stripe::setup::payments_from(env, shared.local_payments.as_ref())?,
+            config::required(env, "STRIPE_WEBHOOK_SECRET")?,
         ))
+    }
+}
+
+impl HttpFunction for Deployed {
+    fn serve(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
+        self.handle(request)
     }
 }
 
@@ -74,9 +90,9 @@ impl<S: WebhookInbox, G: PaymentGateway> App<S, G> {
         .instrument(span)
         .await;
         if result.is_err() {
-            metrics::emit("stripe-webhook", &[("WebhookFailures", 1.0, Unit::Count)]);
+            metrics::emit(FUNCTION, &[("WebhookFailures", 1.0, Unit::Count)]);
         }
-        Ok(result.unwrap_or_else(ApiError::into_response))
+        Ok(http::answer(FUNCTION, result))
     }
 
     async fn receive(&self, request: &Request) -> Result<Response<Body>, ApiError> {

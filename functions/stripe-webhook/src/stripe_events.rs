@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shopflow_domain::events::{PaymentFacts, PaymentReported};
 use shopflow_domain::{OrderId, PaymentOutcome};
-use shopflow_store::{Intent, IntentStatus};
+use shopflow_ports::{Intent, IntentStatus};
 
 /// The envelope of every Stripe event.
 #[derive(Debug, Deserialize)]

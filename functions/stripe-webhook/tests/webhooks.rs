@@ -8,8 +8,9 @@
 use serde_json::Value;
 use shopflow_domain::PaymentOutcome;
 use shopflow_domain::events::PaymentReported;
-use shopflow_store::stripe::{MockGateway, signature};
-use shopflow_store::{IntentRequest, PaymentGateway};
+use shopflow_ports::{IntentRequest, PaymentGateway};
+use shopflow_stripe::signature;
+use shopflow_stripe_mock::MockGateway;
 use shopflow_testkit::{Reply, SharedStore, json_request};
 use stripe_webhook::App;
 
@@ -156,7 +157,7 @@ async fn a_completed_page_is_an_authorization_when_its_payment_is_held() {
     let payment = endpoint.known_payment().await;
     endpoint
         .stripe
-        .confirm(&payment, shopflow_store::stripe::TestCard::Visa)
+        .confirm(&payment, shopflow_stripe_mock::TestCard::Visa)
         .unwrap();
     let mut event = sample("checkout.session.completed");
     event["data"]["object"]["payment_intent"] = payment.clone().into();

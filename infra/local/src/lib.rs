@@ -5,7 +5,9 @@
 
 pub mod emulators;
 pub mod mock_stripe;
+pub mod paths;
 pub mod queues;
+pub mod registry;
 pub mod resources;
 pub mod seed;
 pub mod server;
@@ -14,16 +16,14 @@ pub mod template;
 pub mod token;
 
 use emulators::{Emulator, EmulatorError};
-use lambda_http::Body;
+use registry::{ScheduledHandler, Served};
 use resources::{Clients, ResourceError};
 use server::{HttpHandler, Router};
 use shopflow_lambda_kit::config::{self, ConfigError};
-use shopflow_lambda_kit::payments;
-use shopflow_store::dynamo::DynamoStore;
-use shopflow_store::eventbridge::EventBridgeBus;
-use shopflow_store::stripe::{Gateway, MockGateway};
+use shopflow_lambda_kit::function::Shared;
+use shopflow_ports::Payments;
+use shopflow_stripe_mock::MockGateway;
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +49,8 @@ pub fn local_parameters() -> BTreeMap<String, String> {
         ("TaxRateBps", "2000"),
         ("ShippingFlatMinor", "495"),
         ("StripeWebhookSecret", LOCAL_STRIPE_WEBHOOK_SECRET),
+        // No key: the functions take payments through the stack's shared mock.
+        ("StripeSecretKey", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -125,8 +127,8 @@ pub struct LocalStack {
     pub moto_endpoint: String,
     pub queue_urls: BTreeMap<String, String>,
     pub tokens: DevTokens,
-    /// The payment provider every function talks to.
-    pub payments: Gateway,
+    /// The mock Stripe every function shares, unless payments go to localstripe.
+    pub mock: Option<MockGateway>,
     /// localstripe's address, when payments go there.
     pub localstripe_endpoint: Option<String>,
     tasks: Vec<JoinHandle<()>>,
@@ -139,202 +141,6 @@ impl Drop for LocalStack {
             task.abort();
         }
     }
-}
-
-fn http_handler<A, F, Fut>(app: A, handle: F) -> HttpHandler
-where
-    A: Send + Sync + 'static,
-    F: Fn(Arc<A>, lambda_http::Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<lambda_http::Response<Body>, lambda_http::Error>> + Send + 'static,
-{
-    let app = Arc::new(app);
-    Arc::new(move |request| {
-        let future = handle(app.clone(), request);
-        Box::pin(async move {
-            future.await.unwrap_or_else(|error| {
-                tracing::error!(%error, "handler failed");
-                shopflow_lambda_kit::ApiError::new(
-                    lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "the function failed",
-                )
-                .into_response()
-            })
-        })
-    })
-}
-
-/// The payment provider: Stripe (or an emulator) when the environment names
-/// a key, otherwise `mock`, which every function shares, as one Stripe account
-/// would be shared.
-pub fn local_payments(
-    env: &BTreeMap<String, String>,
-    mock: &MockGateway,
-) -> Result<Gateway, LocalError> {
-    if config::optional(env, "STRIPE_SECRET_KEY").is_some() {
-        return Ok(payments::gateway_from(env)?);
-    }
-    tracing::warn!(
-        payments = "mock",
-        "payments run in MOCK mode: no STRIPE_SECRET_KEY is set, no real money moves"
-    );
-    Ok(Gateway::Mock(mock.clone()))
-}
-
-/// Every HTTP function, built as its `main` builds it but on the emulators'
-/// clients, the environment the template gives it and the local payments.
-pub fn http_functions(
-    clients: &Clients,
-    env: &BTreeMap<String, String>,
-    payments: &Gateway,
-) -> Result<HashMap<String, HttpHandler>, LocalError> {
-    let store = DynamoStore::new(
-        clients.dynamodb.clone(),
-        config::required(env, "TABLE_NAME")?,
-    );
-    let checkout = checkout_api::App::new(
-        store.clone(),
-        payments.clone(),
-        checkout_api::policy_from(env)?,
-    );
-    let orders = orders_api::App::new(store.clone());
-    let inventory = inventory_api::App::new(store.clone());
-    let stripe = stripe_webhook::App::new(
-        store.clone(),
-        payments.clone(),
-        config::required(env, "STRIPE_WEBHOOK_SECRET")?,
-    );
-    let payments_api = payments_api::App::new(store, payments.clone());
-    let ops = ops_api::App::new(
-        shopflow_store::sqs::SqsDeadLetters::new(clients.sqs.clone()),
-        ops_api::routes_from(env)?,
-    );
-    Ok(HashMap::from([
-        (
-            "checkout-api".to_owned(),
-            http_handler(
-                checkout,
-                |app, request| async move { app.handle(request).await },
-            ),
-        ),
-        (
-            "orders-api".to_owned(),
-            http_handler(
-                orders,
-                |app, request| async move { app.handle(request).await },
-            ),
-        ),
-        (
-            "stripe-webhook".to_owned(),
-            http_handler(
-                stripe,
-                |app, request| async move { app.handle(request).await },
-            ),
-        ),
-        (
-            "ops-api".to_owned(),
-            http_handler(ops, |app, request| async move { app.handle(request).await }),
-        ),
-        (
-            "payments-api".to_owned(),
-            http_handler(payments_api, |app, request| async move {
-                app.handle(request).await
-            }),
-        ),
-        (
-            "inventory-api".to_owned(),
-            http_handler(inventory, |app, request| async move {
-                app.handle(request).await
-            }),
-        ),
-    ]))
-}
-
-/// A queue-fed function's handler, as the local SQS mapping invokes it.
-fn queue_handler<A, F, Fut>(app: A, handle: F) -> queues::QueueHandler
-where
-    A: Send + Sync + 'static,
-    F: Fn(Arc<A>, lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>) -> Fut
-        + Send
-        + Sync
-        + 'static,
-    Fut: Future<
-            Output = Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error>,
-        > + Send
-        + 'static,
-{
-    let app = Arc::new(app);
-    Arc::new(move |event| {
-        let invocation =
-            lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
-        let future = handle(app.clone(), invocation);
-        Box::pin(async move { future.await.map_err(|e| e.to_string()) })
-    })
-}
-
-/// Every queue-fed function, as its `main` builds it.
-pub fn queue_functions(
-    clients: &Clients,
-    env: &BTreeMap<String, String>,
-    payments: &Gateway,
-) -> Result<HashMap<String, queues::QueueHandler>, LocalError> {
-    let store = DynamoStore::new(
-        clients.dynamodb.clone(),
-        config::required(env, "TABLE_NAME")?,
-    );
-    let order_status = order_status::App::new(store.clone());
-    let payment_actions = payment_actions::App::new(
-        store,
-        payments.clone(),
-        shopflow_lambda_kit::payments::capture_policy_from(env)?,
-    );
-    Ok(HashMap::from([
-        (
-            "order-status".to_owned(),
-            queue_handler(
-                order_status,
-                |app, event| async move { app.handle(event).await },
-            ),
-        ),
-        (
-            "payment-actions".to_owned(),
-            queue_handler(payment_actions, |app, event| async move {
-                app.handle(event).await
-            }),
-        ),
-    ]))
-}
-
-/// A scheduled function: takes the EventBridge scheduled event, answers what it did.
-pub type ScheduledFuture =
-    std::pin::Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send>>;
-pub type ScheduledHandler = Arc<dyn Fn(serde_json::Value) -> ScheduledFuture + Send + Sync>;
-
-pub fn scheduled_functions(
-    clients: &Clients,
-    env: &BTreeMap<String, String>,
-) -> Result<HashMap<String, ScheduledHandler>, LocalError> {
-    let store = DynamoStore::new(
-        clients.dynamodb.clone(),
-        config::required(env, "TABLE_NAME")?,
-    );
-    let sweeper = Arc::new(reservation_sweeper::App::new(
-        store,
-        reservation_sweeper::SweepLimits::from(env)?,
-    ));
-    let sweep: ScheduledHandler = Arc::new(move |event| {
-        let sweeper = sweeper.clone();
-        Box::pin(async move {
-            let invocation =
-                lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
-            let report = sweeper
-                .handle(invocation)
-                .await
-                .map_err(|e| e.to_string())?;
-            serde_json::to_value(report).map_err(|e| e.to_string())
-        })
-    });
-    Ok(HashMap::from([("reservation-sweeper".to_owned(), sweep)]))
 }
 
 /// Runs a scheduled function every `interval` until the task is dropped.
@@ -360,24 +166,38 @@ async fn run_on_schedule(handler: ScheduledHandler, interval: std::time::Duratio
     }
 }
 
-pub fn stream_functions(
-    clients: &Clients,
-    env: &BTreeMap<String, String>,
-) -> Result<HashMap<String, StreamHandler>, LocalError> {
-    let bus = EventBridgeBus::new(
-        clients.events.clone(),
-        config::required(env, "EVENT_BUS_NAME")?,
-    );
-    let relay = Arc::new(outbox_relay::App::new(bus));
-    let handler: StreamHandler = Arc::new(move |event| {
-        let relay = relay.clone();
-        Box::pin(async move {
-            let invocation =
-                lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
-            relay.handle(invocation).await.map_err(|e| e.to_string())
-        })
-    });
-    Ok(HashMap::from([("outbox-relay".to_owned(), handler)]))
+/// Every function the template declares, built through the registry from
+/// its own environment and the stack's shared clients and mock.
+fn build_functions(spec: &StackSpec, shared: &Shared) -> Result<Functions, LocalError> {
+    let mut functions = Functions::default();
+    for (name, environment) in &spec.environments {
+        let served = registry::build(name, environment, shared)
+            .ok_or_else(|| LocalError::UnknownFunction(name.clone()))??;
+        match served {
+            Served::Http(handler) => {
+                functions.http.insert(name.clone(), handler);
+            }
+            Served::Queue(handler) => {
+                functions.queue.insert(name.clone(), handler);
+            }
+            Served::Scheduled(handler) => {
+                functions.scheduled.insert(name.clone(), handler);
+            }
+            Served::Stream(handler) => {
+                functions.stream.insert(name.clone(), handler);
+            }
+        }
+    }
+    Ok(functions)
+}
+
+/// The built functions, by how they are invoked.
+#[derive(Default)]
+struct Functions {
+    http: HashMap<String, HttpHandler>,
+    queue: HashMap<String, queues::QueueHandler>,
+    scheduled: HashMap<String, ScheduledHandler>,
+    stream: HashMap<String, StreamHandler>,
 }
 
 impl LocalStack {
@@ -403,14 +223,20 @@ impl LocalStack {
         // The address first: the mock posts its webhooks to it and serves
         // hosted checkout pages under it.
         let (listener, http) = server::bind(options.port).await?;
+        let webhook_env = spec.environment_of("stripe-webhook");
         let base = format!("http://{http}");
         let mock = MockGateway::new(format!("{base}{}checkout", mock_stripe::PREFIX))
             .posting_webhooks(
                 format!("{base}/v1/webhooks/stripe"),
-                config::required(&spec.environment, "STRIPE_WEBHOOK_SECRET")?,
+                config::required(&webhook_env, "STRIPE_WEBHOOK_SECRET")?,
             );
-        let payments = local_payments(&spec.environment, &mock)?;
-        let functions = http_functions(&clients, &spec.environment, &payments)?;
+        let mock_payments: Payments = Arc::new(mock.clone());
+        let shared = Shared {
+            aws: clients.aws.clone(),
+            local_payments: Some(mock_payments),
+        };
+        let mut built = build_functions(&spec, &shared)?;
+        let functions = std::mem::take(&mut built.http);
         if let Some(route) = spec
             .routes
             .iter()
@@ -418,10 +244,10 @@ impl LocalStack {
         {
             return Err(LocalError::UnknownFunction(route.function.clone()));
         }
-        let stream_handlers = stream_functions(&clients, &spec.environment)?;
         let mut tasks = Vec::new();
         for consumer in &spec.stream_consumers {
-            let handler = stream_handlers
+            let handler = built
+                .stream
                 .get(consumer)
                 .cloned()
                 .ok_or_else(|| LocalError::UnknownFunction(consumer.clone()))?;
@@ -432,9 +258,9 @@ impl LocalStack {
             )));
         }
 
-        let consumers = queue_functions(&clients, &spec.environment, &payments)?;
         for (function, queue) in &spec.queue_consumers {
-            let handler = consumers
+            let handler = built
+                .queue
                 .get(function)
                 .cloned()
                 .ok_or_else(|| LocalError::UnknownFunction(function.clone()))?;
@@ -444,9 +270,9 @@ impl LocalStack {
                 .ok_or_else(|| LocalError::UnknownFunction(queue.clone()))?;
             tasks.push(tokio::spawn(queues::pump(clients.clone(), url, handler)));
         }
-        let scheduled = scheduled_functions(&clients, &spec.environment)?;
         for function in &spec.scheduled {
-            let handler = scheduled
+            let handler = built
+                .scheduled
                 .get(function)
                 .cloned()
                 .ok_or_else(|| LocalError::UnknownFunction(function.clone()))?;
@@ -466,7 +292,7 @@ impl LocalStack {
             spec.routes.clone(),
             functions,
             tokens.clone(),
-            payments.is_mock().then_some(mock),
+            localstripe.is_none().then(|| mock.clone()),
         ));
         tasks.push(tokio::spawn(server::serve(listener, router)));
         let localstripe_endpoint = localstripe.as_ref().map(Emulator::endpoint);
@@ -474,7 +300,7 @@ impl LocalStack {
             emulators::send_localstripe_webhooks(
                 endpoint,
                 &format!("{base}/v1/webhooks/stripe"),
-                &config::required(&spec.environment, "STRIPE_WEBHOOK_SECRET")?,
+                &config::required(&webhook_env, "STRIPE_WEBHOOK_SECRET")?,
             )
             .await?;
         }
@@ -485,7 +311,7 @@ impl LocalStack {
             moto_endpoint: moto.endpoint(),
             queue_urls,
             tokens,
-            payments,
+            mock: localstripe.is_none().then_some(mock),
             localstripe_endpoint,
             tasks,
             _emulators: [Some(dynamodb), Some(moto), localstripe]

@@ -103,7 +103,7 @@ async fn up(args: &[String]) -> ExitCode {
             "\nPayments go to localstripe at {localstripe} (webhooks to {base}/v1/webhooks/stripe)."
         );
     }
-    if stack.payments.is_mock() {
+    if stack.mock.is_some() {
         eprintln!(
             "\nPayments run in MOCK mode (no STRIPE_SECRET_KEY). Pay as the customer would:\n  \
              POST {base}/_mock/stripe/payment_intents/{{intent_id}}/confirm  {{\"payment_method\": \"pm_card_visa\"}}\n  \

@@ -8,11 +8,11 @@
 //! - `POST /_mock/stripe/checkout/{session}` `{"payment_method": "pm_card_visa"}`
 //! - `POST /_mock/stripe/checkout/{session}/expire`
 
-use crate::server::match_path;
+use crate::paths::match_path;
 use serde_json::{Value, json};
-use shopflow_store::GatewayError;
-use shopflow_store::PaymentGateway;
-use shopflow_store::stripe::{MockGateway, TestCard};
+use shopflow_ports::GatewayError;
+use shopflow_ports::PaymentGateway;
+use shopflow_stripe_mock::{MockGateway, TestCard};
 
 pub const PREFIX: &str = "/_mock/stripe/";
 

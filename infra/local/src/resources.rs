@@ -18,6 +18,8 @@ pub struct Clients {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// The same endpoints as the functions' shared AWS configuration.
+    pub aws: shopflow_lambda_kit::function::AwsConfig,
 }
 
 impl Clients {
@@ -30,11 +32,17 @@ impl Clients {
             .load()
             .await;
         let at = |endpoint: &str| base.to_builder().endpoint_url(endpoint).build();
+        let (dynamodb, moto) = (at(dynamodb_endpoint), at(moto_endpoint));
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&at(dynamodb_endpoint)),
-            streams: aws_sdk_dynamodbstreams::Client::new(&at(dynamodb_endpoint)),
-            sqs: aws_sdk_sqs::Client::new(&at(moto_endpoint)),
-            events: aws_sdk_eventbridge::Client::new(&at(moto_endpoint)),
+            dynamodb: aws_sdk_dynamodb::Client::new(&dynamodb),
+            streams: aws_sdk_dynamodbstreams::Client::new(&dynamodb),
+            sqs: aws_sdk_sqs::Client::new(&moto),
+            events: aws_sdk_eventbridge::Client::new(&moto),
+            aws: shopflow_lambda_kit::function::AwsConfig {
+                dynamodb,
+                eventbridge: moto.clone(),
+                sqs: moto,
+            },
         }
     }
 }

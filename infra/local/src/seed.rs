@@ -29,7 +29,7 @@ async fn call(
     let route = spec
         .routes
         .iter()
-        .find(|r| r.method == method && crate::server::match_path(&r.path, path).is_some())
+        .find(|r| r.method == method && crate::paths::match_path(&r.path, path).is_some())
         .ok_or_else(|| format!("no route for {method} {path}"))?;
     let token = tokens.mint("local-seeder", true, crate::now_secs(), 60);
     let claims = tokens
@@ -39,7 +39,7 @@ async fn call(
         method: method.to_owned(),
         route: route.path.clone(),
         path: path.to_owned(),
-        path_parameters: crate::server::match_path(&route.path, path).unwrap_or_default(),
+        path_parameters: crate::paths::match_path(&route.path, path).unwrap_or_default(),
         // One key per path: seeding the same store twice restocks it once.
         headers: BTreeMap::from([
             ("content-type".to_owned(), "application/json".to_owned()),
@@ -67,7 +67,7 @@ pub async fn demo_catalog(
     spec: &StackSpec,
 ) -> Result<(), String> {
     let warehouses: Vec<String> = spec
-        .environment
+        .environment_of("checkout-api")
         .get("WAREHOUSES")
         .map(|w| w.split(',').map(|s| s.trim().to_owned()).collect())
         .unwrap_or_default();

@@ -3,6 +3,7 @@
 //! invoke the function's own handler.
 
 use crate::mock_stripe;
+use crate::paths::match_path;
 use crate::template::RouteSpec;
 use crate::token::DevTokens;
 use http_body_util::{BodyExt, Full, Limited};
@@ -12,7 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use shopflow_lambda_kit::apigw::HttpEvent;
-use shopflow_store::stripe::MockGateway;
+use shopflow_stripe_mock::MockGateway;
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::future::Future;
@@ -53,27 +54,6 @@ async fn read_body(body: Incoming) -> Result<Bytes, hyper::Response<Full<Bytes>>
         Ok(collected) => Ok(collected.to_bytes()),
         Err(_) => Err(respond(413, r#"{"message":"Request Entity Too Large"}"#)),
     }
-}
-
-/// Matches `/v1/orders/abc` against `/v1/orders/{id}`, returning the parameters.
-pub fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
-    let wanted: Vec<&str> = template.trim_matches('/').split('/').collect();
-    let given: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if wanted.len() != given.len() {
-        return None;
-    }
-    let mut parameters = BTreeMap::new();
-    for (want, got) in wanted.iter().zip(&given) {
-        match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
-            Some(name) if !got.is_empty() => {
-                parameters.insert(name.to_owned(), (*got).to_owned());
-            }
-            Some(_) => return None,
-            None if want == got => {}
-            None => return None,
-        }
-    }
-    Some(parameters)
 }
 
 impl Router {
@@ -237,19 +217,5 @@ mod tests {
             Some("/v1/orders/metrics")
         );
         assert_eq!(best("/v1/orders/01J").as_deref(), Some("/v1/orders/{id}"));
-    }
-
-    #[test]
-    fn path_templates_capture_their_parameters() {
-        let params = match_path(
-            "/v1/inventory/{sku}/{warehouse}/restock",
-            "/v1/inventory/TEE/BER/restock",
-        )
-        .unwrap();
-        assert_eq!(params["sku"], "TEE");
-        assert_eq!(params["warehouse"], "BER");
-        assert!(match_path("/v1/orders/{id}", "/v1/orders").is_none());
-        assert!(match_path("/v1/orders", "/v1/orders/x").is_none());
-        assert!(match_path("/v1/orders/{id}", "/v1/orders/").is_none());
     }
 }

@@ -53,6 +53,15 @@ pub struct RuleSpec {
     pub target_queues: Vec<String>,
 }
 
+/// A CloudWatch alarm: which metric it watches, with its dimensions resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmSpec {
+    pub logical_id: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteSpec {
     pub method: String,
@@ -75,8 +84,14 @@ pub struct StackSpec {
     pub scheduled: Vec<String>,
     /// Functions fed by a queue: (function, queue logical id).
     pub queue_consumers: Vec<(String, String)>,
-    /// Every function's environment (Globals first), merged: names never clash.
-    pub environment: BTreeMap<String, String>,
+    /// Each function's environment, by binary name: Globals plus its own
+    /// `Environment` section, as Lambda gives it, and nothing of another's.
+    pub environments: BTreeMap<String, BTreeMap<String, String>>,
+    /// Each function's deployed name (`FunctionName`), by binary name.
+    pub function_names: BTreeMap<String, String>,
+    /// The alarms, which the local stack leaves to AWS but a test holds to
+    /// the functions and queues they must watch.
+    pub alarms: Vec<AlarmSpec>,
     /// Resources of a type the local stack neither creates nor deliberately
     /// leaves to AWS: each is a gap between the template and localhost.
     pub unsupported: Vec<(String, String)>,
@@ -358,10 +373,12 @@ impl StackSpec {
         }
 
         let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
-        let mut environment = BTreeMap::new();
+        let mut global_environment = BTreeMap::new();
         for (name, value) in globals.as_object().into_iter().flatten() {
-            environment.insert(name.clone(), resolver.string(value)?);
+            global_environment.insert(name.clone(), resolver.string(value)?);
         }
+        let mut environments = BTreeMap::new();
+        let mut function_names = BTreeMap::new();
         let mut routes = Vec::new();
         let mut stream_consumers = Vec::new();
         let mut scheduled = Vec::new();
@@ -372,6 +389,7 @@ impl StackSpec {
                 .ok_or_else(|| shape(format!("{id}: Metadata.BuildProperties.Binary is required")))?
                 .to_owned();
             let properties = &function["Properties"];
+            let mut environment = global_environment.clone();
             for (name, value) in properties["Environment"]["Variables"]
                 .as_object()
                 .into_iter()
@@ -379,6 +397,8 @@ impl StackSpec {
             {
                 environment.insert(name.clone(), resolver.string(value)?);
             }
+            environments.insert(binary.clone(), environment);
+            function_names.insert(binary.clone(), resolver.physical_name(id)?);
             for (_, event) in properties["Events"].as_object().into_iter().flatten() {
                 match event["Type"].as_str() {
                     Some("HttpApi") => routes.push(RouteSpec {
@@ -408,6 +428,23 @@ impl StackSpec {
             }
         }
         routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+        let mut alarms = Vec::new();
+        for (id, alarm) in of_type("AWS::CloudWatch::Alarm") {
+            let properties = &alarm["Properties"];
+            let mut dimensions = BTreeMap::new();
+            for dimension in properties["Dimensions"].as_array().into_iter().flatten() {
+                dimensions.insert(
+                    resolver.string(&dimension["Name"])?,
+                    resolver.string(&dimension["Value"])?,
+                );
+            }
+            alarms.push(AlarmSpec {
+                logical_id: id.clone(),
+                namespace: resolver.string(&properties["Namespace"])?,
+                metric: resolver.string(&properties["MetricName"])?,
+                dimensions,
+            });
+        }
         let unsupported = resources
             .iter()
             .map(|(id, r)| {
@@ -430,8 +467,16 @@ impl StackSpec {
             stream_consumers,
             scheduled,
             queue_consumers,
-            environment,
+            environments,
+            function_names,
+            alarms,
         })
+    }
+
+    /// The environment the template gives `function` (empty for a function
+    /// it does not declare).
+    pub fn environment_of(&self, function: &str) -> BTreeMap<String, String> {
+        self.environments.get(function).cloned().unwrap_or_default()
     }
 
     fn table(resolver: &Resolver<'_>, properties: &Value) -> Result<TableSpec, TemplateError> {
@@ -522,12 +567,100 @@ mod tests {
 
     #[test]
     fn resolves_function_environments_from_parameters_and_resources() {
-        let environment = spec().environment;
-        assert_eq!(environment["TABLE_NAME"], "shopflow-local");
-        assert_eq!(environment["EVENT_BUS_NAME"], "shopflow-local");
+        let spec = spec();
+        let checkout = spec.environment_of("checkout-api");
+        assert_eq!(checkout["TABLE_NAME"], "shopflow-local");
         assert_eq!(
-            environment["WAREHOUSES"],
+            checkout["WAREHOUSES"],
             crate::local_parameters()["Warehouses"]
         );
+        assert_eq!(
+            spec.environment_of("outbox-relay")["EVENT_BUS_NAME"],
+            "shopflow-local"
+        );
+    }
+
+    #[test]
+    fn a_function_sees_globals_and_its_own_section_and_nothing_of_another() {
+        let spec = spec();
+        let webhook = spec.environment_of("stripe-webhook");
+        let checkout = spec.environment_of("checkout-api");
+        // Globals reach every function.
+        assert_eq!(webhook["STAGE"], "local");
+        assert_eq!(checkout["STAGE"], "local");
+        // Each section reaches only its own function.
+        assert!(webhook.contains_key("STRIPE_WEBHOOK_SECRET"));
+        assert!(
+            !checkout.contains_key("STRIPE_WEBHOOK_SECRET"),
+            "{checkout:?}"
+        );
+        assert!(checkout.contains_key("TAX_RATE_BPS"));
+        assert!(!webhook.contains_key("TAX_RATE_BPS"), "{webhook:?}");
+    }
+
+    #[test]
+    fn every_function_has_its_alarms() {
+        let spec = spec();
+        let watches = |namespace: &str, metric: &str, name: &str, value: &str| {
+            spec.alarms.iter().any(|alarm| {
+                alarm.namespace == namespace
+                    && alarm.metric == metric
+                    && alarm.dimensions.get(name).map(String::as_str) == Some(value)
+            })
+        };
+        let mut missing = Vec::new();
+        // Crashes and timeouts, for every function.
+        for (binary, deployed) in &spec.function_names {
+            if !watches("AWS/Lambda", "Errors", "FunctionName", deployed) {
+                missing.push(format!("{binary}: Errors"));
+            }
+        }
+        // Handled failures: every 5xx an HTTP function answers.
+        let http: std::collections::BTreeSet<&str> =
+            spec.routes.iter().map(|r| r.function.as_str()).collect();
+        for binary in http {
+            if !watches("shopflow", "ServerErrors", "Function", binary) {
+                missing.push(format!("{binary}: ServerErrors"));
+            }
+        }
+        // What a consumer gave up on, and what the bus could not deliver.
+        for (binary, queue) in &spec.queue_consumers {
+            let dead_letters = spec
+                .queues
+                .iter()
+                .find(|q| &q.logical_id == queue)
+                .and_then(|q| q.redrive.as_ref())
+                .and_then(|(dlq, _)| spec.queues.iter().find(|q| &q.logical_id == dlq));
+            match dead_letters {
+                Some(dlq)
+                    if watches(
+                        "AWS/SQS",
+                        "ApproximateNumberOfMessagesVisible",
+                        "QueueName",
+                        &dlq.name,
+                    ) => {}
+                _ => missing.push(format!("{binary}: its dead-letter queue")),
+            }
+        }
+        for queue in spec.queues.iter().filter(|q| q.name.ends_with("-dlq")) {
+            if !watches(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                &queue.name,
+            ) {
+                missing.push(format!("{}: depth", queue.name));
+            }
+        }
+        // Scheduled jobs report what they could not do.
+        if !watches(
+            "shopflow",
+            "SweepFailures",
+            "Function",
+            "reservation-sweeper",
+        ) {
+            missing.push("reservation-sweeper: SweepFailures".into());
+        }
+        assert!(missing.is_empty(), "alarms missing: {missing:#?}");
     }
 }

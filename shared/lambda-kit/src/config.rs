@@ -15,18 +15,17 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// A function's environment: the variables the template gives it.
+pub type Env = BTreeMap<String, String>;
+
+/// The process environment, as Lambda sets it from the template.
+pub fn process_env() -> Env {
+    std::env::vars().collect()
+}
+
 /// Where configuration values come from.
 pub trait Source {
     fn get(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment, as Lambda sets it.
-pub struct ProcessEnv;
-
-impl Source for ProcessEnv {
-    fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
 }
 
 impl Source for BTreeMap<String, String> {
@@ -94,9 +93,8 @@ pub fn list_or<T, E: std::fmt::Display>(
     Ok(items)
 }
 
-/// A configuration of `(name, value)` pairs, for tests.
-#[cfg(test)]
-pub(crate) fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+/// An environment of `(name, value)` pairs, for tests.
+pub fn vars(pairs: &[(&str, &str)]) -> Env {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -7,6 +7,22 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// What `function` answers for a request it handled: the response, or the
+/// problem the error maps to. The one path every HTTP function's answers
+/// take, so each 5xx is counted as the EMF metric `ServerErrors` (namespace
+/// `shopflow`, dimension `Function`), which its alarm watches: Lambda's own
+/// `Errors` sees only panics and timeouts, never a handled failure.
+pub fn answer(function: &str, result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    let response = result.unwrap_or_else(ApiError::into_response);
+    if response.status().is_server_error() {
+        crate::metrics::emit(
+            function,
+            &[("ServerErrors", 1.0, crate::metrics::Unit::Count)],
+        );
+    }
+    response
+}
+
 /// Bodies above this are refused with 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -97,5 +113,23 @@ pub fn request_id(request: &Request) -> String {
             context.request_id.clone().unwrap_or_default()
         }
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_the_response_or_the_problem_its_error_maps_to() {
+        let ok = answer(
+            "test",
+            Ok(json(StatusCode::CREATED, &serde_json::json!({}))),
+        );
+        assert_eq!(ok.status(), StatusCode::CREATED);
+        let unavailable = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "retry");
+        let failed = answer("test", Err(unavailable));
+        assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(failed.headers()[header::CONTENT_TYPE], "application/json");
     }
 }

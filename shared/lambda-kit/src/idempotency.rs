@@ -5,7 +5,7 @@ use crate::{ApiError, Caller};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
-use shopflow_store::IdempotencyKey;
+use shopflow_ports::IdempotencyKey;
 
 pub const HEADER: &str = "idempotency-key";
 

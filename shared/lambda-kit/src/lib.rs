@@ -1,12 +1,14 @@
-//! What every shopflow Lambda shares: JSON logs, typed configuration, the one
-//! mapping from errors to problem-JSON responses, caller identity from the
-//! authorizer's claims, request parsing and idempotency keys.
+//! What every shopflow Lambda shares: how it is built and run, JSON logs,
+//! typed configuration, the one mapping from errors to problem-JSON
+//! responses, caller identity from the authorizer's claims, request parsing
+//! and idempotency keys.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod apigw;
 pub mod auth;
 pub mod config;
 pub mod consumer;
+pub mod function;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;

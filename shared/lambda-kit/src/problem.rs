@@ -7,7 +7,7 @@ use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shopflow_domain::ids::InvalidValue;
 use shopflow_domain::{CheckoutError, MoneyError};
-use shopflow_store::{GatewayError, StoreError};
+use shopflow_ports::{GatewayError, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {

@@ -2,6 +2,7 @@
 //! orders and stock put straight into the store as checkout and receiving
 //! would, so a test starts from the state it describes.
 
+use crate::memory::MemoryStore;
 use shopflow_domain::events::{
     DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged, PaymentReported,
 };
@@ -10,8 +11,7 @@ use shopflow_domain::{
     OrderLine, OrderStatus, OrderTotals, OrderTrigger, Payment, Quantity, ShippingAddress, Sku,
     Timestamp, WarehouseId,
 };
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle,
     OrderReader, OutboxEvent, Restock, StatusChange,
 };

@@ -1,13 +1,15 @@
 //! The test helpers every function's tests share: logs taken as Lambda takes
 //! them, API Gateway requests and the handler's replies, bus events as SQS
-//! delivers them, shop fixtures, and the in-memory store shared between a
-//! handler and its test.
+//! delivers them, shop fixtures, the in-memory store (the fake of the
+//! storage ports, held to the DynamoDB adapter by tests/tests/store_contract.rs)
+//! and its sharing between a handler and its test.
 //! Helpers only one function's tests need stay in its `tests/common`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod api;
 pub mod bus;
 pub mod fixtures;
+pub mod memory;
 pub mod store;
 pub mod stripe;
 
@@ -19,6 +21,7 @@ pub use fixtures::{
     ADA, GRACE, OPENING_DAY, STAFF, TEST_PAYMENT, ada_address, apply, eur, order_line,
     payment_reports, payments, place_order, receive_stock, sku, status_events, unpaid_order, wh,
 };
+pub use memory::MemoryStore;
 pub use store::{SharedStore, StoreHooks};
 
 /// A subscriber that takes every span and event, as Lambda's JSON logs do,

@@ -2,13 +2,13 @@
 //! which keeps a clone to look at what was written, and with hooks that let
 //! a test step in on the writes and reads it wants to go wrong.
 
+use crate::memory::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::PaymentAttempt;
 use shopflow_domain::{
     CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
 };
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
     IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
     OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, Restock,

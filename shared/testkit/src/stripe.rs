@@ -2,16 +2,16 @@
 //! there: checkout creates the payment, the customer confirms it with a test
 //! card, it is captured; and order-status records each step on the order.
 
+use crate::memory::MemoryStore;
 use shopflow_domain::events::PaymentReported;
 use shopflow_domain::{
     CaptureState, Order, OrderId, OrderTrigger, Payment, PaymentAttempt, Product, Timestamp,
 };
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::stripe::{MockGateway, TestCard};
-use shopflow_store::{
+use shopflow_ports::{
     IntentRequest, InventoryStore, OrderLifecycle, OrderPayments, OrderReader, PaymentGateway,
     PaymentRecords, StatusChange,
 };
+use shopflow_stripe_mock::{MockGateway, TestCard};
 use ulid::Ulid;
 
 use crate::SharedStore;

@@ -16,10 +16,10 @@ use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use serde_json::Value;
+use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_local::resources::Clients;
 use shopflow_local::{LocalStack, Options};
-use shopflow_store::dynamo::DynamoStore;
 use shopflow_tests::{Api, cart, unique};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -185,8 +185,8 @@ async fn units(stack: &LocalStack) {
     let table = stack.spec.table.name.clone();
     let app = checkout_api::App::new(
         DynamoStore::new(metered, &table),
-        stack.payments.clone(),
-        checkout_api::policy_from(&stack.spec.environment).unwrap(),
+        stack.mock.clone().expect("the bench runs on the mock"),
+        checkout_api::policy_from(&stack.spec.environment_of("checkout-api")).unwrap(),
     );
     let claims = stack
         .tokens
@@ -258,7 +258,7 @@ async fn units(stack: &LocalStack) {
         ("receipt (idempotency + order.created)", item_size(&receipt)),
     ];
     let mut read_sizes = vec![0usize]; // the receipt key, absent on a first checkout
-    let warehouses: Vec<String> = stack.spec.environment["WAREHOUSES"]
+    let warehouses: Vec<String> = stack.spec.environment_of("checkout-api")["WAREHOUSES"]
         .split(',')
         .map(str::to_owned)
         .collect();
@@ -319,7 +319,7 @@ async fn units(stack: &LocalStack) {
 
 /// The warehouse checkout tries first.
 fn first_warehouse(stack: &LocalStack) -> String {
-    stack.spec.environment["WAREHOUSES"]
+    stack.spec.environment_of("checkout-api")["WAREHOUSES"]
         .split(',')
         .next()
         .unwrap()
@@ -333,7 +333,7 @@ fn api_for(stack: &LocalStack) -> Api {
         moto_endpoint: stack.moto_endpoint.clone(),
         spec: stack.spec.clone(),
         tokens: stack.tokens.clone(),
-        payments: stack.payments.clone(),
+        mock: stack.mock.clone(),
         localstripe: stack.localstripe_endpoint.clone(),
     }
     .api()
@@ -536,7 +536,7 @@ async fn init(stack: &LocalStack) {
 /// from the sizes of the items each step writes.
 async fn payments(stack: &LocalStack) {
     const ORDERS: usize = 20;
-    let shopflow_store::stripe::Gateway::Mock(mock) = &stack.payments else {
+    let Some(mock) = &stack.mock else {
         println!("payments bench needs the mock");
         return;
     };

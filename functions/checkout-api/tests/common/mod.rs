@@ -10,11 +10,11 @@ use shopflow_domain::{
     CheckoutPolicy, Currency, Email, Money, Order, OrderId, Product, ShippingAddress, StockLevel,
 };
 use shopflow_lambda_kit::apigw::HttpEvent;
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::stripe::MockGateway;
-use shopflow_store::{
+use shopflow_ports::{
     CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OutboxEvent, PlaceOrderError,
 };
+use shopflow_stripe_mock::MockGateway;
+use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{OPENING_DAY, SharedStore, StoreHooks, customer, json_request};
 use std::sync::Mutex;
 use ulid::Ulid;

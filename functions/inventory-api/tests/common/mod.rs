@@ -7,8 +7,8 @@ use inventory_api::App;
 use shopflow_domain::events::{DomainEvent, InventoryRestocked};
 use shopflow_domain::{OrderId, Product, StockLevel, Timestamp};
 use shopflow_lambda_kit::apigw::HttpEvent;
-use shopflow_store::InventoryStore;
-use shopflow_store::memory::MemoryStore;
+use shopflow_ports::InventoryStore;
+use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{OPENING_DAY, SharedStore, eur, json_request, order_line, request};
 use ulid::Ulid;
 

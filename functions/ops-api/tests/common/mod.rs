@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use ops_api::App;
 use serde_json::Value;
 use shopflow_lambda_kit::apigw::HttpEvent;
-use shopflow_store::{DeadLetter, DeadLetterRoute, DeadLetters, StoreError};
+use shopflow_ports::{DeadLetter, DeadLetterRoute, DeadLetters, StoreError};
 use shopflow_testkit::{Claims, PAYMENTS, Reply, call, eventbridge_body, json_request, request};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -15,11 +15,11 @@ use shopflow_domain::{
     Actor, CustomerId, FulfillmentStatus, OrderId, OrderState, OrderTrigger, Product, Timestamp,
 };
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, HistoryEntry, InventoryStore, OrderLifecycle, OrderReader, StatusChange,
     StoreError,
 };
+use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
     ADA, PAYMENTS, SharedStore, StoreHooks, eur, eventbridge_body, logging, order_line, payments,
     sqs_batch, sqs_record,

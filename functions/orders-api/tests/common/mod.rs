@@ -13,10 +13,10 @@ use shopflow_domain::{
     Timestamp, WarehouseId,
 };
 use shopflow_lambda_kit::apigw::HttpEvent;
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, HistoryEntry, InventoryStore, OrderLifecycle, OrderReader, StatusChange,
 };
+use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
     Claims, Reply, SharedStore, StoreHooks, apply, eur, json_request, order_line, request,
 };
@@ -104,7 +104,7 @@ impl History {
             intent_id: intent_id.into(),
             created_at: self.tick(),
         };
-        shopflow_store::PaymentRecords::record_attempt(self.store.memory(), id, &attempt)
+        shopflow_ports::PaymentRecords::record_attempt(self.store.memory(), id, &attempt)
             .await
             .unwrap();
     }
@@ -124,16 +124,16 @@ impl History {
             requested_at: self.tick(),
             request_fingerprint: String::new(),
         };
-        let change = shopflow_store::PaymentChange {
+        let change = shopflow_ports::PaymentChange {
             order_id: id,
             expected_version: order.version,
             payment: order.payment.clone(),
-            refund: Some(shopflow_store::RefundWrite::New(refund)),
+            refund: Some(shopflow_ports::RefundWrite::New(refund)),
             event: None,
             applies: None,
             at: order.created_at,
         };
-        shopflow_store::PaymentRecords::change_payment(self.store.memory(), &change)
+        shopflow_ports::PaymentRecords::change_payment(self.store.memory(), &change)
             .await
             .unwrap();
     }

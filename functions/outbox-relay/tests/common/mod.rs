@@ -12,8 +12,8 @@ use shopflow_domain::events::{DomainEvent, InventoryRestocked, OrderStatusChange
 use shopflow_domain::{
     CustomerId, FulfillmentStatus, OrderId, OrderState, OrderTrigger, Sku, Timestamp, WarehouseId,
 };
-use shopflow_store::dynamo::OutboxItem;
-use shopflow_store::{BusEntry, EventBus, OutboxEvent, StoreError};
+use shopflow_dynamo::OutboxItem;
+use shopflow_ports::{BusEntry, EventBus, OutboxEvent, StoreError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use ulid::Ulid;
 

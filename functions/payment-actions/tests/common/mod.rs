@@ -10,8 +10,8 @@ use shopflow_domain::{
     CapturePolicy, CustomerId, FulfillmentStatus, OrderId, OrderState, OrderTrigger,
 };
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
-use shopflow_store::IntentStatus;
-use shopflow_store::stripe::MockGateway;
+use shopflow_ports::IntentStatus;
+use shopflow_stripe_mock::MockGateway;
 use shopflow_testkit::stripe::PaymentsShop;
 use shopflow_testkit::{ADA, SharedStore, logging};
 use ulid::Ulid;

@@ -6,7 +6,7 @@
 use payments_api::App;
 use serde_json::Value;
 use shopflow_domain::{OrderId, Refund};
-use shopflow_store::stripe::MockGateway;
+use shopflow_stripe_mock::MockGateway;
 use shopflow_testkit::stripe::PaymentsShop;
 use shopflow_testkit::{ADA, Claims, Reply, SharedStore, json_request};
 

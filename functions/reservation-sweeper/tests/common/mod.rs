@@ -11,11 +11,11 @@ use shopflow_domain::{
     Actor, Order, OrderId, OrderLine, OrderState, OrderStatus, OrderTrigger, Product, StockLevel,
     Timestamp,
 };
-use shopflow_store::memory::MemoryStore;
-use shopflow_store::{
+use shopflow_ports::{
     ChangeError, HistoryEntry, InventoryStore, OrderLifecycle, OrderReader, Page, StatusChange,
     StoreError,
 };
+use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{SharedStore, StoreHooks, eur, logging, order_line};
 use std::collections::BTreeSet;
 use std::sync::Mutex;

@@ -1,0 +1,985 @@
+//! Keys and item shapes of the single table. Attribute names are short on
+//! purpose: item size is what DynamoDB bills (see docs/cost-model.md).
+
+use serde::{Deserialize, Serialize};
+use shopflow_domain::events::EventEnvelope;
+use shopflow_domain::{
+    CaptureState, Currency, CustomerId, Email, FulfillmentStatus, Money, Order, OrderId, OrderLine,
+    OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus,
+    Product, Quantity, Refund, RefundStatus, ShippingAddress, Sku, StockLevel, Timestamp,
+    WarehouseId,
+};
+use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
+use ulid::Ulid;
+
+pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
+pub const OUTBOX_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+
+pub fn product_key(sku: &Sku) -> (String, String) {
+    (format!("PRODUCT#{sku}"), "META".to_owned())
+}
+
+pub fn stock_key(sku: &Sku, warehouse: &WarehouseId) -> (String, String) {
+    (format!("SKU#{sku}"), format!("STOCK#{warehouse}"))
+}
+
+pub fn stock_partition(sku: &Sku) -> String {
+    format!("SKU#{sku}")
+}
+
+pub fn order_key(id: OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "META".to_owned())
+}
+
+pub fn customer_orders_partition(customer: &CustomerId) -> String {
+    format!("CUST#{customer}")
+}
+
+pub fn customer_order_sort(id: OrderId) -> String {
+    format!("ORDER#{id}")
+}
+
+/// Which status-index partition an order lives in: spread by the random part
+/// of its ULID, so no status is one hot key.
+pub fn status_shard(id: OrderId) -> u8 {
+    u8::try_from(id.as_ulid().random() % u128::from(shopflow_ports::STATUS_SHARDS)).unwrap_or(0)
+}
+
+/// gsi2: every order sits under its current lifecycle status.
+pub fn status_partition(status: OrderStatus, shard: u8) -> String {
+    status_partition_named(status.as_str(), shard)
+}
+
+/// A status partition by the status's stored name, which may be one from
+/// before the split (decision 0008).
+pub fn status_partition_named(status: &str, shard: u8) -> String {
+    format!("STATUS#{status}#{shard}")
+}
+
+/// Zero-padded milliseconds, so the sort key orders by time: when an unpaid
+/// order's reservation lapses, or when any other order reached its status.
+pub fn status_sort(at: Timestamp, id: OrderId) -> String {
+    format!("{:015}#{id}", at.as_millis())
+}
+
+/// The time an order is filed under in the status index.
+pub fn status_index_time(
+    state: OrderState,
+    reservation_expires_at: Timestamp,
+    status_at: Timestamp,
+) -> Timestamp {
+    if state.holds_unpaid_reservation() {
+        reservation_expires_at
+    } else {
+        status_at
+    }
+}
+
+/// An order's lifecycle status as its item stores it: today's name, or one
+/// from before the split (decision 0008), which also says where its goods were.
+pub fn read_status(raw: &str) -> Result<(OrderStatus, Option<FulfillmentStatus>), StoreError> {
+    if let Some(status) = OrderStatus::parse(raw) {
+        return Ok((status, None));
+    }
+    OrderState::before_the_split(raw)
+        .map(|old| (old.status, Some(old.fulfillment_status)))
+        .ok_or_else(|| StoreError::Corrupt {
+            entity: "order",
+            reason: format!("unknown status {raw}"),
+        })
+}
+
+/// A state in one short attribute of a history item:
+/// `<status>/<payment status>/<fulfilment status>`.
+pub fn write_state(state: OrderState) -> String {
+    format!(
+        "{}/{}/{}",
+        state.status.as_str(),
+        state.payment_status.as_str(),
+        state.fulfillment_status.as_str()
+    )
+}
+
+/// A state [`write_state`] wrote, or a status from before the split.
+pub fn read_state(raw: &str) -> Result<OrderState, StoreError> {
+    let parsed = match raw.split('/').collect::<Vec<_>>()[..] {
+        [status, payment, goods] => OrderStatus::parse(status).and_then(|status| {
+            Some(OrderState {
+                status,
+                payment_status: PaymentStatus::parse(payment)?,
+                fulfillment_status: FulfillmentStatus::parse(goods)?,
+            })
+        }),
+        [old] => OrderState::before_the_split(old),
+        _ => None,
+    };
+    parsed.ok_or_else(|| StoreError::Corrupt {
+        entity: "history",
+        reason: format!("unknown state {raw}"),
+    })
+}
+
+pub fn history_key(id: OrderId, entry: Ulid) -> (String, String) {
+    (format!("ORDER#{id}"), format!("HIST#{entry}"))
+}
+
+pub fn idempotency_key(key: &shopflow_ports::IdempotencyKey) -> (String, String) {
+    (
+        format!("IDEMP#{}#{}", key.scope, key.key),
+        "IDEMP".to_owned(),
+    )
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProductItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub sku: Sku,
+    pub name: String,
+    pub price: i64,
+    pub currency: Currency,
+    pub active: bool,
+}
+
+impl ProductItem {
+    pub fn from_product(product: &Product) -> Self {
+        let (pk, sk) = product_key(&product.sku);
+        Self {
+            pk,
+            sk,
+            kind: "product".into(),
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            price: product.price.minor,
+            currency: product.price.currency.clone(),
+            active: product.active,
+        }
+    }
+
+    pub fn into_product(self) -> Result<Product, StoreError> {
+        let price = Money::new(self.price, self.currency).map_err(|e| StoreError::Corrupt {
+            entity: "product",
+            reason: e.to_string(),
+        })?;
+        Ok(Product {
+            sku: self.sku,
+            name: self.name,
+            price,
+            active: self.active,
+        })
+    }
+}
+
+/// Stock of one SKU in one warehouse. `available` is kept equal to
+/// `on_hand - reserved` by every update, because a condition expression
+/// cannot do arithmetic and reservations are conditional on it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StockItem {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub on_hand: u32,
+    pub reserved: u32,
+    /// Counts every change: a restock is written on the version it read.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl StockItem {
+    pub fn level(&self) -> StockLevel {
+        StockLevel {
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LineItem {
+    pub sku: Sku,
+    pub name: String,
+    pub qty: Quantity,
+    pub unit: i64,
+    pub total: i64,
+    pub wh: WarehouseId,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    /// The status index (gsi2): the sweeper reads the unpaid statuses by
+    /// lapse time; staff search and metrics read any status by time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+    pub id: OrderId,
+    pub customer: CustomerId,
+    /// The lifecycle status (see [`read_status`]).
+    pub status: String,
+    /// Where the goods are; absent while nothing shipped or was awaited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ful: Option<FulfillmentStatus>,
+    pub currency: Currency,
+    pub lines: Vec<LineItem>,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub shipping: i64,
+    pub grand_total: i64,
+    pub email: Email,
+    pub address: ShippingAddress,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The order's money; absent until the provider first reports on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay: Option<PaymentItem>,
+    pub version: u64,
+}
+
+/// An order's money on its item, with short names (it rides on every order write).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PaymentItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pi: Option<String>,
+    pub st: CaptureState,
+    #[serde(default)]
+    pub auth: i64,
+    #[serde(default)]
+    pub cap: i64,
+    #[serde(default)]
+    pub refd: i64,
+    #[serde(default)]
+    pub pend: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
+}
+
+impl PaymentItem {
+    /// `None` for an order nothing was reported about: its item stays small.
+    pub fn from_payment(payment: &Payment) -> Option<Self> {
+        (payment != &Payment::default()).then(|| Self {
+            pi: payment.intent_id.clone(),
+            st: payment.status,
+            auth: payment.authorized_minor,
+            cap: payment.captured_minor,
+            refd: payment.refunded_minor,
+            pend: payment.refund_pending_minor,
+            fail: payment.failure_code.clone(),
+        })
+    }
+
+    pub fn into_payment(self) -> Payment {
+        Payment {
+            intent_id: self.pi,
+            status: self.st,
+            authorized_minor: self.auth,
+            captured_minor: self.cap,
+            refunded_minor: self.refd,
+            refund_pending_minor: self.pend,
+            failure_code: self.fail,
+        }
+    }
+}
+
+/// The `ful` attribute: left out while it is the default.
+pub fn stored_fulfillment(status: FulfillmentStatus) -> Option<FulfillmentStatus> {
+    (status != FulfillmentStatus::default()).then_some(status)
+}
+
+impl OrderItem {
+    pub fn from_order(order: &Order) -> Self {
+        let (pk, sk) = order_key(order.id);
+        Self {
+            pk,
+            sk,
+            kind: "order".into(),
+            gsi1pk: customer_orders_partition(&order.customer_id),
+            gsi1sk: customer_order_sort(order.id),
+            gsi2pk: Some(status_partition(order.status, status_shard(order.id))),
+            gsi2sk: Some(status_sort(
+                status_index_time(
+                    order.state(),
+                    order.reservation_expires_at,
+                    order.created_at,
+                ),
+                order.id,
+            )),
+            id: order.id,
+            customer: order.customer_id.clone(),
+            status: order.status.as_str().to_owned(),
+            ful: stored_fulfillment(order.fulfillment_status),
+            currency: order.currency.clone(),
+            lines: order
+                .lines
+                .iter()
+                .map(|line| LineItem {
+                    sku: line.sku.clone(),
+                    name: line.name.clone(),
+                    qty: line.quantity,
+                    unit: line.unit_price.minor,
+                    total: line.line_total.minor,
+                    wh: line.warehouse.clone(),
+                })
+                .collect(),
+            subtotal: order.totals.subtotal.minor,
+            tax: order.totals.tax.minor,
+            shipping: order.totals.shipping.minor,
+            grand_total: order.totals.grand_total.minor,
+            email: order.email.clone(),
+            address: order.shipping_address.clone(),
+            created_at: order.created_at,
+            expires_at: order.reservation_expires_at,
+            pay: PaymentItem::from_payment(&order.payment),
+            version: order.version,
+        }
+    }
+
+    pub fn into_order(self) -> Result<Order, StoreError> {
+        let currency = self.currency;
+        let money = |minor: i64| {
+            Money::new(minor, currency.clone()).map_err(|e| StoreError::Corrupt {
+                entity: "order",
+                reason: e.to_string(),
+            })
+        };
+        let lines = self
+            .lines
+            .into_iter()
+            .map(|line| {
+                Ok(OrderLine {
+                    sku: line.sku,
+                    name: line.name,
+                    quantity: line.qty,
+                    unit_price: money(line.unit)?,
+                    line_total: money(line.total)?,
+                    warehouse: line.wh,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let totals = OrderTotals {
+            subtotal: money(self.subtotal)?,
+            tax: money(self.tax)?,
+            shipping: money(self.shipping)?,
+            grand_total: money(self.grand_total)?,
+        };
+        let (status, goods_before_the_split) = read_status(&self.status)?;
+        Ok(Order {
+            id: self.id,
+            customer_id: self.customer,
+            status,
+            fulfillment_status: self.ful.or(goods_before_the_split).unwrap_or_default(),
+            currency,
+            lines,
+            totals,
+            email: self.email,
+            shipping_address: self.address,
+            created_at: self.created_at,
+            reservation_expires_at: self.expires_at,
+            payment: self.pay.map(PaymentItem::into_payment).unwrap_or_default(),
+            version: self.version,
+        })
+    }
+}
+
+/// An event as it waits in the table for the outbox relay, as the attributes
+/// `source`, `detail_type` and `detail` (the envelope JSON exactly as it goes
+/// on the bus). They travel on an item written in the same transaction as the
+/// change they announce: an outbox item of their own, or a checkout receipt
+/// (one item fewer per checkout; see docs/decisions/0003).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+}
+
+impl PendingEvent {
+    pub fn from_event(event: &OutboxEvent) -> Result<Self, StoreError> {
+        let envelope = EventEnvelope::new(event.id.to_string(), event.occurred_at, &event.event);
+        let detail = serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt {
+            entity: "outbox",
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            source: event.event.source().into(),
+            detail_type: event.event.detail_type().into(),
+            detail,
+        })
+    }
+}
+
+/// An item that exists only to carry an event to the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+    pub ttl: u64,
+}
+
+impl OutboxItem {
+    pub const TYPE: &'static str = "outbox";
+
+    pub fn from_event(event: &OutboxEvent) -> Result<Self, StoreError> {
+        let PendingEvent {
+            source,
+            detail_type,
+            detail,
+        } = PendingEvent::from_event(event)?;
+        Ok(Self {
+            pk: format!("OUTBOX#{}", event.id),
+            sk: "OUTBOX".into(),
+            kind: Self::TYPE.into(),
+            source,
+            detail_type,
+            detail,
+            ttl: event.occurred_at.as_secs() + OUTBOX_TTL_SECS,
+        })
+    }
+
+    /// The event a record of the table's stream commits, if it commits one:
+    /// an item that carries an event it did not carry before. That is every
+    /// insert of such an item, and a modify whose event changed: a checkout
+    /// receipt replaced under a reused key (its expired copy still present,
+    /// as DynamoDB deletes expired items lazily) is a MODIFY carrying the new
+    /// order's `order.created`. A modify that keeps its event commits nothing.
+    pub fn committed_event(
+        event_name: &str,
+        old_image: serde_dynamo::Item,
+        new_image: serde_dynamo::Item,
+    ) -> Result<Option<shopflow_ports::BusEntry>, StoreError> {
+        match event_name {
+            "INSERT" => Self::bus_entry_from_image(new_image),
+            "MODIFY" if old_image.get("detail") != new_image.get("detail") => {
+                Self::bus_entry_from_image(new_image)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `pk / sk` of the item a stream record is about, for the logs that tie
+    /// a failure record's sequence numbers to the items to republish.
+    pub fn key_of(keys: &serde_dynamo::Item) -> String {
+        let part = |name: &str| match keys.get(name) {
+            Some(serde_dynamo::AttributeValue::S(value)) => value.as_str(),
+            _ => "?",
+        };
+        format!("{} / {}", part("pk"), part("sk"))
+    }
+
+    /// The bus entry for an item image from the table's stream, or `None`
+    /// when the item carries no event. An outbox item that cannot be read is
+    /// an error, so the relay hands it back rather than dropping it.
+    fn bus_entry_from_image(
+        image: serde_dynamo::Item,
+    ) -> Result<Option<shopflow_ports::BusEntry>, StoreError> {
+        let is_outbox = matches!(
+            image.get("type"),
+            Some(serde_dynamo::AttributeValue::S(kind)) if kind == Self::TYPE
+        );
+        if !is_outbox && !image.contains_key("detail_type") {
+            return Ok(None);
+        }
+        let event: PendingEvent =
+            serde_dynamo::from_item(image).map_err(|e| StoreError::Corrupt {
+                entity: "outbox",
+                reason: e.to_string(),
+            })?;
+        Ok(Some(shopflow_ports::BusEntry {
+            source: event.source,
+            detail_type: event.detail_type,
+            detail: event.detail,
+        }))
+    }
+}
+
+/// What a checkout's idempotency key remembers, and the `order.created`
+/// event the relay publishes from it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub fingerprint: String,
+    pub order_id: OrderId,
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+    pub ttl: u64,
+}
+
+impl IdempotencyItem {
+    pub fn new(
+        key: &shopflow_ports::IdempotencyKey,
+        receipt: &CheckoutReceipt,
+        event: &OutboxEvent,
+        now_secs: u64,
+    ) -> Result<Self, StoreError> {
+        let (pk, sk) = idempotency_key(key);
+        let PendingEvent {
+            source,
+            detail_type,
+            detail,
+        } = PendingEvent::from_event(event)?;
+        Ok(Self {
+            pk,
+            sk,
+            kind: "idempotency".into(),
+            fingerprint: receipt.request_fingerprint.clone(),
+            order_id: receipt.order_id,
+            source,
+            detail_type,
+            detail,
+            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
+        })
+    }
+
+    /// DynamoDB deletes expired items lazily (within days), so expiry is checked on read too.
+    pub fn into_live_receipt(self, now_secs: u64) -> Option<CheckoutReceipt> {
+        (self.ttl > now_secs).then_some(CheckoutReceipt {
+            request_fingerprint: self.fingerprint,
+            order_id: self.order_id,
+        })
+    }
+}
+
+/// What a restock's idempotency key remembers: the request and the level it
+/// left, and the `inventory.restocked` event the relay publishes from it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RestockReceiptItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub fingerprint: String,
+    pub on_hand: u32,
+    pub reserved: u32,
+    pub source: String,
+    pub detail_type: String,
+    pub detail: String,
+    pub ttl: u64,
+}
+
+impl RestockReceiptItem {
+    pub const TYPE: &'static str = "restock_receipt";
+
+    pub fn new(
+        restock: &shopflow_ports::Restock,
+        level: StockLevel,
+        event: &OutboxEvent,
+        now_secs: u64,
+    ) -> Result<Self, StoreError> {
+        let (pk, sk) = idempotency_key(&restock.key);
+        let PendingEvent {
+            source,
+            detail_type,
+            detail,
+        } = PendingEvent::from_event(event)?;
+        Ok(Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            fingerprint: restock.fingerprint.clone(),
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            source,
+            detail_type,
+            detail,
+            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
+        })
+    }
+
+    /// Expiry is checked on read too: DynamoDB deletes expired items lazily.
+    pub fn is_live(&self, now_secs: u64) -> bool {
+        self.ttl > now_secs
+    }
+
+    pub fn level(&self) -> StockLevel {
+        StockLevel {
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+        }
+    }
+}
+
+/// One applied status change of an order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: Timestamp,
+    /// States as [`write_state`] writes them.
+    pub from: String,
+    pub to: String,
+    pub trigger: OrderTrigger,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl HistoryItem {
+    pub fn new(change: &shopflow_ports::StatusChange) -> Self {
+        let (pk, sk) = history_key(change.order_id, change.event.id);
+        Self {
+            pk,
+            sk,
+            kind: "history".into(),
+            at: change.at,
+            from: write_state(change.from),
+            to: write_state(change.to),
+            trigger: change.trigger,
+            actor: change.actor.clone(),
+            reason: change.reason.clone(),
+        }
+    }
+
+    pub fn into_entry(self) -> Result<HistoryEntry, StoreError> {
+        Ok(HistoryEntry {
+            at: self.at,
+            from: read_state(&self.from)?,
+            to: read_state(&self.to)?,
+            trigger: self.trigger,
+            actor: self.actor,
+            reason: self.reason,
+        })
+    }
+}
+
+/// How long a consumer remembers an event it applied: longer than SQS keeps
+/// a message (14 days) and the DLQ redrive window.
+pub const APPLIED_EVENT_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// A consumer applied this event: written with the change it caused, so a
+/// redelivery finds it and does nothing.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AppliedEventItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: Timestamp,
+    pub ttl: u64,
+}
+
+impl AppliedEventItem {
+    pub fn new(consumer: &str, event_id: &str, at: Timestamp) -> Self {
+        Self {
+            pk: format!("EVENT#{consumer}#{event_id}"),
+            sk: "APPLIED".into(),
+            kind: "applied_event".into(),
+            at,
+            ttl: at.as_secs() + APPLIED_EVENT_TTL_SECS,
+        }
+    }
+}
+
+/// Payment records sit under the order, after its `META` item, so one query
+/// from `META` on reads the order with them (history, `HIST#`, sorts before).
+pub const ORDER_RECORDS_FROM: &str = "META";
+
+pub fn attempt_key(id: OrderId, attempt: &PaymentAttempt) -> (String, String) {
+    let provider_id = match attempt {
+        PaymentAttempt::Intent { intent_id, .. } => intent_id,
+        PaymentAttempt::CheckoutSession { session_id, .. } => session_id,
+    };
+    (format!("ORDER#{id}"), format!("PAY#{provider_id}"))
+}
+
+pub fn refund_key(id: OrderId, refund_id: &str) -> (String, String) {
+    (format!("ORDER#{id}"), format!("REFUND#{refund_id}"))
+}
+
+/// A way the customer was offered to pay for an order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttemptItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `intent` or `checkout_session`.
+    pub via: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    pub at: Timestamp,
+}
+
+impl AttemptItem {
+    pub const TYPE: &'static str = "payment_attempt";
+
+    pub fn new(order: OrderId, attempt: &PaymentAttempt) -> Self {
+        let (pk, sk) = attempt_key(order, attempt);
+        let mut item = Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            via: String::new(),
+            intent: None,
+            session: None,
+            url: None,
+            expires_at: None,
+            at: attempt.created_at(),
+        };
+        match attempt {
+            PaymentAttempt::Intent { intent_id, .. } => {
+                item.via = "intent".into();
+                item.intent = Some(intent_id.clone());
+            }
+            PaymentAttempt::CheckoutSession {
+                session_id,
+                url,
+                expires_at,
+                ..
+            } => {
+                item.via = "checkout_session".into();
+                item.session = Some(session_id.clone());
+                item.url = Some(url.clone());
+                item.expires_at = Some(*expires_at);
+            }
+        }
+        item
+    }
+
+    pub fn into_attempt(self) -> Result<PaymentAttempt, StoreError> {
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            entity: "payment attempt",
+            reason: reason.into(),
+        };
+        match (
+            self.via.as_str(),
+            self.intent,
+            self.session,
+            self.url,
+            self.expires_at,
+        ) {
+            ("intent", Some(intent_id), ..) => Ok(PaymentAttempt::Intent {
+                intent_id,
+                created_at: self.at,
+            }),
+            ("checkout_session", _, Some(session_id), Some(url), Some(expires_at)) => {
+                Ok(PaymentAttempt::CheckoutSession {
+                    session_id,
+                    url,
+                    expires_at,
+                    created_at: self.at,
+                })
+            }
+            _ => Err(corrupt("missing the fields its kind needs")),
+        }
+    }
+}
+
+/// A refund staff asked for.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefundItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub amount: i64,
+    pub reason: String,
+    pub status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub by: String,
+    pub at: Timestamp,
+    pub fingerprint: String,
+}
+
+impl RefundItem {
+    pub const TYPE: &'static str = "refund";
+
+    pub fn new(order: OrderId, refund: &Refund) -> Self {
+        let (pk, sk) = refund_key(order, &refund.id);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            id: refund.id.clone(),
+            amount: refund.amount_minor,
+            reason: refund.reason.clone(),
+            status: refund.status,
+            provider_id: refund.provider_refund_id.clone(),
+            failure: refund.failure.clone(),
+            by: refund.requested_by.clone(),
+            at: refund.requested_at,
+            fingerprint: refund.request_fingerprint.clone(),
+        }
+    }
+
+    pub fn into_refund(self) -> Refund {
+        Refund {
+            id: self.id,
+            amount_minor: self.amount,
+            reason: self.reason,
+            status: self.status,
+            provider_refund_id: self.provider_id,
+            failure: self.failure,
+            requested_by: self.by,
+            requested_at: self.at,
+            request_fingerprint: self.fingerprint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shopflow_domain::{CaptureState, ShippingAddress};
+
+    fn order() -> Order {
+        let eur = Currency::parse("EUR").unwrap();
+        let money = |minor| Money::new(minor, eur.clone()).unwrap();
+        Order {
+            id: OrderId::from_ulid(Ulid::from_parts(1_700_000_000_000, 7)),
+            customer_id: CustomerId::parse("cust-ada").unwrap(),
+            status: OrderStatus::Confirmed,
+            fulfillment_status: FulfillmentStatus::PartiallyShipped,
+            currency: eur.clone(),
+            lines: Vec::new(),
+            totals: OrderTotals {
+                subtotal: money(5_000),
+                tax: money(0),
+                shipping: money(0),
+                grand_total: money(5_000),
+            },
+            email: Email::parse("ada@example.com").unwrap(),
+            shipping_address: ShippingAddress {
+                name: "Ada".into(),
+                line1: "1 Way".into(),
+                line2: None,
+                city: "London".into(),
+                region: None,
+                postal_code: "N1".into(),
+                country: "GB".into(),
+            },
+            created_at: Timestamp::from_millis(1_700_000_000_000),
+            reservation_expires_at: Timestamp::from_millis(1_700_000_900_000),
+            payment: Payment {
+                intent_id: Some("pi_1".into()),
+                status: CaptureState::Captured,
+                authorized_minor: 5_000,
+                captured_minor: 5_000,
+                refunded_minor: 1_000,
+                ..Payment::default()
+            },
+            version: 4,
+        }
+    }
+
+    /// The item as the table returns it.
+    fn stored(item: &OrderItem) -> OrderItem {
+        let attributes: serde_dynamo::Item = serde_dynamo::to_item(item).unwrap();
+        serde_dynamo::from_item(attributes).unwrap()
+    }
+
+    #[test]
+    fn an_order_reads_back_with_its_three_states() {
+        let order = order();
+        let read = stored(&OrderItem::from_order(&order)).into_order().unwrap();
+        assert_eq!(read, order);
+        assert_eq!(
+            read.state().payment_status,
+            PaymentStatus::PartiallyRefunded
+        );
+    }
+
+    #[test]
+    fn an_unshipped_order_stores_no_fulfilment_attribute() {
+        let order = Order {
+            fulfillment_status: FulfillmentStatus::Unfulfilled,
+            ..order()
+        };
+        let item = OrderItem::from_order(&order);
+        assert_eq!(item.ful, None);
+        assert_eq!(stored(&item).into_order().unwrap(), order);
+    }
+
+    #[test]
+    fn an_order_stored_before_the_split_reads_with_its_meaning() {
+        for (old, status, goods) in [
+            (
+                "paid",
+                OrderStatus::Confirmed,
+                FulfillmentStatus::Unfulfilled,
+            ),
+            (
+                "payment_failed",
+                OrderStatus::PendingPayment,
+                FulfillmentStatus::Unfulfilled,
+            ),
+            (
+                "partially_refunded",
+                OrderStatus::Confirmed,
+                FulfillmentStatus::Unfulfilled,
+            ),
+            (
+                "shipped",
+                OrderStatus::Confirmed,
+                FulfillmentStatus::Shipped,
+            ),
+            (
+                "delivered",
+                OrderStatus::Completed,
+                FulfillmentStatus::Delivered,
+            ),
+        ] {
+            let mut item = OrderItem::from_order(&order());
+            item.status = old.into();
+            item.ful = None;
+            let read = stored(&item).into_order().unwrap();
+            assert_eq!(
+                (read.status, read.fulfillment_status),
+                (status, goods),
+                "{old}"
+            );
+        }
+        let mut unknown = OrderItem::from_order(&order());
+        unknown.status = "lost".into();
+        assert!(matches!(
+            unknown.into_order(),
+            Err(StoreError::Corrupt {
+                entity: "order",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn history_states_read_back_and_old_entries_keep_their_meaning() {
+        let state = order().state();
+        assert_eq!(read_state(&write_state(state)).unwrap(), state);
+        assert_eq!(
+            write_state(state),
+            "confirmed/partially_refunded/partially_shipped"
+        );
+        let old = read_state("payment_authorized").unwrap();
+        assert_eq!(
+            (old.status, old.payment_status),
+            (OrderStatus::Confirmed, PaymentStatus::Authorized)
+        );
+        assert!(read_state("confirmed/paid").is_err());
+        assert!(read_state("confirmed/paid/teleported").is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! Order status changes: a conditional update on the order's version, a
+//! history item, the outbox event and any stock released, in one transaction.
+
+use super::items::{
+    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, order_key,
+    status_index_time, status_partition, status_partition_named, status_shard, status_sort,
+    stored_fulfillment,
+};
+use super::{
+    DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, n, s,
+    unavailable,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
+use shopflow_ports::{
+    ChangeError, ChangeRefusal, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange,
+    StoreError,
+};
+use std::collections::HashMap;
+
+impl DynamoStore {
+    fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
+        // The order moves to its new lifecycle status in the status index.
+        let index_time = status_index_time(change.to, change.reservation_expires_at, change.at);
+        let payment = change
+            .payment
+            .as_ref()
+            .and_then(PaymentItem::from_payment)
+            .map(|item| serde_dynamo::to_attribute_value(item).map_err(corrupt("order payment")))
+            .transpose()?;
+        let goods =
+            stored_fulfillment(change.to.fulfillment_status).map(|status| s(status.as_str()));
+        let mut set =
+            "SET #status = :to, version = version + :one, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk"
+                .to_owned();
+        let mut values = HashMap::new();
+        if let Some(pay) = payment {
+            set.push_str(", pay = :pay");
+            values.insert(":pay".to_owned(), pay);
+        }
+        let expression = match goods {
+            Some(goods) => {
+                values.insert(":ful".to_owned(), goods);
+                format!("{set}, ful = :ful")
+            }
+            None => format!("{set} REMOVE ful"),
+        };
+        // The version alone says whether the order changed since it was read.
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(order_key(change.order_id))))
+            .update_expression(expression)
+            .set_expression_attribute_values(Some(values))
+            .expression_attribute_values(
+                ":gsi2pk",
+                s(status_partition(
+                    change.to.status,
+                    status_shard(change.order_id),
+                )),
+            )
+            .expression_attribute_values(":gsi2sk", s(status_sort(index_time, change.order_id)))
+            .condition_expression("version = :expected")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(change.to.status.as_str()))
+            .expression_attribute_values(":expected", n(change.expected_version))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The record that a consumer applied an event, when the write answers one.
+    pub(super) fn applied_record(
+        &self,
+        applies: Option<&(String, String)>,
+        at: Timestamp,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        applies
+            .map(|(consumer, event_id)| {
+                let record = AppliedEventItem::new(consumer, event_id, at);
+                self.put_new(serde_dynamo::to_item(record).map_err(corrupt("applied event"))?)
+            })
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl OrderLifecycle for DynamoStore {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        let mut writes = vec![self.status_update(change)?];
+        // The history entry carries the change's event for the relay.
+        writes.push(self.put_new(carrying_item(
+            &HistoryItem::new(change),
+            Some(&change.event),
+            "history",
+        )?)?);
+        for (sku, warehouse, units) in &change.release {
+            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Release)?);
+        }
+        let reserved_from = writes.len();
+        for (sku, warehouse, units) in &change.reserve {
+            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Reserve)?);
+        }
+        let reserved = reserved_from..writes.len();
+        let applied_index = writes.len();
+        if let Some(record) = self.applied_record(change.applies.as_ref(), change.at)? {
+            writes.push(record);
+        }
+        let Some(reasons) = self.transact(writes).await? else {
+            return Ok(());
+        };
+        let failed = |index: usize| condition_failed(&reasons, index);
+        let refusal = ChangeRefusal {
+            applied_before: change.applies.is_some() && failed(applied_index),
+            order_changed: failed(0),
+            conflict: reasons.iter().any(|r| r == "TransactionConflict"),
+            stock_short: reserved.clone().any(failed),
+        };
+        Err(refusal.reason().unwrap_or_else(|| {
+            ChangeError::Store(StoreError::Unavailable(format!(
+                "status change cancelled: {reasons:?}"
+            )))
+        }))
+    }
+
+    async fn record_event(
+        &self,
+        event: &OutboxEvent,
+        applies: Option<(String, String)>,
+    ) -> Result<(), ChangeError> {
+        // The applied-event record, when there is one, carries the event.
+        let written = match applies {
+            Some((consumer, event_id)) => {
+                let record = AppliedEventItem::new(&consumer, &event_id, event.occurred_at);
+                self.put_new_carrying(&record, Some(event), "applied event")
+                    .await?
+            }
+            None => {
+                let outbox = OutboxItem::from_event(event)?;
+                self.put_new_carrying(&outbox, None, "outbox").await?
+            }
+        };
+        if written {
+            Ok(())
+        } else {
+            Err(ChangeError::AlreadyApplied)
+        }
+    }
+
+    async fn has_applied(&self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
+        let record = AppliedEventItem::new(consumer, event_id, Timestamp::from_millis(0));
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key((record.pk, record.sk))))
+            .projection_expression("pk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item.is_some())
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let (pk, _) = order_key(id);
+        self.query_partition(&pk, SortKeys::StartingWith("HIST#"))
+            .await?
+            .into_iter()
+            .map(|item| {
+                let history: HistoryItem =
+                    serde_dynamo::from_item(item).map_err(corrupt("history"))?;
+                history.into_entry()
+            })
+            .collect()
+    }
+
+    async fn abandoned_drafts(
+        &self,
+        before: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        let partition = status_partition(OrderStatus::Draft, shard);
+        let page = self
+            .query_status_index(&partition, StatusRange::Before(before), after, limit, true)
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, order)| order).collect(),
+            next: page.next,
+        })
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        // Every unpaid partition, in turn; the cursor says which and where:
+        // `<status>|<gsi2sk>`. Unpaid orders filed before the split (decision
+        // 0008) sit under `payment_failed` until they next move.
+        let unpaid = [OrderStatus::PendingPayment.as_str(), "payment_failed"];
+        let (mut index, mut start) = match after.as_deref().and_then(|c| c.split_once('|')) {
+            Some((status, sk)) => (
+                unpaid.iter().position(|s| *s == status).unwrap_or(0),
+                Some(sk.to_owned()),
+            ),
+            None => (0, None),
+        };
+        while let Some(status) = unpaid.get(index) {
+            let partition = status_partition_named(status, shard);
+            let page = self
+                .query_status_index(
+                    &partition,
+                    StatusRange::Before(now),
+                    start.take(),
+                    limit,
+                    true,
+                )
+                .await?;
+            let items: Vec<Order> = page.items.into_iter().map(|(_, order)| order).collect();
+            if let Some(next) = page.next {
+                return Ok(Page {
+                    items,
+                    next: Some(format!("{status}|{next}")),
+                });
+            }
+            if !items.is_empty() {
+                let next = unpaid.get(index + 1).map(|s| format!("{s}|"));
+                return Ok(Page { items, next });
+            }
+            index += 1;
+        }
+        Ok(Page {
+            items: Vec::new(),
+            next: None,
+        })
+    }
+}
+
+/// Which part of a status partition to read, by index time.
+pub(super) enum StatusRange {
+    /// Filed before this time.
+    Before(Timestamp),
+    /// Strictly below this sort key: a page cursor shared by all partitions.
+    BelowKey(String),
+    All,
+}
+
+impl DynamoStore {
+    /// One page of a status partition of gsi2, in time order (`ascending`)
+    /// or newest first, continuing after the sort key `start`.
+    pub(super) async fn query_status_index(
+        &self,
+        partition: &str,
+        range: StatusRange,
+        start: Option<String>,
+        limit: u16,
+        ascending: bool,
+    ) -> Result<Page<(String, Order), String>, StoreError> {
+        let start = start.filter(|sk| !sk.is_empty()).map(|sk| {
+            let id = sk.rsplit('#').next().unwrap_or_default().to_owned();
+            HashMap::from([
+                ("pk".to_owned(), s(format!("ORDER#{id}"))),
+                ("sk".to_owned(), s("META")),
+                ("gsi2pk".to_owned(), s(partition)),
+                ("gsi2sk".to_owned(), s(sk)),
+            ])
+        });
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .expression_attribute_values(":partition", s(partition))
+            .scan_index_forward(ascending)
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start);
+        query = match range {
+            StatusRange::Before(at) => query
+                .key_condition_expression("gsi2pk = :partition AND gsi2sk < :at")
+                .expression_attribute_values(":at", s(format!("{:015}", at.as_millis()))),
+            StatusRange::BelowKey(key) => query
+                .key_condition_expression("gsi2pk = :partition AND gsi2sk < :at")
+                .expression_attribute_values(":at", s(key)),
+            StatusRange::All => query.key_condition_expression("gsi2pk = :partition"),
+        };
+        let output = query.send().await.map_err(unavailable)?;
+        let next = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|last| last.get("gsi2sk"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let order: OrderItem = serde_dynamo::from_item(item).map_err(corrupt("order"))?;
+                let sort = order.gsi2sk.clone().unwrap_or_default();
+                Ok((sort, order.into_order()?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Page { items, next })
+    }
+}

@@ -1,0 +1,11 @@
+//! shopflow's ports: the traits handlers depend on and the types they speak,
+//! in the domain's language. Adapters (DynamoDB, EventBridge, SQS, Stripe)
+//! implement them in crates of their own; the in-memory fake lives with the
+//! test kit. Nothing here names an AWS SDK type or makes a network call.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod payments;
+mod ports;
+
+pub use payments::*;
+pub use ports::*;

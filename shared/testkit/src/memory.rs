@@ -1,0 +1,539 @@
+//! An in-memory store with the same atomicity as the DynamoDB adapter, for
+//! handler tests. Everything happens under one lock, so a checkout either
+//! reserves every line or nothing.
+
+use async_trait::async_trait;
+use shopflow_domain::{
+    CustomerId, Order, OrderId, OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Sku,
+    StockLevel, Timestamp, WarehouseId,
+};
+use shopflow_ports::{
+    ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
+    HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery,
+    OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError,
+    RefundWrite, Restock, RestockError, Restocked, StatusChange, StatusCount, StoreError,
+    WebhookInbox,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, Default)]
+struct State {
+    products: HashMap<Sku, Product>,
+    stock: BTreeMap<(Sku, WarehouseId), StockLevel>,
+    orders: BTreeMap<OrderId, Order>,
+    history: BTreeMap<OrderId, Vec<HistoryEntry>>,
+    applied_events: std::collections::HashSet<(String, String)>,
+    /// Webhook deliveries seen: (provider, event id).
+    deliveries: std::collections::HashSet<(String, String)>,
+    /// When each order reached its current status, for the status index.
+    status_at: HashMap<OrderId, Timestamp>,
+    idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
+    /// Each restock key's request fingerprint and the level it left.
+    restocks: HashMap<IdempotencyKey, (String, StockLevel)>,
+    outbox: Vec<OutboxEvent>,
+    attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
+    refunds: BTreeMap<OrderId, Vec<Refund>>,
+}
+
+impl State {
+    /// A change answering a consumed event its consumer applied before is refused.
+    fn refuse_if_applied(&self, applies: Option<&(String, String)>) -> Result<(), ChangeError> {
+        match applies {
+            Some(applied) if self.applied_events.contains(applied) => {
+                Err(ChangeError::AlreadyApplied)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep going.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A page of the orders `wanted` picks, oldest first, after the order id
+    /// `after`. There is one partition here: shard 0 holds everything.
+    fn oldest_first(
+        &self,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+        wanted: impl Fn(&Order) -> bool,
+    ) -> Page<Order, String> {
+        if shard != 0 {
+            return Page {
+                items: Vec::new(),
+                next: None,
+            };
+        }
+        let state = self.state();
+        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
+        let matching = state
+            .orders
+            .values()
+            .filter(|order| wanted(order))
+            .filter(|order| cursor.is_none_or(|after| order.id > after));
+        with_id_cursor(page_of(matching, limit))
+    }
+
+    /// Every event recorded so far, oldest first.
+    pub fn outbox(&self) -> Vec<OutboxEvent> {
+        self.state().outbox.clone()
+    }
+
+    pub fn orders(&self) -> Vec<Order> {
+        self.state().orders.values().cloned().collect()
+    }
+
+    pub fn stock(&self, sku: &Sku, warehouse: &WarehouseId) -> StockLevel {
+        self.state()
+            .stock
+            .get(&(sku.clone(), warehouse.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// Up to `limit` orders in iteration order, and the last one's id as the
+/// cursor when more follow.
+fn page_of<'a>(mut matching: impl Iterator<Item = &'a Order>, limit: u16) -> Page<Order, OrderId> {
+    let items: Vec<Order> = matching
+        .by_ref()
+        .take(usize::from(limit))
+        .cloned()
+        .collect();
+    let next = match matching.next() {
+        Some(_) => items.last().map(|order| order.id),
+        None => None,
+    };
+    Page { items, next }
+}
+
+/// The same page with the cursor as text, as the string-cursored ports take it.
+fn with_id_cursor(page: Page<Order, OrderId>) -> Page<Order, String> {
+    Page {
+        items: page.items,
+        next: page.next.map(|id| id.to_string()),
+    }
+}
+
+#[async_trait]
+impl CheckoutStore for MemoryStore {
+    async fn checkout_snapshot(
+        &self,
+        key: &IdempotencyKey,
+        skus: &[Sku],
+        warehouses: &[WarehouseId],
+    ) -> Result<CheckoutSnapshot, StoreError> {
+        let state = self.state();
+        let mut snapshot = CheckoutSnapshot {
+            replay: state.idempotency.get(key).cloned(),
+            ..CheckoutSnapshot::default()
+        };
+        for sku in skus {
+            if let Some(product) = state.products.get(sku) {
+                snapshot.catalog.insert(sku.clone(), product.clone());
+            }
+            for warehouse in warehouses {
+                let at = (sku.clone(), warehouse.clone());
+                if let Some(level) = state.stock.get(&at) {
+                    snapshot.stock.insert(at, *level);
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+
+    async fn place_order(
+        &self,
+        order: &Order,
+        event: &OutboxEvent,
+        key: &IdempotencyKey,
+        receipt: &CheckoutReceipt,
+    ) -> Result<(), PlaceOrderError> {
+        let mut state = self.state();
+        if state.idempotency.contains_key(key) {
+            return Err(PlaceOrderError::IdempotencyKeyTaken);
+        }
+        let mut reserved = Vec::with_capacity(order.lines.len());
+        for line in &order.lines {
+            let at = (line.sku.clone(), line.warehouse.clone());
+            let level = state.stock.get(&at).copied().unwrap_or_default();
+            let next = level
+                .reserve(line.quantity.get())
+                .map_err(|_| PlaceOrderError::StockChanged)?;
+            reserved.push((at, next));
+        }
+        state.stock.extend(reserved);
+        state.orders.insert(order.id, order.clone());
+        state.outbox.push(event.clone());
+        state.idempotency.insert(key.clone(), receipt.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl OrderReader for MemoryStore {
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        Ok(self.state().orders.get(&id).cloned())
+    }
+
+    async fn customer_orders(
+        &self,
+        customer: &CustomerId,
+        after: Option<OrderId>,
+        limit: u16,
+    ) -> Result<Page<Order, OrderId>, StoreError> {
+        let state = self.state();
+        let matching = state
+            .orders
+            .values()
+            .rev()
+            .filter(|order| &order.customer_id == customer)
+            .filter(|order| after.is_none_or(|cursor| order.id < cursor));
+        Ok(page_of(matching, limit))
+    }
+}
+
+#[async_trait]
+impl InventoryStore for MemoryStore {
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
+        self.state()
+            .products
+            .insert(product.sku.clone(), product.clone());
+        Ok(())
+    }
+
+    async fn product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        Ok(self.state().products.get(sku).cloned())
+    }
+
+    async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError> {
+        Ok(self
+            .state()
+            .stock
+            .iter()
+            .filter(|((stocked, _), _)| stocked == sku)
+            .map(|((_, warehouse), level)| (warehouse.clone(), *level))
+            .collect())
+    }
+
+    async fn restock(
+        &self,
+        restock: &Restock,
+        event: &OutboxEvent,
+    ) -> Result<Restocked, RestockError> {
+        let mut state = self.state();
+        if let Some((fingerprint, level)) = state.restocks.get(&restock.key) {
+            return if *fingerprint == restock.fingerprint {
+                Ok(Restocked::Before(*level))
+            } else {
+                Err(RestockError::KeyReused)
+            };
+        }
+        if !state.products.contains_key(&restock.sku) {
+            return Err(RestockError::UnknownProduct(restock.sku.clone()));
+        }
+        let at = (restock.sku.clone(), restock.warehouse.clone());
+        let level = state.stock.get(&at).copied().unwrap_or_default();
+        let next = level
+            .restock(restock.received)
+            .map_err(|_| RestockError::Overflow)?;
+        state.stock.insert(at, next);
+        state
+            .restocks
+            .insert(restock.key.clone(), (restock.fingerprint.clone(), next));
+        state.outbox.push(event.clone());
+        Ok(Restocked::Now(next))
+    }
+}
+
+#[async_trait]
+impl OrderLifecycle for MemoryStore {
+    async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
+        let mut state = self.state();
+        // Every condition is evaluated, as DynamoDB does, and the failures
+        // are read as the DynamoDB adapter reads them.
+        let mut refusal = ChangeRefusal {
+            applied_before: change
+                .applies
+                .as_ref()
+                .is_some_and(|applied| state.applied_events.contains(applied)),
+            order_changed: state
+                .orders
+                .get(&change.order_id)
+                .is_none_or(|current| current.version != change.expected_version),
+            ..ChangeRefusal::default()
+        };
+        // Work on a copy so a failed line leaves stock as it was.
+        let mut stock = state.stock.clone();
+        let mut release_failed = None;
+        for (sku, warehouse, units) in &change.release {
+            let at = (sku.clone(), warehouse.clone());
+            let level = stock.get(&at).copied().unwrap_or_default();
+            match level.release(*units) {
+                Ok(next) => {
+                    stock.insert(at, next);
+                }
+                Err(error) => release_failed = Some(error.to_string()),
+            }
+        }
+        for (sku, warehouse, units) in &change.reserve {
+            let at = (sku.clone(), warehouse.clone());
+            let level = stock.get(&at).copied().unwrap_or_default();
+            match level.reserve(*units) {
+                Ok(next) => {
+                    stock.insert(at, next);
+                }
+                Err(_) => refusal.stock_short = true,
+            }
+        }
+        if let Some(reason) = refusal.reason() {
+            return Err(reason);
+        }
+        if let Some(error) = release_failed {
+            return Err(ChangeError::Store(StoreError::Unavailable(error)));
+        }
+        state.stock = stock;
+        if let Some(order) = state.orders.get_mut(&change.order_id) {
+            order.status = change.to.status;
+            order.fulfillment_status = change.to.fulfillment_status;
+            order.version += 1;
+            if let Some(payment) = &change.payment {
+                order.payment = payment.clone();
+            }
+        }
+        state.status_at.insert(change.order_id, change.at);
+        state
+            .history
+            .entry(change.order_id)
+            .or_default()
+            .push(HistoryEntry {
+                at: change.at,
+                from: change.from,
+                to: change.to,
+                trigger: change.trigger,
+                actor: change.actor.clone(),
+                reason: change.reason.clone(),
+            });
+        state.outbox.push(change.event.clone());
+        if let Some(applied) = &change.applies {
+            state.applied_events.insert(applied.clone());
+        }
+        Ok(())
+    }
+
+    async fn record_event(
+        &self,
+        event: &OutboxEvent,
+        applies: Option<(String, String)>,
+    ) -> Result<(), ChangeError> {
+        let mut state = self.state();
+        if let Some(applied) = applies {
+            if !state.applied_events.insert(applied) {
+                return Err(ChangeError::AlreadyApplied);
+            }
+        }
+        state.outbox.push(event.clone());
+        Ok(())
+    }
+
+    async fn has_applied(&self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .state()
+            .applied_events
+            .contains(&(consumer.to_owned(), event_id.to_owned())))
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        Ok(self.state().history.get(&id).cloned().unwrap_or_default())
+    }
+
+    async fn abandoned_drafts(
+        &self,
+        before: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        Ok(self.oldest_first(shard, after, limit, |order| {
+            order.status == OrderStatus::Draft && order.created_at < before
+        }))
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        now: Timestamp,
+        shard: u8,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        Ok(self.oldest_first(shard, after, limit, |order| {
+            order.state().holds_unpaid_reservation() && order.reservation_expires_at < now
+        }))
+    }
+}
+
+#[async_trait]
+impl OrderSearch for MemoryStore {
+    async fn search_orders(
+        &self,
+        query: &OrderQuery,
+        after: Option<String>,
+        limit: u16,
+    ) -> Result<Page<Order, String>, StoreError> {
+        if query.status.is_none() && query.customer.is_none() {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let state = self.state();
+        let cursor = after.and_then(|raw| raw.parse::<OrderId>().ok());
+        let matching = state
+            .orders
+            .values()
+            .rev()
+            .filter(|order| query.status.is_none_or(|status| order.status == status))
+            .filter(|order| {
+                query
+                    .customer
+                    .as_ref()
+                    .is_none_or(|customer| &order.customer_id == customer)
+            })
+            .filter(|order| query.from.is_none_or(|from| order.created_at >= from))
+            .filter(|order| query.to.is_none_or(|to| order.created_at <= to))
+            .filter(|order| cursor.is_none_or(|after| order.id < after));
+        Ok(with_id_cursor(page_of(matching, limit)))
+    }
+
+    async fn count_orders(
+        &self,
+        status: OrderStatus,
+        since: Option<Timestamp>,
+    ) -> Result<StatusCount, StoreError> {
+        let state = self.state();
+        let filed_at = |order: &Order| {
+            let reached = state
+                .status_at
+                .get(&order.id)
+                .copied()
+                .unwrap_or(order.created_at);
+            if order.state().holds_unpaid_reservation() {
+                order.reservation_expires_at
+            } else {
+                reached
+            }
+        };
+        let mut count = StatusCount::default();
+        state
+            .orders
+            .values()
+            .filter(|order| order.status == status)
+            .filter(|order| since.is_none_or(|since| filed_at(order) >= since))
+            .for_each(|order| count.add(order.state()));
+        Ok(count)
+    }
+}
+
+#[async_trait]
+impl WebhookInbox for MemoryStore {
+    async fn record_delivery(
+        &self,
+        provider: &str,
+        event_id: &str,
+        event: Option<&OutboxEvent>,
+        _at: Timestamp,
+    ) -> Result<Delivery, StoreError> {
+        let mut state = self.state();
+        if !state
+            .deliveries
+            .insert((provider.to_owned(), event_id.to_owned()))
+        {
+            return Ok(Delivery::Duplicate);
+        }
+        if let Some(event) = event {
+            state.outbox.push(event.clone());
+        }
+        Ok(Delivery::Recorded)
+    }
+}
+
+#[async_trait]
+impl PaymentRecords for MemoryStore {
+    async fn order_payments(&self, id: OrderId) -> Result<Option<OrderPayments>, StoreError> {
+        let state = self.state();
+        Ok(state.orders.get(&id).map(|order| OrderPayments {
+            order: order.clone(),
+            attempts: state.attempts.get(&id).cloned().unwrap_or_default(),
+            refunds: state.refunds.get(&id).cloned().unwrap_or_default(),
+        }))
+    }
+
+    async fn record_attempt(
+        &self,
+        order_id: OrderId,
+        attempt: &PaymentAttempt,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let attempts = state.attempts.entry(order_id).or_default();
+        if !attempts.contains(attempt) {
+            attempts.push(attempt.clone());
+        }
+        Ok(())
+    }
+
+    async fn change_payment(&self, change: &PaymentChange) -> Result<(), ChangeError> {
+        let mut state = self.state();
+        state.refuse_if_applied(change.applies.as_ref())?;
+        let current = state
+            .orders
+            .get(&change.order_id)
+            .ok_or(ChangeError::Stale)?;
+        if current.version != change.expected_version {
+            return Err(ChangeError::Stale);
+        }
+        let refunds = state.refunds.entry(change.order_id).or_default();
+        match &change.refund {
+            Some(RefundWrite::New(refund)) => {
+                if refunds.iter().any(|known| known.id == refund.id) {
+                    return Err(ChangeError::AlreadyApplied);
+                }
+                refunds.push(refund.clone());
+            }
+            Some(RefundWrite::Settled(refund)) => {
+                let known = refunds
+                    .iter_mut()
+                    .find(|known| known.id == refund.id && known.status == RefundStatus::Pending)
+                    .ok_or(ChangeError::AlreadyApplied)?;
+                *known = refund.clone();
+            }
+            None => {}
+        }
+        if let Some(order) = state.orders.get_mut(&change.order_id) {
+            order.payment = change.payment.clone();
+            order.version += 1;
+        }
+        if let Some(event) = &change.event {
+            state.outbox.push(event.clone());
+        }
+        if let Some(applied) = &change.applies {
+            state.applied_events.insert(applied.clone());
+        }
+        Ok(())
+    }
+}
