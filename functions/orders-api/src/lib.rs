@@ -255,10 +255,10 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
                 .transpose()
         };
         let (from, to) = (instant("from")?, instant("to")?);
-        if let (Some(from), Some(to)) = (from, to) {
-            if from > to {
-                return Err(ApiError::invalid_field("from", "must not be after to"));
-            }
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(ApiError::invalid_field("from", "must not be after to"));
         }
         let limit = page_limit(request)?;
         let after = http::query_param(request, "cursor")

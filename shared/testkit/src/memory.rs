@@ -343,10 +343,10 @@ impl OrderLifecycle for MemoryStore {
         applies: Option<(String, String)>,
     ) -> Result<(), ChangeError> {
         let mut state = self.state();
-        if let Some(applied) = applies {
-            if !state.applied_events.insert(applied) {
-                return Err(ChangeError::AlreadyApplied);
-            }
+        if let Some(applied) = applies
+            && !state.applied_events.insert(applied)
+        {
+            return Err(ChangeError::AlreadyApplied);
         }
         state.outbox.push(event.clone());
         Ok(())

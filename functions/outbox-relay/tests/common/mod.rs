@@ -217,11 +217,11 @@ pub fn outbox_item(n: u32) -> OutboxItem {
 /// The `n`th event of a day's trading, as the outbox holds it: mostly
 /// orders paid and cancelled, sometimes a restock; each with its own id.
 pub fn trading_item(n: u32) -> OutboxItem {
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         return outbox_item(n);
     }
     let occurred_at = Timestamp::from_millis(EPOCH_MILLIS + 60_000 * u64::from(n));
-    let (trigger, actor) = if n % 3 == 0 {
+    let (trigger, actor) = if n.is_multiple_of(3) {
         (OrderTrigger::Cancelled, "customer:cust-ada")
     } else {
         (OrderTrigger::PaymentCaptured, "system:order-status")
