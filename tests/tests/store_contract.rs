@@ -8,8 +8,8 @@ use shopflow_domain::events::{DomainEvent, InventoryRestocked};
 use shopflow_domain::{Actor, Order, OrderId, OrderTrigger, Product, StockLevel, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
-    ChangeError, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OutboxEvent,
-    Restock, RestockError, Restocked, StatusChange,
+    ChangeError, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OrderReader,
+    OutboxEvent, Restock, RestockError, Restocked, StatusChange,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
@@ -251,3 +251,23 @@ contract!(
     a_late_payment_finds_the_stock_gone,
     a_redelivered_event_is_a_duplicate_whatever_else_changed,
 );
+
+/// A refusal retrying cannot fix (here, a table that does not exist) is a
+/// defect with its cause, not "unavailable, retry shortly".
+#[tokio::test]
+async fn dynamodb_refusing_a_call_for_good_is_a_defect_not_unavailable() {
+    let stack = shopflow_tests::stack_without_schedules();
+    let clients = stack.clients().await;
+    let missing = DynamoStore::new(clients.dynamodb.clone(), "no-such-table");
+
+    let error = missing
+        .order(OrderId::from_ulid(Ulid::generate()))
+        .await
+        .unwrap_err();
+
+    let shopflow_ports::StoreError::Defect { source, .. } = &error else {
+        panic!("{error:?}");
+    };
+    let cause = shopflow_lambda_kit::problem::with_causes(source.as_ref());
+    assert!(cause.contains("ResourceNotFound"), "{cause}");
+}

@@ -118,7 +118,7 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
             .store
             .order_payments(order_id)
             .await
-            .map_err(|e| ConsumeError::Failed(e.to_string()))?
+            .map_err(|e| ConsumeError::failed(&e))?
             .ok_or_else(|| ConsumeError::Failed(format!("order {order_id} not found")))?;
         let order = &records.order;
         let decision = order.decide_payment(&reported.report(), records.newest_checkout_session());
@@ -156,7 +156,7 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
         let to = order
             .state()
             .apply(trigger)
-            .map_err(|e| ConsumeError::Failed(e.to_string()))?;
+            .map_err(|e| ConsumeError::failed(&e))?;
         let change = StatusChange::new(order, to, trigger, &ACTOR, None, now())
             .applying(CONSUMER, &event.id)
             .with_payment(payment);
@@ -171,7 +171,7 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
                 self.give_back(event, reported, order, GiveBackReason::StockGone, None)
                     .await
             }
-            Err(ChangeError::Store(error)) => Err(ConsumeError::Failed(error.to_string())),
+            Err(ChangeError::Store(error)) => Err(ConsumeError::failed(&error)),
         }
     }
 
@@ -196,7 +196,7 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
             Ok(()) => Ok(Attempt::Done(Handled::Applied)),
             Err(ChangeError::AlreadyApplied) => Ok(Attempt::Done(Handled::Duplicate)),
             Err(ChangeError::Stale | ChangeError::OutOfStock) => Ok(Attempt::Again),
-            Err(ChangeError::Store(error)) => Err(ConsumeError::Failed(error.to_string())),
+            Err(ChangeError::Store(error)) => Err(ConsumeError::failed(&error)),
         }
     }
 
@@ -249,7 +249,7 @@ impl<S: OrderLifecycle + PaymentRecords> App<S> {
             Ok(()) => Ok(Attempt::Done(Handled::Applied)),
             Err(ChangeError::AlreadyApplied) => Ok(Attempt::Done(Handled::Duplicate)),
             Err(ChangeError::Stale) => Ok(Attempt::Again),
-            Err(error) => Err(ConsumeError::Failed(error.to_string())),
+            Err(error) => Err(ConsumeError::failed(&error)),
         }
     }
 }

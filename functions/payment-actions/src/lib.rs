@@ -84,8 +84,8 @@ enum Action {
     GiveBack(RefundRequired),
 }
 
-fn failed(error: impl std::fmt::Display) -> ConsumeError {
-    ConsumeError::Failed(error.to_string())
+fn failed(error: impl std::error::Error) -> ConsumeError {
+    ConsumeError::failed(&error)
 }
 
 impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
@@ -174,7 +174,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             .order_payments(order_id)
             .await
             .map_err(failed)?
-            .ok_or_else(|| failed(format!("order {order_id} not found")))
+            .ok_or_else(|| ConsumeError::Failed(format!("order {order_id} not found")))
     }
 
     /// Takes the authorized amount, once.

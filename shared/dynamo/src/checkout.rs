@@ -122,9 +122,10 @@ fn classify_cancellation(codes: &[&str], lines: usize) -> PlaceOrderError {
     if codes.contains(&"TransactionConflict") {
         return PlaceOrderError::Conflict;
     }
-    PlaceOrderError::Store(StoreError::Unavailable(format!(
-        "checkout transaction cancelled: {codes:?}"
-    )))
+    let reasons: Vec<String> = codes.iter().map(|code| (*code).to_owned()).collect();
+    PlaceOrderError::Store(shopflow_aws_errors::unexplained_cancellation(
+        "checkout", &reasons,
+    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::items::{
     ProductItem, RestockReceiptItem, StockItem, idempotency_key, product_key, stock_key,
     stock_partition,
 };
-use super::{DynamoStore, SortKeys, corrupt, key, now_secs, unavailable};
+use super::{DynamoStore, SortKeys, corrupt, key, malformed, now_secs};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use shopflow_domain::{Product, Sku, StockLevel, WarehouseId};
@@ -156,7 +156,7 @@ impl DynamoStore {
             None => update.condition_expression("attribute_not_exists(pk)"),
         };
         Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(unavailable)?)
+            .update(update.build().map_err(malformed)?)
             .build())
     }
 

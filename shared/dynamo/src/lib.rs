@@ -12,7 +12,6 @@ mod search;
 mod webhooks;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use shopflow_ports::StoreError;
 use std::collections::HashMap;
@@ -69,7 +68,7 @@ impl DynamoStore {
             .set_key(Some(key(at)))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(sdk)?;
         output
             .item
             .map(|item| serde_dynamo::from_item(item).map_err(corrupt(entity)))
@@ -94,7 +93,7 @@ impl DynamoStore {
                 .expression_attribute_values(value_ref, value);
         }
         Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(unavailable)?)
+            .put(put.build().map_err(malformed)?)
             .build())
     }
 
@@ -116,7 +115,7 @@ impl DynamoStore {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(sdk)?;
         Ok(())
     }
 }
@@ -169,7 +168,7 @@ impl DynamoStore {
             Ok(_) => Ok(true),
             Err(error) => match error.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(unavailable(error)),
+                _ => Err(sdk(error)),
             },
         }
     }
@@ -209,7 +208,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(sdk)?;
             items.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -254,7 +253,7 @@ impl DynamoStore {
             .expression_attribute_values(":q", n(units))
             .expression_attribute_values(":one", n(1))
             .build()
-            .map_err(unavailable)?;
+            .map_err(malformed)?;
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
             .update(update)
             .build())
@@ -279,7 +278,7 @@ impl DynamoStore {
                     .set_keys(Some(chunk.to_vec()))
                     .consistent_read(true)
                     .build()
-                    .map_err(unavailable)?,
+                    .map_err(malformed)?,
             );
             for attempt in 0..BATCH_GET_ATTEMPTS {
                 let Some(request) = pending.take() else {
@@ -295,7 +294,7 @@ impl DynamoStore {
                     .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(sdk)?;
                 if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
                     found.extend(items);
                 }
@@ -345,7 +344,7 @@ impl DynamoStore {
                     .map(|reason| reason.code().unwrap_or("None").to_owned())
                     .collect(),
             )),
-            _ => Err(unavailable(error)),
+            _ => Err(sdk(error)),
         }
     }
 }
@@ -355,8 +354,23 @@ fn condition_failed(reasons: &[String], index: usize) -> bool {
     reasons.get(index).map(String::as_str) == Some("ConditionalCheckFailed")
 }
 
-fn unavailable(error: impl std::error::Error) -> StoreError {
-    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+/// A DynamoDB call's failure, as the store error it is: transient or a
+/// defect (see shopflow-aws-errors).
+fn sdk<E>(
+    error: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    shopflow_aws_errors::store_error("DynamoDB", error)
+}
+
+/// A DynamoDB request this adapter built wrong: a defect.
+fn malformed(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Defect {
+        what: "building a DynamoDB request".into(),
+        source: Box::new(error),
+    }
 }
 
 fn corrupt(entity: &'static str) -> impl Fn(serde_dynamo::Error) -> StoreError {

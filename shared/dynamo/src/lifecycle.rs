@@ -7,8 +7,8 @@ use super::items::{
     stored_fulfillment,
 };
 use super::{
-    DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, n, s,
-    unavailable,
+    DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, malformed, n,
+    s, sdk,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -66,7 +66,7 @@ impl DynamoStore {
             .expression_attribute_values(":expected", n(change.expected_version))
             .expression_attribute_values(":one", n(1))
             .build()
-            .map_err(unavailable)?;
+            .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -118,9 +118,10 @@ impl OrderLifecycle for DynamoStore {
             stock_short: reserved.clone().any(failed),
         };
         Err(refusal.reason().unwrap_or_else(|| {
-            ChangeError::Store(StoreError::Unavailable(format!(
-                "status change cancelled: {reasons:?}"
-            )))
+            ChangeError::Store(shopflow_aws_errors::unexplained_cancellation(
+                "status change",
+                &reasons,
+            ))
         }))
     }
 
@@ -159,7 +160,7 @@ impl OrderLifecycle for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(sdk)?;
         Ok(output.item.is_some())
     }
 
@@ -289,7 +290,7 @@ impl DynamoStore {
                 .expression_attribute_values(":at", s(key)),
             StatusRange::All => query.key_condition_expression("gsi2pk = :partition"),
         };
-        let output = query.send().await.map_err(unavailable)?;
+        let output = query.send().await.map_err(sdk)?;
         let next = output
             .last_evaluated_key
             .as_ref()

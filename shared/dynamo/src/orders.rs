@@ -1,7 +1,7 @@
 //! Reading orders: by id, and a customer's orders newest first through gsi1.
 
 use super::items::{OrderItem, customer_order_sort, customer_orders_partition, order_key};
-use super::{DynamoStore, corrupt, unavailable};
+use super::{DynamoStore, corrupt, sdk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use shopflow_domain::{CustomerId, Order, OrderId};
@@ -51,7 +51,7 @@ impl OrderReader for DynamoStore {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(sdk)?;
         let mut items = output
             .items
             .unwrap_or_default()

@@ -5,7 +5,7 @@
 use super::items::{
     AttemptItem, ORDER_RECORDS_FROM, OrderItem, OutboxItem, PaymentItem, RefundItem, order_key,
 };
-use super::{DynamoStore, Item, SortKeys, condition_failed, corrupt, key, n, s, unavailable};
+use super::{DynamoStore, Item, SortKeys, condition_failed, corrupt, key, malformed, n, s};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use shopflow_domain::{OrderId, PaymentAttempt, RefundStatus};
@@ -35,7 +35,7 @@ impl DynamoStore {
             .expression_attribute_values(":expected", n(change.expected_version))
             .expression_attribute_values(":one", n(1))
             .build()
-            .map_err(unavailable)?;
+            .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -144,9 +144,9 @@ impl PaymentRecords for DynamoStore {
         } else if failed(0) || reasons.iter().any(|r| r == "TransactionConflict") {
             Err(ChangeError::Stale)
         } else {
-            Err(ChangeError::Store(StoreError::Unavailable(format!(
-                "payment change cancelled: {reasons:?}"
-            ))))
+            Err(ChangeError::Store(
+                shopflow_aws_errors::unexplained_cancellation("payment change", &reasons),
+            ))
         }
     }
 }

@@ -6,7 +6,7 @@ use super::items::{
     status_partition,
 };
 use super::lifecycle::StatusRange;
-use super::{DynamoStore, corrupt, s, unavailable};
+use super::{DynamoStore, corrupt, s, sdk};
 use async_trait::async_trait;
 use shopflow_domain::{FulfillmentStatus, Order, OrderId, OrderState, OrderStatus, Timestamp};
 use shopflow_ports::{OrderQuery, OrderSearch, Page, STATUS_SHARDS, StatusCount, StoreError};
@@ -68,7 +68,7 @@ impl DynamoStore {
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":status", s(status.as_str()));
             }
-            let output = request.send().await.map_err(unavailable)?;
+            let output = request.send().await.map_err(sdk)?;
             for item in output.items.unwrap_or_default() {
                 found.push(
                     serde_dynamo::from_item::<_, OrderItem>(item)
@@ -196,7 +196,7 @@ impl OrderSearch for DynamoStore {
                         ),
                     None => request.key_condition_expression("gsi2pk = :partition"),
                 };
-                let output = request.send().await.map_err(unavailable)?;
+                let output = request.send().await.map_err(sdk)?;
                 for item in output.items.unwrap_or_default() {
                     let counted: CountedOrder =
                         serde_dynamo::from_item(item).map_err(corrupt("order"))?;

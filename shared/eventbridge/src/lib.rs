@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use shopflow_ports::{BusEntry, EventBus, StoreError};
 
@@ -44,7 +43,7 @@ impl EventBus for EventBridgeBus {
             .set_entries(Some(request.collect()))
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(DisplayErrorContext(e).to_string()))?;
+            .map_err(|error| shopflow_aws_errors::store_error("EventBridge", error))?;
         // PutEvents answers entry by entry, in request order; failed ones carry an error code.
         Ok(output
             .entries()

@@ -41,6 +41,13 @@ pub enum ConsumeError {
     Failed(String),
 }
 
+impl ConsumeError {
+    /// The message failed because of `error`, kept with all its causes.
+    pub fn failed(error: &dyn std::error::Error) -> Self {
+        Self::Failed(crate::problem::with_causes(error))
+    }
+}
+
 #[derive(Deserialize)]
 struct EventBridgeMessage {
     #[serde(rename = "detail-type")]

@@ -117,20 +117,41 @@ impl From<InvalidValue> for ApiError {
     }
 }
 
+/// `error` with every cause it carries, outermost first: what a log line
+/// needs to find the fault.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 impl From<StoreError> for ApiError {
+    /// Transient trouble is `503` (retry shortly); a defect or corrupt data
+    /// is `500`, logged as an error with its causes (and counted by
+    /// `http::answer`, which the function's alarm watches).
     fn from(error: StoreError) -> Self {
-        tracing::error!(error = %error, "store failure");
         match error {
-            StoreError::Unavailable(_) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the service is temporarily unavailable; retry shortly",
-            ),
-            StoreError::Corrupt { .. } => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "an internal error occurred",
-            ),
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %error, "store unavailable; the caller may retry");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the service is temporarily unavailable; retry shortly",
+                )
+            }
+            StoreError::Defect { .. } | StoreError::Corrupt { .. } => {
+                tracing::error!(error = %with_causes(&error), "store defect");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "an internal error occurred",
+                )
+            }
         }
     }
 }
@@ -182,5 +203,35 @@ impl From<CheckoutError> for ApiError {
             }
             CheckoutError::Money(error) => error.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_storage_trouble_is_503_and_a_defect_is_500_with_its_causes() {
+        let unavailable = ApiError::from(StoreError::Unavailable("throttled".into()));
+        assert_eq!(unavailable.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.code, "temporarily_unavailable");
+
+        let cause = std::io::Error::other("AccessDeniedException: not authorized");
+        let defect = StoreError::Defect {
+            what: "DynamoDB".into(),
+            source: Box::new(cause),
+        };
+        assert_eq!(
+            with_causes(&defect),
+            "storage call refused (DynamoDB): a defect, not retried: AccessDeniedException: not authorized"
+        );
+        let answered = ApiError::from(defect);
+        assert_eq!(answered.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(answered.code, "internal_error");
+        let corrupt = ApiError::from(StoreError::Corrupt {
+            entity: "order",
+            reason: "bad".into(),
+        });
+        assert_eq!(corrupt.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

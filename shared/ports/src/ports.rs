@@ -13,9 +13,19 @@ use ulid::Ulid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The backing service failed or refused the call; retrying may help.
+    /// The backing service is throttling, timing out, unreachable or failing
+    /// (5xx): the same call may well succeed shortly.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The call was refused for a reason retrying cannot fix (a validation
+    /// error, access denied, a missing table, a request the code built
+    /// wrong): a defect, to be logged with its cause and fixed.
+    #[error("storage call refused ({what}): a defect, not retried")]
+    Defect {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Stored data could not be read back into domain types: a bug or a bad migration.
     #[error("corrupt {entity} item: {reason}")]
     Corrupt {

@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use shopflow_ports::{DeadLetter, DeadLetterRoute, DeadLetters, StoreError};
 use std::collections::HashSet;
@@ -17,8 +16,15 @@ pub struct SqsDeadLetters {
     client: Client,
 }
 
-fn unavailable(error: impl std::error::Error) -> StoreError {
-    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+/// A SQS call's failure, as the store error it is: transient or a
+/// defect (see shopflow-aws-errors).
+fn sdk<E>(
+    error: aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
+) -> StoreError
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    shopflow_aws_errors::store_error("SQS", error)
 }
 
 impl SqsDeadLetters {
@@ -37,9 +43,12 @@ impl SqsDeadLetters {
             .queue_name(queue)
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(sdk)?
             .queue_url
-            .ok_or_else(|| StoreError::Unavailable(format!("no URL for queue {queue}")))
+            .ok_or_else(|| StoreError::Defect {
+                what: format!("SQS GetQueueUrl {queue}"),
+                source: "the answer carries no queue URL".into(),
+            })
     }
 }
 
@@ -67,7 +76,7 @@ impl DeadLetters for SqsDeadLetters {
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(sdk)?;
             let messages = output.messages.unwrap_or_default();
             if messages.is_empty() {
                 break;
@@ -116,7 +125,7 @@ impl DeadLetters for SqsDeadLetters {
                 .visibility_timeout(60)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(sdk)?;
             let messages = output.messages.unwrap_or_default();
             if messages.is_empty() {
                 break;
@@ -130,7 +139,7 @@ impl DeadLetters for SqsDeadLetters {
                     .message_body(message.body().unwrap_or_default())
                     .send()
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(sdk)?;
                 if let Some(receipt) = message.receipt_handle() {
                     self.client
                         .delete_message()
@@ -138,7 +147,7 @@ impl DeadLetters for SqsDeadLetters {
                         .receipt_handle(receipt)
                         .send()
                         .await
-                        .map_err(unavailable)?;
+                        .map_err(sdk)?;
                 }
                 moved += 1;
             }

@@ -306,7 +306,12 @@ impl OrderLifecycle for MemoryStore {
             return Err(reason);
         }
         if let Some(error) = release_failed {
-            return Err(ChangeError::Store(StoreError::Unavailable(error)));
+            // Releasing more than is reserved: DynamoDB's condition refuses
+            // it, and nothing retried will make it pass.
+            return Err(ChangeError::Store(StoreError::Defect {
+                what: "status change".into(),
+                source: error.into(),
+            }));
         }
         state.stock = stock;
         if let Some(order) = state.orders.get_mut(&change.order_id) {
