@@ -274,7 +274,7 @@ async fn order_lists_page_newest_first_with_an_opaque_cursor() {
     assert_eq!(seen, placed);
     assert_eq!(
         api.get("/v1/orders?cursor=not-ours", &buyer).await.status,
-        400
+        422
     );
 }
 

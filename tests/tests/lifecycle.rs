@@ -82,7 +82,7 @@ async fn cancelling_an_unpaid_order_hands_its_stock_back_once() {
             by_staff.status,
             by_staff.body["error"]["details"]["field"].clone()
         ),
-        (400, json!("reason"))
+        (422, json!("reason"))
     );
 
     let first = cancel(alice.clone(), json!({ "reason": "ordered the wrong size" })).await;
@@ -230,8 +230,16 @@ async fn staff_find_orders_by_status_or_by_customer_newest_first() {
             .any(|o| o["id"] == cancelled.as_str())
     );
 
-    assert_eq!(
-        api.get("/v1/admin/orders?limit=5", &admin).await.status,
-        400
-    );
+    // Well-formed searches that break a rule: no criteria, an empty window.
+    let unindexed = api.get("/v1/admin/orders?limit=5", &admin).await;
+    assert_eq!(unindexed.status, 422, "{}", unindexed.body);
+    assert_eq!(unindexed.body["error"]["code"], "search_criteria_required");
+    let empty = api
+        .get(
+            &format!("/v1/admin/orders?customer={customer}&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00%2B01:00"),
+            &admin,
+        )
+        .await;
+    assert_eq!(empty.status, 422, "{}", empty.body);
+    assert_eq!(empty.body["error"]["code"], "empty_window");
 }

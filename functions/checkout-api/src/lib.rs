@@ -18,7 +18,7 @@ use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::views::OrderView;
-use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
+use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
 use shopflow_ports::Payments;
 use shopflow_ports::{
     CheckoutReceipt, CheckoutStore, GatewayError, IdempotencyKey, Intent, IntentRequest,
@@ -340,6 +340,7 @@ struct CheckoutBody {
 #[serde(deny_unknown_fields)]
 struct LineBody {
     sku: String,
+    #[serde(deserialize_with = "integral::i64")]
     quantity: i64,
 }
 

@@ -182,8 +182,13 @@ async fn a_cart_of_more_than_fifty_lines_is_refused() {
 #[tokio::test]
 async fn a_sku_on_two_lines_is_refused_and_named() {
     let body = cart(&[("TEE-RED", 1), ("MUG", 1), ("TEE-RED", 2)]);
-    let details = refused(body.to_string()).await.invalid("lines");
-    assert_eq!(details["sku"], "TEE-RED");
+    let details = refused(body.to_string())
+        .await
+        .problem(422, "duplicate_sku");
+    assert_eq!(
+        (&details["field"], &details["sku"]),
+        (&json!("lines"), &json!("TEE-RED"))
+    );
 }
 
 // --- the rest of the body -----------------------------------------------------

@@ -11,7 +11,7 @@ use shopflow_domain::{Currency, Money, Product, Sku, StockLevel, WarehouseId};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
-use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, now};
+use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
 use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked};
 use tracing::Instrument;
 use ulid::Ulid;
@@ -205,6 +205,7 @@ fn product_view(product: &Product) -> serde_json::Value {
 #[serde(deny_unknown_fields)]
 struct ProductBody {
     name: String,
+    #[serde(deserialize_with = "integral::i64")]
     price_minor: i64,
     currency: String,
     active: bool,
@@ -235,5 +236,6 @@ impl ProductBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RestockBody {
+    #[serde(deserialize_with = "integral::i64")]
     quantity: i64,
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
-use shopflow_lambda_kit::{ApiError, Caller, config, http};
+use shopflow_lambda_kit::{ApiError, Caller, config, http, integral};
 use shopflow_ports::{DeadLetterRoute, DeadLetters};
 use shopflow_sqs::SqsDeadLetters;
 use tracing::Instrument;
@@ -77,7 +77,8 @@ impl HttpFunction for Deployed {
 #[serde(deny_unknown_fields)]
 struct RedriveBody {
     queue: String,
-    max: Option<usize>,
+    #[serde(default, deserialize_with = "integral::optional_i64")]
+    max: Option<i64>,
 }
 
 impl<D: DeadLetters> App<D> {
@@ -157,7 +158,7 @@ impl<D: DeadLetters> App<D> {
     async fn redrive(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let body: RedriveBody = http::json_body(request)?;
         let route = self.route(&body.queue)?;
-        let max = body.max.unwrap_or(100);
+        let max = body.max.map_or(Ok(100), usize::try_from).unwrap_or(0);
         if !(1..=MAX_REDRIVE).contains(&max) {
             return Err(ApiError::invalid_field(
                 "max",

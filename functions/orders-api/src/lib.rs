@@ -237,9 +237,10 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
             .map(|raw| CustomerId::parse(&raw))
             .transpose()?;
         if status.is_none() && customer.is_none() {
-            return Err(ApiError::invalid_field(
-                "status",
-                "status or customer is required",
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "search_criteria_required",
+                "a status or a customer is required: there is no index over all orders",
             ));
         }
         let instant = |name: &'static str| {
@@ -258,7 +259,12 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
         if let (Some(from), Some(to)) = (from, to)
             && from > to
         {
-            return Err(ApiError::invalid_field("from", "must not be after to"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "empty_window",
+                "from must not be after to",
+            )
+            .with_detail("field", "from"));
         }
         let limit = page_limit(request)?;
         let after = http::query_param(request, "cursor")
@@ -381,7 +387,18 @@ fn decode_search_cursor(raw: &str) -> Result<String, ApiError> {
         .decode(raw)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| ApiError::invalid_field("cursor", "is not a cursor this API returned"))
+        .ok_or_else(invalid_cursor)
+}
+
+/// A cursor is opaque: any value this API did not hand out is refused as
+/// such, not as a malformed request.
+fn invalid_cursor() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_cursor",
+        "cursor is not a next_cursor this API returned",
+    )
+    .with_detail("field", "cursor")
 }
 
 fn decode_cursor(raw: &str) -> Result<OrderId, ApiError> {
@@ -390,7 +407,7 @@ fn decode_cursor(raw: &str) -> Result<OrderId, ApiError> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.parse().ok())
-        .ok_or_else(|| ApiError::invalid_field("cursor", "is not a cursor this API returned"))
+        .ok_or_else(invalid_cursor)
 }
 
 /// A way the order was offered to be paid, as a timeline entry.
@@ -425,7 +442,11 @@ fn order_response(order: &Order) -> Response<Body> {
 fn cancel_refused(error: CancelError) -> ApiError {
     let message = error.to_string();
     match error {
-        CancelError::ReasonRequired => ApiError::invalid_field("reason", message),
+        // A well-formed body; staff, unlike customers, must say why.
+        CancelError::ReasonRequired => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reason_required", message)
+                .with_detail("field", "reason")
+        }
         CancelError::TooLateForCustomer(_) => {
             ApiError::new(StatusCode::CONFLICT, "too_late_to_cancel", message)
         }

@@ -234,12 +234,8 @@ async fn an_admin_must_give_a_reason_to_cancel() {
         Some(r#"{"reason": "   "}"#),
     ] {
         let reply = api.cancel(&id.to_string(), body, admin()).await;
-        let details = reply.invalid("reason");
-        assert!(
-            details["reason"].is_string(),
-            "body {body:?}: {}",
-            reply.body
-        );
+        let details = reply.problem(422, "reason_required");
+        assert_eq!(details["field"], "reason", "body {body:?}: {}", reply.body);
     }
     assert_eq!(api.stored(id).await.status, OrderStatus::PendingPayment);
     assert_eq!(api.stock(), reserved(3));

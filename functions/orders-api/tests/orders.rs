@@ -204,15 +204,17 @@ async fn a_page_size_from_one_to_one_hundred_is_accepted() {
 async fn a_page_size_outside_one_to_one_hundred_is_a_bad_request() {
     let api = History::new().await.open();
 
-    for limit in ["0", "101", "abc", "-1", "", "65536", "1.5"] {
+    for limit in ["0", "101", "abc", "-1", "65536", "1.5"] {
         let reply = api.list(&format!("limit={limit}"), customer(ADA)).await;
         assert_eq!(reply.status, 400, "limit {limit:?}: {}", reply.body);
         reply.invalid("limit");
     }
+    // An empty parameter is an absent one.
+    assert_eq!(api.list("limit=", customer(ADA)).await.status, 200);
 }
 
 #[tokio::test]
-async fn a_cursor_this_api_did_not_issue_is_a_bad_request() {
+async fn a_cursor_this_api_did_not_issue_is_refused_as_such() {
     let api = History::new().await.open();
 
     // Not base64url; base64url of text that is not an order; a bare order id.
@@ -221,9 +223,12 @@ async fn a_cursor_this_api_did_not_issue_is_a_bad_request() {
         let reply = api
             .list(&format!("limit=5&cursor={cursor}"), customer(ADA))
             .await;
-        assert_eq!(reply.status, 400, "cursor {cursor:?}: {}", reply.body);
-        reply.invalid("cursor");
+        let details = reply.problem(422, "invalid_cursor");
+        assert_eq!(details["field"], "cursor", "cursor {cursor:?}");
     }
+    // An empty cursor is the first page.
+    let first = api.list("limit=5&cursor=", customer(ADA)).await;
+    assert_eq!(first.status, 200, "{}", first.body);
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use serde_json::json;
 use shopflow_domain::events::{DomainEvent, PaymentReported};
 use shopflow_domain::{Order, Refund, RefundError, RefundStatus};
 use shopflow_lambda_kit::views::PaymentView;
-use shopflow_lambda_kit::{ApiError, Caller, http, idempotency, now};
+use shopflow_lambda_kit::{ApiError, Caller, http, idempotency, integral, now};
 use shopflow_ports::{
     ChangeError, GatewayError, IdempotencyKey, OutboxEvent, PaymentChange, PaymentGateway,
     PaymentRecords, ProviderRefund, RefundRequest, RefundWrite,
@@ -27,6 +27,7 @@ const MAX_REASON_CHARS: usize = 500;
 #[serde(deny_unknown_fields)]
 struct RefundBody {
     /// All that may still be refunded when absent.
+    #[serde(default, deserialize_with = "integral::optional_i64")]
     amount_minor: Option<i64>,
     reason: String,
 }

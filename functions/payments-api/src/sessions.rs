@@ -32,25 +32,38 @@ struct SessionBody {
     cancel_url: String,
 }
 
-/// An absolute `https` URL (plain `http` only to this machine, for local shops).
+/// An absolute `https` URL with a host, or plain `http` to this machine
+/// (`localhost` or `127.0.0.1`, any port), for local shops: the grammar
+/// docs/openapi.yaml declares as the fields' pattern.
 fn return_url(field: &str, raw: &str) -> Result<String, ApiError> {
     let raw = raw.trim();
-    let local = ["http://localhost", "http://127.0.0.1"]
-        .iter()
-        .any(|prefix| raw.starts_with(prefix));
-    let host = raw
-        .strip_prefix("https://")
-        .or_else(|| raw.strip_prefix("http://"))
-        .and_then(|rest| rest.split(['/', '?', '#']).next())
-        .unwrap_or_default();
-    if !(raw.starts_with("https://") || local)
-        || host.is_empty()
-        || raw.len() > MAX_URL_CHARS
-        || raw.chars().any(char::is_whitespace)
-    {
+    let (secure, rest) = match (raw.strip_prefix("https://"), raw.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => (false, ""),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let this_machine = || {
+        let (host, port) = authority
+            .split_once(':')
+            .map_or((authority, None), |(host, port)| (host, Some(port)));
+        matches!(host, "localhost" | "127.0.0.1")
+            && port.is_none_or(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let allowed = if secure {
+        !authority.is_empty()
+    } else {
+        !rest.is_empty() && this_machine()
+    };
+    // Whitespace and control characters, as the declared pattern's `\s` and
+    // `\x00-\x1f\x7f-\x9f` read them, cannot be in a URL.
+    let breaks_a_url = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
+    if !allowed || raw.chars().count() > MAX_URL_CHARS || raw.chars().any(breaks_a_url) {
         return Err(ApiError::invalid_field(
             field,
-            format!("must be an absolute https URL of at most {MAX_URL_CHARS} characters"),
+            format!(
+                "must be an absolute https URL (http only to localhost or 127.0.0.1) of at most {MAX_URL_CHARS} characters"
+            ),
         ));
     }
     Ok(raw.to_owned())
@@ -183,6 +196,7 @@ mod tests {
             "https://shop.example/thanks?order=1",
             "http://localhost:5173/done",
             "http://127.0.0.1:3000/x",
+            "http://localhost/done",
         ] {
             assert!(return_url("success_url", good).is_ok(), "{good}");
         }
@@ -193,6 +207,9 @@ mod tests {
             "https://",
             "javascript:alert(1)",
             "https://shop.example/a b",
+            "http://localhost.evil.example/done",
+            "http://127.0.0.1.evil.example",
+            "http://localhost:/x",
         ] {
             assert!(return_url("success_url", bad).is_err(), "{bad}");
         }

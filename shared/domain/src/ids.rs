@@ -95,7 +95,7 @@ pub struct CustomerId(String);
 
 impl CustomerId {
     pub fn parse(sub: &str) -> Result<Self, InvalidValue> {
-        if sub.is_empty() || sub.len() > 256 || sub.chars().any(char::is_control) {
+        if sub.is_empty() || sub.chars().count() > 256 || sub.chars().any(char::is_control) {
             return Err(InvalidValue::new(
                 "sub",
                 "must be 1 to 256 printable characters",
@@ -255,8 +255,12 @@ impl ShippingAddress {
                 Ok(trimmed.to_owned())
             }
         };
+        // An optional field left empty (as shop forms send it) is absent.
         let optional = |field: &'static str, value: Option<String>, max: usize| {
-            value.map(|v| text(field, &v, max)).transpose()
+            value
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| text(field, &v, max))
+                .transpose()
         };
         let country = self.country.trim();
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {

@@ -91,10 +91,13 @@ pub fn order_id(request: &Request) -> Result<shopflow_domain::OrderId, ApiError>
         .map_err(|_| ApiError::not_found("order"))
 }
 
+/// The query parameter `name`; an empty one (`?status=`) is absent, as the
+/// API description says.
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
     request
         .query_string_parameters_ref()
         .and_then(|params| params.first(name))
+        .filter(|value| !value.is_empty())
         .map(str::to_owned)
 }
 

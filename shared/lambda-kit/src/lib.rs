@@ -11,6 +11,7 @@ pub mod consumer;
 pub mod function;
 pub mod http;
 pub mod idempotency;
+pub mod integral;
 pub mod metrics;
 pub mod payments;
 pub mod problem;

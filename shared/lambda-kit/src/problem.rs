@@ -174,8 +174,11 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::EmptyCart | CheckoutError::TooManyLines { .. } => {
                 Self::invalid_field("lines", message.clone())
             }
-            CheckoutError::DuplicateSku(sku) => Self::invalid_field("lines", message.clone())
-                .with_details(json!({ "field": "lines", "sku": sku })),
+            // Each line is well formed: the cart breaks a rule, one line per SKU.
+            CheckoutError::DuplicateSku(sku) => {
+                status(StatusCode::UNPROCESSABLE_ENTITY, "duplicate_sku")
+                    .with_details(json!({ "field": "lines", "sku": sku }))
+            }
             CheckoutError::UnknownSkus(skus) => {
                 status(StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku")
                     .with_details(json!({ "skus": skus }))
