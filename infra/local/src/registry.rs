@@ -17,8 +17,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 /// A scheduled function: takes the EventBridge scheduled event, answers what it did.
-pub type ScheduledFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send>>;
-pub type ScheduledHandler = Arc<dyn Fn(serde_json::Value) -> ScheduledFuture + Send + Sync>;
+pub type ScheduledHandler =
+    Arc<dyn Fn(serde_json::Value) -> Answering<serde_json::Value> + Send + Sync>;
 
 /// A built function, as the stack invokes it.
 pub enum Served {
@@ -74,37 +74,36 @@ fn http<F: HttpFunction>() -> (&'static str, Build) {
     })
 }
 
-fn invocation<E>(event: E) -> LambdaEvent<E> {
-    LambdaEvent::new(event, lambda_http::Context::default())
+/// What an event-invoked function answers, its error as text.
+type Answering<A> = Pin<Box<dyn Future<Output = Result<A, String>> + Send>>;
+
+/// `function` invoked as Lambda invokes it with an event of type `E`.
+fn invoke<F: EventFunction<E>, E: Send + 'static>(
+    function: Arc<F>,
+) -> impl Fn(E) -> Answering<F::Answer> {
+    move |event| {
+        let function = function.clone();
+        Box::pin(async move {
+            let invocation = LambdaEvent::new(event, lambda_http::Context::default());
+            function.serve(invocation).await.map_err(|e| e.to_string())
+        })
+    }
 }
 
 fn queue<F: EventFunction<SqsEvent, Answer = SqsBatchResponse>>() -> (&'static str, Build) {
     (F::NAME, |env, shared| {
-        let function = Arc::new(F::build(env, shared)?);
-        Ok(Served::Queue(Arc::new(move |event| {
-            let function = function.clone();
-            Box::pin(async move {
-                function
-                    .serve(invocation(event))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })))
+        Ok(Served::Queue(Arc::new(invoke(Arc::new(F::build(
+            env, shared,
+        )?)))))
     })
 }
 
 fn scheduled<F: EventFunction<serde_json::Value>>() -> (&'static str, Build) {
     (F::NAME, |env, shared| {
-        let function = Arc::new(F::build(env, shared)?);
+        let run = invoke(Arc::new(F::build(env, shared)?));
         Ok(Served::Scheduled(Arc::new(move |event| {
-            let function = function.clone();
-            Box::pin(async move {
-                let answer = function
-                    .serve(invocation(event))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                serde_json::to_value(answer).map_err(|e| e.to_string())
-            })
+            let answer = run(event);
+            Box::pin(async move { serde_json::to_value(answer.await?).map_err(|e| e.to_string()) })
         })))
     })
 }
@@ -112,15 +111,8 @@ fn scheduled<F: EventFunction<serde_json::Value>>() -> (&'static str, Build) {
 fn stream<F: EventFunction<StreamEvent, Answer = DynamoDbEventResponse>>() -> (&'static str, Build)
 {
     (F::NAME, |env, shared| {
-        let function = Arc::new(F::build(env, shared)?);
-        Ok(Served::Stream(Arc::new(move |event| {
-            let function = function.clone();
-            Box::pin(async move {
-                function
-                    .serve(invocation(event))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })))
+        Ok(Served::Stream(Arc::new(invoke(Arc::new(F::build(
+            env, shared,
+        )?)))))
     })
 }

@@ -363,10 +363,11 @@ pub struct Refund {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
     use super::*;
 
-    fn captured(intent: &str, amount: i64) -> Payment {
+    /// `amount` taken by the provider's payment `intent`, none of it refunded.
+    pub(crate) fn captured(intent: &str, amount: i64) -> Payment {
         Payment {
             intent_id: Some(intent.into()),
             status: CaptureState::Captured,
@@ -375,6 +376,12 @@ mod tests {
             ..Payment::default()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::captured;
+    use super::*;
 
     #[test]
     fn refunds_never_exceed_what_was_captured_less_refunded_and_pending() {

@@ -209,6 +209,7 @@ impl Order {
 mod tests {
     use super::*;
     use crate::order::test_support::order_in;
+    use crate::payment::test_support::captured;
     use crate::status::{FulfillmentStatus, PaymentStatus};
     use OrderStatus as S;
     use proptest::prelude::*;
@@ -228,16 +229,6 @@ mod tests {
         Order {
             payment,
             ..order_in(status)
-        }
-    }
-
-    fn captured(intent: &str, amount: i64) -> Payment {
-        Payment {
-            intent_id: Some(intent.into()),
-            status: CaptureState::Captured,
-            authorized_minor: amount,
-            captured_minor: amount,
-            ..Payment::default()
         }
     }
 
