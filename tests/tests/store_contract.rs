@@ -193,6 +193,7 @@ async fn a_restock_replayed_under_its_key_adds_once(store: &impl Store) {
     let left = StockLevel {
         on_hand: 13,
         reserved: 0,
+        ..StockLevel::default()
     };
     assert_eq!(first, Restocked::Now(left));
     assert_eq!(retry, Restocked::Before(left));

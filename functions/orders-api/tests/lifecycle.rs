@@ -18,6 +18,7 @@ fn reserved(units: u32) -> StockLevel {
     StockLevel {
         on_hand: ON_HAND,
         reserved: units,
+        ..StockLevel::default()
     }
 }
 

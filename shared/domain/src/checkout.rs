@@ -464,6 +464,7 @@ mod tests {
                 StockLevel {
                     on_hand: 1,
                     reserved: 0,
+                    ..StockLevel::default()
                 },
             ),
             (
@@ -471,6 +472,7 @@ mod tests {
                 StockLevel {
                     on_hand: 10,
                     reserved: 0,
+                    ..StockLevel::default()
                 },
             ),
             (
@@ -478,6 +480,7 @@ mod tests {
                 StockLevel {
                     on_hand: 5,
                     reserved: 0,
+                    ..StockLevel::default()
                 },
             ),
         ]);
@@ -496,6 +499,7 @@ mod tests {
                 StockLevel {
                     on_hand: 2,
                     reserved: 0,
+                    ..StockLevel::default()
                 },
             ),
             (
@@ -503,6 +507,7 @@ mod tests {
                 StockLevel {
                     on_hand: 3,
                     reserved: 1,
+                    ..StockLevel::default()
                 },
             ),
             (
@@ -510,6 +515,7 @@ mod tests {
                 StockLevel {
                     on_hand: 9,
                     reserved: 0,
+                    ..StockLevel::default()
                 },
             ),
         ]);

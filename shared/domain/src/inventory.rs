@@ -1,6 +1,10 @@
-//! Stock of one SKU in one warehouse. Units are never created or lost:
-//! `on_hand = available + reserved` after every operation, and `reserved`
-//! never exceeds `on_hand`.
+//! Stock of one SKU in one warehouse, and the fairness rule of its backorder
+//! queue. Units are never created or lost: after every operation
+//! `on_hand = available + reserved + set_aside`. `backordered` counts units
+//! customers bought that are not here yet; while the queue is owed units
+//! (`backordered > set_aside`), every unit that becomes available is set
+//! aside for it first, in the same change that makes it available, so no
+//! new checkout can take it (docs/backorders.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +12,12 @@ use serde::{Deserialize, Serialize};
 pub struct StockLevel {
     pub on_hand: u32,
     pub reserved: u32,
+    /// Units here that the backorder queue is owed, not allocated yet.
+    #[serde(default)]
+    pub set_aside: u32,
+    /// Open backordered units: bought, waiting for stock.
+    #[serde(default)]
+    pub backordered: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -18,12 +28,35 @@ pub enum StockError {
     ReleaseExceedsReserved { requested: u32, reserved: u32 },
     #[error("stock level would exceed the maximum")]
     Overflow,
+    #[error("only {remaining} more units may be backordered, {requested} requested")]
+    BackorderLimit { requested: u32, remaining: u32 },
+    #[error("cannot allocate {requested}: only {set_aside} set aside")]
+    AllocationExceedsSetAside { requested: u32, set_aside: u32 },
+    #[error("cannot take {requested} out of the queue: only {backordered} backordered")]
+    CancelExceedsBackordered { requested: u32, backordered: u32 },
 }
 
 impl StockLevel {
+    /// Stock with nothing reserved, set aside or backordered.
+    pub const fn on_hand(on_hand: u32) -> Self {
+        Self {
+            on_hand,
+            reserved: 0,
+            set_aside: 0,
+            backordered: 0,
+        }
+    }
+
     /// Units that can still be promised to a customer.
     pub fn available(self) -> u32 {
-        self.on_hand.saturating_sub(self.reserved)
+        self.on_hand
+            .saturating_sub(self.reserved)
+            .saturating_sub(self.set_aside)
+    }
+
+    /// Backordered units the queue still waits for: not set aside yet.
+    pub fn owed(self) -> u32 {
+        self.backordered.saturating_sub(self.set_aside)
     }
 
     pub fn can_fill(self, requested: u32) -> bool {
@@ -43,6 +76,17 @@ impl StockLevel {
         })
     }
 
+    /// `units` that become available again are set aside for the queue
+    /// first, as far as it is owed.
+    fn freed(self, units: u32) -> Self {
+        Self {
+            set_aside: self.set_aside + units.min(self.owed()),
+            ..self
+        }
+    }
+
+    /// Reserved units handed back (a cancelled or lapsed order); the queue
+    /// takes what it is owed.
     pub fn release(self, requested: u32) -> Result<Self, StockError> {
         let reserved =
             self.reserved
@@ -51,15 +95,66 @@ impl StockLevel {
                     requested,
                     reserved: self.reserved,
                 })?;
-        Ok(Self { reserved, ..self })
+        Ok(Self { reserved, ..self }.freed(requested))
     }
 
+    /// Units received; the queue takes what it is owed.
     pub fn restock(self, received: u32) -> Result<Self, StockError> {
         let on_hand = self
             .on_hand
             .checked_add(received)
             .ok_or(StockError::Overflow)?;
-        Ok(Self { on_hand, ..self })
+        Ok(Self { on_hand, ..self }.freed(received))
+    }
+
+    /// `requested` more units bought to wait in the queue, within `limit`
+    /// open backordered units.
+    pub fn backorder(self, requested: u32, limit: u32) -> Result<Self, StockError> {
+        let remaining = limit.saturating_sub(self.backordered);
+        if requested > remaining {
+            return Err(StockError::BackorderLimit {
+                requested,
+                remaining,
+            });
+        }
+        Ok(Self {
+            backordered: self.backordered + requested,
+            ..self
+        })
+    }
+
+    /// Set-aside units given to a backorder: they become its order's
+    /// reservation, and the queue is owed that many fewer.
+    pub fn allocate(self, units: u32) -> Result<Self, StockError> {
+        if units > self.set_aside || units > self.backordered {
+            return Err(StockError::AllocationExceedsSetAside {
+                requested: units,
+                set_aside: self.set_aside,
+            });
+        }
+        Ok(Self {
+            set_aside: self.set_aside - units,
+            backordered: self.backordered - units,
+            reserved: self.reserved + units,
+            ..self
+        })
+    }
+
+    /// A backorder's open units leave the queue: set-aside units the queue
+    /// is no longer owed become available again.
+    pub fn cancel_backorder(self, open: u32) -> Result<Self, StockError> {
+        let backordered =
+            self.backordered
+                .checked_sub(open)
+                .ok_or(StockError::CancelExceedsBackordered {
+                    requested: open,
+                    backordered: self.backordered,
+                })?;
+        Ok(Self {
+            backordered,
+            set_aside: self.set_aside.min(backordered),
+            ..self
+        })
     }
 }
 
@@ -89,7 +184,7 @@ mod tests {
             start in 0u32..100,
             ops in proptest::collection::vec(op(), 0..200),
         ) {
-            let mut level = StockLevel { on_hand: start, reserved: 0 };
+            let mut level = StockLevel::on_hand(start);
             let (mut received, mut reserved, mut released) = (0u64, 0u64, 0u64);
             for op in ops {
                 let result = match op {
@@ -111,8 +206,8 @@ mod tests {
     #[test]
     fn reserving_more_than_available_reports_what_is_available() {
         let level = StockLevel {
-            on_hand: 5,
             reserved: 3,
+            ..StockLevel::on_hand(5)
         };
         assert_eq!(
             level.reserve(3),
@@ -127,8 +222,8 @@ mod tests {
     #[test]
     fn releasing_more_than_reserved_is_refused() {
         let level = StockLevel {
-            on_hand: 5,
             reserved: 1,
+            ..StockLevel::on_hand(5)
         };
         assert!(matches!(
             level.release(2),

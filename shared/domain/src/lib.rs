@@ -2,6 +2,7 @@
 //! events they raise. Pure types and rules only: no AWS, no I/O, no clock.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod backorder;
 pub mod checkout;
 pub mod events;
 pub mod ids;
@@ -14,6 +15,10 @@ pub mod reports;
 pub mod status;
 pub mod time;
 
+pub use backorder::{
+    Allotment, Backorder, BackorderId, BackorderOffer, BackorderSettings, BackorderStatus,
+    SettingsError, allot,
+};
 pub use checkout::{
     Allocation, CartLine, CheckoutError, CheckoutPolicy, PricedCart, Shortage, ValidatedCheckout,
 };

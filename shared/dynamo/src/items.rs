@@ -191,6 +191,7 @@ impl StockItem {
         StockLevel {
             on_hand: self.on_hand,
             reserved: self.reserved,
+            ..StockLevel::default()
         }
     }
 }
@@ -609,6 +610,7 @@ impl RestockReceiptItem {
         StockLevel {
             on_hand: self.on_hand,
             reserved: self.reserved,
+            ..StockLevel::default()
         }
     }
 }
