@@ -5,15 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use shopflow_domain::events::{DomainEvent, InventoryRestocked};
-use shopflow_domain::{Actor, Order, OrderId, OrderTrigger, Product, StockLevel, Timestamp};
+use shopflow_domain::{
+    Actor, BackorderSettings, Order, OrderId, OrderTrigger, Product, StockLevel, Timestamp,
+};
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
     ChangeError, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OrderReader,
-    OutboxEvent, Restock, RestockError, Restocked, StatusChange,
+    OutboxEvent, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
-    ADA, eur, order_line, payments, place_order, receive_stock, sku, unpaid_order,
+    ADA, eur, order_line, payments, place_order, receive_stock, sku, unpaid_order, wh,
 };
 use ulid::Ulid;
 
@@ -217,6 +219,68 @@ async fn a_restock_of_an_unknown_product_is_refused(store: &impl Store) {
     assert!(store.stock_levels(&sku(&code)).await.unwrap().is_empty());
 }
 
+/// Backorder settings saved for some warehouses read back there, the
+/// defaults elsewhere, and stock already there is left as it was.
+async fn backorder_settings_are_saved_per_warehouse(store: &impl Store) {
+    let code = stocked(store, 4).await;
+    let settings = BackorderSettings {
+        allow_backorder: true,
+        max_backorder_quantity: 60,
+        estimated_restock_days: 3,
+        estimated_restock_date: Some(now().plus_secs(86_400)),
+    };
+    let rows = [WAREHOUSE, "WH-EMPTY"].map(|warehouse| SettingsRow {
+        sku: sku(&code),
+        warehouse: wh(warehouse),
+        settings,
+    });
+
+    store.save_backorder_settings(&rows).await.unwrap();
+
+    for warehouse in [WAREHOUSE, "WH-EMPTY"] {
+        let read = store.backorder_settings(&sku(&code), &wh(warehouse)).await;
+        assert_eq!(read.unwrap(), Some(settings), "{warehouse}");
+    }
+    let elsewhere = store.backorder_settings(&sku(&code), &wh("WH-OTHER")).await;
+    assert_eq!(elsewhere.unwrap(), Some(BackorderSettings::default()));
+    let levels = store.stock_levels(&sku(&code)).await.unwrap();
+    let on_hand: Vec<_> = levels
+        .iter()
+        .map(|(wh, level)| (wh.to_string(), level.on_hand))
+        .collect();
+    assert_eq!(
+        on_hand,
+        [("WH-EMPTY".to_owned(), 0), (WAREHOUSE.to_owned(), 4)]
+    );
+}
+
+/// Settings naming a product the catalog lacks save no row at all.
+async fn backorder_settings_for_an_unknown_product_save_nothing(store: &impl Store) {
+    let known = stocked(store, 1).await;
+    let unknown = format!("C-{}", Ulid::generate());
+    let rows = [&known, &unknown].map(|code| SettingsRow {
+        sku: sku(code),
+        warehouse: wh(WAREHOUSE),
+        settings: BackorderSettings {
+            allow_backorder: true,
+            ..BackorderSettings::default()
+        },
+    });
+
+    let refused = store.save_backorder_settings(&rows).await;
+
+    assert!(
+        matches!(&refused, Err(SaveSettingsError::UnknownProducts(rows)) if rows == &[1]),
+        "{refused:?}"
+    );
+    let read = store.backorder_settings(&sku(&known), &wh(WAREHOUSE)).await;
+    assert_eq!(read.unwrap(), Some(BackorderSettings::default()));
+    let unknown_read = store
+        .backorder_settings(&sku(&unknown), &wh(WAREHOUSE))
+        .await;
+    assert_eq!(unknown_read.unwrap(), None);
+}
+
 /// A DynamoDB store on the local stack's DynamoDB Local and table.
 async fn dynamo() -> DynamoStore {
     let stack = shopflow_tests::stack_without_schedules();
@@ -251,6 +315,8 @@ contract!(
     a_late_payment_that_lost_the_race_is_stale_not_out_of_stock,
     a_late_payment_finds_the_stock_gone,
     a_redelivered_event_is_a_duplicate_whatever_else_changed,
+    backorder_settings_are_saved_per_warehouse,
+    backorder_settings_for_an_unknown_product_save_nothing,
 );
 
 /// A refusal retrying cannot fix (here, a table that does not exist) is a

@@ -1,6 +1,8 @@
-//! The catalog and stock minimum: products (admin), restocks (admin, once
-//! per Idempotency-Key) and per-warehouse stock levels.
+//! The catalog and stock: products (admin), restocks (admin, once per
+//! Idempotency-Key), per-warehouse stock levels and backorder settings.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod backorder_settings;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
@@ -12,13 +14,16 @@ use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
-use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked};
+use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked, SettingsRow};
 use tracing::Instrument;
 use ulid::Ulid;
 
 pub const PUT_PRODUCT: &str = "PUT /v1/products/{sku}";
 pub const RESTOCK: &str = "POST /v1/inventory/{sku}/{warehouse}/restock";
 pub const GET_STOCK: &str = "GET /v1/inventory/{sku}";
+pub const GET_BACKORDER_SETTINGS: &str = "GET /v1/inventory/{sku}/{warehouse}/backorder-settings";
+pub const PUT_BACKORDER_SETTINGS: &str = "PUT /v1/inventory/{sku}/{warehouse}/backorder-settings";
+pub const PUT_BULK_BACKORDER_SETTINGS: &str = "PUT /v1/admin/backorder-settings";
 
 /// The most units one restock may add.
 const MAX_RESTOCK: u32 = 1_000_000;
@@ -65,6 +70,11 @@ impl<S: InventoryStore> App<S> {
                 Some(PUT_PRODUCT) => self.put_product(&request).await,
                 Some(RESTOCK) => self.restock(&request).await,
                 Some(GET_STOCK) => self.stock(&request).await,
+                Some(GET_BACKORDER_SETTINGS) => self.backorder_settings(&request).await,
+                Some(PUT_BACKORDER_SETTINGS) => self.save_backorder_settings(&request).await,
+                Some(PUT_BULK_BACKORDER_SETTINGS) => {
+                    self.save_bulk_backorder_settings(&request).await
+                }
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -91,8 +101,7 @@ impl<S: InventoryStore> App<S> {
     async fn restock(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         caller.require_admin()?;
-        let sku = Sku::parse(&http::path_param(request, "sku")?)?;
-        let warehouse = WarehouseId::parse(&http::path_param(request, "warehouse")?)?;
+        let (sku, warehouse) = stock_path(request)?;
         let key = idempotency::key(request, "restock", &caller)?;
         let body: RestockBody = http::json_body(request)?;
         let received = u32::try_from(body.quantity)
@@ -164,6 +173,69 @@ impl<S: InventoryStore> App<S> {
             &json!({ "sku": sku, "available": total, "warehouses": warehouses }),
         ))
     }
+
+    async fn backorder_settings(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?.require_admin()?;
+        let (sku, warehouse) = stock_path(request)?;
+        let settings = self
+            .store
+            .backorder_settings(&sku, &warehouse)
+            .await?
+            .ok_or_else(|| ApiError::not_found("product"))?;
+        Ok(backorder_settings::answer(&sku, &warehouse, &settings))
+    }
+
+    async fn save_backorder_settings(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let (sku, warehouse) = stock_path(request)?;
+        let body: backorder_settings::SettingsBody = http::json_body(request)?;
+        let row = SettingsRow {
+            sku,
+            warehouse,
+            settings: body.into_settings(now())?,
+        };
+        self.store
+            .save_backorder_settings(std::slice::from_ref(&row))
+            .await
+            .map_err(|error| backorder_settings::refused(error, false))?;
+        tracing::info!(sku = %row.sku, warehouse = %row.warehouse, by = %caller.customer_id, settings = ?row.settings, "backorder settings saved");
+        Ok(backorder_settings::answer(
+            &row.sku,
+            &row.warehouse,
+            &row.settings,
+        ))
+    }
+
+    async fn save_bulk_backorder_settings(
+        &self,
+        request: &Request,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let body: backorder_settings::BulkBody = http::json_body(request)?;
+        let rows = body.into_rows(now())?;
+        self.store
+            .save_backorder_settings(&rows)
+            .await
+            .map_err(|error| backorder_settings::refused(error, true))?;
+        tracing::info!(rows = rows.len(), by = %caller.customer_id, "backorder settings saved in bulk");
+        let saved: Vec<_> = rows
+            .iter()
+            .map(|row| backorder_settings::view(&row.sku, &row.warehouse, &row.settings))
+            .collect();
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "backorder_settings": saved }),
+        ))
+    }
+}
+
+fn stock_path(request: &Request) -> Result<(Sku, WarehouseId), ApiError> {
+    Ok((
+        Sku::parse(&http::path_param(request, "sku")?)?,
+        WarehouseId::parse(&http::path_param(request, "warehouse")?)?,
+    ))
 }
 
 fn restock_refused(error: RestockError) -> ApiError {

@@ -1,15 +1,20 @@
-//! Catalog entries and per-warehouse stock, and restocks: read, then one
-//! transaction of the stock (on the version read) and the key's receipt.
+//! Catalog entries, per-warehouse stock and its backorder settings, and
+//! restocks: read, then one transaction of the stock (on the version read)
+//! and the key's receipt.
 
 use super::items::{
-    ProductItem, RestockReceiptItem, StockItem, idempotency_key, product_key, stock_key,
-    stock_partition,
+    ProductItem, RestockReceiptItem, SettingsAttr, StockItem, idempotency_key, product_key,
+    stock_key, stock_partition,
 };
-use super::{DynamoStore, SortKeys, corrupt, key, malformed, now_secs};
+use super::{DynamoStore, SortKeys, corrupt, key, malformed, n, now_secs};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use shopflow_domain::{Product, Sku, StockLevel, WarehouseId};
-use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked, StoreError};
+use shopflow_domain::{BackorderSettings, Product, Sku, StockLevel, WarehouseId};
+use shopflow_ports::{
+    InventoryStore, OutboxEvent, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
+    StoreError,
+};
+use std::collections::HashSet;
 use std::time::Duration;
 
 #[async_trait]
@@ -76,6 +81,52 @@ impl InventoryStore for DynamoStore {
         }
         Err(RestockError::Conflict)
     }
+
+    async fn backorder_settings(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+    ) -> Result<Option<BackorderSettings>, StoreError> {
+        let keys = vec![key(product_key(sku)), key(stock_key(sku, warehouse))];
+        let mut product_known = false;
+        let mut settings = BackorderSettings::default();
+        for item in self.batch_get(keys).await? {
+            if item
+                .get("type")
+                .and_then(|kind| kind.as_s().ok())
+                .map(String::as_str)
+                == Some("stock")
+            {
+                let stock: StockItem = serde_dynamo::from_item(item).map_err(corrupt("stock"))?;
+                settings = stock.backorder_settings();
+            } else {
+                product_known = true;
+            }
+        }
+        Ok(product_known.then_some(settings))
+    }
+
+    async fn save_backorder_settings(&self, rows: &[SettingsRow]) -> Result<(), SaveSettingsError> {
+        let unknown = self.rows_of_unknown_products(rows).await?;
+        if !unknown.is_empty() {
+            return Err(SaveSettingsError::UnknownProducts(unknown));
+        }
+        let writes = rows
+            .iter()
+            .map(|row| self.write_settings(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(reasons) if reasons.iter().any(|code| code == "TransactionConflict") => {
+                Err(SaveSettingsError::Conflict)
+            }
+            Some(reasons) => Err(shopflow_aws_errors::unexplained_cancellation(
+                "backorder settings",
+                &reasons,
+            )
+            .into()),
+        }
+    }
 }
 
 /// Reads before a restock writes: it may have to retry after a version moved.
@@ -126,6 +177,54 @@ impl DynamoStore {
             }
         }
         Ok(seen)
+    }
+
+    /// The indexes of rows whose SKU the catalog does not have. Products
+    /// are never deleted, so one known now is still known when the settings
+    /// are written.
+    async fn rows_of_unknown_products(
+        &self,
+        rows: &[SettingsRow],
+    ) -> Result<Vec<usize>, StoreError> {
+        let skus: HashSet<&Sku> = rows.iter().map(|row| &row.sku).collect();
+        let keys = skus.iter().map(|sku| key(product_key(sku))).collect();
+        let known: HashSet<Sku> = self
+            .batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item::<_, ProductItem>(item).map_err(corrupt("product")))
+            .map(|product| product.map(|product| product.sku))
+            .collect::<Result<_, _>>()?;
+        Ok(rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| !known.contains(&row.sku))
+            .map(|(index, _)| index)
+            .collect())
+    }
+
+    /// One row's settings on its stock item, made empty if there was none.
+    fn write_settings(&self, row: &SettingsRow) -> Result<TransactWriteItem, StoreError> {
+        let settings = serde_dynamo::to_attribute_value(SettingsAttr::new(&row.settings))
+            .map_err(corrupt("backorder settings"))?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(&row.sku, &row.warehouse))))
+            .update_expression(
+                "SET #type = :stock, sku = :sku, warehouse = :wh, bo = :bo, \
+                 on_hand = if_not_exists(on_hand, :zero), reserved = if_not_exists(reserved, :zero), \
+                 available = if_not_exists(available, :zero) ADD version :one",
+            )
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":stock", AttributeValue::S("stock".into()))
+            .expression_attribute_values(":sku", AttributeValue::S(row.sku.to_string()))
+            .expression_attribute_values(":wh", AttributeValue::S(row.warehouse.to_string()))
+            .expression_attribute_values(":bo", settings)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// The received units added to the stock as it was read: at `version`,

@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::{
-    CaptureState, Currency, CustomerId, Email, FulfillmentStatus, Money, Order, OrderId, OrderLine,
-    OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus,
-    Product, Quantity, Refund, RefundStatus, ShippingAddress, Sku, StockLevel, Timestamp,
-    WarehouseId,
+    BackorderSettings, CaptureState, Currency, CustomerId, Email, FulfillmentStatus, Money, Order,
+    OrderId, OrderLine, OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment,
+    PaymentAttempt, PaymentStatus, Product, Quantity, Refund, RefundStatus, ShippingAddress, Sku,
+    StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
 use ulid::Ulid;
@@ -173,17 +173,25 @@ impl ProductItem {
 }
 
 /// Stock of one SKU in one warehouse. `available` is kept equal to
-/// `on_hand - reserved` by every update, because a condition expression
-/// cannot do arithmetic and reservations are conditional on it.
+/// `on_hand - reserved - set_aside`, and `owed` to `backordered -
+/// set_aside`, by every update, because a condition expression cannot do
+/// arithmetic and reservations and releases are conditional on them.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StockItem {
     pub sku: Sku,
     pub warehouse: WarehouseId,
     pub on_hand: u32,
     pub reserved: u32,
+    #[serde(default)]
+    pub set_aside: u32,
+    #[serde(default)]
+    pub backordered: u32,
     /// Counts every change: a restock is written on the version it read.
     #[serde(default)]
     pub version: u64,
+    /// Backorder settings, once staff saved some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bo: Option<SettingsAttr>,
 }
 
 impl StockItem {
@@ -191,7 +199,45 @@ impl StockItem {
         StockLevel {
             on_hand: self.on_hand,
             reserved: self.reserved,
-            ..StockLevel::default()
+            set_aside: self.set_aside,
+            backordered: self.backordered,
+        }
+    }
+
+    pub fn backorder_settings(&self) -> BackorderSettings {
+        self.bo
+            .as_ref()
+            .map(SettingsAttr::settings)
+            .unwrap_or_default()
+    }
+}
+
+/// A stock item's backorder settings, in short names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SettingsAttr {
+    pub allow: bool,
+    pub max: u32,
+    pub days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Timestamp>,
+}
+
+impl SettingsAttr {
+    pub fn new(settings: &BackorderSettings) -> Self {
+        Self {
+            allow: settings.allow_backorder,
+            max: settings.max_backorder_quantity,
+            days: settings.estimated_restock_days,
+            date: settings.estimated_restock_date,
+        }
+    }
+
+    fn settings(&self) -> BackorderSettings {
+        BackorderSettings {
+            allow_backorder: self.allow,
+            max_backorder_quantity: self.max,
+            estimated_restock_days: self.days,
+            estimated_restock_date: self.date,
         }
     }
 }

@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, OrderStatusChanged, ReservedLine};
 use shopflow_domain::{
-    Actor, CustomerId, FulfillmentStatus, Order, OrderId, OrderState, OrderStatus, OrderTrigger,
-    Payment, PaymentStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
+    Actor, BackorderSettings, CustomerId, FulfillmentStatus, Order, OrderId, OrderState,
+    OrderStatus, OrderTrigger, Payment, PaymentStatus, Product, Sku, StockLevel, Timestamp,
+    WarehouseId,
 };
 use std::collections::{BTreeMap, HashMap};
 use ulid::Ulid;
@@ -183,6 +184,39 @@ pub trait InventoryStore: Send + Sync {
         restock: &Restock,
         event: &OutboxEvent,
     ) -> Result<Restocked, RestockError>;
+
+    /// The backorder settings of a SKU in a warehouse (the defaults until
+    /// staff save some), or `None` when the catalog has no such product.
+    async fn backorder_settings(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+    ) -> Result<Option<BackorderSettings>, StoreError>;
+
+    /// Saves every row or none: at most 100 rows, each SKU × warehouse once.
+    /// A warehouse that never held the SKU gets an empty stock item.
+    async fn save_backorder_settings(&self, rows: &[SettingsRow]) -> Result<(), SaveSettingsError>;
+}
+
+/// Backorder settings for one SKU in one warehouse, as staff save them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsRow {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub settings: BackorderSettings,
+}
+
+/// Why backorder settings were not saved; none of them were.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveSettingsError {
+    /// Rows naming SKUs the catalog does not have, by their index.
+    #[error("unknown products in rows {0:?}")]
+    UnknownProducts(Vec<usize>),
+    /// Another transaction held one of the stock items; retry shortly.
+    #[error("the stock is changing")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Publishes events to the bus. Used only by the outbox relay: everything

@@ -4,15 +4,15 @@
 
 use async_trait::async_trait;
 use shopflow_domain::{
-    CustomerId, Order, OrderId, OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Sku,
-    StockLevel, Timestamp, WarehouseId,
+    BackorderSettings, CustomerId, Order, OrderId, OrderStatus, PaymentAttempt, Product, Refund,
+    RefundStatus, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
     ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
     HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery,
     OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError,
-    RefundWrite, Restock, RestockError, Restocked, StatusChange, StatusCount, StoreError,
-    WebhookInbox,
+    RefundWrite, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
+    StatusCount, StoreError, WebhookInbox,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -21,6 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 struct State {
     products: HashMap<Sku, Product>,
     stock: BTreeMap<(Sku, WarehouseId), StockLevel>,
+    backorder_settings: HashMap<(Sku, WarehouseId), BackorderSettings>,
     orders: BTreeMap<OrderId, Order>,
     history: BTreeMap<OrderId, Vec<HistoryEntry>>,
     applied_events: std::collections::HashSet<(String, String)>,
@@ -259,6 +260,40 @@ impl InventoryStore for MemoryStore {
             .insert(restock.key.clone(), (restock.fingerprint.clone(), next));
         state.outbox.push(event.clone());
         Ok(Restocked::Now(next))
+    }
+
+    async fn backorder_settings(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+    ) -> Result<Option<BackorderSettings>, StoreError> {
+        let state = self.state();
+        Ok(state.products.contains_key(sku).then(|| {
+            state
+                .backorder_settings
+                .get(&(sku.clone(), warehouse.clone()))
+                .copied()
+                .unwrap_or_default()
+        }))
+    }
+
+    async fn save_backorder_settings(&self, rows: &[SettingsRow]) -> Result<(), SaveSettingsError> {
+        let mut state = self.state();
+        let unknown: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| !state.products.contains_key(&row.sku))
+            .map(|(index, _)| index)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(SaveSettingsError::UnknownProducts(unknown));
+        }
+        for row in rows {
+            let at = (row.sku.clone(), row.warehouse.clone());
+            state.stock.entry(at.clone()).or_default();
+            state.backorder_settings.insert(at, row.settings);
+        }
+        Ok(())
     }
 }
 

@@ -6,13 +6,15 @@ use crate::memory::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::PaymentAttempt;
 use shopflow_domain::{
-    CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel, Timestamp, WarehouseId,
+    BackorderSettings, CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel,
+    Timestamp, WarehouseId,
 };
 use shopflow_ports::{
     ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
     IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
     OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, Restock,
-    RestockError, Restocked, StatusChange, StatusCount, StoreError, WebhookInbox,
+    RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange, StatusCount, StoreError,
+    WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -161,6 +163,18 @@ impl<H: StoreHooks> InventoryStore for SharedStore<H> {
         event: &OutboxEvent,
     ) -> Result<Restocked, RestockError> {
         self.memory.restock(restock, event).await
+    }
+
+    async fn backorder_settings(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+    ) -> Result<Option<BackorderSettings>, StoreError> {
+        self.memory.backorder_settings(sku, warehouse).await
+    }
+
+    async fn save_backorder_settings(&self, rows: &[SettingsRow]) -> Result<(), SaveSettingsError> {
+        self.memory.save_backorder_settings(rows).await
     }
 }
 

@@ -107,7 +107,6 @@ impl InventoryApi {
         .await
     }
 
-    /// `POST /v1/inventory/{sku}/{warehouse}/restock`.
     /// `POST /v1/inventory/{sku}/{warehouse}/restock` under a key of its own.
     pub async fn restock(
         &self,
@@ -149,6 +148,47 @@ impl InventoryApi {
             "GET",
             "/v1/inventory/{sku}",
             &[("sku", code)],
+            claims,
+        ))
+        .await
+    }
+
+    /// `GET /v1/inventory/{sku}/{warehouse}/backorder-settings`.
+    pub async fn backorder_settings(&self, code: &str, warehouse: &str, claims: Claims) -> Reply {
+        self.send(request(
+            "GET",
+            "/v1/inventory/{sku}/{warehouse}/backorder-settings",
+            &[("sku", code), ("warehouse", warehouse)],
+            claims,
+        ))
+        .await
+    }
+
+    /// `PUT /v1/inventory/{sku}/{warehouse}/backorder-settings`.
+    pub async fn put_backorder_settings(
+        &self,
+        code: &str,
+        warehouse: &str,
+        body: impl ToString,
+        claims: Claims,
+    ) -> Reply {
+        self.send(json_request(
+            "PUT",
+            "/v1/inventory/{sku}/{warehouse}/backorder-settings",
+            &[("sku", code), ("warehouse", warehouse)],
+            Some(body.to_string()),
+            claims,
+        ))
+        .await
+    }
+
+    /// `PUT /v1/admin/backorder-settings`.
+    pub async fn put_bulk_backorder_settings(&self, body: impl ToString, claims: Claims) -> Reply {
+        self.send(json_request(
+            "PUT",
+            "/v1/admin/backorder-settings",
+            &[],
+            Some(body.to_string()),
             claims,
         ))
         .await
