@@ -387,6 +387,7 @@ pub async fn place_orders(
                     sku: line.sku.clone(),
                     warehouse: policy.warehouses[0].clone(),
                     quantity: line.quantity,
+                    backorder: None,
                 };
                 let placed_at =
                     Timestamp::from_millis(shopflow_lambda_kit::now().as_millis() - 1_000);
@@ -412,7 +413,7 @@ pub async fn place_orders(
                     order_id: id,
                 };
                 store
-                    .place_order(&order, &event, &key, &response)
+                    .place_order(&order, &event, &key, &response, &Default::default())
                     .await
                     .unwrap();
                 id

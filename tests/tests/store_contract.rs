@@ -4,18 +4,19 @@
 //! the store, and the `contract!` list runs it on both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use shopflow_domain::events::{DomainEvent, InventoryRestocked};
 use shopflow_domain::{
     Actor, BackorderSettings, Order, OrderId, OrderTrigger, Product, StockLevel, Timestamp,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
     ChangeError, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OrderReader,
-    OutboxEvent, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
+    PlaceOrderError, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
+    StatusChange,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
-    ADA, eur, order_line, payments, place_order, receive_stock, sku, unpaid_order, wh,
+    ADA, allow_backorders, backordered_line, eur, order_line, payments, place_order, receive_stock,
+    sku, try_place_order, unpaid_order, wh,
 };
 use ulid::Ulid;
 
@@ -156,8 +157,8 @@ async fn a_redelivered_event_is_a_duplicate_whatever_else_changed(store: &impl S
 }
 
 /// A restock of `units` of `code` under `key`.
-fn restock(code: &str, units: u32, key: &str) -> (Restock, OutboxEvent) {
-    let restock = Restock {
+fn restock(code: &str, units: u32, key: &str) -> Restock {
+    Restock {
         sku: sku(code),
         warehouse: shopflow_testkit::wh(WAREHOUSE),
         received: units,
@@ -166,17 +167,9 @@ fn restock(code: &str, units: u32, key: &str) -> (Restock, OutboxEvent) {
             key: key.into(),
         },
         fingerprint: format!("{code}#{units}"),
-    };
-    let event = OutboxEvent {
-        id: Ulid::generate(),
-        occurred_at: now(),
-        event: DomainEvent::InventoryRestocked(InventoryRestocked {
-            sku: restock.sku.clone(),
-            warehouse: restock.warehouse.clone(),
-            received: units,
-        }),
-    };
-    (restock, event)
+        event_id: Ulid::generate(),
+        at: now(),
+    }
 }
 
 /// D4: a restock retried (its answer lost) adds its units once and answers
@@ -184,13 +177,12 @@ fn restock(code: &str, units: u32, key: &str) -> (Restock, OutboxEvent) {
 async fn a_restock_replayed_under_its_key_adds_once(store: &impl Store) {
     let code = stocked(store, 3).await;
     let key = Ulid::generate().to_string();
-    let (delivery, event) = restock(&code, 10, &key);
+    let delivery = restock(&code, 10, &key);
 
-    let first = store.restock(&delivery, &event).await.unwrap();
+    let first = store.restock(&delivery).await.unwrap();
     placed(store, &code, 2).await;
-    let retry = store.restock(&delivery, &event).await.unwrap();
-    let other = restock(&code, 11, &key);
-    let reused = store.restock(&other.0, &other.1).await;
+    let retry = store.restock(&delivery).await.unwrap();
+    let reused = store.restock(&restock(&code, 11, &key)).await;
 
     let left = StockLevel {
         on_hand: 13,
@@ -208,9 +200,9 @@ async fn a_restock_replayed_under_its_key_adds_once(store: &impl Store) {
 /// A restock of a SKU the catalog does not have.
 async fn a_restock_of_an_unknown_product_is_refused(store: &impl Store) {
     let code = format!("C-{}", Ulid::generate());
-    let (delivery, event) = restock(&code, 1, &Ulid::generate().to_string());
+    let delivery = restock(&code, 1, &Ulid::generate().to_string());
 
-    let refused = store.restock(&delivery, &event).await;
+    let refused = store.restock(&delivery).await;
 
     assert!(
         matches!(refused, Err(RestockError::UnknownProduct(_))),
@@ -281,6 +273,98 @@ async fn backorder_settings_for_an_unknown_product_save_nothing(store: &impl Sto
     assert_eq!(unknown_read.unwrap(), None);
 }
 
+/// Ada's order of `units` of `code`, the last `waiting` of them backordered,
+/// as the store answered its placing.
+async fn backordered(
+    store: &impl Store,
+    code: &str,
+    (units, waiting): (u32, u32),
+) -> Result<Order, PlaceOrderError> {
+    let id = OrderId::from_ulid(Ulid::generate());
+    let eta = now().plus_secs(14 * 86_400);
+    let line = backordered_line(code, WAREHOUSE, (units, waiting), 2_500, eta);
+    let order = unpaid_order(id, ADA, vec![line], now());
+    try_place_order(store, &order, Ulid::generate()).await?;
+    Ok(store.order(id).await.unwrap().unwrap())
+}
+
+async fn level(store: &impl Store, code: &str) -> StockLevel {
+    let levels = store.stock_levels(&sku(code)).await.unwrap();
+    levels
+        .into_iter()
+        .find(|(warehouse, _)| warehouse.as_str() == WAREHOUSE)
+        .map(|(_, level)| level)
+        .unwrap_or_default()
+}
+
+fn counters(on_hand: u32, reserved: u32, set_aside: u32, backordered: u32) -> StockLevel {
+    StockLevel {
+        on_hand,
+        reserved,
+        set_aside,
+        backordered,
+    }
+}
+
+/// A short line reserves every unit there and backorders the rest, within
+/// the queue's limit; a line the limit cannot take places nothing.
+async fn a_backordered_checkout_stays_within_the_queue_limit(store: &impl Store) {
+    let code = stocked(store, 2).await;
+    allow_backorders(store, &code, WAREHOUSE, 5).await;
+
+    backordered(store, &code, (5, 3)).await.unwrap();
+    let over = backordered(store, &code, (3, 3)).await;
+    let fits = backordered(store, &code, (2, 2)).await;
+
+    assert!(
+        matches!(over, Err(PlaceOrderError::StockChanged)),
+        "{over:?}"
+    );
+    assert!(fits.is_ok(), "{fits:?}");
+    assert_eq!(level(store, &code).await, counters(2, 2, 0, 5));
+}
+
+/// A restock sets aside what the queue is owed in the same write: a
+/// checkout can take only the rest.
+async fn a_restock_sets_aside_what_the_queue_is_owed(store: &impl Store) {
+    let code = stocked(store, 0).await;
+    allow_backorders(store, &code, WAREHOUSE, 10).await;
+    backordered(store, &code, (3, 3)).await.unwrap();
+
+    let key = Ulid::generate().to_string();
+    let restocked = store.restock(&restock(&code, 5, &key)).await.unwrap();
+
+    assert_eq!(restocked, Restocked::Now(counters(5, 0, 3, 3)));
+    let taken = placed(store, &code, 2).await;
+    assert_eq!(taken.lines[0].reserved(), 2);
+    assert_eq!(level(store, &code).await, counters(5, 2, 3, 3));
+}
+
+/// Units a lapsed order releases are set aside for the backorders waiting.
+async fn units_a_lapsed_order_releases_go_to_the_queue(store: &impl Store) {
+    let code = stocked(store, 2).await;
+    allow_backorders(store, &code, WAREHOUSE, 10).await;
+    let first = placed(store, &code, 2).await;
+    backordered(store, &code, (3, 3)).await.unwrap();
+
+    expired(store, &first).await;
+
+    assert_eq!(level(store, &code).await, counters(2, 0, 2, 3));
+}
+
+/// A lapsed backordered order gives back what it reserved and leaves the
+/// queue, its waiting units no longer counted against the limit.
+async fn a_lapsed_backordered_order_leaves_the_queue(store: &impl Store) {
+    let code = stocked(store, 2).await;
+    allow_backorders(store, &code, WAREHOUSE, 10).await;
+    let order = backordered(store, &code, (5, 3)).await.unwrap();
+
+    let lapsed = expired(store, &order).await;
+
+    assert_eq!(lapsed.status, shopflow_domain::OrderStatus::Expired);
+    assert_eq!(level(store, &code).await, counters(2, 0, 0, 0));
+}
+
 /// A DynamoDB store on the local stack's DynamoDB Local and table.
 async fn dynamo() -> DynamoStore {
     let stack = shopflow_tests::stack_without_schedules();
@@ -317,6 +401,10 @@ contract!(
     a_redelivered_event_is_a_duplicate_whatever_else_changed,
     backorder_settings_are_saved_per_warehouse,
     backorder_settings_for_an_unknown_product_save_nothing,
+    a_backordered_checkout_stays_within_the_queue_limit,
+    a_restock_sets_aside_what_the_queue_is_owed,
+    units_a_lapsed_order_releases_go_to_the_queue,
+    a_lapsed_backordered_order_leaves_the_queue,
 );
 
 /// A refusal retrying cannot fix (here, a table that does not exist) is a

@@ -10,8 +10,8 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use shopflow_domain::events::{DomainEvent, OrderCreated};
 use shopflow_domain::{
-    CartLine, CheckoutPolicy, Currency, Email, Order, OrderId, OrderStatus, PaymentAttempt,
-    Quantity, ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
+    BackorderId, Backorders, CartLine, CheckoutPolicy, Currency, Email, Order, OrderId,
+    OrderStatus, PaymentAttempt, Quantity, ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -157,9 +157,15 @@ impl<S: CheckoutStore + PaymentRecords, G: PaymentGateway> App<S, G> {
             return Ok(Attempt::Replay(receipt.order_id));
         }
         let priced = self.policy.price(&checkout, &snapshot.catalog)?;
-        let allocations = self.policy.allocate(checkout.lines(), &snapshot.stock)?;
-
         let created_at = now();
+        let allocations = self.policy.allocate(
+            checkout.lines(),
+            &snapshot.stock,
+            checkout.backorders,
+            created_at,
+            || BackorderId::from_ulid(Ulid::generate()),
+        )?;
+
         let id = OrderId::from_ulid(Ulid::generate());
         tracing::Span::current().record("order_id", tracing::field::display(id));
         let order = self.policy.place_order(
@@ -179,7 +185,11 @@ impl<S: CheckoutStore + PaymentRecords, G: PaymentGateway> App<S, G> {
             request_fingerprint: fingerprint.to_owned(),
             order_id: order.id,
         };
-        match self.store.place_order(&order, &event, key, &receipt).await {
+        match self
+            .store
+            .place_order(&order, &event, key, &receipt, &snapshot.stock)
+            .await
+        {
             Ok(()) => {
                 tracing::info!(
                     customer_id = %order.customer_id,
@@ -334,6 +344,9 @@ struct CheckoutBody {
     currency: String,
     email: String,
     shipping_address: ShippingAddress,
+    /// Whether units not in stock may wait in a backorder queue.
+    #[serde(default)]
+    accept_backorder: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -377,6 +390,11 @@ impl CheckoutBody {
             .map_err(|e| ApiError::invalid_field("currency", e.to_string()))?;
         let email = Email::parse(&self.email)?;
         let address = self.shipping_address.validate()?;
-        Ok(ValidatedCheckout::new(lines, currency, email, address)?)
+        let backorders = if self.accept_backorder {
+            Backorders::Accepted
+        } else {
+            Backorders::Refused
+        };
+        Ok(ValidatedCheckout::new(lines, currency, email, address)?.with_backorders(backorders))
     }
 }

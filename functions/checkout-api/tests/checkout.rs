@@ -10,6 +10,17 @@ use shopflow_domain::OrderStatus;
 use shopflow_domain::events::DomainEvent;
 use shopflow_lambda_kit::apigw::HttpEvent;
 
+/// A short line as the refusal reports it, where no warehouse backorders it.
+fn short(sku: &str, requested: u32, available: u32) -> serde_json::Value {
+    json!({
+        "sku": sku, "requested": requested, "available": available,
+        "backorder": {
+            "allowed": false, "warehouse": FIRST_WAREHOUSE,
+            "remaining_capacity": 0, "estimated_restock_date": null
+        }
+    })
+}
+
 #[tokio::test]
 async fn checkout_places_a_pending_order_reserves_its_stock_and_records_one_event() {
     let shop = Shop::new();
@@ -32,11 +43,13 @@ async fn checkout_places_a_pending_order_reserves_its_stock_and_records_one_even
         json!([
             {
                 "sku": "TEE-RED", "name": "Product TEE-RED", "quantity": 2,
-                "unit_price_minor": 1_250, "line_total_minor": 2_500, "warehouse": FIRST_WAREHOUSE
+                "unit_price_minor": 1_250, "line_total_minor": 2_500, "warehouse": FIRST_WAREHOUSE,
+                "reserved": 2, "backordered": 0, "backorder_id": null
             },
             {
                 "sku": "MUG", "name": "Product MUG", "quantity": 1,
-                "unit_price_minor": 999, "line_total_minor": 999, "warehouse": FIRST_WAREHOUSE
+                "unit_price_minor": 999, "line_total_minor": 999, "warehouse": FIRST_WAREHOUSE,
+                "reserved": 1, "backordered": 0, "backorder_id": null
             }
         ])
     );
@@ -135,10 +148,7 @@ async fn checkout_never_splits_a_line_across_warehouses() {
     let reply = shop.checkout(&cart(&[("TEE-RED", 3)])).await;
 
     let details = reply.problem(409, "insufficient_stock");
-    assert_eq!(
-        details["lines"],
-        json!([{ "sku": "TEE-RED", "requested": 3, "available": 2 }])
-    );
+    assert_eq!(details["lines"], json!([short("TEE-RED", 3, 2)]));
     shop.assert_nothing_placed(&["TEE-RED"]);
 }
 
@@ -159,10 +169,7 @@ async fn checkout_rolls_back_everything_when_one_line_is_short() {
     let details = reply.problem(409, "insufficient_stock");
     assert_eq!(
         details["lines"],
-        json!([
-            { "sku": "SHORT", "requested": 3, "available": 2 },
-            { "sku": "NONE", "requested": 1, "available": 0 }
-        ])
+        json!([short("SHORT", 3, 2), short("NONE", 1, 0)])
     );
     shop.assert_nothing_placed(&["PLENTY", "SHORT", "NONE"]);
     assert_eq!(shop.stock("PLENTY", FIRST_WAREHOUSE).on_hand, 100);
@@ -183,10 +190,7 @@ async fn units_reserved_by_one_checkout_are_not_available_to_the_next() {
 
     assert_eq!(first.status, 201, "{}", first.body);
     let details = second.problem(409, "insufficient_stock");
-    assert_eq!(
-        details["lines"],
-        json!([{ "sku": "TEE-RED", "requested": 2, "available": 1 }])
-    );
+    assert_eq!(details["lines"], json!([short("TEE-RED", 2, 1)]));
     assert_eq!(shop.orders().len(), 1);
     assert_eq!(shop.stock("TEE-RED", FIRST_WAREHOUSE).reserved, 2);
 }
@@ -247,10 +251,7 @@ async fn checkout_reports_a_shortage_when_the_stock_it_read_is_taken_before_its_
     let reply = shop.checkout(&cart(&[("TEE-RED", 2)])).await;
 
     let details = reply.problem(409, "insufficient_stock");
-    assert_eq!(
-        details["lines"],
-        json!([{ "sku": "TEE-RED", "requested": 2, "available": 0 }])
-    );
+    assert_eq!(details["lines"], json!([short("TEE-RED", 2, 0)]));
     assert!(
         shop.orders()
             .iter()

@@ -8,13 +8,12 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shopflow_domain::events::{DomainEvent, InventoryRestocked};
 use shopflow_domain::{Currency, Money, Product, Sku, StockLevel, WarehouseId};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
-use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked, SettingsRow};
+use shopflow_ports::{InventoryStore, Restock, RestockError, Restocked, SettingsRow};
 use tracing::Instrument;
 use ulid::Ulid;
 
@@ -122,19 +121,12 @@ impl<S: InventoryStore> App<S> {
             received,
             key,
             fingerprint,
-        };
-        let event = OutboxEvent {
-            id: Ulid::generate(),
-            occurred_at: now(),
-            event: DomainEvent::InventoryRestocked(InventoryRestocked {
-                sku: sku.clone(),
-                warehouse: warehouse.clone(),
-                received,
-            }),
+            event_id: Ulid::generate(),
+            at: now(),
         };
         let outcome = self
             .store
-            .restock(&restock, &event)
+            .restock(&restock)
             .await
             .map_err(restock_refused)?;
         let answer = |level| {

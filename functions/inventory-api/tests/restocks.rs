@@ -46,7 +46,8 @@ async fn an_admin_restock_adds_units_and_records_an_inventory_restocked_event() 
         [InventoryRestocked {
             sku: sku("TEE-RED"),
             warehouse: wh("BER"),
-            received: 25
+            received: 25,
+            set_aside: 0
         }]
     );
 }

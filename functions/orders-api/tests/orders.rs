@@ -28,9 +28,12 @@ async fn the_owner_of_an_order_can_read_it() {
         order["lines"],
         json!([{
             "sku": "TEE-RED", "name": "Red tee", "quantity": 1,
-            "unit_price_minor": 1_250, "line_total_minor": 1_250, "warehouse": "MAIN"
+            "unit_price_minor": 1_250, "line_total_minor": 1_250, "warehouse": "MAIN",
+            "reserved": 1, "backordered": 0, "backorder_id": null
         }])
     );
+    assert_eq!(order["backorder_status"], "none");
+    assert_eq!(order["estimated_fulfillment_date"], serde_json::Value::Null);
     assert_eq!(order["totals"]["grand_total_minor"], 1_988);
     assert_eq!(order["created_at"], "2024-01-01T00:01:00.000Z");
     assert_eq!(order["reservation_expires_at"], "2024-01-01T00:16:00.000Z");

@@ -51,7 +51,7 @@ async fn only_committed_outbox_items_are_published_with_their_source_detail_type
     assert_eq!(detail["version"], 1);
     assert_eq!(
         detail["data"],
-        json!({ "sku": "SKU-1", "warehouse": "BER", "received": 1 })
+        json!({ "sku": "SKU-1", "warehouse": "BER", "received": 1, "set_aside": 0 })
     );
     assert_eq!(published[1].source, "shopflow.orders");
     assert_eq!(published[1].detail_type, "order.created");

@@ -292,7 +292,7 @@ impl<S: OrderLifecycle> App<S> {
         let units = change
             .release
             .iter()
-            .map(|(_, _, units)| u64::from(*units))
+            .map(|handback| u64::from(handback.reserved))
             .sum();
         match self.store.change_status(&change).await {
             Ok(()) => {

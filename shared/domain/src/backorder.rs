@@ -85,7 +85,7 @@ impl BackorderSettings {
 }
 
 /// What checkout can offer for the units of a line it cannot fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackorderOffer {
     pub allowed: bool,
     /// Units that may still be backordered.
@@ -189,6 +189,14 @@ impl Backorder {
     /// Its place in the queue: higher priority first, then earlier first.
     pub fn queue_position(&self) -> (std::cmp::Reverse<u8>, BackorderId) {
         (std::cmp::Reverse(self.priority), self.id)
+    }
+
+    /// This backorder taken out of the queue: its open units no longer wait.
+    pub fn cancelled(&self) -> Backorder {
+        Backorder {
+            status: BackorderStatus::Cancelled,
+            ..self.clone()
+        }
     }
 
     /// This backorder after `units` more are allocated to it.

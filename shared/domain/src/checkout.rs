@@ -1,13 +1,14 @@
-//! Checkout rules: what a valid cart is, how it is priced, and which
-//! warehouse reserves each line.
+//! Checkout rules: what a valid cart is, how it is priced, which warehouse
+//! reserves each line, and what of a short line waits in its backorder
+//! queue.
 
+use crate::backorder::{BackorderId, BackorderOffer, BackorderSettings};
 use crate::ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 use crate::inventory::StockLevel;
 use crate::money::{Currency, Money, MoneyError};
-use crate::order::{Order, OrderLine, OrderTotals, Product};
+use crate::order::{LineBackorder, Order, OrderLine, OrderTotals, Product};
 use crate::status::{FulfillmentStatus, OrderStatus};
 use crate::time::Timestamp;
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,21 +32,79 @@ pub struct CheckoutPolicy {
     pub warehouses: Vec<WarehouseId>,
 }
 
+/// Stock levels and backorder settings of the SKU × warehouse pairs a cart
+/// may draw on, as read together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stock {
+    pub levels: HashMap<(Sku, WarehouseId), StockLevel>,
+    /// Pairs without an entry have the default settings (no backorders).
+    pub backorder_settings: HashMap<(Sku, WarehouseId), BackorderSettings>,
+}
+
+impl Stock {
+    pub fn level(&self, sku: &Sku, warehouse: &WarehouseId) -> StockLevel {
+        self.levels
+            .get(&(sku.clone(), warehouse.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn settings(&self, sku: &Sku, warehouse: &WarehouseId) -> BackorderSettings {
+        self.backorder_settings
+            .get(&(sku.clone(), warehouse.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// What the warehouse offers for the units of `sku` it is short.
+    fn offer(&self, sku: &Sku, warehouse: &WarehouseId, now: Timestamp) -> BackorderOffer {
+        self.settings(sku, warehouse)
+            .offer(self.level(sku, warehouse).backordered, now)
+    }
+}
+
 /// A line that cannot be filled from any single warehouse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortage {
     pub sku: Sku,
     pub requested: u32,
-    /// The most any one warehouse could fill (lines are not split yet).
+    /// The most any one warehouse could fill (lines are not split).
     pub available: u32,
+    /// The best backorder offer for the line: the first warehouse by
+    /// priority that allows backorders (else the first warehouse).
+    pub backorder: BackorderOffer,
+    /// That warehouse (none only when the shop has no warehouses).
+    pub warehouse: Option<WarehouseId>,
 }
 
-/// Units of one line reserved in one warehouse.
+/// Units of one line in one warehouse: reserved there, and, when it was
+/// short, the rest waiting in its backorder queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocation {
     pub sku: Sku,
     pub warehouse: WarehouseId,
     pub quantity: Quantity,
+    /// The backorder taking the units the warehouse is short; `None` when
+    /// the line is reserved whole.
+    pub backorder: Option<LineBackorder>,
+}
+
+impl Allocation {
+    /// Units reserved now.
+    pub fn reserved(&self) -> u32 {
+        self.quantity.get() - self.backordered()
+    }
+
+    pub fn backordered(&self) -> u32 {
+        self.backorder.map_or(0, |backorder| backorder.waiting)
+    }
+}
+
+/// Whether the customer agreed to wait for units that are not in stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backorders {
+    Accepted,
+    Refused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +130,19 @@ pub enum CheckoutError {
     TotalAboveMaximum { total: i64, maximum: i64 },
     #[error("not enough stock for {} line(s)", .0.len())]
     OutOfStock(Vec<Shortage>),
+    /// Backorders were accepted and allowed, but the queue's limit cannot
+    /// take the units short.
+    #[error("the backorder limit cannot take {} line(s)", .0.len())]
+    BackorderLimit(Vec<Shortage>),
+    /// One checkout writes its order, a stock item per line and a queue
+    /// item per backordered line in one transaction of at most 100 items,
+    /// and a cancellation later undoes them in one too.
+    #[error("{lines} lines with {backordered} backordered exceed {max} items; split the cart")]
+    TooManyBackorders {
+        lines: usize,
+        backordered: usize,
+        max: usize,
+    },
     #[error(transparent)]
     Money(#[from] MoneyError),
 }
@@ -86,6 +158,8 @@ pub struct ValidatedCheckout {
     pub currency: Currency,
     pub email: Email,
     pub shipping_address: ShippingAddress,
+    /// Refused unless the customer opted in.
+    pub backorders: Backorders,
 }
 
 impl ValidatedCheckout {
@@ -115,7 +189,14 @@ impl ValidatedCheckout {
             currency,
             email,
             shipping_address,
+            backorders: Backorders::Refused,
         })
+    }
+
+    /// The same checkout, the customer having said whether they wait for
+    /// units not in stock.
+    pub fn with_backorders(self, backorders: Backorders) -> Self {
+        Self { backorders, ..self }
     }
 
     pub fn lines(&self) -> &[CartLine] {
@@ -216,55 +297,129 @@ impl CheckoutPolicy {
         })
     }
 
+    /// At most this many lines plus backordered lines: with the order, its
+    /// history and a consumer's applied-event record, a cancellation that
+    /// undoes them stays within one 100-item transaction.
+    pub const MAX_LINES_AND_BACKORDERS: usize = 97;
+
     /// Picks, for each line, the first warehouse by priority that can fill
-    /// it whole. Any line that no warehouse can fill makes the whole cart
-    /// short: nothing is allocated, and every short line is reported.
+    /// it whole. A line no warehouse can fill is short: when the customer
+    /// accepted backorders, the first warehouse whose queue can take what it
+    /// is short reserves what it has and backorders the rest; otherwise the
+    /// whole cart is refused, and every short line is reported with the
+    /// best backorder offer for it. Each backorder is named by
+    /// `backorder_id` and joins its queue at everyone's priority.
     pub fn allocate(
         &self,
         lines: &[CartLine],
-        stock: &HashMap<(Sku, WarehouseId), StockLevel>,
+        stock: &Stock,
+        backorders: Backorders,
+        now: Timestamp,
+        mut backorder_id: impl FnMut() -> BackorderId,
     ) -> Result<Vec<Allocation>, CheckoutError> {
-        let level = |sku: &Sku, warehouse: &WarehouseId| {
-            stock
-                .get(&(sku.clone(), warehouse.clone()))
-                .copied()
-                .unwrap_or_default()
-        };
         let mut allocations = Vec::with_capacity(lines.len());
         let mut shortages = Vec::new();
         for line in lines {
-            let requested = line.quantity.get();
-            match self
-                .warehouses
-                .iter()
-                .find(|wh| level(&line.sku, wh).can_fill(requested))
-            {
-                Some(warehouse) => allocations.push(Allocation {
-                    sku: line.sku.clone(),
-                    warehouse: warehouse.clone(),
-                    quantity: line.quantity,
-                }),
-                None => shortages.push(Shortage {
-                    sku: line.sku.clone(),
-                    requested,
-                    available: self
-                        .warehouses
-                        .iter()
-                        .map(|wh| level(&line.sku, wh).available())
-                        .max()
-                        .unwrap_or(0),
-                }),
+            match self.allocate_line(line, stock, backorders, now, &mut backorder_id) {
+                Ok(allocation) => allocations.push(allocation),
+                Err(shortage) => shortages.push(shortage),
             }
         }
-        if shortages.is_empty() {
-            Ok(allocations)
-        } else {
-            Err(CheckoutError::OutOfStock(shortages))
+        if let Some(refusal) = Self::refusal(shortages, backorders) {
+            return Err(refusal);
+        }
+        let backordered = allocations.iter().filter(|a| a.backorder.is_some()).count();
+        if lines.len() + backordered > Self::MAX_LINES_AND_BACKORDERS {
+            return Err(CheckoutError::TooManyBackorders {
+                lines: lines.len(),
+                backordered,
+                max: Self::MAX_LINES_AND_BACKORDERS,
+            });
+        }
+        Ok(allocations)
+    }
+
+    fn allocate_line(
+        &self,
+        line: &CartLine,
+        stock: &Stock,
+        backorders: Backorders,
+        now: Timestamp,
+        backorder_id: &mut impl FnMut() -> BackorderId,
+    ) -> Result<Allocation, Shortage> {
+        let requested = line.quantity.get();
+        let allocation = |warehouse: &WarehouseId, backorder| Allocation {
+            sku: line.sku.clone(),
+            warehouse: warehouse.clone(),
+            quantity: line.quantity,
+            backorder,
+        };
+        if let Some(warehouse) = self
+            .warehouses
+            .iter()
+            .find(|wh| stock.level(&line.sku, wh).can_fill(requested))
+        {
+            return Ok(allocation(warehouse, None));
+        }
+        let short_in = |wh: &WarehouseId| requested - stock.level(&line.sku, wh).available();
+        if backorders == Backorders::Accepted {
+            let taker = self.warehouses.iter().find_map(|wh| {
+                let offer = stock.offer(&line.sku, wh, now);
+                offer.takes(short_in(wh)).then_some((wh, offer))
+            });
+            if let Some((warehouse, offer)) = taker {
+                let waiting = short_in(warehouse);
+                let backorder = LineBackorder {
+                    id: backorder_id(),
+                    priority: 0,
+                    quantity: waiting,
+                    waiting,
+                    estimated_restock: offer.estimated_restock,
+                };
+                return Ok(allocation(warehouse, Some(backorder)));
+            }
+        }
+        Err(self.shortage(line, stock, now))
+    }
+
+    fn shortage(&self, line: &CartLine, stock: &Stock, now: Timestamp) -> Shortage {
+        let available = |wh: &WarehouseId| stock.level(&line.sku, wh).available();
+        let offering = self
+            .warehouses
+            .iter()
+            .find(|wh| stock.settings(&line.sku, wh).allow_backorder)
+            .or(self.warehouses.first());
+        let backorder = match offering {
+            Some(wh) => stock.offer(&line.sku, wh, now),
+            None => BackorderSettings::default().offer(0, now),
+        };
+        Shortage {
+            sku: line.sku.clone(),
+            requested: line.quantity.get(),
+            available: self.warehouses.iter().map(available).max().unwrap_or(0),
+            backorder,
+            warehouse: offering.cloned(),
         }
     }
 
+    /// Why short lines refuse the cart: out of stock, unless backorders
+    /// were accepted and every short line was offered them, and only the
+    /// queues' limits stood in the way.
+    fn refusal(shortages: Vec<Shortage>, backorders: Backorders) -> Option<CheckoutError> {
+        if shortages.is_empty() {
+            return None;
+        }
+        let all_offered = shortages.iter().all(|s| s.backorder.allowed);
+        Some(if backorders == Backorders::Accepted && all_offered {
+            CheckoutError::BackorderLimit(shortages)
+        } else {
+            CheckoutError::OutOfStock(shortages)
+        })
+    }
+
     /// The order a priced and allocated cart becomes, awaiting payment, with
-    /// its reservations held until `now + reservation_ttl_secs`.
+    /// its reservations held until `now + reservation_ttl_secs`; it awaits
+    /// stock while any line waits for its backorder.
     pub fn place_order(
         &self,
         id: OrderId,
@@ -274,7 +429,7 @@ impl CheckoutPolicy {
         allocations: &[Allocation],
         now: Timestamp,
     ) -> Order {
-        let lines = priced
+        let lines: Vec<OrderLine> = priced
             .lines
             .into_iter()
             .zip(allocations)
@@ -285,13 +440,19 @@ impl CheckoutPolicy {
                 unit_price: line.unit_price,
                 line_total: line.line_total,
                 warehouse: allocation.warehouse.clone(),
+                backorder: allocation.backorder,
             })
             .collect();
+        let fulfillment_status = if lines.iter().any(|line| line.backordered() > 0) {
+            FulfillmentStatus::AwaitingStock
+        } else {
+            FulfillmentStatus::Unfulfilled
+        };
         Order {
             id,
             customer_id,
             status: OrderStatus::PendingPayment,
-            fulfillment_status: FulfillmentStatus::Unfulfilled,
+            fulfillment_status,
             currency: checkout.currency,
             lines,
             totals: priced.totals,
@@ -456,84 +617,277 @@ mod tests {
         ));
     }
 
+    const NOW: Timestamp = Timestamp::from_millis(1_000_000);
+
+    /// Stock of (sku, warehouse, on hand, reserved).
+    fn stock(levels: &[(&str, &str, u32, u32)]) -> Stock {
+        Stock {
+            levels: levels
+                .iter()
+                .map(|(code, warehouse, on_hand, reserved)| {
+                    let level = StockLevel {
+                        reserved: *reserved,
+                        ..StockLevel::on_hand(*on_hand)
+                    };
+                    ((sku(code), wh(warehouse)), level)
+                })
+                .collect(),
+            backorder_settings: HashMap::new(),
+        }
+    }
+
+    /// Backorders allowed for `code` in `warehouse`, up to `max` open units.
+    fn allowing(mut stock: Stock, code: &str, warehouse: &str, max: u32) -> Stock {
+        stock.backorder_settings.insert(
+            (sku(code), wh(warehouse)),
+            BackorderSettings {
+                allow_backorder: true,
+                max_backorder_quantity: max,
+                ..BackorderSettings::default()
+            },
+        );
+        stock
+    }
+
+    fn backordered(mut stock: Stock, code: &str, warehouse: &str, units: u32) -> Stock {
+        let key = (sku(code), wh(warehouse));
+        let level = stock.levels.entry(key).or_default();
+        level.backordered += units;
+        level.set_aside = level.set_aside.min(level.backordered);
+        stock
+    }
+
+    fn allocate(
+        lines: &[CartLine],
+        stock: &Stock,
+        backorders: Backorders,
+    ) -> Result<Vec<Allocation>, CheckoutError> {
+        policy().allocate(lines, stock, backorders, NOW, || {
+            BackorderId::from_ulid(ulid::Ulid::generate())
+        })
+    }
+
     #[test]
     fn allocation_takes_the_first_warehouse_by_priority_that_can_fill_the_line() {
-        let stock = HashMap::from([
-            (
-                (sku("A"), wh("BER")),
-                StockLevel {
-                    on_hand: 1,
-                    reserved: 0,
-                    ..StockLevel::default()
-                },
-            ),
-            (
-                (sku("A"), wh("HAM")),
-                StockLevel {
-                    on_hand: 10,
-                    reserved: 0,
-                    ..StockLevel::default()
-                },
-            ),
-            (
-                (sku("B"), wh("BER")),
-                StockLevel {
-                    on_hand: 5,
-                    reserved: 0,
-                    ..StockLevel::default()
-                },
-            ),
-        ]);
-        let allocations = policy()
-            .allocate(&[line("A", 2), line("B", 5)], &stock)
-            .unwrap();
+        let stock = stock(&[("A", "BER", 1, 0), ("A", "HAM", 10, 0), ("B", "BER", 5, 0)]);
+        let allocations =
+            allocate(&[line("A", 2), line("B", 5)], &stock, Backorders::Refused).unwrap();
         assert_eq!(allocations[0].warehouse, wh("HAM"));
         assert_eq!(allocations[1].warehouse, wh("BER"));
+        assert!(allocations.iter().all(|a| a.backorder.is_none()));
     }
 
     #[test]
     fn allocation_reports_every_short_line_and_does_not_split_lines() {
-        let stock = HashMap::from([
-            (
-                (sku("A"), wh("BER")),
-                StockLevel {
-                    on_hand: 2,
-                    reserved: 0,
-                    ..StockLevel::default()
-                },
-            ),
-            (
-                (sku("A"), wh("HAM")),
-                StockLevel {
-                    on_hand: 3,
-                    reserved: 1,
-                    ..StockLevel::default()
-                },
-            ),
-            (
-                (sku("B"), wh("BER")),
-                StockLevel {
-                    on_hand: 9,
-                    reserved: 0,
-                    ..StockLevel::default()
-                },
-            ),
-        ]);
-        let result = policy().allocate(&[line("A", 3), line("B", 1), line("C", 1)], &stock);
+        let stock = stock(&[("A", "BER", 2, 0), ("A", "HAM", 3, 1), ("B", "BER", 9, 0)]);
+        let result = allocate(
+            &[line("A", 3), line("B", 1), line("C", 1)],
+            &stock,
+            Backorders::Refused,
+        );
+        let Err(CheckoutError::OutOfStock(shortages)) = result else {
+            panic!("{result:?}");
+        };
+        let short: Vec<_> = shortages
+            .iter()
+            .map(|s| {
+                (
+                    s.sku.as_str(),
+                    s.requested,
+                    s.available,
+                    s.backorder.allowed,
+                )
+            })
+            .collect();
+        assert_eq!(short, [("A", 3, 2, false), ("C", 1, 0, false)]);
+    }
+
+    #[test]
+    fn units_set_aside_for_the_queue_are_not_available_to_checkout() {
+        let mut stock = stock(&[("A", "BER", 5, 0)]);
+        stock = backordered(stock, "A", "BER", 4);
+        stock
+            .levels
+            .get_mut(&(sku("A"), wh("BER")))
+            .unwrap()
+            .set_aside = 4;
+
+        let result = allocate(&[line("A", 2)], &stock, Backorders::Refused);
+
+        let Err(CheckoutError::OutOfStock(shortages)) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(shortages[0].available, 1);
+    }
+
+    #[test]
+    fn a_short_line_refused_without_consent_carries_the_backorder_offer() {
+        let stock = allowing(stock(&[("A", "BER", 1, 0)]), "A", "HAM", 60);
+        let stock = backordered(stock, "A", "HAM", 15);
+
+        let result = allocate(&[line("A", 3)], &stock, Backorders::Refused);
+
+        let Err(CheckoutError::OutOfStock(shortages)) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(shortages[0].warehouse, Some(wh("HAM")));
+        assert_eq!(
+            shortages[0].backorder,
+            BackorderOffer {
+                allowed: true,
+                remaining_capacity: 45,
+                estimated_restock: NOW.plus_secs(14 * 86_400),
+            }
+        );
+    }
+
+    #[test]
+    fn with_consent_a_short_line_reserves_what_is_there_and_backorders_the_rest() {
+        let stock = allowing(stock(&[("A", "BER", 2, 0)]), "A", "BER", 10);
+
+        let allocations = allocate(&[line("A", 5)], &stock, Backorders::Accepted).unwrap();
+
+        assert_eq!(allocations[0].warehouse, wh("BER"));
+        assert_eq!(allocations[0].reserved(), 2);
+        let backorder = allocations[0].backorder.unwrap();
+        assert_eq!(
+            (backorder.quantity, backorder.waiting, backorder.priority),
+            (3, 3, 0)
+        );
+        assert_eq!(backorder.estimated_restock, NOW.plus_secs(14 * 86_400));
+    }
+
+    #[test]
+    fn a_line_one_warehouse_fills_whole_is_never_backordered() {
+        let stock = allowing(stock(&[("A", "HAM", 5, 0)]), "A", "BER", 10);
+
+        let allocations = allocate(&[line("A", 5)], &stock, Backorders::Accepted).unwrap();
+
+        assert_eq!(allocations[0].warehouse, wh("HAM"));
+        assert_eq!(allocations[0].backorder, None);
+    }
+
+    #[test]
+    fn the_first_warehouse_whose_queue_takes_the_shortfall_backorders_it() {
+        // BER allows 2 more, short 4; HAM allows 10, short 3.
+        let stock = allowing(
+            stock(&[("A", "BER", 0, 0), ("A", "HAM", 1, 0)]),
+            "A",
+            "BER",
+            2,
+        );
+        let stock = allowing(stock, "A", "HAM", 10);
+
+        let allocations = allocate(&[line("A", 4)], &stock, Backorders::Accepted).unwrap();
+
+        assert_eq!(allocations[0].warehouse, wh("HAM"));
+        assert_eq!(allocations[0].backordered(), 3);
+    }
+
+    #[test]
+    fn over_the_limit_is_refused_naming_the_line() {
+        let stock = backordered(allowing(stock(&[]), "A", "BER", 60), "A", "BER", 58);
+
+        let result = allocate(
+            &[line("A", 3), line("B", 1)],
+            &allowing(stock, "B", "BER", 5),
+            Backorders::Accepted,
+        );
+
+        let Err(CheckoutError::BackorderLimit(shortages)) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(shortages.len(), 1);
+        assert_eq!(shortages[0].sku, sku("A"));
+        assert_eq!(shortages[0].backorder.remaining_capacity, 2);
+    }
+
+    #[test]
+    fn a_short_line_no_warehouse_backorders_is_out_of_stock_even_with_consent() {
+        let stock = allowing(stock(&[]), "A", "BER", 60);
+
+        let result = allocate(&[line("A", 1), line("B", 1)], &stock, Backorders::Accepted);
+
+        let Err(CheckoutError::OutOfStock(shortages)) = result else {
+            panic!("{result:?}");
+        };
+        let skus: Vec<_> = shortages.iter().map(|s| s.sku.as_str()).collect();
+        assert_eq!(skus, ["B"]);
+    }
+
+    #[test]
+    fn lines_and_backorders_must_fit_one_transaction() {
+        let lines: Vec<CartLine> = (0..49).map(|n| line(&format!("S{n}"), 1)).collect();
+        let mut stock = stock(&[]);
+        for n in 0..49 {
+            stock = allowing(stock, &format!("S{n}"), "BER", 5);
+        }
+
+        let result = allocate(&lines, &stock, Backorders::Accepted);
+        let fits = allocate(&lines[..48], &stock, Backorders::Accepted);
+
         assert_eq!(
             result,
-            Err(CheckoutError::OutOfStock(vec![
-                Shortage {
-                    sku: sku("A"),
-                    requested: 3,
-                    available: 2
-                },
-                Shortage {
-                    sku: sku("C"),
-                    requested: 1,
-                    available: 0
-                },
-            ]))
+            Err(CheckoutError::TooManyBackorders {
+                lines: 49,
+                backordered: 49,
+                max: 97
+            })
+        );
+        assert_eq!(fits.map(|a| a.len()), Ok(48));
+    }
+
+    #[test]
+    fn a_backordered_order_awaits_stock_and_names_its_backorders() {
+        let cart = checkout(vec![line("A", 5), line("B", 1)]).unwrap();
+        let priced = policy()
+            .price(&cart, &catalog(&[("A", 100, true), ("B", 100, true)]))
+            .unwrap();
+        let eta = NOW.plus_secs(86_400);
+        let id = BackorderId::from_ulid(ulid::Ulid::generate());
+        let allocations = vec![
+            Allocation {
+                sku: sku("A"),
+                warehouse: wh("BER"),
+                quantity: Quantity::parse(5).unwrap(),
+                backorder: Some(LineBackorder {
+                    id,
+                    priority: 0,
+                    quantity: 3,
+                    waiting: 3,
+                    estimated_restock: eta,
+                }),
+            },
+            Allocation {
+                sku: sku("B"),
+                warehouse: wh("BER"),
+                quantity: Quantity::parse(1).unwrap(),
+                backorder: None,
+            },
+        ];
+
+        let order = policy().place_order(
+            OrderId::from_ulid(ulid::Ulid::generate()),
+            CustomerId::parse("cust-1").unwrap(),
+            cart,
+            priced,
+            &allocations,
+            NOW,
+        );
+
+        assert_eq!(order.fulfillment_status, FulfillmentStatus::AwaitingStock);
+        assert_eq!(order.backorder_state(), crate::BackorderState::Partial);
+        assert_eq!(order.estimated_fulfillment(), Some(eta));
+        assert_eq!(
+            (order.lines[0].reserved(), order.lines[0].backordered()),
+            (2, 3)
+        );
+        assert_eq!(order.lines[1].backorder, None);
+        let placed = order.backorders();
+        assert_eq!(placed.len(), 1);
+        assert_eq!(
+            (placed[0].id, placed[0].quantity, placed[0].open()),
+            (id, 3, 3)
         );
     }
 
@@ -547,8 +901,9 @@ mod tests {
             sku: sku("A"),
             warehouse: wh("BER"),
             quantity: Quantity::parse(1).unwrap(),
+            backorder: None,
         }];
-        let now = Timestamp::from_millis(1_000_000);
+        let now = NOW;
         let order = policy().place_order(
             OrderId::from_ulid(ulid::Ulid::generate()),
             CustomerId::parse("cust-1").unwrap(),
@@ -560,6 +915,8 @@ mod tests {
         assert_eq!(order.status, OrderStatus::PendingPayment);
         assert_eq!(order.reservation_expires_at, now.plus_secs(900));
         assert_eq!(order.lines[0].warehouse, wh("BER"));
+        assert_eq!(order.fulfillment_status, FulfillmentStatus::Unfulfilled);
+        assert_eq!(order.backorder_state(), crate::BackorderState::None);
         assert_eq!(order.version, 1);
     }
 }

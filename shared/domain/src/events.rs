@@ -1,6 +1,7 @@
 //! The events shopflow publishes, and the envelope every one travels in.
 //! Each detail-type has a JSON Schema in `events/` that these shapes must match.
 
+use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
 use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
@@ -14,6 +15,7 @@ pub enum DomainEvent {
     OrderCreated(OrderCreated),
     OrderStatusChanged(OrderStatusChanged),
     InventoryRestocked(InventoryRestocked),
+    BackorderMoved(BackorderMoved),
     PaymentReported(PaymentReported),
     RefundRequired(RefundRequired),
 }
@@ -25,6 +27,7 @@ impl DomainEvent {
             Self::OrderCreated(_) => "order.created",
             Self::OrderStatusChanged(change) => change.trigger.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
+            Self::BackorderMoved(moved) => moved.kind.detail_type(),
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
             Self::RefundRequired(_) => "payment.refund_required",
         }
@@ -36,7 +39,7 @@ impl DomainEvent {
             Self::OrderCreated(_) | Self::OrderStatusChanged(_) | Self::RefundRequired(_) => {
                 "shopflow.orders"
             }
-            Self::InventoryRestocked(_) => "shopflow.inventory",
+            Self::InventoryRestocked(_) | Self::BackorderMoved(_) => "shopflow.inventory",
             Self::PaymentReported(_) => "shopflow.payments",
         }
     }
@@ -51,8 +54,18 @@ pub struct OrderCreated {
     pub currency: String,
     pub grand_total_minor: i64,
     pub email: String,
-    pub lines: Vec<ReservedLine>,
+    pub lines: Vec<PlacedLine>,
     pub reservation_expires_at: String,
+}
+
+/// A line as checkout placed it: `quantity` units, `backordered` of them
+/// waiting in the warehouse's backorder queue, the rest reserved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlacedLine {
+    pub sku: Sku,
+    pub quantity: u32,
+    pub warehouse: WarehouseId,
+    pub backordered: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,10 +88,11 @@ impl From<&Order> for OrderCreated {
             lines: order
                 .lines
                 .iter()
-                .map(|line| ReservedLine {
+                .map(|line| PlacedLine {
                     sku: line.sku.clone(),
                     quantity: line.quantity.get(),
                     warehouse: line.warehouse.clone(),
+                    backordered: line.backordered(),
                 })
                 .collect(),
             reservation_expires_at: order.reservation_expires_at.to_rfc3339(),
@@ -103,13 +117,74 @@ pub struct OrderStatusChanged {
     pub released: Vec<ReservedLine>,
 }
 
-/// Units received into a warehouse. Consumers read current levels themselves:
-/// the stock item is the truth, the event is the nudge.
+/// Units received into a warehouse, and how many of them were set aside for
+/// its backorder queue in the same write. Consumers read current levels
+/// themselves: the stock item is the truth, the event is the nudge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InventoryRestocked {
     pub sku: Sku,
     pub warehouse: WarehouseId,
     pub received: u32,
+    pub set_aside: u32,
+}
+
+/// What happened to a backorder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackorderMove {
+    Created,
+    Cancelled,
+}
+
+impl BackorderMove {
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::Created => "backorder.created",
+            Self::Cancelled => "backorder.cancelled",
+        }
+    }
+}
+
+/// A backorder created, or taken out of the queue, as it stands after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackorderMoved {
+    #[serde(skip)]
+    pub kind: BackorderMove,
+    pub backorder_id: BackorderId,
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub quantity: u32,
+    pub allocated: u32,
+    pub status: BackorderStatus,
+    pub priority: u8,
+    pub estimated_restock: String,
+    /// Units this move took out of the queue (a cancellation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units_cancelled: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl BackorderMoved {
+    /// `backorder` as it is now, moved by `kind`.
+    pub fn new(kind: BackorderMove, backorder: &Backorder) -> Self {
+        Self {
+            kind,
+            backorder_id: backorder.id,
+            order_id: backorder.order_id,
+            customer_id: backorder.customer_id.clone(),
+            sku: backorder.sku.clone(),
+            warehouse: backorder.warehouse.clone(),
+            quantity: backorder.quantity,
+            allocated: backorder.allocated,
+            status: backorder.status,
+            priority: backorder.priority,
+            estimated_restock: backorder.estimated_restock.to_rfc3339(),
+            units_cancelled: None,
+            reason: None,
+        }
+    }
 }
 
 /// What the payment provider reported about an order's payment, as

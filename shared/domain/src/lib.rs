@@ -20,13 +20,14 @@ pub use backorder::{
     SettingsError, allot,
 };
 pub use checkout::{
-    Allocation, CartLine, CheckoutError, CheckoutPolicy, PricedCart, Shortage, ValidatedCheckout,
+    Allocation, Backorders, CartLine, CheckoutError, CheckoutPolicy, PricedCart, Shortage, Stock,
+    ValidatedCheckout,
 };
 pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 pub use inventory::{StockError, StockLevel};
 pub use lifecycle::{Actor, CancelError};
 pub use money::{Currency, Money, MoneyError};
-pub use order::{Order, OrderLine, OrderTotals, Product};
+pub use order::{BackorderState, LineBackorder, Order, OrderLine, OrderTotals, Product};
 pub use payment::{
     CapturePolicy, CaptureState, Payment, PaymentAttempt, PaymentOutcome, PaymentReport, Refund,
     RefundError, RefundStatus, Settlement,

@@ -1,5 +1,6 @@
 //! Products as the catalog sells them, and orders as checkout places them.
 
+use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 use crate::money::{Currency, Money};
 use crate::payment::Payment;
@@ -21,7 +22,8 @@ impl Product {
 }
 
 /// One SKU on an order, priced when the order was placed, and the warehouse
-/// whose stock is reserved for it.
+/// whose stock is reserved for it; units it was short there wait in that
+/// warehouse's backorder queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub sku: Sku,
@@ -30,6 +32,56 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub line_total: Money,
     pub warehouse: WarehouseId,
+    #[serde(default)]
+    pub backorder: Option<LineBackorder>,
+}
+
+impl OrderLine {
+    /// Units waiting for stock.
+    pub fn backordered(&self) -> u32 {
+        self.backorder
+            .as_ref()
+            .map_or(0, |backorder| backorder.waiting)
+    }
+
+    /// Units reserved for the order in its warehouse.
+    pub fn reserved(&self) -> u32 {
+        self.quantity.get() - self.backordered()
+    }
+}
+
+/// The backorder of a line: its place in the queue and what still waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineBackorder {
+    pub id: BackorderId,
+    pub priority: u8,
+    /// Units backordered at checkout.
+    pub quantity: u32,
+    /// Units not allocated yet.
+    pub waiting: u32,
+    pub estimated_restock: Timestamp,
+}
+
+/// How much of an order waits for stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackorderState {
+    /// Every unit is reserved (or nothing was ever backordered).
+    None,
+    /// Some units wait, some are reserved.
+    Partial,
+    /// Every unit waits.
+    Full,
+}
+
+impl BackorderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Partial => "partial",
+            Self::Full => "full",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +124,63 @@ impl Order {
         self.status != OrderStatus::Cancelled
             && self.payment.holds_money()
             && self.payment.intent_id.as_deref() == Some(payment_id)
+    }
+
+    /// How much of it waits for stock.
+    pub fn backorder_state(&self) -> BackorderState {
+        let waiting: u64 = self.lines.iter().map(|l| u64::from(l.backordered())).sum();
+        let units: u64 = self.lines.iter().map(|l| u64::from(l.quantity.get())).sum();
+        match waiting {
+            0 => BackorderState::None,
+            w if w == units => BackorderState::Full,
+            _ => BackorderState::Partial,
+        }
+    }
+
+    /// Whether its checkout put any of it in a backorder queue.
+    pub fn was_backordered(&self) -> bool {
+        self.lines.iter().any(|line| line.backorder.is_some())
+    }
+
+    /// When its last waiting unit is expected, while any waits.
+    pub fn estimated_fulfillment(&self) -> Option<Timestamp> {
+        self.lines
+            .iter()
+            .filter(|line| line.backordered() > 0)
+            .filter_map(|line| line.backorder.map(|b| b.estimated_restock))
+            .max()
+    }
+
+    /// Its backorders as its lines know them, still waiting or not.
+    pub fn backorders(&self) -> Vec<Backorder> {
+        self.lines
+            .iter()
+            .filter_map(|line| {
+                line.backorder
+                    .map(|backorder| self.backorder_of(line, backorder))
+            })
+            .collect()
+    }
+
+    fn backorder_of(&self, line: &OrderLine, backorder: LineBackorder) -> Backorder {
+        let allocated = backorder.quantity - backorder.waiting;
+        Backorder {
+            id: backorder.id,
+            order_id: self.id,
+            customer_id: self.customer_id.clone(),
+            sku: line.sku.clone(),
+            warehouse: line.warehouse.clone(),
+            quantity: backorder.quantity,
+            allocated,
+            status: match (backorder.waiting, allocated) {
+                (0, _) => BackorderStatus::Fulfilled,
+                (_, 0) => BackorderStatus::Pending,
+                _ => BackorderStatus::Partial,
+            },
+            priority: backorder.priority,
+            created_at: self.created_at,
+            estimated_restock: backorder.estimated_restock,
+        }
     }
 
     /// Its lifecycle, money and goods as they stand.
@@ -121,6 +230,27 @@ pub(crate) mod test_support {
             reservation_expires_at: Timestamp::from_millis(0),
             payment: Payment::default(),
             version: 1,
+        }
+    }
+
+    /// A line of `quantity` euro-cent units in BER, `waiting` of them
+    /// backordered.
+    pub(crate) fn backordered_line(quantity: u32, waiting: u32) -> OrderLine {
+        let eur = Currency::parse("EUR").unwrap();
+        OrderLine {
+            sku: Sku::parse("POSTER-A2").unwrap(),
+            name: "Poster".into(),
+            quantity: Quantity::parse(quantity).unwrap(),
+            unit_price: Money::new(100, eur.clone()).unwrap(),
+            line_total: Money::new(100 * i64::from(quantity), eur).unwrap(),
+            warehouse: WarehouseId::parse("BER").unwrap(),
+            backorder: Some(LineBackorder {
+                id: BackorderId::from_ulid(ulid::Ulid::generate()),
+                priority: 0,
+                quantity: waiting,
+                waiting,
+                estimated_restock: Timestamp::from_millis(0),
+            }),
         }
     }
 }

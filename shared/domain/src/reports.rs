@@ -15,6 +15,9 @@ pub enum GiveBackReason {
     AlreadyPaidBy(String),
     /// Paid after the reservation lapsed, and the stock is gone.
     StockGone,
+    /// Paid after the reservation lapsed, and the order's backorders left
+    /// the queue with it: their places went to the customers behind.
+    BackordersLapsed,
 }
 
 impl GiveBackReason {
@@ -30,6 +33,9 @@ impl GiveBackReason {
                 format!("the order is already paid by {payment}: this is a second payment")
             }
             Self::StockGone => "paid after the reservation lapsed, and the stock is gone".into(),
+            Self::BackordersLapsed => {
+                "paid after the reservation lapsed, and its backorders left the queue".into()
+            }
         }
     }
 }
@@ -179,6 +185,12 @@ impl Order {
                 record: Some(next),
             };
         }
+        if self.status == OrderStatus::Expired && self.was_backordered() {
+            return PaymentDecision::GiveBack {
+                reason: GiveBackReason::BackordersLapsed,
+                record: Some(next),
+            };
+        }
         self.record(next, trigger)
     }
 
@@ -321,6 +333,32 @@ mod tests {
                 trigger: Some(OrderTrigger::Refunded),
                 ..
             }
+        ));
+    }
+
+    #[test]
+    fn a_late_payment_for_a_lapsed_backordered_order_goes_back() {
+        let mut order = order_in(S::Expired);
+        order
+            .lines
+            .push(crate::order::test_support::backordered_line(2, 1));
+
+        let decision = order.decide_payment(&report(PaymentOutcome::Authorized, "pi_1", 200), None);
+
+        let PaymentDecision::GiveBack {
+            reason,
+            record: Some(recorded),
+        } = decision
+        else {
+            panic!("{decision:?}");
+        };
+        assert_eq!(reason, GiveBackReason::BackordersLapsed);
+        assert_eq!(recorded.authorized_minor, 200);
+        // Without backorders, the same late money revives the order.
+        let plain = order_in(S::Expired);
+        assert!(matches!(
+            plain.decide_payment(&report(PaymentOutcome::Authorized, "pi_1", 200), None),
+            PaymentDecision::Record { .. }
         ));
     }
 

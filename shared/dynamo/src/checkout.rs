@@ -1,13 +1,15 @@
 //! Checkout against DynamoDB: one BatchGetItem to read, one TransactWriteItems
-//! to reserve stock and place the order atomically.
+//! to reserve stock, backorder what is short and place the order atomically.
 
 use super::items::{
-    IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key, product_key, stock_key,
+    BackorderItem, IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key,
+    product_key, stock_key,
 };
-use super::{DynamoStore, Item, StockMove, corrupt, key, now_secs};
+use super::{DynamoStore, Item, StockMove, carrying_item, corrupt, key, malformed, n, now_secs};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
-use shopflow_domain::{Order, Sku, WarehouseId};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
+use shopflow_domain::{Backorder, BackorderSettings, Order, OrderLine, Sku, Stock, WarehouseId};
 use shopflow_ports::{
     CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
     StoreError,
@@ -48,10 +50,12 @@ impl CheckoutStore for DynamoStore {
                 Some("stock") => {
                     let record: StockItem =
                         serde_dynamo::from_item(item).map_err(corrupt("stock"))?;
-                    snapshot.stock.insert(
-                        (record.sku.clone(), record.warehouse.clone()),
-                        record.level(),
-                    );
+                    let at = (record.sku.clone(), record.warehouse.clone());
+                    snapshot
+                        .stock
+                        .backorder_settings
+                        .insert(at.clone(), record.backorder_settings());
+                    snapshot.stock.levels.insert(at, record.level());
                 }
                 other => {
                     return Err(StoreError::Corrupt {
@@ -70,19 +74,25 @@ impl CheckoutStore for DynamoStore {
         event: &OutboxEvent,
         idempotency: &IdempotencyKey,
         receipt: &CheckoutReceipt,
+        decided_on: &Stock,
     ) -> Result<(), PlaceOrderError> {
         let now = now_secs();
-        let mut writes = Vec::with_capacity(order.lines.len() + 2);
+        let backorders = order.backorders();
+        let mut writes = Vec::with_capacity(order.lines.len() + backorders.len() + 2);
         let order_item: Item =
             serde_dynamo::to_item(OrderItem::from_order(order)).map_err(corrupt("order"))?;
         writes.push(self.put_new(order_item)?);
         for line in &order.lines {
-            writes.push(self.move_stock(
-                &line.sku,
-                &line.warehouse,
-                line.quantity.get(),
-                StockMove::Reserve,
-            )?);
+            writes.push(if line.backordered() > 0 {
+                self.backorder_stock(line, &decided_on.settings(&line.sku, &line.warehouse))?
+            } else {
+                self.move_stock(
+                    &line.sku,
+                    &line.warehouse,
+                    line.quantity.get(),
+                    StockMove::Reserve,
+                )?
+            });
         }
         // The receipt carries order.created for the relay: no separate outbox item.
         let record: Item =
@@ -93,6 +103,11 @@ impl CheckoutStore for DynamoStore {
             "attribute_not_exists(pk) OR #ttl <= :now",
             Some(("#ttl", "ttl", ":now", AttributeValue::N(now.to_string()))),
         )?);
+        // The queue items come last, so the stock lines and the receipt keep
+        // their places in the cancellation reasons.
+        for backorder in &backorders {
+            writes.push(self.put_new(queue_item(backorder, event)?)?);
+        }
 
         match self.transact(writes).await? {
             None => Ok(()),
@@ -102,6 +117,60 @@ impl CheckoutStore for DynamoStore {
             }
         }
     }
+}
+
+impl DynamoStore {
+    /// A short line's stock: every unit there reserved, the rest
+    /// backordered, on the settings checkout decided with and within their
+    /// limit. If anything moved (units arrived or went, the queue grew, the
+    /// settings changed), the condition fails and checkout decides again.
+    fn backorder_stock(
+        &self,
+        line: &OrderLine,
+        settings: &BackorderSettings,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let backordered = line.backordered();
+        let room = settings.max_backorder_quantity - backordered;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(&line.sku, &line.warehouse))))
+            .update_expression(
+                "SET reserved = reserved + :r, available = available - :r, \
+                 backordered = if_not_exists(backordered, :zero) + :b, \
+                 set_aside = if_not_exists(set_aside, :zero), version = version + :one",
+            )
+            .condition_expression(
+                "available = :r AND #bo.#allow = :yes AND #bo.#max = :max \
+                 AND (attribute_not_exists(backordered) OR backordered <= :room)",
+            )
+            .expression_attribute_names("#bo", "bo")
+            .expression_attribute_names("#allow", "allow")
+            .expression_attribute_names("#max", "max")
+            .expression_attribute_values(":r", n(line.reserved()))
+            .expression_attribute_values(":b", n(backordered))
+            .expression_attribute_values(":room", n(room))
+            .expression_attribute_values(":max", n(settings.max_backorder_quantity))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// A new backorder in its queue, carrying `backorder.created`.
+fn queue_item(backorder: &Backorder, order_created: &OutboxEvent) -> Result<Item, StoreError> {
+    let event = OutboxEvent {
+        id: ulid::Ulid::generate(),
+        occurred_at: order_created.occurred_at,
+        event: DomainEvent::BackorderMoved(BackorderMoved::new(BackorderMove::Created, backorder)),
+    };
+    carrying_item(
+        &BackorderItem::from_backorder(backorder),
+        Some(&event),
+        "backorder",
+    )
 }
 
 /// Maps per-item cancellation codes (order, stock lines…, receipt) to the

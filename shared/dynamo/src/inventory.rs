@@ -40,11 +40,7 @@ impl InventoryStore for DynamoStore {
             .collect()
     }
 
-    async fn restock(
-        &self,
-        restock: &Restock,
-        event: &OutboxEvent,
-    ) -> Result<Restocked, RestockError> {
+    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError> {
         for attempt in 0..RESTOCK_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
@@ -68,9 +64,14 @@ impl InventoryStore for DynamoStore {
             let after = before
                 .restock(restock.received)
                 .map_err(|_| RestockError::Overflow)?;
+            let event = restock.event(before, after);
             let writes = vec![
-                self.add_received(restock, seen.stock.map(|stock| stock.version))?,
-                self.restock_receipt(restock, after, event)?,
+                self.add_received(
+                    restock,
+                    after.set_aside - before.set_aside,
+                    seen.stock.map(|stock| stock.version),
+                )?,
+                self.restock_receipt(restock, after, &event)?,
             ];
             // Refused: the stock moved since it was read, the key's receipt
             // was written meanwhile, or another transaction held an item.
@@ -227,20 +228,25 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The received units added to the stock as it was read: at `version`,
-    /// or created when there was no stock item yet.
+    /// The received units added to the stock as it was read (at `version`,
+    /// or created when there was no stock item yet), `set_aside` of them for
+    /// the backorder queue.
     fn add_received(
         &self,
         restock: &Restock,
+        set_aside: u32,
         version: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(stock_key(&restock.sku, &restock.warehouse))))
             .update_expression(
-                "SET #type = :stock, sku = :sku, warehouse = :wh, reserved = if_not_exists(reserved, :zero) \
-                 ADD on_hand :q, available :q, version :one",
+                "SET #type = :stock, sku = :sku, warehouse = :wh, reserved = if_not_exists(reserved, :zero), \
+                 backordered = if_not_exists(backordered, :zero) \
+                 ADD on_hand :q, available :free, set_aside :aside, version :one",
             )
+            .expression_attribute_values(":free", n(restock.received - set_aside))
+            .expression_attribute_values(":aside", n(set_aside))
             .expression_attribute_names("#type", "type")
             .expression_attribute_values(":stock", AttributeValue::S("stock".into()))
             .expression_attribute_values(":sku", AttributeValue::S(restock.sku.to_string()))

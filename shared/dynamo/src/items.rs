@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::{
-    BackorderSettings, CaptureState, Currency, CustomerId, Email, FulfillmentStatus, Money, Order,
-    OrderId, OrderLine, OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment,
-    PaymentAttempt, PaymentStatus, Product, Quantity, Refund, RefundStatus, ShippingAddress, Sku,
-    StockLevel, Timestamp, WarehouseId,
+    Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Currency, CustomerId,
+    Email, FulfillmentStatus, LineBackorder, Money, Order, OrderId, OrderLine, OrderState,
+    OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus, Product,
+    Quantity, Refund, RefundStatus, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
 use ulid::Ulid;
@@ -25,6 +25,25 @@ pub fn stock_key(sku: &Sku, warehouse: &WarehouseId) -> (String, String) {
 
 pub fn stock_partition(sku: &Sku) -> String {
     format!("SKU#{sku}")
+}
+
+/// The backorder queue of a SKU in a warehouse: one partition, sorted in
+/// allocation order.
+pub fn backorder_queue(sku: &Sku, warehouse: &WarehouseId) -> String {
+    format!("BO#{sku}#{warehouse}")
+}
+
+/// A backorder's place in its queue: higher priority first (255 - p, three
+/// digits), then creation (the ULID).
+pub fn queue_place(priority: u8, id: BackorderId) -> String {
+    format!("{:03}#{id}", 255 - u16::from(priority))
+}
+
+pub fn backorder_key(backorder: &Backorder) -> (String, String) {
+    (
+        backorder_queue(&backorder.sku, &backorder.warehouse),
+        queue_place(backorder.priority, backorder.id),
+    )
 }
 
 pub fn order_key(id: OrderId) -> (String, String) {
@@ -250,6 +269,42 @@ pub struct LineItem {
     pub unit: i64,
     pub total: i64,
     pub wh: WarehouseId,
+    /// The line's backorder, when its checkout made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bo: Option<LineBackorderAttr>,
+}
+
+/// A line's backorder, in short names: id, priority, units backordered,
+/// units still waiting, expected restock.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct LineBackorderAttr {
+    pub id: BackorderId,
+    pub p: u8,
+    pub n: u32,
+    pub w: u32,
+    pub eta: Timestamp,
+}
+
+impl LineBackorderAttr {
+    fn new(backorder: &LineBackorder) -> Self {
+        Self {
+            id: backorder.id,
+            p: backorder.priority,
+            n: backorder.quantity,
+            w: backorder.waiting,
+            eta: backorder.estimated_restock,
+        }
+    }
+
+    fn line_backorder(self) -> LineBackorder {
+        LineBackorder {
+            id: self.id,
+            priority: self.p,
+            quantity: self.n,
+            waiting: self.w,
+            estimated_restock: self.eta,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -372,6 +427,7 @@ impl OrderItem {
                     unit: line.unit_price.minor,
                     total: line.line_total.minor,
                     wh: line.warehouse.clone(),
+                    bo: line.backorder.as_ref().map(LineBackorderAttr::new),
                 })
                 .collect(),
             subtotal: order.totals.subtotal.minor,
@@ -406,6 +462,7 @@ impl OrderItem {
                     unit_price: money(line.unit)?,
                     line_total: money(line.total)?,
                     warehouse: line.wh,
+                    backorder: line.bo.map(LineBackorderAttr::line_backorder),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -612,6 +669,10 @@ pub struct RestockReceiptItem {
     pub fingerprint: String,
     pub on_hand: u32,
     pub reserved: u32,
+    #[serde(default)]
+    pub set_aside: u32,
+    #[serde(default)]
+    pub backordered: u32,
     pub source: String,
     pub detail_type: String,
     pub detail: String,
@@ -640,6 +701,8 @@ impl RestockReceiptItem {
             fingerprint: restock.fingerprint.clone(),
             on_hand: level.on_hand,
             reserved: level.reserved,
+            set_aside: level.set_aside,
+            backordered: level.backordered,
             source,
             detail_type,
             detail,
@@ -656,7 +719,61 @@ impl RestockReceiptItem {
         StockLevel {
             on_hand: self.on_hand,
             reserved: self.reserved,
-            ..StockLevel::default()
+            set_aside: self.set_aside,
+            backordered: self.backordered,
+        }
+    }
+}
+
+/// A backorder in its queue. gsi1 files it under its customer (by order,
+/// then id) and gsi2 under its id, for the reads.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BackorderItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub gsi2pk: String,
+    pub gsi2sk: String,
+    pub id: BackorderId,
+    pub order: OrderId,
+    pub cust: CustomerId,
+    pub sku: Sku,
+    pub wh: WarehouseId,
+    pub qty: u32,
+    pub alloc: u32,
+    pub st: BackorderStatus,
+    pub prio: u8,
+    pub at: Timestamp,
+    pub eta: Timestamp,
+}
+
+impl BackorderItem {
+    pub const TYPE: &'static str = "backorder";
+
+    pub fn from_backorder(backorder: &Backorder) -> Self {
+        let (pk, sk) = backorder_key(backorder);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            gsi1pk: customer_orders_partition(&backorder.customer_id),
+            gsi1sk: format!("BO#{}#{}", backorder.order_id, backorder.id),
+            gsi2pk: format!("BO#{}", backorder.id),
+            gsi2sk: "BO".into(),
+            id: backorder.id,
+            order: backorder.order_id,
+            cust: backorder.customer_id.clone(),
+            sku: backorder.sku.clone(),
+            wh: backorder.warehouse.clone(),
+            qty: backorder.quantity,
+            alloc: backorder.allocated,
+            st: backorder.status,
+            prio: backorder.priority,
+            at: backorder.created_at,
+            eta: backorder.estimated_restock,
         }
     }
 }

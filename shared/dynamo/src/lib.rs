@@ -240,9 +240,11 @@ impl DynamoStore {
                 "SET reserved = reserved + :q, available = available - :q, version = version + :one",
                 "available >= :q",
             ),
+            // Only while the backorder queue is owed nothing: otherwise the
+            // units are the queue's (the hand-back writes them exactly).
             StockMove::Release => (
                 "SET reserved = reserved - :q, available = available + :q, version = version + :one",
-                "reserved >= :q",
+                "reserved >= :q AND (attribute_not_exists(backordered) OR backordered <= set_aside)",
             ),
         };
         let update = aws_sdk_dynamodb::types::Update::builder()

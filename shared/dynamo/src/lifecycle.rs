@@ -1,10 +1,11 @@
 //! Order status changes: a conditional update on the order's version, a
-//! history item, the outbox event and any stock released, in one transaction.
+//! history item, the outbox event, and any stock and backorders handed back,
+//! in one transaction.
 
 use super::items::{
-    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, order_key,
-    status_index_time, status_partition, status_partition_named, status_shard, status_sort,
-    stored_fulfillment,
+    AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, PendingEvent, StockItem,
+    backorder_key, order_key, status_index_time, status_partition, status_partition_named,
+    status_shard, status_sort, stock_key, stored_fulfillment,
 };
 use super::{
     DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, malformed, n,
@@ -12,12 +13,174 @@ use super::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use shopflow_domain::{Order, OrderId, OrderStatus, Timestamp};
+use shopflow_domain::{BackorderStatus, Order, OrderId, OrderStatus, Timestamp};
 use shopflow_ports::{
-    ChangeError, ChangeRefusal, HistoryEntry, OrderLifecycle, OutboxEvent, Page, StatusChange,
-    StoreError,
+    ChangeError, ChangeRefusal, Handback, HistoryEntry, LeavingQueue, OrderLifecycle, OutboxEvent,
+    Page, StatusChange, StoreError,
 };
 use std::collections::HashMap;
+
+/// How one write of a change ended, when it was not refused for good.
+enum Written {
+    Done,
+    /// A stock level it handed units back to moved since it was read.
+    StockMoved,
+}
+
+/// The stock items of the lines a change hands back, as read.
+type Levels = HashMap<(String, String), StockItem>;
+
+impl DynamoStore {
+    async fn try_change(
+        &self,
+        change: &StatusChange,
+        levels: Option<&Levels>,
+    ) -> Result<Written, ChangeError> {
+        let mut writes = vec![self.status_update(change)?];
+        // The history entry carries the change's event for the relay.
+        writes.push(self.put_new(carrying_item(
+            &HistoryItem::new(change),
+            Some(&change.event),
+            "history",
+        )?)?);
+        let handed_from = writes.len();
+        for handback in &change.release {
+            writes.extend(self.hand_back(handback, levels)?);
+        }
+        let handed = handed_from..writes.len();
+        let reserved_from = writes.len();
+        for (sku, warehouse, units) in &change.reserve {
+            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Reserve)?);
+        }
+        let reserved = reserved_from..writes.len();
+        let applied_index = writes.len();
+        if let Some(record) = self.applied_record(change.applies.as_ref(), change.at)? {
+            writes.push(record);
+        }
+        let Some(reasons) = self.transact(writes).await? else {
+            return Ok(Written::Done);
+        };
+        let failed = |index: usize| condition_failed(&reasons, index);
+        let refusal = ChangeRefusal {
+            applied_before: change.applies.is_some() && failed(applied_index),
+            order_changed: failed(0),
+            conflict: reasons.iter().any(|r| r == "TransactionConflict"),
+            stock_short: reserved.clone().any(failed),
+        };
+        if let Some(reason) = refusal.reason() {
+            return Err(reason);
+        }
+        if handed.clone().any(failed) {
+            return Ok(Written::StockMoved);
+        }
+        Err(ChangeError::Store(
+            shopflow_aws_errors::unexplained_cancellation("status change", &reasons),
+        ))
+    }
+
+    /// The stock items the hand-backs go to, consistently read.
+    async fn stock_levels_of(&self, release: &[Handback]) -> Result<Levels, StoreError> {
+        let keys = release
+            .iter()
+            .map(|handback| key(stock_key(&handback.sku, &handback.warehouse)))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                let stock: StockItem = serde_dynamo::from_item(item).map_err(corrupt("stock"))?;
+                Ok((stock_key(&stock.sku, &stock.warehouse), stock))
+            })
+            .collect()
+    }
+
+    /// One line's hand-back: its reserved units released and its waiting
+    /// units out of the queue. Without levels read (and nothing leaving
+    /// the queue), a plain release that holds only while the queue is owed
+    /// nothing; with them, the level the domain computes, on the version read.
+    fn hand_back(
+        &self,
+        handback: &Handback,
+        levels: Option<&Levels>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let at = stock_key(&handback.sku, &handback.warehouse);
+        let mut writes = Vec::with_capacity(2);
+        match levels.map(|levels| levels.get(&at)) {
+            None if handback.reserved > 0 => writes.push(self.move_stock(
+                &handback.sku,
+                &handback.warehouse,
+                handback.reserved,
+                StockMove::Release,
+            )?),
+            None => {}
+            Some(stock) => {
+                let stock = stock.ok_or_else(|| StoreError::Corrupt {
+                    entity: "stock",
+                    reason: format!("no stock item for {}/{} to hand back to", at.0, at.1),
+                })?;
+                writes.push(self.set_level(handback, stock)?);
+            }
+        }
+        if let Some(leaving) = &handback.leaving {
+            writes.push(self.leave_queue(leaving)?);
+        }
+        Ok(writes)
+    }
+
+    /// The stock item set to the level after the hand-back, if it is still
+    /// at the version read.
+    fn set_level(
+        &self,
+        handback: &Handback,
+        stock: &StockItem,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let after = handback
+            .applied_to(stock.level())
+            .map_err(|error| StoreError::Defect {
+                what: "status change".into(),
+                source: error.to_string().into(),
+            })?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(&handback.sku, &handback.warehouse))))
+            .update_expression(
+                "SET reserved = :reserved, set_aside = :aside, backordered = :backordered, \
+                 available = :available, version = version + :one",
+            )
+            .condition_expression("version = :version")
+            .expression_attribute_values(":reserved", n(after.reserved))
+            .expression_attribute_values(":aside", n(after.set_aside))
+            .expression_attribute_values(":backordered", n(after.backordered))
+            .expression_attribute_values(":available", n(after.available()))
+            .expression_attribute_values(":version", n(stock.version))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The backorder marked cancelled, carrying `backorder.cancelled`.
+    fn leave_queue(&self, leaving: &LeavingQueue) -> Result<TransactWriteItem, StoreError> {
+        let event = PendingEvent::from_event(&leaving.event)?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(backorder_key(&leaving.backorder))))
+            .update_expression(
+                "SET st = :cancelled, #source = :source, detail_type = :detail_type, detail = :detail",
+            )
+            .condition_expression("st IN (:pending, :partial)")
+            .expression_attribute_names("#source", "source")
+            .expression_attribute_values(":cancelled", s(BackorderStatus::Cancelled.as_str()))
+            .expression_attribute_values(":pending", s(BackorderStatus::Pending.as_str()))
+            .expression_attribute_values(":partial", s(BackorderStatus::Partial.as_str()))
+            .expression_attribute_values(":source", s(event.source))
+            .expression_attribute_values(":detail_type", s(event.detail_type))
+            .expression_attribute_values(":detail", s(event.detail))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
 
 impl DynamoStore {
     fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
@@ -85,44 +248,32 @@ impl DynamoStore {
     }
 }
 
+/// Writes of a change that hands stock back: the stock levels moved
+/// meanwhile, up to this many times, before the change is given up as stale.
+const HANDBACK_ATTEMPTS: u32 = 5;
+
 #[async_trait]
 impl OrderLifecycle for DynamoStore {
     async fn change_status(&self, change: &StatusChange) -> Result<(), ChangeError> {
-        let mut writes = vec![self.status_update(change)?];
-        // The history entry carries the change's event for the relay.
-        writes.push(self.put_new(carrying_item(
-            &HistoryItem::new(change),
-            Some(&change.event),
-            "history",
-        )?)?);
-        for (sku, warehouse, units) in &change.release {
-            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Release)?);
+        // First as if no queue were owed anything (no read needed), unless a
+        // backorder leaves; then on the levels as read.
+        let mut levels = None;
+        if change
+            .release
+            .iter()
+            .any(|handback| handback.leaving.is_some())
+        {
+            levels = Some(self.stock_levels_of(&change.release).await?);
         }
-        let reserved_from = writes.len();
-        for (sku, warehouse, units) in &change.reserve {
-            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Reserve)?);
+        for _ in 0..HANDBACK_ATTEMPTS {
+            match self.try_change(change, levels.as_ref()).await? {
+                Written::Done => return Ok(()),
+                Written::StockMoved => {
+                    levels = Some(self.stock_levels_of(&change.release).await?);
+                }
+            }
         }
-        let reserved = reserved_from..writes.len();
-        let applied_index = writes.len();
-        if let Some(record) = self.applied_record(change.applies.as_ref(), change.at)? {
-            writes.push(record);
-        }
-        let Some(reasons) = self.transact(writes).await? else {
-            return Ok(());
-        };
-        let failed = |index: usize| condition_failed(&reasons, index);
-        let refusal = ChangeRefusal {
-            applied_before: change.applies.is_some() && failed(applied_index),
-            order_changed: failed(0),
-            conflict: reasons.iter().any(|r| r == "TransactionConflict"),
-            stock_short: reserved.clone().any(failed),
-        };
-        Err(refusal.reason().unwrap_or_else(|| {
-            ChangeError::Store(shopflow_aws_errors::unexplained_cancellation(
-                "status change",
-                &reasons,
-            ))
-        }))
+        Err(ChangeError::Stale)
     }
 
     async fn record_event(

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shopflow_domain::ids::InvalidValue;
-use shopflow_domain::{CheckoutError, MoneyError};
+use shopflow_domain::{CheckoutError, MoneyError, Shortage};
 use shopflow_ports::{GatewayError, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -202,11 +202,45 @@ impl From<CheckoutError> for ApiError {
             }
             CheckoutError::OutOfStock(shortages) => {
                 status(StatusCode::CONFLICT, "insufficient_stock")
-                    .with_details(json!({ "lines": shortages }))
+                    .with_details(json!({ "lines": shortages_view(&shortages) }))
             }
+            CheckoutError::BackorderLimit(shortages) => {
+                status(StatusCode::CONFLICT, "backorder_limit_exceeded")
+                    .with_details(json!({ "lines": shortages_view(&shortages) }))
+            }
+            CheckoutError::TooManyBackorders {
+                lines,
+                backordered,
+                max,
+            } => status(StatusCode::UNPROCESSABLE_ENTITY, "too_many_backorders").with_details(
+                json!({ "field": "lines", "lines": lines, "backordered_lines": backordered, "max_lines_and_backorders": max }),
+            ),
             CheckoutError::Money(error) => error.into(),
         }
     }
+}
+
+/// Each short line, with the backorder offered for it.
+fn shortages_view(shortages: &[Shortage]) -> Value {
+    shortages
+        .iter()
+        .map(|shortage| {
+            let offer = &shortage.backorder;
+            json!({
+                "sku": shortage.sku,
+                "requested": shortage.requested,
+                "available": shortage.available,
+                "backorder": {
+                    "allowed": offer.allowed,
+                    "warehouse": shortage.warehouse,
+                    "remaining_capacity": offer.remaining_capacity,
+                    "estimated_restock_date": offer
+                        .allowed
+                        .then(|| offer.estimated_restock.to_rfc3339()),
+                },
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@ pub struct OrderView<'a> {
     pub payment_status: &'static str,
     /// unfulfilled, awaiting_stock, partially_shipped, shipped, delivered or returned.
     pub fulfillment_status: &'static str,
+    /// none, partial or full: how much of the order waits for stock.
+    pub backorder_status: &'static str,
+    /// When the last unit waiting for stock is expected, while any waits.
+    pub estimated_fulfillment_date: Option<String>,
     pub customer_id: &'a str,
     pub currency: &'a str,
     pub lines: Vec<OrderLineView<'a>>,
@@ -61,6 +65,12 @@ pub struct OrderLineView<'a> {
     pub unit_price_minor: i64,
     pub line_total_minor: i64,
     pub warehouse: &'a str,
+    /// Units reserved in the warehouse.
+    pub reserved: u32,
+    /// Units waiting in its backorder queue.
+    pub backordered: u32,
+    /// The line's backorder, when its checkout made one.
+    pub backorder_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +88,8 @@ impl<'a> From<&'a Order> for OrderView<'a> {
             status: order.status.as_str(),
             payment_status: order.payment.payment_status().as_str(),
             fulfillment_status: order.fulfillment_status.as_str(),
+            backorder_status: order.backorder_state().as_str(),
+            estimated_fulfillment_date: order.estimated_fulfillment().map(|at| at.to_rfc3339()),
             customer_id: order.customer_id.as_str(),
             currency: order.currency.as_str(),
             lines: order
@@ -90,6 +102,9 @@ impl<'a> From<&'a Order> for OrderView<'a> {
                     unit_price_minor: line.unit_price.minor,
                     line_total_minor: line.line_total.minor,
                     warehouse: line.warehouse.as_str(),
+                    reserved: line.reserved(),
+                    backordered: line.backordered(),
+                    backorder_id: line.backorder.map(|b| b.id.to_string()),
                 })
                 .collect(),
             totals: TotalsView {

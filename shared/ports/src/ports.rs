@@ -3,11 +3,13 @@
 //! tests, by the test kit's in-memory fake.
 
 use async_trait::async_trait;
-use shopflow_domain::events::{DomainEvent, OrderStatusChanged, ReservedLine};
+use shopflow_domain::events::{
+    BackorderMove, BackorderMoved, DomainEvent, OrderStatusChanged, ReservedLine,
+};
 use shopflow_domain::{
-    Actor, BackorderSettings, CustomerId, FulfillmentStatus, Order, OrderId, OrderState,
-    OrderStatus, OrderTrigger, Payment, PaymentStatus, Product, Sku, StockLevel, Timestamp,
-    WarehouseId,
+    Actor, Backorder, BackorderSettings, CustomerId, FulfillmentStatus, Order, OrderId, OrderState,
+    OrderStatus, OrderTrigger, Payment, PaymentStatus, Product, Sku, StockError, StockLevel,
+    Timestamp, WarehouseId,
 };
 use std::collections::{BTreeMap, HashMap};
 use ulid::Ulid;
@@ -67,7 +69,7 @@ pub struct OutboxEvent {
 pub struct CheckoutSnapshot {
     pub replay: Option<CheckoutReceipt>,
     pub catalog: HashMap<Sku, Product>,
-    pub stock: HashMap<(Sku, WarehouseId), StockLevel>,
+    pub stock: shopflow_domain::Stock,
 }
 
 /// Why placing an order wrote nothing.
@@ -96,15 +98,19 @@ pub trait CheckoutStore: OrderReader {
         warehouses: &[WarehouseId],
     ) -> Result<CheckoutSnapshot, StoreError>;
 
-    /// Atomically: reserves every line's units, writes the order and the
-    /// key's receipt, which also carries the `order.created` event for the
-    /// outbox relay. All of it or none of it.
+    /// Atomically: reserves every line's units, backorders what a short
+    /// line lacks (its queue item carrying `backorder.created`), writes the
+    /// order and the key's receipt, which also carries the `order.created`
+    /// event for the outbox relay. All of it or none of it. A backordered
+    /// line is written only if its stock and settings are still those of
+    /// `decided_on`, the snapshot checkout decided with.
     async fn place_order(
         &self,
         order: &Order,
         event: &OutboxEvent,
         key: &IdempotencyKey,
         receipt: &CheckoutReceipt,
+        decided_on: &shopflow_domain::Stock,
     ) -> Result<(), PlaceOrderError>;
 }
 
@@ -154,6 +160,26 @@ pub struct Restock {
     /// Digest of the request (its SKU, warehouse and body): a retry with
     /// another request under the same key is refused.
     pub fingerprint: String,
+    /// The id and time of the `inventory.restocked` event it makes.
+    pub event_id: Ulid,
+    pub at: Timestamp,
+}
+
+impl Restock {
+    /// `inventory.restocked` for this restock taking the stock from
+    /// `before` to `after`: what it set aside for the backorder queue too.
+    pub fn event(&self, before: StockLevel, after: StockLevel) -> OutboxEvent {
+        OutboxEvent {
+            id: self.event_id,
+            occurred_at: self.at,
+            event: DomainEvent::InventoryRestocked(shopflow_domain::events::InventoryRestocked {
+                sku: self.sku.clone(),
+                warehouse: self.warehouse.clone(),
+                received: self.received,
+                set_aside: after.set_aside - before.set_aside,
+            }),
+        }
+    }
 }
 
 /// What a restock did.
@@ -174,16 +200,13 @@ pub trait InventoryStore: Send + Sync {
     /// Stock of the SKU in every warehouse that has ever held it.
     async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError>;
 
-    /// Adds received units to a warehouse's stock, with the key's receipt
-    /// (which carries `event` for the relay) in the same transaction, once
+    /// Adds received units to a warehouse's stock, setting aside what its
+    /// backorder queue is owed, with the key's receipt (which carries the
+    /// restock's `inventory.restocked` for the relay) in the same transaction, once
     /// per key: a retry is answered from the receipt. The level returned is
     /// the one this restock left, known from the version it was written on,
     /// not read again afterwards.
-    async fn restock(
-        &self,
-        restock: &Restock,
-        event: &OutboxEvent,
-    ) -> Result<Restocked, RestockError>;
+    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError>;
 
     /// The backorder settings of a SKU in a warehouse (the defaults until
     /// staff save some), or `None` when the catalog has no such product.
@@ -250,8 +273,9 @@ pub struct StatusChange {
     pub actor: String,
     pub reason: Option<String>,
     pub at: Timestamp,
-    /// Reserved units returned to stock: (sku, warehouse, units).
-    pub release: Vec<(Sku, WarehouseId, u32)>,
+    /// What each line hands back: reserved units returned to stock, and
+    /// its backorder's waiting units taken out of the queue.
+    pub release: Vec<Handback>,
     /// Units reserved again for an expired order a late payment revives:
     /// (sku, warehouse, units), each conditional on the stock being there.
     pub reserve: Vec<(Sku, WarehouseId, u32)>,
@@ -288,22 +312,12 @@ impl StatusChange {
         reason: Option<String>,
         at: Timestamp,
     ) -> Self {
-        let lines = || -> Vec<(Sku, WarehouseId, u32)> {
-            order
-                .lines
-                .iter()
-                .map(|line| {
-                    (
-                        line.sku.clone(),
-                        line.warehouse.clone(),
-                        line.quantity.get(),
-                    )
-                })
-                .collect()
-        };
         let from = order.state();
-        let release: Vec<(Sku, WarehouseId, u32)> = if from.releases_reservations(to) {
-            lines()
+        let release: Vec<Handback> = if from.releases_reservations(to) {
+            let why = reason
+                .clone()
+                .unwrap_or_else(|| trigger.as_str().to_owned());
+            Handback::of_order(order, &why, at)
         } else {
             Vec::new()
         };
@@ -317,10 +331,11 @@ impl StatusChange {
             reason: reason.clone(),
             released: release
                 .iter()
-                .map(|(sku, warehouse, quantity)| ReservedLine {
-                    sku: sku.clone(),
-                    warehouse: warehouse.clone(),
-                    quantity: *quantity,
+                .filter(|handback| handback.reserved > 0)
+                .map(|handback| ReservedLine {
+                    sku: handback.sku.clone(),
+                    warehouse: handback.warehouse.clone(),
+                    quantity: handback.reserved,
                 })
                 .collect(),
         };
@@ -334,7 +349,17 @@ impl StatusChange {
             reason,
             at,
             reserve: if from.reacquires_reservations(to) {
-                lines()
+                order
+                    .lines
+                    .iter()
+                    .map(|line| {
+                        (
+                            line.sku.clone(),
+                            line.warehouse.clone(),
+                            line.quantity.get(),
+                        )
+                    })
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -347,6 +372,73 @@ impl StatusChange {
             },
             applies: None,
             payment: None,
+        }
+    }
+}
+
+/// What one line of a cancelled or lapsed order hands back in its
+/// warehouse: the units reserved for it, and its backorder, which leaves
+/// the queue with the units still waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handback {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub reserved: u32,
+    pub leaving: Option<LeavingQueue>,
+}
+
+/// A backorder taken out of the queue, and the event announcing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeavingQueue {
+    /// As it stands after: cancelled.
+    pub backorder: Backorder,
+    /// Units it still waited for.
+    pub waiting: u32,
+    pub event: OutboxEvent,
+}
+
+impl Handback {
+    /// Every line of `order` (cancelled or lapsed for `why`) handing back.
+    pub fn of_order(order: &Order, why: &str, at: Timestamp) -> Vec<Handback> {
+        let backorders = order.backorders();
+        order
+            .lines
+            .iter()
+            .map(|line| Handback {
+                sku: line.sku.clone(),
+                warehouse: line.warehouse.clone(),
+                reserved: line.reserved(),
+                leaving: backorders
+                    .iter()
+                    .find(|b| Some(b.id) == line.backorder.map(|lb| lb.id))
+                    .filter(|b| b.open() > 0)
+                    .map(|b| LeavingQueue::new(b, why, at)),
+            })
+            .collect()
+    }
+
+    /// The stock level after the hand-back: reserved units released (set
+    /// aside for the queue as far as it is owed), waiting units out of it.
+    pub fn applied_to(&self, level: StockLevel) -> Result<StockLevel, StockError> {
+        let waiting = self.leaving.as_ref().map_or(0, |leaving| leaving.waiting);
+        level.release(self.reserved)?.cancel_backorder(waiting)
+    }
+}
+
+impl LeavingQueue {
+    fn new(backorder: &Backorder, why: &str, at: Timestamp) -> Self {
+        let cancelled = backorder.cancelled();
+        let mut moved = BackorderMoved::new(BackorderMove::Cancelled, &cancelled);
+        moved.units_cancelled = Some(backorder.open());
+        moved.reason = Some(why.to_owned());
+        Self {
+            waiting: backorder.open(),
+            backorder: cancelled,
+            event: OutboxEvent {
+                id: Ulid::generate(),
+                occurred_at: at,
+                event: DomainEvent::BackorderMoved(moved),
+            },
         }
     }
 }

@@ -3,17 +3,15 @@
 //! would, so a test starts from the state it describes.
 
 use crate::memory::MemoryStore;
-use shopflow_domain::events::{
-    DomainEvent, InventoryRestocked, OrderCreated, OrderStatusChanged, PaymentReported,
-};
+use shopflow_domain::events::{DomainEvent, OrderCreated, OrderStatusChanged, PaymentReported};
 use shopflow_domain::{
-    Actor, CaptureState, Currency, CustomerId, Email, FulfillmentStatus, Money, Order, OrderId,
-    OrderLine, OrderStatus, OrderTotals, OrderTrigger, Payment, Quantity, ShippingAddress, Sku,
-    Timestamp, WarehouseId,
+    Actor, BackorderId, BackorderSettings, CaptureState, Currency, CustomerId, Email,
+    FulfillmentStatus, LineBackorder, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
+    OrderTrigger, Payment, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
     ChangeError, CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle,
-    OrderReader, OutboxEvent, Restock, StatusChange,
+    OrderReader, OutboxEvent, PlaceOrderError, Restock, SettingsRow, StatusChange,
 };
 use ulid::Ulid;
 
@@ -67,6 +65,7 @@ pub fn order_line(code: &str, warehouse: &str, units: u32, unit_minor: i64) -> O
         unit_price: eur(unit_minor),
         line_total: eur(unit_minor * i64::from(units)),
         warehouse: wh(warehouse),
+        backorder: None,
     }
 }
 
@@ -103,10 +102,20 @@ pub fn unpaid_order(
     }
 }
 
-/// Writes `order` as checkout does: the order and its reservations, its
+/// Writes `order` as checkout does, on the stock and backorder settings
+/// the store holds: the order, its reservations and backorders, its
 /// `order.created` event (with id `event_id`) and an idempotency receipt
 /// keyed by the order's id.
 pub async fn place_order(store: &impl CheckoutStore, order: &Order, event_id: Ulid) {
+    try_place_order(store, order, event_id).await.unwrap();
+}
+
+/// [`place_order`], answering what the store said.
+pub async fn try_place_order(
+    store: &impl CheckoutStore,
+    order: &Order,
+    event_id: Ulid,
+) -> Result<(), PlaceOrderError> {
     let event = OutboxEvent {
         id: event_id,
         occurred_at: order.created_at,
@@ -120,10 +129,54 @@ pub async fn place_order(store: &impl CheckoutStore, order: &Order, event_id: Ul
         request_fingerprint: order.id.to_string(),
         order_id: order.id,
     };
-    store
-        .place_order(order, &event, &key, &receipt)
+    let skus: Vec<Sku> = order.lines.iter().map(|line| line.sku.clone()).collect();
+    let warehouses: Vec<WarehouseId> = order
+        .lines
+        .iter()
+        .map(|line| line.warehouse.clone())
+        .collect();
+    let snapshot = store
+        .checkout_snapshot(&key, &skus, &warehouses)
         .await
         .unwrap();
+    store
+        .place_order(order, &event, &key, &receipt, &snapshot.stock)
+        .await
+}
+
+/// `units` of `code` from `warehouse` at `unit_minor` euro cents, the last
+/// `waiting` of them in a backorder expected at `estimated_restock`.
+pub fn backordered_line(
+    code: &str,
+    warehouse: &str,
+    (units, waiting): (u32, u32),
+    unit_minor: i64,
+    estimated_restock: Timestamp,
+) -> OrderLine {
+    OrderLine {
+        backorder: Some(LineBackorder {
+            id: BackorderId::from_ulid(Ulid::generate()),
+            priority: 0,
+            quantity: waiting,
+            waiting,
+            estimated_restock,
+        }),
+        ..order_line(code, warehouse, units, unit_minor)
+    }
+}
+
+/// Lets `code` be backordered in `warehouse`, up to `max` units.
+pub async fn allow_backorders(store: &impl InventoryStore, code: &str, warehouse: &str, max: u32) {
+    let row = SettingsRow {
+        sku: sku(code),
+        warehouse: wh(warehouse),
+        settings: BackorderSettings {
+            allow_backorder: true,
+            max_backorder_quantity: max,
+            ..BackorderSettings::default()
+        },
+    };
+    store.save_backorder_settings(&[row]).await.unwrap();
 }
 
 /// Receives `units` of `code` into `warehouse` at `at`, as the restock
@@ -136,15 +189,6 @@ pub async fn receive_stock(
     event_id: Ulid,
     at: Timestamp,
 ) {
-    let event = OutboxEvent {
-        id: event_id,
-        occurred_at: at,
-        event: DomainEvent::InventoryRestocked(InventoryRestocked {
-            sku: sku(code),
-            warehouse: wh(warehouse),
-            received: units,
-        }),
-    };
     let restock = Restock {
         sku: sku(code),
         warehouse: wh(warehouse),
@@ -154,8 +198,10 @@ pub async fn receive_stock(
             key: event_id.to_string(),
         },
         fingerprint: event_id.to_string(),
+        event_id,
+        at,
     };
-    store.restock(&restock, &event).await.unwrap();
+    store.restock(&restock).await.unwrap();
 }
 
 /// The provider's payment the fixtures' orders are paid with.

@@ -3,9 +3,10 @@
 //! reserves every line or nothing.
 
 use async_trait::async_trait;
+use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
 use shopflow_domain::{
-    BackorderSettings, CustomerId, Order, OrderId, OrderStatus, PaymentAttempt, Product, Refund,
-    RefundStatus, Sku, StockLevel, Timestamp, WarehouseId,
+    Backorder, BackorderId, BackorderSettings, CustomerId, Order, OrderId, OrderStatus,
+    PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
     ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
@@ -22,6 +23,8 @@ struct State {
     products: HashMap<Sku, Product>,
     stock: BTreeMap<(Sku, WarehouseId), StockLevel>,
     backorder_settings: HashMap<(Sku, WarehouseId), BackorderSettings>,
+    /// Every backorder, in or out of its queue.
+    backorders: BTreeMap<BackorderId, Backorder>,
     orders: BTreeMap<OrderId, Order>,
     history: BTreeMap<OrderId, Vec<HistoryEntry>>,
     applied_events: std::collections::HashSet<(String, String)>,
@@ -107,6 +110,19 @@ impl MemoryStore {
             .copied()
             .unwrap_or_default()
     }
+
+    /// Every backorder of a SKU in a warehouse, in allocation order.
+    pub fn queue(&self, sku: &Sku, warehouse: &WarehouseId) -> Vec<Backorder> {
+        let mut queue: Vec<Backorder> = self
+            .state()
+            .backorders
+            .values()
+            .filter(|b| &b.sku == sku && &b.warehouse == warehouse)
+            .cloned()
+            .collect();
+        queue.sort_by_key(Backorder::queue_position);
+        queue
+    }
 }
 
 /// Up to `limit` orders in iteration order, and the last one's id as the
@@ -152,7 +168,10 @@ impl CheckoutStore for MemoryStore {
             for warehouse in warehouses {
                 let at = (sku.clone(), warehouse.clone());
                 if let Some(level) = state.stock.get(&at) {
-                    snapshot.stock.insert(at, *level);
+                    snapshot.stock.levels.insert(at.clone(), *level);
+                }
+                if let Some(settings) = state.backorder_settings.get(&at) {
+                    snapshot.stock.backorder_settings.insert(at, *settings);
                 }
             }
         }
@@ -165,6 +184,7 @@ impl CheckoutStore for MemoryStore {
         event: &OutboxEvent,
         key: &IdempotencyKey,
         receipt: &CheckoutReceipt,
+        decided_on: &Stock,
     ) -> Result<(), PlaceOrderError> {
         let mut state = self.state();
         if state.idempotency.contains_key(key) {
@@ -174,14 +194,40 @@ impl CheckoutStore for MemoryStore {
         for line in &order.lines {
             let at = (line.sku.clone(), line.warehouse.clone());
             let level = state.stock.get(&at).copied().unwrap_or_default();
-            let next = level
-                .reserve(line.quantity.get())
-                .map_err(|_| PlaceOrderError::StockChanged)?;
-            reserved.push((at, next));
+            let next = if line.backordered() > 0 {
+                // As DynamoDB's condition: every unit there taken, on the
+                // settings checkout saw, within their limit.
+                let settings = state.backorder_settings.get(&at).copied();
+                let decided = decided_on.settings(&line.sku, &line.warehouse);
+                (settings == Some(decided)
+                    && decided.allow_backorder
+                    && level.available() == line.reserved())
+                .then_some(level)
+                .and_then(|level| level.reserve(line.reserved()).ok())
+                .and_then(|level| {
+                    level
+                        .backorder(line.backordered(), decided.max_backorder_quantity)
+                        .ok()
+                })
+            } else {
+                level.reserve(line.quantity.get()).ok()
+            };
+            reserved.push((at, next.ok_or(PlaceOrderError::StockChanged)?));
         }
         state.stock.extend(reserved);
         state.orders.insert(order.id, order.clone());
         state.outbox.push(event.clone());
+        for backorder in order.backorders() {
+            state.outbox.push(OutboxEvent {
+                id: ulid::Ulid::generate(),
+                occurred_at: order.created_at,
+                event: DomainEvent::BackorderMoved(BackorderMoved::new(
+                    BackorderMove::Created,
+                    &backorder,
+                )),
+            });
+            state.backorders.insert(backorder.id, backorder);
+        }
         state.idempotency.insert(key.clone(), receipt.clone());
         Ok(())
     }
@@ -233,11 +279,7 @@ impl InventoryStore for MemoryStore {
             .collect())
     }
 
-    async fn restock(
-        &self,
-        restock: &Restock,
-        event: &OutboxEvent,
-    ) -> Result<Restocked, RestockError> {
+    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError> {
         let mut state = self.state();
         if let Some((fingerprint, level)) = state.restocks.get(&restock.key) {
             return if *fingerprint == restock.fingerprint {
@@ -258,7 +300,7 @@ impl InventoryStore for MemoryStore {
         state
             .restocks
             .insert(restock.key.clone(), (restock.fingerprint.clone(), next));
-        state.outbox.push(event.clone());
+        state.outbox.push(restock.event(level, next));
         Ok(Restocked::Now(next))
     }
 
@@ -317,10 +359,10 @@ impl OrderLifecycle for MemoryStore {
         // Work on a copy so a failed line leaves stock as it was.
         let mut stock = state.stock.clone();
         let mut release_failed = None;
-        for (sku, warehouse, units) in &change.release {
-            let at = (sku.clone(), warehouse.clone());
+        for handback in &change.release {
+            let at = (handback.sku.clone(), handback.warehouse.clone());
             let level = stock.get(&at).copied().unwrap_or_default();
-            match level.release(*units) {
+            match handback.applied_to(level) {
                 Ok(next) => {
                     stock.insert(at, next);
                 }
@@ -371,6 +413,12 @@ impl OrderLifecycle for MemoryStore {
                 reason: change.reason.clone(),
             });
         state.outbox.push(change.event.clone());
+        for leaving in change.release.iter().filter_map(|h| h.leaving.as_ref()) {
+            state
+                .backorders
+                .insert(leaving.backorder.id, leaving.backorder.clone());
+            state.outbox.push(leaving.event.clone());
+        }
         if let Some(applied) = &change.applies {
             state.applied_events.insert(applied.clone());
         }

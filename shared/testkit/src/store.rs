@@ -6,7 +6,7 @@ use crate::memory::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::PaymentAttempt;
 use shopflow_domain::{
-    BackorderSettings, CustomerId, Order, OrderId, OrderStatus, Product, Sku, StockLevel,
+    BackorderSettings, CustomerId, Order, OrderId, OrderStatus, Product, Sku, Stock, StockLevel,
     Timestamp, WarehouseId,
 };
 use shopflow_ports::{
@@ -30,8 +30,11 @@ pub trait StoreHooks: Send + Sync {
         event: &OutboxEvent,
         key: &IdempotencyKey,
         response: &CheckoutReceipt,
+        decided_on: &Stock,
     ) -> Result<(), PlaceOrderError> {
-        memory.place_order(order, event, key, response).await
+        memory
+            .place_order(order, event, key, response, decided_on)
+            .await
     }
 
     /// A status change's write.
@@ -136,9 +139,10 @@ impl<H: StoreHooks> CheckoutStore for SharedStore<H> {
         event: &OutboxEvent,
         key: &IdempotencyKey,
         response: &CheckoutReceipt,
+        decided_on: &Stock,
     ) -> Result<(), PlaceOrderError> {
         self.hooks
-            .place_order(&self.memory, order, event, key, response)
+            .place_order(&self.memory, order, event, key, response, decided_on)
             .await
     }
 }
@@ -157,12 +161,8 @@ impl<H: StoreHooks> InventoryStore for SharedStore<H> {
         self.memory.stock_levels(sku).await
     }
 
-    async fn restock(
-        &self,
-        restock: &Restock,
-        event: &OutboxEvent,
-    ) -> Result<Restocked, RestockError> {
-        self.memory.restock(restock, event).await
+    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError> {
+        self.memory.restock(restock).await
     }
 
     async fn backorder_settings(

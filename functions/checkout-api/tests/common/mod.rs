@@ -141,6 +141,13 @@ impl Shop {
         self.send(checkout_event(body.to_string())).await
     }
 
+    /// Checks out `body` as `CUSTOMER` under idempotency key `key`.
+    pub async fn checkout_keyed(&self, body: &Value, key: &str) -> Reply {
+        let mut event = checkout_event(body.to_string());
+        event.headers.insert("idempotency-key".into(), key.into());
+        self.send(event).await
+    }
+
     pub async fn send(&self, event: HttpEvent) -> Reply {
         shopflow_testkit::call(|request| self.app.handle(request), event).await
     }
@@ -180,12 +187,15 @@ impl StoreHooks for Rival {
         event: &OutboxEvent,
         key: &IdempotencyKey,
         response: &CheckoutReceipt,
+        decided_on: &shopflow_domain::Stock,
     ) -> Result<(), PlaceOrderError> {
         let rival = self.rival.lock().unwrap().take();
         if let Some(rival) = rival {
             shopflow_testkit::place_order(memory, &rival, Ulid::generate()).await;
         }
-        memory.place_order(order, event, key, response).await
+        memory
+            .place_order(order, event, key, response, decided_on)
+            .await
     }
 }
 

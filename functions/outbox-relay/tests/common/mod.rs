@@ -209,6 +209,7 @@ pub fn outbox_item(n: u32) -> OutboxItem {
             sku: Sku::parse(&format!("SKU-{n}")).unwrap(),
             warehouse: WarehouseId::parse("BER").unwrap(),
             received: n,
+            set_aside: 0,
         }),
     };
     OutboxItem::from_event(&event).unwrap()
