@@ -79,7 +79,8 @@ struct StatusChanged {
 
 /// What an event asks of the provider.
 enum Action {
-    Capture(OrderId),
+    /// Capture, if `trigger` is when this order's policy takes the money.
+    Capture(OrderId, OrderTrigger),
     SettleCancelled(OrderId),
     GiveBack(RefundRequired),
 }
@@ -126,12 +127,12 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             return Ok(Handled::Duplicate);
         }
         let report = match action {
-            Action::Capture(order_id) => self.capture(order_id).await?,
+            Action::Capture(order_id, trigger) => self.capture(order_id, trigger).await?,
             Action::SettleCancelled(order_id) => self.settle_cancelled(order_id).await?,
             Action::GiveBack(refund) => self.give_back(&refund).await?,
         };
         let Some(report) = report else {
-            return Ok(Handled::Ignored("no money to act on".into()));
+            return Ok(Handled::Ignored("no money to act on now".into()));
         };
         let outcome = OutboxEvent {
             id: ulid::Ulid::generate(),
@@ -162,8 +163,8 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             serde_json::from_value(event.data.clone()).map_err(unreadable)?;
         Ok(if change.trigger == OrderTrigger::Cancelled {
             Some(Action::SettleCancelled(change.order_id))
-        } else if self.capture.captures_after(change.trigger) {
-            Some(Action::Capture(change.order_id))
+        } else if CapturePolicy::may_capture_after(change.trigger) {
+            Some(Action::Capture(change.order_id, change.trigger))
         } else {
             None
         })
@@ -177,9 +178,17 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             .ok_or_else(|| ConsumeError::Failed(format!("order {order_id} not found")))
     }
 
-    /// Takes the authorized amount, once.
-    async fn capture(&self, order_id: OrderId) -> Result<Option<PaymentReported>, ConsumeError> {
+    /// Takes the authorized amount, once, when `trigger` is when the policy
+    /// (or the order's backorders) say so.
+    async fn capture(
+        &self,
+        order_id: OrderId,
+        trigger: OrderTrigger,
+    ) -> Result<Option<PaymentReported>, ConsumeError> {
         let records = self.order(order_id).await?;
+        if !self.capture.captures_after(trigger, &records.order) {
+            return Ok(None);
+        }
         let payment = &records.order.payment;
         let (Some(intent_id), amount) = (&payment.intent_id, payment.capturable_minor()) else {
             return Ok(None);

@@ -63,6 +63,27 @@ async fn capture_on_shipment_waits_for_the_first_goods_to_leave() {
 }
 
 #[tokio::test]
+async fn a_backordered_order_is_captured_at_authorization_even_when_capture_waits_for_shipment() {
+    let mut shop = Shop::new(CapturePolicy::OnShipment).await;
+    let (order, intent) = shop.authorized_backordered_order().await;
+
+    let outcome = shop
+        .apply(status_event(order, OrderTrigger::PaymentAuthorized))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, Handled::Applied);
+    assert_eq!(shop.intent_status(&intent), Some(IntentStatus::Succeeded));
+    let reports = shop.reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].outcome, PaymentOutcome::Captured);
+    assert_eq!(
+        reports[0].facts.amount_minor, 6_500,
+        "2 tees and the poster"
+    );
+}
+
+#[tokio::test]
 async fn a_capture_stripe_already_made_is_reported_from_stripes_state() {
     // Stripe forgot the idempotency key (24 h): the capture is refused as
     // already done, and the payment as it stands is what gets reported.

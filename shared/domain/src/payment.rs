@@ -6,6 +6,7 @@
 //! The provider is Stripe in practice, but nothing here knows it: a payment
 //! is "the provider's payment" (a PaymentIntent) by its id.
 
+use crate::order::Order;
 use crate::status::{OrderTrigger, PaymentStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -178,16 +179,29 @@ impl CapturePolicy {
         }
     }
 
-    /// Whether a change made by `trigger` is when the order's authorized
+    /// Whether a change made by `trigger` to `order` is when its authorized
     /// payment is captured: its authorization, or a shipment (the first one
-    /// captures; later ones find nothing left to capture).
-    pub fn captures_after(self, trigger: OrderTrigger) -> bool {
-        match self {
-            Self::OnAuthorization => trigger == OrderTrigger::PaymentAuthorized,
-            Self::OnShipment => {
-                matches!(trigger, OrderTrigger::PartlyShipped | OrderTrigger::Shipped)
+    /// captures; later ones find nothing left to capture). An order that
+    /// backordered units is captured at authorization whatever the policy:
+    /// a card authorization lapses after about 7 days, a backorder waits
+    /// weeks, and its units are charged upfront.
+    pub fn captures_after(self, trigger: OrderTrigger, order: &Order) -> bool {
+        match trigger {
+            OrderTrigger::PaymentAuthorized => {
+                self == Self::OnAuthorization || order.was_backordered()
             }
+            OrderTrigger::PartlyShipped | OrderTrigger::Shipped => self == Self::OnShipment,
+            _ => false,
         }
+    }
+
+    /// Whether a change made by `trigger` can be when some order is
+    /// captured, before its order is read.
+    pub fn may_capture_after(trigger: OrderTrigger) -> bool {
+        matches!(
+            trigger,
+            OrderTrigger::PaymentAuthorized | OrderTrigger::PartlyShipped | OrderTrigger::Shipped
+        )
     }
 }
 
@@ -468,16 +482,34 @@ mod tests {
     #[test]
     fn capture_happens_at_authorization_or_at_the_first_shipment() {
         use OrderTrigger as T;
-        assert!(CapturePolicy::OnAuthorization.captures_after(T::PaymentAuthorized));
-        assert!(!CapturePolicy::OnAuthorization.captures_after(T::Shipped));
-        assert!(CapturePolicy::OnShipment.captures_after(T::PartlyShipped));
-        assert!(CapturePolicy::OnShipment.captures_after(T::Shipped));
-        assert!(!CapturePolicy::OnShipment.captures_after(T::PaymentAuthorized));
+        let order = crate::order::test_support::order_in(crate::status::OrderStatus::Confirmed);
+        let (now, ship) = (CapturePolicy::OnAuthorization, CapturePolicy::OnShipment);
+        assert!(now.captures_after(T::PaymentAuthorized, &order));
+        assert!(!now.captures_after(T::Shipped, &order));
+        assert!(ship.captures_after(T::PartlyShipped, &order));
+        assert!(ship.captures_after(T::Shipped, &order));
+        assert!(!ship.captures_after(T::PaymentAuthorized, &order));
+        assert!(!ship.captures_after(T::Cancelled, &order));
+        assert!(CapturePolicy::may_capture_after(T::PaymentAuthorized));
+        assert!(!CapturePolicy::may_capture_after(T::Delivered));
         assert_eq!(
             CapturePolicy::parse("ship"),
             Some(CapturePolicy::OnShipment)
         );
         assert_eq!(CapturePolicy::parse("never"), None);
+    }
+
+    #[test]
+    fn a_backordered_order_is_captured_at_authorization_even_when_capture_waits_for_shipment() {
+        let mut order = crate::order::test_support::order_in(crate::status::OrderStatus::Confirmed);
+        order
+            .lines
+            .push(crate::order::test_support::backordered_line(2, 1));
+
+        assert!(CapturePolicy::OnShipment.captures_after(OrderTrigger::PaymentAuthorized, &order));
+        assert!(
+            CapturePolicy::OnAuthorization.captures_after(OrderTrigger::PaymentAuthorized, &order)
+        );
     }
 
     #[test]

@@ -106,7 +106,15 @@ impl PaymentsShop {
             price: crate::eur(2_500),
             active: true,
         };
-        store.memory().upsert_product(&tee).await.unwrap();
+        let poster = Product {
+            sku: crate::sku("POSTER-A2"),
+            name: "Poster A2".into(),
+            price: crate::eur(1_500),
+            active: true,
+        };
+        for product in [&tee, &poster] {
+            store.memory().upsert_product(product).await.unwrap();
+        }
         crate::receive_stock(
             store.memory(),
             "TEE-RED",
@@ -148,6 +156,29 @@ impl PaymentsShop {
         let (id, intent) = self.unpaid_order().await;
         payment_authorized(self.store.memory(), &self.stripe, id, &intent).await;
         (id, intent)
+    }
+
+    /// Ada's order of two tees and a poster that is out of stock and
+    /// backordered, its payment authorized with a test card.
+    pub async fn authorized_backordered_order(&mut self) -> (OrderId, String) {
+        let now = shopflow_lambda_kit::now();
+        crate::allow_backorders(self.store.memory(), "POSTER-A2", "BER", 10).await;
+        let lines = vec![
+            crate::order_line("TEE-RED", "BER", 2, 2_500),
+            crate::backordered_line(
+                "POSTER-A2",
+                "BER",
+                (1, 1),
+                1_500,
+                now.plus_secs(14 * 86_400),
+            ),
+        ];
+        let order =
+            crate::unpaid_order(OrderId::from_ulid(Ulid::generate()), crate::ADA, lines, now);
+        crate::place_order(self.store.memory(), &order, Ulid::generate()).await;
+        let intent = payment_created(self.store.memory(), &self.stripe, &order).await;
+        payment_authorized(self.store.memory(), &self.stripe, order.id, &intent).await;
+        (order.id, intent)
     }
 
     /// Ada's order, paid: authorized, then captured.
