@@ -9,9 +9,9 @@ use shopflow_domain::{
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
-    ChangeError, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OrderReader,
-    PlaceOrderError, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
-    StatusChange,
+    AllocateError, AllocationBatch, BackorderAllocation, BackorderStore, ChangeError,
+    CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OrderReader, PlaceOrderError,
+    Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
@@ -21,8 +21,8 @@ use shopflow_testkit::{
 use ulid::Ulid;
 
 /// What a behaviour needs of a store.
-trait Store: CheckoutStore + InventoryStore + OrderLifecycle {}
-impl<S: CheckoutStore + InventoryStore + OrderLifecycle> Store for S {}
+trait Store: CheckoutStore + InventoryStore + OrderLifecycle + BackorderStore {}
+impl<S: CheckoutStore + InventoryStore + OrderLifecycle + BackorderStore> Store for S {}
 
 const WAREHOUSE: &str = "WH-NORTH";
 
@@ -365,6 +365,69 @@ async fn a_lapsed_backordered_order_leaves_the_queue(store: &impl Store) {
     assert_eq!(level(store, &code).await, counters(2, 0, 0, 0));
 }
 
+/// The queue reads back in allocation order with its stock; a batch of
+/// allocations moves set-aside units to the orders and holds only on what
+/// was read, so the same batch written twice is refused the second time.
+async fn allocations_hold_only_on_what_was_read(store: &impl Store) {
+    let code = stocked(store, 0).await;
+    allow_backorders(store, &code, WAREHOUSE, 100).await;
+    let first = backordered(store, &code, (2, 2)).await.unwrap();
+    let second = backordered(store, &code, (3, 3)).await.unwrap();
+    let key = Ulid::generate().to_string();
+    store.restock(&restock(&code, 4, &key)).await.unwrap();
+
+    let queue = BackorderStore::queue(store, &sku(&code), &wh(WAREHOUSE))
+        .await
+        .unwrap();
+    assert_eq!(queue.level, counters(4, 0, 4, 5));
+    let mut expected: Vec<_> = [&first, &second]
+        .iter()
+        .map(|order| order.lines[0].backorder.unwrap().id)
+        .collect();
+    expected.sort();
+    let ids: Vec<_> = queue.waiting.iter().map(|b| b.id).collect();
+    assert_eq!(ids, expected, "one query, in allocation order");
+
+    let orders = store.orders_by_id(&[first.id, second.id]).await.unwrap();
+    let allocations = shopflow_domain::allot(4, &queue.waiting)
+        .iter()
+        .map(|allotment| {
+            let backorder = queue
+                .waiting
+                .iter()
+                .find(|b| b.id == allotment.backorder)
+                .unwrap();
+            let order = orders.iter().find(|o| o.id == backorder.order_id).unwrap();
+            let actor = Actor::System("contract");
+            BackorderAllocation::new(backorder, allotment.units, order, &actor, "restock", now())
+                .unwrap()
+        })
+        .collect();
+    let batch = AllocationBatch {
+        sku: sku(&code),
+        warehouse: wh(WAREHOUSE),
+        allocations,
+    };
+    store.allocate(&batch).await.unwrap();
+    let again = store.allocate(&batch).await;
+
+    assert!(matches!(again, Err(AllocateError::Moved)), "{again:?}");
+    assert_eq!(level(store, &code).await, counters(4, 4, 0, 1));
+    let left = BackorderStore::queue(store, &sku(&code), &wh(WAREHOUSE))
+        .await
+        .unwrap();
+    assert_eq!(left.waiting.len(), 1);
+    assert_eq!(left.waiting[0].open(), 1);
+    let waiting: u32 = store
+        .orders_by_id(&[first.id, second.id])
+        .await
+        .unwrap()
+        .iter()
+        .map(|order| order.lines[0].backordered())
+        .sum();
+    assert_eq!(waiting, 1, "the orders wait for what the queue says");
+}
+
 /// A DynamoDB store on the local stack's DynamoDB Local and table.
 async fn dynamo() -> DynamoStore {
     let stack = shopflow_tests::stack_without_schedules();
@@ -405,6 +468,7 @@ contract!(
     a_restock_sets_aside_what_the_queue_is_owed,
     units_a_lapsed_order_releases_go_to_the_queue,
     a_lapsed_backordered_order_leaves_the_queue,
+    allocations_hold_only_on_what_was_read,
 );
 
 /// A refusal retrying cannot fix (here, a table that does not exist) is a

@@ -251,6 +251,8 @@ fn stock_view(warehouse: &WarehouseId, level: StockLevel) -> serde_json::Value {
         "warehouse": warehouse,
         "on_hand": level.on_hand,
         "reserved": level.reserved,
+        "set_aside": level.set_aside,
+        "backordered": level.backordered,
         "available": level.available(),
     })
 }

@@ -33,7 +33,7 @@ async fn an_admin_restock_adds_units_and_records_an_inventory_restocked_event() 
         reply.json(),
         json!({
             "sku": "TEE-RED",
-            "stock": { "warehouse": "BER", "on_hand": 25, "reserved": 0, "available": 25 }
+            "stock": { "warehouse": "BER", "on_hand": 25, "reserved": 0, "set_aside": 0, "backordered": 0, "available": 25 }
         })
     );
     assert_eq!(api.stock_of("TEE-RED", "BER").on_hand, 25);
@@ -65,7 +65,7 @@ async fn restocks_add_to_what_is_on_hand_and_keep_reservations() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
         reply.json()["stock"],
-        json!({ "warehouse": "BER", "on_hand": 12, "reserved": 3, "available": 9 })
+        json!({ "warehouse": "BER", "on_hand": 12, "reserved": 3, "set_aside": 0, "backordered": 0, "available": 9 })
     );
     assert_eq!(api.restocked_events().len(), 2);
 }

@@ -32,9 +32,9 @@ async fn stock_shows_each_warehouse_and_the_total_available() {
             "sku": "TEE-RED",
             "available": 11,
             "warehouses": [
-                { "warehouse": "BER", "on_hand": 10, "reserved": 3, "available": 7 },
-                { "warehouse": "HAM", "on_hand": 4, "reserved": 0, "available": 4 },
-                { "warehouse": "MUC", "on_hand": 2, "reserved": 2, "available": 0 }
+                { "warehouse": "BER", "on_hand": 10, "reserved": 3, "set_aside": 0, "backordered": 0, "available": 7 },
+                { "warehouse": "HAM", "on_hand": 4, "reserved": 0, "set_aside": 0, "backordered": 0, "available": 4 },
+                { "warehouse": "MUC", "on_hand": 2, "reserved": 2, "set_aside": 0, "backordered": 0, "available": 0 }
             ]
         })
     );

@@ -132,6 +132,10 @@ pub struct InventoryRestocked {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackorderMove {
     Created,
+    /// Units allocated; some still wait.
+    Allocated,
+    /// Its last units allocated.
+    Fulfilled,
     Cancelled,
 }
 
@@ -139,6 +143,8 @@ impl BackorderMove {
     pub fn detail_type(self) -> &'static str {
         match self {
             Self::Created => "backorder.created",
+            Self::Allocated => "backorder.allocated",
+            Self::Fulfilled => "backorder.fulfilled",
             Self::Cancelled => "backorder.cancelled",
         }
     }
@@ -162,6 +168,9 @@ pub struct BackorderMoved {
     /// Units this move took out of the queue (a cancellation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub units_cancelled: Option<u32>,
+    /// Units this move allocated (an allocation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units_allocated: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -182,7 +191,23 @@ impl BackorderMoved {
             priority: backorder.priority,
             estimated_restock: backorder.estimated_restock.to_rfc3339(),
             units_cancelled: None,
+            units_allocated: None,
             reason: None,
+        }
+    }
+
+    /// `units` allocated to a backorder that was `before`, for `reason`.
+    pub fn allocation(before: &Backorder, units: u32, reason: &str) -> Self {
+        let after = before.allocated(units);
+        let kind = if after.status == BackorderStatus::Fulfilled {
+            BackorderMove::Fulfilled
+        } else {
+            BackorderMove::Allocated
+        };
+        Self {
+            units_allocated: Some(units),
+            reason: Some(reason.to_owned()),
+            ..Self::new(kind, &after)
         }
     }
 }

@@ -183,6 +183,27 @@ impl Order {
         }
     }
 
+    /// The order after `units` set aside for its backorder `id` became its
+    /// reservation: that line waits for `units` fewer. `None` when no line
+    /// of it waits that many units for that backorder.
+    pub fn with_allocation(&self, id: BackorderId, units: u32) -> Option<Order> {
+        let mut after = self.clone();
+        let line = after
+            .lines
+            .iter_mut()
+            .find(|line| line.backorder.is_some_and(|b| b.id == id))?;
+        let backorder = line.backorder.as_mut()?;
+        backorder.waiting = backorder.waiting.checked_sub(units)?;
+        Some(after)
+    }
+
+    /// Whether every unit it waited for has stock now, so its goods move
+    /// on from `awaiting_stock`.
+    pub fn stock_arrived(&self) -> bool {
+        self.fulfillment_status == FulfillmentStatus::AwaitingStock
+            && self.backorder_state() == BackorderState::None
+    }
+
     /// Its lifecycle, money and goods as they stand.
     pub fn state(&self) -> OrderState {
         OrderState {

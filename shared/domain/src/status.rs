@@ -415,6 +415,8 @@ impl OrderState {
             OrderTrigger::Returned => {
                 matches!(self.status, S::Confirmed | S::Completed | S::Cancelled)
             }
+            // A backorder keeps its place while its order awaits payment.
+            OrderTrigger::StockAllocated => matches!(self.status, S::PendingPayment | S::Confirmed),
             _ => self.status == S::Confirmed,
         };
         if !may_move {
@@ -619,6 +621,7 @@ mod tests {
                         Some(S::Completed)
                     }
                     (S::Confirmed, _) => Some(S::Confirmed),
+                    (S::PendingPayment, T::StockAllocated) => Some(S::PendingPayment),
                     (S::Completed | S::Cancelled, T::Returned) => Some(from.status),
                     _ => None,
                 }

@@ -753,6 +753,22 @@ pub struct BackorderItem {
 impl BackorderItem {
     pub const TYPE: &'static str = "backorder";
 
+    pub fn into_backorder(self) -> Backorder {
+        Backorder {
+            id: self.id,
+            order_id: self.order,
+            customer_id: self.cust,
+            sku: self.sku,
+            warehouse: self.wh,
+            quantity: self.qty,
+            allocated: self.alloc,
+            status: self.st,
+            priority: self.prio,
+            created_at: self.at,
+            estimated_restock: self.eta,
+        }
+    }
+
     pub fn from_backorder(backorder: &Backorder) -> Self {
         let (pk, sk) = backorder_key(backorder);
         Self {
@@ -1146,5 +1162,35 @@ mod tests {
         );
         assert!(read_state("confirmed/paid").is_err());
         assert!(read_state("confirmed/paid/teleported").is_err());
+    }
+}
+
+/// One allocation to a backorder: who gave it how many units, when and why.
+/// It carries `backorder.allocated` or `backorder.fulfilled`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AllocationItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub backorder: BackorderId,
+    pub qty: u32,
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
+impl AllocationItem {
+    pub fn new(allocation: &shopflow_ports::BackorderAllocation) -> Self {
+        Self {
+            pk: format!("BOALLOC#{}", allocation.backorder.id),
+            sk: allocation.record_id.to_string(),
+            kind: "allocation".into(),
+            backorder: allocation.backorder.id,
+            qty: allocation.units,
+            at: allocation.at,
+            by: allocation.by.clone(),
+            reason: allocation.reason.clone(),
+        }
     }
 }

@@ -4,8 +4,10 @@
 //! test kit. Nothing here names an AWS SDK type or makes a network call.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod backorders;
 mod payments;
 mod ports;
 
+pub use backorders::*;
 pub use payments::*;
 pub use ports::*;

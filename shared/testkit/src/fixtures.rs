@@ -70,9 +70,10 @@ pub fn order_line(code: &str, warehouse: &str, units: u32, unit_minor: i64) -> O
 }
 
 /// An order in euros by `customer` for `lines`, placed at `created_at` and
-/// not paid yet: no tax or shipping, to Ada's address from
-/// `ada@example.com`, its stock reserved for 15 minutes. Tests that care
-/// about other values set them over this one.
+/// not paid yet (awaiting stock when a line is backordered): no tax or
+/// shipping, to Ada's address from `ada@example.com`, its stock reserved
+/// for 15 minutes. Tests that care about other values set them over this
+/// one.
 pub fn unpaid_order(
     id: OrderId,
     customer: &str,
@@ -80,11 +81,16 @@ pub fn unpaid_order(
     created_at: Timestamp,
 ) -> Order {
     let subtotal = eur(lines.iter().map(|line| line.line_total.minor).sum());
+    let fulfillment_status = if lines.iter().any(|line| line.backordered() > 0) {
+        FulfillmentStatus::AwaitingStock
+    } else {
+        FulfillmentStatus::Unfulfilled
+    };
     Order {
         id,
         customer_id: CustomerId::parse(customer).unwrap(),
         status: OrderStatus::PendingPayment,
-        fulfillment_status: FulfillmentStatus::Unfulfilled,
+        fulfillment_status,
         currency: Currency::parse("EUR").unwrap(),
         lines,
         totals: OrderTotals {

@@ -9,11 +9,11 @@ use shopflow_domain::{
     PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
-    ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
-    HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery,
-    OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError,
-    RefundWrite, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
-    StatusCount, StoreError, WebhookInbox,
+    AllocateError, AllocationBatch, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
+    CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore,
+    OrderLifecycle, OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page,
+    PaymentChange, PaymentRecords, PlaceOrderError, Queue, RefundWrite, Restock, RestockError,
+    Restocked, SaveSettingsError, SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -38,6 +38,8 @@ struct State {
     outbox: Vec<OutboxEvent>,
     attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
     refunds: BTreeMap<OrderId, Vec<Refund>>,
+    /// Allocation records, oldest first: backorder, units, by, reason.
+    allocations: Vec<(BackorderId, u32, String, String)>,
 }
 
 impl State {
@@ -122,6 +124,94 @@ impl MemoryStore {
             .collect();
         queue.sort_by_key(Backorder::queue_position);
         queue
+    }
+}
+
+impl MemoryStore {
+    /// The allocation records written, oldest first: backorder, units, by,
+    /// reason.
+    pub fn allocation_records(&self) -> Vec<(BackorderId, u32, String, String)> {
+        self.state().allocations.clone()
+    }
+}
+
+#[async_trait]
+impl BackorderStore for MemoryStore {
+    async fn queue(&self, sku: &Sku, warehouse: &WarehouseId) -> Result<Queue, StoreError> {
+        let level = self.stock(sku, warehouse);
+        let waiting = self
+            .queue(sku, warehouse)
+            .into_iter()
+            .filter(|backorder| backorder.status.is_open())
+            .collect();
+        Ok(Queue {
+            sku: sku.clone(),
+            warehouse: warehouse.clone(),
+            level,
+            waiting,
+        })
+    }
+
+    async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+        let state = self.state();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.orders.get(id).cloned())
+            .collect())
+    }
+
+    async fn allocate(&self, batch: &AllocationBatch) -> Result<(), AllocateError> {
+        let mut state = self.state();
+        // As DynamoDB's conditions: each backorder and order as read, the
+        // units still set aside.
+        let at = (batch.sku.clone(), batch.warehouse.clone());
+        let level = state.stock.get(&at).copied().unwrap_or_default();
+        let next = level
+            .allocate(batch.units())
+            .map_err(|_| AllocateError::Moved)?;
+        for allocation in &batch.allocations {
+            let backorder = &allocation.backorder;
+            let current = state.backorders.get(&backorder.id);
+            let order = state.orders.get(&allocation.order.id);
+            if current != Some(backorder)
+                || order.is_none_or(|order| order.version != allocation.order.version)
+            {
+                return Err(AllocateError::Moved);
+            }
+        }
+        state.stock.insert(at, next);
+        for allocation in &batch.allocations {
+            let mut order = allocation.order.clone();
+            order.version += 1;
+            if let Some(goods) = &allocation.goods {
+                order.fulfillment_status = goods.to.fulfillment_status;
+                state
+                    .history
+                    .entry(order.id)
+                    .or_default()
+                    .push(HistoryEntry {
+                        at: goods.at,
+                        from: goods.from,
+                        to: goods.to,
+                        trigger: goods.trigger,
+                        actor: goods.actor.clone(),
+                        reason: goods.reason.clone(),
+                    });
+                state.outbox.push(goods.event.clone());
+            }
+            state.orders.insert(order.id, order);
+            state
+                .backorders
+                .insert(allocation.backorder.id, allocation.after());
+            state.allocations.push((
+                allocation.backorder.id,
+                allocation.units,
+                allocation.by.clone(),
+                allocation.reason.clone(),
+            ));
+            state.outbox.push(allocation.event.clone());
+        }
+        Ok(())
     }
 }
 

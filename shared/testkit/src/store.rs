@@ -10,11 +10,11 @@ use shopflow_domain::{
     Timestamp, WarehouseId,
 };
 use shopflow_ports::{
-    ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry,
-    IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery, OrderReader,
-    OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, Restock,
-    RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange, StatusCount, StoreError,
-    WebhookInbox,
+    AllocateError, AllocationBatch, BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot,
+    CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle,
+    OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange,
+    PaymentRecords, PlaceOrderError, Queue, Restock, RestockError, Restocked, SaveSettingsError,
+    SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -53,6 +53,15 @@ pub trait StoreHooks: Send + Sync {
         change: &PaymentChange,
     ) -> Result<(), ChangeError> {
         memory.change_payment(change).await
+    }
+
+    /// The allocator's write of a batch.
+    async fn allocate(
+        &self,
+        memory: &MemoryStore,
+        batch: &AllocationBatch,
+    ) -> Result<(), AllocateError> {
+        memory.allocate(batch).await
     }
 
     /// A read of the lapsed-reservation index.
@@ -276,5 +285,20 @@ impl<H: StoreHooks> WebhookInbox for SharedStore<H> {
         self.memory
             .record_delivery(provider, event_id, event, at)
             .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> BackorderStore for SharedStore<H> {
+    async fn queue(&self, sku: &Sku, warehouse: &WarehouseId) -> Result<Queue, StoreError> {
+        BackorderStore::queue(&*self.memory, sku, warehouse).await
+    }
+
+    async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+        self.memory.orders_by_id(ids).await
+    }
+
+    async fn allocate(&self, batch: &AllocationBatch) -> Result<(), AllocateError> {
+        self.hooks.allocate(&self.memory, batch).await
     }
 }

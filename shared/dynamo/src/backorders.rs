@@ -1,0 +1,196 @@
+//! The backorder allocator's reads and writes: a queue with its stock, and
+//! a batch of allocations in one transaction.
+
+use super::items::{
+    AllocationItem, BackorderItem, HistoryItem, OrderItem, StockItem, backorder_key,
+    backorder_queue, order_key, stock_key, stored_fulfillment,
+};
+use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s, sdk};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use shopflow_domain::{BackorderStatus, Order, OrderId, Sku, WarehouseId};
+use shopflow_ports::{
+    AllocateError, AllocationBatch, BackorderAllocation, BackorderStore, Queue, StoreError,
+};
+use std::collections::HashMap;
+
+#[async_trait]
+impl BackorderStore for DynamoStore {
+    async fn queue(&self, sku: &Sku, warehouse: &WarehouseId) -> Result<Queue, StoreError> {
+        let stock = self
+            .batch_get(vec![key(stock_key(sku, warehouse))])
+            .await?
+            .into_iter()
+            .next()
+            .map(|item| serde_dynamo::from_item::<_, StockItem>(item).map_err(corrupt("stock")))
+            .transpose()?;
+        let waiting = self
+            .open_backorders(sku, warehouse)
+            .await?
+            .into_iter()
+            .map(BackorderItem::into_backorder)
+            .collect();
+        Ok(Queue {
+            sku: sku.clone(),
+            warehouse: warehouse.clone(),
+            level: stock.map(|stock| stock.level()).unwrap_or_default(),
+            waiting,
+        })
+    }
+
+    async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+        let keys = ids.iter().map(|id| key(order_key(*id))).collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, OrderItem>(item)
+                    .map_err(corrupt("order"))?
+                    .into_order()
+            })
+            .collect()
+    }
+
+    async fn allocate(&self, batch: &AllocationBatch) -> Result<(), AllocateError> {
+        let mut writes = Vec::with_capacity(1 + 4 * batch.allocations.len());
+        writes.push(self.allocate_stock(batch)?);
+        for allocation in &batch.allocations {
+            writes.push(self.advance_backorder(allocation)?);
+            writes.push(self.allocate_to_order(allocation)?);
+            writes.push(self.put_new(carrying_item(
+                &AllocationItem::new(allocation),
+                Some(&allocation.event),
+                "allocation",
+            )?)?);
+            if let Some(goods) = &allocation.goods {
+                writes.push(self.put_new(carrying_item(
+                    &HistoryItem::new(goods),
+                    Some(&goods.event),
+                    "history",
+                )?)?);
+            }
+        }
+        let Some(reasons) = self.transact(writes).await? else {
+            return Ok(());
+        };
+        let moved = (0..reasons.len()).any(|index| condition_failed(&reasons, index))
+            || reasons.iter().any(|reason| reason == "TransactionConflict");
+        if moved {
+            return Err(AllocateError::Moved);
+        }
+        Err(AllocateError::Store(
+            shopflow_aws_errors::unexplained_cancellation("backorder allocation", &reasons),
+        ))
+    }
+}
+
+impl DynamoStore {
+    /// The open backorders of a queue, in allocation order (the sort key),
+    /// every page, strongly consistent.
+    async fn open_backorders(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+    ) -> Result<Vec<BackorderItem>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression("st IN (:pending, :partial)")
+                .expression_attribute_values(":pk", s(backorder_queue(sku, warehouse)))
+                .expression_attribute_values(":pending", s(BackorderStatus::Pending.as_str()))
+                .expression_attribute_values(":partial", s(BackorderStatus::Partial.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items.unwrap_or_default() {
+                items.push(serde_dynamo::from_item(item).map_err(corrupt("backorder"))?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// The batch's units move from set aside to reserved, and out of the
+    /// backordered count, only while that many are still set aside.
+    fn allocate_stock(&self, batch: &AllocationBatch) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(&batch.sku, &batch.warehouse))))
+            .update_expression(
+                "SET set_aside = set_aside - :u, backordered = backordered - :u, \
+                 reserved = reserved + :u, version = version + :one",
+            )
+            .condition_expression("set_aside >= :u AND backordered >= :u")
+            .expression_attribute_values(":u", n(batch.units()))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The backorder as read gets its units: nothing else allocated to it
+    /// or cancelled it meanwhile.
+    fn advance_backorder(
+        &self,
+        allocation: &BackorderAllocation,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let after = allocation.after();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(backorder_key(&allocation.backorder))))
+            .update_expression("SET alloc = :after, st = :st")
+            .condition_expression("alloc = :before AND st = :read")
+            .expression_attribute_values(":after", n(after.allocated))
+            .expression_attribute_values(":st", s(after.status.as_str()))
+            .expression_attribute_values(":before", n(allocation.backorder.allocated))
+            .expression_attribute_values(":read", s(allocation.backorder.status.as_str()))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The order's lines (one waits less) and, when nothing waits any more,
+    /// its goods, on the version read.
+    fn allocate_to_order(
+        &self,
+        allocation: &BackorderAllocation,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let order = &allocation.order;
+        let lines = serde_dynamo::to_attribute_value(OrderItem::from_order(order).lines)
+            .map_err(corrupt("order lines"))?;
+        let mut values = HashMap::from([
+            (":lines".to_owned(), lines),
+            (":one".to_owned(), n(1)),
+            (":read".to_owned(), n(order.version)),
+        ]);
+        let mut expression = "SET #lines = :lines, version = version + :one".to_owned();
+        if let Some(goods) = &allocation.goods {
+            match stored_fulfillment(goods.to.fulfillment_status) {
+                Some(status) => {
+                    expression.push_str(", ful = :ful");
+                    values.insert(":ful".to_owned(), s(status.as_str()));
+                }
+                None => expression.push_str(" REMOVE ful"),
+            }
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(order_key(order.id))))
+            .update_expression(expression)
+            .condition_expression("version = :read")
+            .expression_attribute_names("#lines", "lines")
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}

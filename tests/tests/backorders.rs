@@ -1,0 +1,193 @@
+//! Backorders on the local stack, end to end: checkouts racing a restock
+//! and a queue limit, the allocator fed by the bus, the counters read back
+//! through the inventory API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+use shopflow_tests::{Api, Reply, cart, stack, unique, warehouses};
+use std::time::Duration;
+
+/// A new SKU at 2.50 with nothing in stock, backordered in the first
+/// warehouse up to `max` units.
+async fn backordered_sku(api: &Api, admin: &str, max: u32) -> (String, String) {
+    let sku = unique("BO");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(admin, &sku, 250, &[]).await;
+    let settings = json!({ "allow_backorder": true, "max_backorder_quantity": max });
+    let path = format!("/v1/inventory/{sku}/{warehouse}/backorder-settings");
+    let reply = api
+        .send("PUT", &path, Some(admin), &[], Some(settings.to_string()))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    (sku, warehouse)
+}
+
+/// One unit of `sku`, accepting a backorder, as a new customer; retried
+/// with the same key while the stack answers "contended, retry shortly",
+/// as a client does.
+async fn checkout_one(api: &Api, sku: &str) -> (String, Reply) {
+    let buyer = stack().customer(&unique("buyer"));
+    let key = unique("key");
+    let mut body = cart(&[(sku, 1)]);
+    body["accept_backorder"] = json!(true);
+    for _ in 0..40 {
+        let reply = api.checkout(&buyer, &key, &body).await;
+        if reply.status != 503 {
+            return (buyer, reply);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("checkout stayed contended");
+}
+
+async fn restock(api: &Api, admin: &str, sku: &str, warehouse: &str, units: u32) {
+    let path = format!("/v1/inventory/{sku}/{warehouse}/restock");
+    let key = unique("restock");
+    let reply = api
+        .send(
+            "POST",
+            &path,
+            Some(admin),
+            &[("idempotency-key", key.as_str())],
+            Some(json!({ "quantity": units }).to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+/// The warehouse's stock as the inventory API shows it.
+async fn level(api: &Api, admin: &str, sku: &str, warehouse: &str) -> Value {
+    let reply = api.get(&format!("/v1/inventory/{sku}"), admin).await;
+    reply.body["warehouses"]
+        .as_array()
+        .and_then(|levels| levels.iter().find(|l| l["warehouse"] == warehouse).cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// The level once `done` holds, waiting up to a minute for the allocator.
+async fn level_once(
+    api: &Api,
+    admin: &str,
+    sku: &str,
+    warehouse: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let level = level(api, admin, sku, warehouse).await;
+        if done(&level) || std::time::Instant::now() > deadline {
+            return level;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn order_id(reply: &Reply) -> String {
+    reply.body["order"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_restock_racing_fifty_checkouts_serves_the_queue_first() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let (sku, warehouse) = backordered_sku(&api, &admin, 1_000).await;
+    let mut queued = Vec::new();
+    for _ in 0..10 {
+        let (buyer, reply) = checkout_one(&api, &sku).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        assert_eq!(reply.body["order"]["backorder_status"], "full");
+        queued.push((buyer, order_id(&reply)));
+    }
+
+    let racing = join_all((0..50).map(|_| checkout_one(&api, &sku)));
+    let (racers, ()) = tokio::join!(racing, restock(&api, &admin, &sku, &warehouse, 20));
+
+    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    assert_eq!(
+        (
+            &settled["on_hand"],
+            &settled["reserved"],
+            &settled["set_aside"],
+            &settled["backordered"],
+            &settled["available"]
+        ),
+        (&json!(20), &json!(20), &json!(0), &json!(40), &json!(0)),
+        "{settled}"
+    );
+    for (buyer, id) in &queued {
+        let order = api
+            .order_once(id, buyer, |o| o["backorder_status"] == "none")
+            .await;
+        assert_eq!(order["backorder_status"], "none", "{order}");
+        assert_eq!(order["fulfillment_status"], "unfulfilled", "{order}");
+    }
+    let mut reserved = 0;
+    for (buyer, reply) in &racers {
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        let order = api
+            .get(&format!("/v1/orders/{}", order_id(reply)), buyer)
+            .await;
+        reserved += order.body["order"]["lines"][0]["reserved"]
+            .as_u64()
+            .unwrap();
+    }
+    assert_eq!(reserved, 10, "the racers got what the queue was not owed");
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_backorders_fill_a_limit_of_sixty_exactly() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let (sku, warehouse) = backordered_sku(&api, &admin, 60).await;
+
+    let replies = join_all((0..100).map(|_| checkout_one(&api, &sku))).await;
+
+    let placed: Vec<&(String, Reply)> = replies.iter().filter(|(_, r)| r.status == 201).collect();
+    let refused = replies
+        .iter()
+        .filter(|(_, r)| r.status == 409 && r.error_code() == "backorder_limit_exceeded")
+        .count();
+    assert_eq!((placed.len(), refused), (60, 40));
+    let level = level(&api, &admin, &sku, &warehouse).await;
+    assert_eq!(level["backordered"], 60, "{level}");
+    let mut queued = 0;
+    for (buyer, reply) in placed {
+        let order = api
+            .get(&format!("/v1/orders/{}", order_id(reply)), buyer)
+            .await;
+        queued += order.body["order"]["lines"][0]["backordered"]
+            .as_u64()
+            .unwrap();
+    }
+    assert_eq!(queued, 60, "the counter is the sum of the queue");
+}
+
+#[tokio::test]
+async fn a_cancelled_backordered_order_gives_its_place_to_the_next() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let (sku, warehouse) = backordered_sku(&api, &admin, 10).await;
+    let (first_buyer, first) = checkout_one(&api, &sku).await;
+    let (second_buyer, second) = checkout_one(&api, &sku).await;
+    assert_eq!((first.status, second.status), (201, 201));
+
+    let reply = api
+        .cancel(
+            order_id(&first),
+            &first_buyer,
+            &json!({ "reason": "changed my mind" }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    restock(&api, &admin, &sku, &warehouse, 1).await;
+
+    let order = api
+        .order_once(&order_id(&second), &second_buyer, |o| {
+            o["backorder_status"] == "none"
+        })
+        .await;
+    assert_eq!(order["lines"][0]["reserved"], 1, "{order}");
+    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    assert_eq!(
+        (&settled["reserved"], &settled["backordered"]),
+        (&json!(1), &json!(0))
+    );
+}
