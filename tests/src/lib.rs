@@ -220,19 +220,24 @@ impl Api {
             .await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         for (warehouse, quantity) in stock {
-            let path = format!("/v1/inventory/{sku}/{warehouse}/restock");
-            let key = ulid::Ulid::generate().to_string();
-            let reply = self
-                .send(
-                    "POST",
-                    &path,
-                    Some(admin),
-                    &[("idempotency-key", key.as_str())],
-                    Some(json!({ "quantity": quantity }).to_string()),
-                )
-                .await;
-            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            self.restock(admin, sku, warehouse, *quantity).await;
         }
+    }
+
+    /// Receives `quantity` units of `sku` into `warehouse`, under a new key.
+    pub async fn restock(&self, admin: &str, sku: &str, warehouse: &str, quantity: u32) {
+        let path = format!("/v1/inventory/{sku}/{warehouse}/restock");
+        let key = ulid::Ulid::generate().to_string();
+        let reply = self
+            .send(
+                "POST",
+                &path,
+                Some(admin),
+                &[("idempotency-key", key.as_str())],
+                Some(json!({ "quantity": quantity }).to_string()),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
     }
 
     /// Posts `event` to the Stripe webhook, signed now with the local

@@ -5,7 +5,7 @@ use super::items::{
     AllocationItem, BackorderItem, HistoryItem, OrderItem, StockItem, backorder_key,
     backorder_queue, order_key, stock_key, stored_fulfillment,
 };
-use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s, sdk};
+use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use shopflow_domain::{BackorderStatus, Order, OrderId, Sku, WarehouseId};
@@ -92,31 +92,21 @@ impl DynamoStore {
         sku: &Sku,
         warehouse: &WarehouseId,
     ) -> Result<Vec<BackorderItem>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .filter_expression("st IN (:pending, :partial)")
-                .expression_attribute_values(":pk", s(backorder_queue(sku, warehouse)))
-                .expression_attribute_values(":pending", s(BackorderStatus::Pending.as_str()))
-                .expression_attribute_values(":partial", s(BackorderStatus::Partial.as_str()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk)?;
-            for item in page.items.unwrap_or_default() {
-                items.push(serde_dynamo::from_item(item).map_err(corrupt("backorder"))?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("st IN (:pending, :partial)")
+            .expression_attribute_values(":pk", s(backorder_queue(sku, warehouse)))
+            .expression_attribute_values(":pending", s(BackorderStatus::Pending.as_str()))
+            .expression_attribute_values(":partial", s(BackorderStatus::Partial.as_str()))
+            .consistent_read(true);
+        Self::every_page(query)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(corrupt("backorder")))
+            .collect()
     }
 
     /// The batch's units move from set aside to reserved, and out of the

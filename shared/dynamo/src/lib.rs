@@ -195,17 +195,26 @@ impl DynamoStore {
             SortKeys::StartingWith(prefix) => ("pk = :pk AND begins_with(sk, :sk)", prefix),
             SortKeys::From(first) => ("pk = :pk AND sk >= :sk", first),
         };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(condition)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":sk", s(sk))
+            .consistent_read(true);
+        Self::every_page(query).await
+    }
+
+    /// Every item `query` answers, following every page.
+    async fn every_page(
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(condition)
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":sk", s(sk))
-                .consistent_read(true)
+            let page = query
+                .clone()
                 .set_exclusive_start_key(start)
                 .send()
                 .await
