@@ -3,6 +3,8 @@
 //! through the inventory API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures::StreamExt;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use shopflow_tests::{Api, Reply, cart, stack, unique, warehouses};
@@ -39,21 +41,6 @@ async fn checkout_one(api: &Api, sku: &str) -> (String, Reply) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("checkout stayed contended");
-}
-
-async fn restock(api: &Api, admin: &str, sku: &str, warehouse: &str, units: u32) {
-    let path = format!("/v1/inventory/{sku}/{warehouse}/restock");
-    let key = unique("restock");
-    let reply = api
-        .send(
-            "POST",
-            &path,
-            Some(admin),
-            &[("idempotency-key", key.as_str())],
-            Some(json!({ "quantity": units }).to_string()),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
 }
 
 /// The warehouse's stock as the inventory API shows it.
@@ -100,7 +87,7 @@ async fn a_restock_racing_fifty_checkouts_serves_the_queue_first() {
     }
 
     let racing = join_all((0..50).map(|_| checkout_one(&api, &sku)));
-    let (racers, ()) = tokio::join!(racing, restock(&api, &admin, &sku, &warehouse, 20));
+    let (racers, ()) = tokio::join!(racing, api.restock(&admin, &sku, &warehouse, 20));
 
     let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
     assert_eq!(
@@ -177,7 +164,7 @@ async fn a_cancelled_backordered_order_gives_its_place_to_the_next() {
         )
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
-    restock(&api, &admin, &sku, &warehouse, 1).await;
+    api.restock(&admin, &sku, &warehouse, 1).await;
 
     let order = api
         .order_once(&order_id(&second), &second_buyer, |o| {
@@ -190,4 +177,101 @@ async fn a_cancelled_backordered_order_gives_its_place_to_the_next() {
         (&settled["reserved"], &settled["backordered"]),
         (&json!(1), &json!(0))
     );
+}
+
+/// Ada's order of one unit, backordered whole, written straight to the
+/// table as checkout writes it (1,000 of them over HTTP would take longer
+/// than the allocation under test).
+async fn place_backorders(sku: &str, warehouse: &str, count: usize) {
+    let clients = stack().clients().await;
+    let store =
+        shopflow_dynamo::DynamoStore::new(clients.dynamodb.clone(), &stack().spec.table.name);
+    futures::stream::iter(0..count)
+        .map(|_| {
+            let store = &store;
+            async move {
+                let at = shopflow_lambda_kit::now();
+                let line = shopflow_testkit::backordered_line(sku, warehouse, (1, 1), 250, at);
+                let id = shopflow_domain::OrderId::from_ulid(ulid::Ulid::generate());
+                let order =
+                    shopflow_testkit::unpaid_order(id, shopflow_testkit::ADA, vec![line], at);
+                shopflow_testkit::try_place_order(store, &order, ulid::Ulid::generate())
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// The status of every backorder of the queue, in queue order.
+async fn queue_statuses(sku: &str, warehouse: &str) -> Vec<String> {
+    let clients = stack().clients().await;
+    let mut statuses = Vec::new();
+    let mut start = None;
+    loop {
+        let page = clients
+            .dynamodb
+            .query()
+            .table_name(&stack().spec.table.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("BO#{sku}#{warehouse}")))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items.unwrap_or_default() {
+            if let Some(AttributeValue::S(status)) = item.get("st") {
+                statuses.push(status.clone());
+            }
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return statuses;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_queue_of_a_thousand_is_served_in_fifo_order_with_exact_counters() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let (sku, warehouse) = backordered_sku(&api, &admin, 1_000).await;
+    place_backorders(&sku, &warehouse, 1_000).await;
+
+    api.restock(&admin, &sku, &warehouse, 250).await;
+    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+
+    assert_eq!(
+        (&settled["reserved"], &settled["backordered"]),
+        (&json!(250), &json!(750)),
+        "{settled}"
+    );
+    let statuses = queue_statuses(&sku, &warehouse).await;
+    assert_eq!(statuses.len(), 1_000);
+    assert!(
+        statuses[..250].iter().all(|s| s == "fulfilled"),
+        "the first 250 in queue order"
+    );
+    assert!(
+        statuses[250..].iter().all(|s| s == "pending"),
+        "the rest untouched"
+    );
+
+    api.restock(&admin, &sku, &warehouse, 750).await;
+    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+
+    assert_eq!(
+        (
+            &settled["on_hand"],
+            &settled["reserved"],
+            &settled["set_aside"],
+            &settled["backordered"]
+        ),
+        (&json!(1_000), &json!(1_000), &json!(0), &json!(0)),
+        "{settled}"
+    );
+    let statuses = queue_statuses(&sku, &warehouse).await;
+    assert!(statuses.iter().all(|s| s == "fulfilled"));
 }

@@ -2,10 +2,12 @@
 //! capacity units of a 3-line checkout, checkout throughput on the local stack
 //! with 16 concurrent clients, and handler init time of the release bootstraps.
 //!
-//! Also the reservation sweeper's throughput and units per release, and the
-//! payment lifecycle: Stripe calls per order and the write units of each step.
+//! Also the reservation sweeper's throughput and units per release, the
+//! payment lifecycle: Stripe calls per order and the write units of each
+//! step, and backorders: checkout latency under 100 clients and the
+//! allocator serving a queue of 1,000.
 //!
-//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments]...
+//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments|backorders]...
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::{
@@ -641,6 +643,224 @@ async fn payments(stack: &LocalStack) {
     println!();
 }
 
+/// Backorders: p50/p95 of a backorder checkout over HTTP with 100
+/// concurrent clients (1,000 single-unit backorders of one SKU), then the
+/// allocator, in-process on DynamoDB Local, serving that queue: 250 units
+/// set aside, then the other 750. Round trips by operation, wall time, and
+/// write units per allocated backorder as AWS bills them.
+async fn backorders(stack: &LocalStack) {
+    const CLIENTS: usize = 100;
+    const PER_CLIENT: usize = 10;
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = first_warehouse(stack);
+    let sku = unique("BENCHBO");
+    api.product_with_stock(&admin, &sku, 1_250, &[]).await;
+    let settings = serde_json::json!({ "allow_backorder": true, "max_backorder_quantity": 10_000 });
+    let reply = api
+        .send(
+            "PUT",
+            &format!("/v1/inventory/{sku}/{warehouse}/backorder-settings"),
+            Some(&admin),
+            &[],
+            Some(settings.to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut body = cart(&[(&sku, 1)]);
+    body["accept_backorder"] = serde_json::json!(true);
+
+    let started = Instant::now();
+    let workers = (0..CLIENTS).map(|client| {
+        let (api, body) = (api.clone(), body.clone());
+        let token = stack.customer_token(&format!("bench-bo-{client}"));
+        async move {
+            let mut latencies = Vec::with_capacity(PER_CLIENT);
+            let mut retries = 0;
+            for _ in 0..PER_CLIENT {
+                let key = unique("key");
+                let sent = Instant::now();
+                loop {
+                    let reply = api.checkout(&token, &key, &body).await;
+                    if reply.status == 503 {
+                        retries += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                    assert_eq!(reply.status, 201, "{}", reply.body);
+                    break;
+                }
+                latencies.push(sent.elapsed());
+            }
+            (latencies, retries)
+        }
+    });
+    let results = join_all(workers).await;
+    let elapsed = started.elapsed();
+    let retries: usize = results.iter().map(|(_, r)| r).sum();
+    let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
+    latencies.sort();
+    let percentile =
+        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "== Backorder checkout over HTTP on the local stack ({CLIENTS} concurrent clients, one SKU with no stock)"
+    );
+    println!(
+        "{} backorders in {:.1} s: {:.0}/s; latency (until 201, retries included) p50 {:?}, p95 {:?}; {retries} answers were 503 checkout_contended and retried",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(0.50),
+        percentile(0.95)
+    );
+
+    let clients = stack.clients().await;
+    let table = stack.spec.table.name.clone();
+    for units in [250_u32, 750] {
+        set_aside(&clients, &table, &sku, &warehouse, units).await;
+        let meter = Meter::default();
+        let metered = aws_sdk_dynamodb::Client::from_conf(
+            clients
+                .dynamodb
+                .config()
+                .to_builder()
+                .interceptor(meter.clone())
+                .build(),
+        );
+        let allocator = backorder_allocator::App::new(DynamoStore::new(metered, &table));
+        let started = Instant::now();
+        let done = allocator
+            .allocate_queue(
+                &shopflow_domain::Sku::parse(&sku).unwrap(),
+                &shopflow_domain::WarehouseId::parse(&warehouse).unwrap(),
+                "bench",
+            )
+            .await
+            .unwrap();
+        let elapsed = started.elapsed();
+        let state = meter.0.lock().unwrap();
+        let calls: u32 = state.calls.values().sum();
+        println!(
+            "allocated {} units to {} backorders in {} transactions, {:.2} s; {calls} DynamoDB round trips {:?}",
+            done.units,
+            done.backorders,
+            done.batches,
+            elapsed.as_secs_f64(),
+            state.calls
+        );
+    }
+    let level = get_item(
+        &clients,
+        &table,
+        &format!("SKU#{sku}"),
+        &format!("STOCK#{warehouse}"),
+    )
+    .await;
+    println!(
+        "stock after: on_hand {:?}, reserved {:?}, set_aside {:?}, backordered {:?}",
+        level.get("on_hand"),
+        level.get("reserved"),
+        level.get("set_aside"),
+        level.get("backordered")
+    );
+    allocation_units(&clients, &table, &sku, &warehouse, &level).await;
+    println!();
+}
+
+/// What `units` received set aside for the queue leaves on the stock item:
+/// the counters a restock writes when the queue is owed them all, without
+/// its event (so nothing but the bench's allocator serves the queue).
+async fn set_aside(clients: &Clients, table: &str, sku: &str, warehouse: &str, units: u32) {
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+        .key("sk", AttributeValue::S(format!("STOCK#{warehouse}")))
+        .update_expression("ADD on_hand :u, set_aside :u, version :one")
+        .expression_attribute_values(":u", AttributeValue::N(units.to_string()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Write units one allocated (and fulfilled) backorder costs as AWS bills
+/// it, from the sizes of the items its batch writes.
+async fn allocation_units(
+    clients: &Clients,
+    table: &str,
+    sku: &str,
+    warehouse: &str,
+    stock: &HashMap<String, AttributeValue>,
+) {
+    let queue = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("BO#{sku}#{warehouse}")))
+        .limit(1)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default();
+    let id = match (queue.get("id"), queue.get("order")) {
+        (Some(AttributeValue::S(id)), Some(AttributeValue::S(order))) => {
+            (id.clone(), order.clone())
+        }
+        _ => panic!("no backorder in the queue"),
+    };
+    let order = get_item(clients, table, &format!("ORDER#{}", id.1), "META").await;
+    let record = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("BOALLOC#{}", id.0)))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default();
+    let history = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("ORDER#{}", id.1)))
+        .expression_attribute_values(":h", AttributeValue::S("HIST#".into()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default();
+    let kb = |item: &HashMap<String, AttributeValue>| item_size(item).div_ceil(1024).max(1);
+    let sizes = [
+        item_size(&queue),
+        item_size(&order),
+        item_size(&record),
+        item_size(&history),
+    ];
+    // Transactional writes bill twice; the backorder and the order are each
+    // copied into gsi1 and gsi2; the stock item is shared by 24 backorders.
+    let transactional = 2 * (kb(&queue) + kb(&order) + kb(&record) + kb(&history));
+    let indexes = 2 * kb(&queue) + 2 * kb(&order);
+    let stock_share = 2.0 * kb(stock) as f64 / 24.0;
+    println!(
+        "per fulfilled backorder as AWS bills it: {:.2} WCU = {transactional} (4 transactional items {:?} bytes: backorder, order, allocation record, history) + {indexes} (gsi1 and gsi2 copies of backorder and order) + {stock_share:.2} (the stock update, 1 per batch of 24)",
+        transactional as f64 + indexes as f64 + stock_share,
+        sizes
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let mut which: Vec<String> = std::env::args().skip(1).collect();
@@ -651,6 +871,7 @@ async fn main() {
             "sweep".into(),
             "init".into(),
             "payments".into(),
+            "backorders".into(),
         ];
     }
     let stack = LocalStack::start(Options {
@@ -668,6 +889,7 @@ async fn main() {
             "sweep" => sweep(&stack).await,
             "init" => init(&stack).await,
             "payments" => payments(&stack).await,
+            "backorders" => backorders(&stack).await,
             other => eprintln!("unknown benchmark {other}"),
         }
     }
