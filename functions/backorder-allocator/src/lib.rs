@@ -17,6 +17,7 @@ use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
 use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
+use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_ports::{
     AllocateError, AllocationBatch, BackorderAllocation, BackorderStore, Queue, StoreError,
@@ -150,7 +151,8 @@ impl<S: BackorderStore> App<S> {
             let allotments = allot(queue.level.set_aside, &queue.waiting);
             if allotments.is_empty() {
                 tracing::info!(%sku, %warehouse, units = done.units, backorders = done.backorders,
-                    batches = done.batches, "queue served");
+                    batches = done.batches, waiting = queue.waiting.len(), "queue served");
+                record_metrics(&done, &queue);
                 return Ok(done);
             }
             match self.write(&queue, &allotments, reason, &mut done).await {
@@ -221,6 +223,32 @@ impl<S: BackorderStore> App<S> {
         }
         Ok(())
     }
+}
+
+/// What a run allocated, and how deep the queue it served still is.
+fn record_metrics(done: &Allocated, queue: &Queue) {
+    metrics::emit(
+        CONSUMER,
+        &[
+            ("BackordersAllocated", done.backorders as f64, Unit::Count),
+            (
+                "BackorderUnitsAllocated",
+                f64::from(done.units),
+                Unit::Count,
+            ),
+            ("AllocationBatches", done.batches as f64, Unit::Count),
+            (
+                "BackorderQueueDepth",
+                queue.waiting.len() as f64,
+                Unit::Count,
+            ),
+            (
+                "BackorderedUnitsWaiting",
+                f64::from(queue.level.backordered),
+                Unit::Count,
+            ),
+        ],
+    );
 }
 
 /// A backorder whose order does not wait for it: the two disagree, which
