@@ -37,23 +37,38 @@ static STACK: OnceLock<Stack> = OnceLock::new();
 /// The stack with scheduled functions running every 2 s, as `make dev` runs
 /// them, and payments through the mock Stripe.
 pub fn stack() -> &'static Stack {
-    start_once(Duration::from_secs(2), false)
+    start_once(Duration::from_secs(2), false, &[])
 }
 
 /// The stack with scheduled functions effectively off (they run once at
 /// start), for tests that invoke them by hand and count what they did. A test
 /// binary uses one of these stacks only.
 pub fn stack_without_schedules() -> &'static Stack {
-    start_once(Duration::from_secs(24 * 3600), false)
+    start_once(Duration::from_secs(24 * 3600), false, &[])
 }
 
 /// The stack taking payments through localstripe, with the real Stripe
 /// client, and localstripe posting its signed webhooks to the stack.
 pub fn stack_with_localstripe() -> &'static Stack {
-    start_once(Duration::from_secs(2), true)
+    start_once(Duration::from_secs(2), true, &[])
 }
 
-fn start_once(schedule_interval: Duration, localstripe: bool) -> &'static Stack {
+/// The stack without schedules and with backorder-allocator paused, for
+/// tests that drive the store and allocations by hand: nothing serves a
+/// queue behind their back.
+pub fn stack_with_allocator_paused() -> &'static Stack {
+    start_once(
+        Duration::from_secs(24 * 3600),
+        false,
+        &["backorder-allocator"],
+    )
+}
+
+fn start_once(
+    schedule_interval: Duration,
+    localstripe: bool,
+    paused: &'static [&'static str],
+) -> &'static Stack {
     STACK.get_or_init(|| {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -67,6 +82,7 @@ fn start_once(schedule_interval: Duration, localstripe: bool) -> &'static Stack 
                     seed_demo_catalog: true,
                     schedule_interval,
                     localstripe,
+                    paused_consumers: paused.iter().map(|name| (*name).to_owned()).collect(),
                     ..Options::default()
                 })
                 .await

@@ -428,9 +428,10 @@ async fn allocations_hold_only_on_what_was_read(store: &impl Store) {
     assert_eq!(waiting, 1, "the orders wait for what the queue says");
 }
 
-/// A DynamoDB store on the local stack's DynamoDB Local and table.
+/// A DynamoDB store on the local stack's DynamoDB Local and table, with
+/// backorder-allocator paused: the behaviours here count set-aside units.
 async fn dynamo() -> DynamoStore {
-    let stack = shopflow_tests::stack_without_schedules();
+    let stack = shopflow_tests::stack_with_allocator_paused();
     let clients = stack.clients().await;
     DynamoStore::new(clients.dynamodb.clone(), &stack.spec.table.name)
 }
@@ -475,7 +476,7 @@ contract!(
 /// defect with its cause, not "unavailable, retry shortly".
 #[tokio::test]
 async fn dynamodb_refusing_a_call_for_good_is_a_defect_not_unavailable() {
-    let stack = shopflow_tests::stack_without_schedules();
+    let stack = shopflow_tests::stack_with_allocator_paused();
     let clients = stack.clients().await;
     let missing = DynamoStore::new(clients.dynamodb.clone(), "no-such-table");
 

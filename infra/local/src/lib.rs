@@ -114,6 +114,9 @@ pub struct Options {
     /// Take payments through localstripe (a Stripe emulator) and the real
     /// Stripe client instead of the in-process mock.
     pub localstripe: bool,
+    /// Queue consumers that do not run (their queues still fill), for
+    /// tests and benchmarks that drive those functions by hand.
+    pub paused_consumers: Vec<String>,
 }
 
 /// The key the functions use with localstripe, which takes any `sk_` key.
@@ -259,6 +262,9 @@ impl LocalStack {
         }
 
         for (function, queue) in &spec.queue_consumers {
+            if options.paused_consumers.contains(function) {
+                continue;
+            }
             let handler = built
                 .queue
                 .get(function)
