@@ -275,3 +275,48 @@ async fn a_queue_of_a_thousand_is_served_in_fifo_order_with_exact_counters() {
     let statuses = queue_statuses(&sku, &warehouse).await;
     assert!(statuses.iter().all(|s| s == "fulfilled"));
 }
+
+#[tokio::test]
+async fn staff_asking_for_an_allocation_serve_units_set_aside_without_a_nudge() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let (sku, warehouse) = backordered_sku(&api, &admin, 10).await;
+    place_backorders(&sku, &warehouse, 2).await;
+    // Units set aside whose restock event never came (lost, or dead-lettered).
+    let clients = stack().clients().await;
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(&stack().spec.table.name)
+        .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+        .key("sk", AttributeValue::S(format!("STOCK#{warehouse}")))
+        .update_expression("ADD on_hand :u, set_aside :u")
+        .expression_attribute_values(":u", AttributeValue::N("2".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let body = json!({ "sku": sku, "warehouse": warehouse }).to_string();
+    let reply = api
+        .send(
+            "POST",
+            "/v1/admin/backorders/allocate",
+            Some(&admin),
+            &[],
+            Some(body),
+        )
+        .await;
+
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    assert_eq!(
+        (&settled["reserved"], &settled["backordered"]),
+        (&json!(2), &json!(0)),
+        "{settled}"
+    );
+    assert!(
+        queue_statuses(&sku, &warehouse)
+            .await
+            .iter()
+            .all(|s| s == "fulfilled")
+    );
+}

@@ -402,3 +402,23 @@ async fn events_that_set_nothing_aside_are_ignored() {
     let unreadable = bus_event("inventory.restocked", json!({ "sku": POSTER }));
     assert!(shop.app.apply(unreadable).await.is_err());
 }
+
+#[tokio::test]
+async fn staff_asking_for_an_allocation_serves_what_is_set_aside() {
+    let shop = Shop::<()>::new().await;
+    shop.backorders(&[1, 1]).await;
+    // The restock's own nudge is lost; staff ask instead.
+    let _lost = shop.restock(1).await;
+    let asked = bus_event(
+        "backorder.allocation_requested",
+        json!({ "sku": POSTER, "warehouse": WAREHOUSE, "requested_by": "admin:staff-1" }),
+    );
+
+    let outcome = shop.app.apply(asked).await.unwrap();
+
+    assert_eq!(outcome, Handled::Applied);
+    let allocated: u32 = shop.queue().iter().map(|b| b.allocated).sum();
+    assert_eq!(allocated, 1);
+    let records = shop.memory().allocation_records();
+    assert_eq!(records[0].3, "backorder.allocation_requested");
+}

@@ -1,5 +1,6 @@
 //! The catalog and stock: products (admin), restocks (admin, once per
-//! Idempotency-Key), per-warehouse stock levels and backorder settings.
+//! Idempotency-Key), per-warehouse stock levels, backorder settings, and
+//! staff's request that a backorder queue be served now.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod backorder_settings;
@@ -8,12 +9,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shopflow_domain::{Currency, Money, Product, Sku, StockLevel, WarehouseId};
+use shopflow_domain::events::{AllocationRequested, DomainEvent};
+use shopflow_domain::{Actor, Currency, Money, Product, Sku, StockLevel, WarehouseId};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
-use shopflow_ports::{InventoryStore, Restock, RestockError, Restocked, SettingsRow};
+use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked, SettingsRow};
 use tracing::Instrument;
 use ulid::Ulid;
 
@@ -23,6 +25,7 @@ pub const GET_STOCK: &str = "GET /v1/inventory/{sku}";
 pub const GET_BACKORDER_SETTINGS: &str = "GET /v1/inventory/{sku}/{warehouse}/backorder-settings";
 pub const PUT_BACKORDER_SETTINGS: &str = "PUT /v1/inventory/{sku}/{warehouse}/backorder-settings";
 pub const PUT_BULK_BACKORDER_SETTINGS: &str = "PUT /v1/admin/backorder-settings";
+pub const REQUEST_ALLOCATION: &str = "POST /v1/admin/backorders/allocate";
 
 /// The most units one restock may add.
 const MAX_RESTOCK: u32 = 1_000_000;
@@ -74,6 +77,7 @@ impl<S: InventoryStore> App<S> {
                 Some(PUT_BULK_BACKORDER_SETTINGS) => {
                     self.save_bulk_backorder_settings(&request).await
                 }
+                Some(REQUEST_ALLOCATION) => self.request_allocation(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -177,6 +181,39 @@ impl<S: InventoryStore> App<S> {
         Ok(backorder_settings::answer(&sku, &warehouse, &settings))
     }
 
+    /// Asks backorder-allocator to serve a queue now: what is set aside for
+    /// it goes to its backorders in order. Answered before the allocation
+    /// runs (`202`); the allocator's events and the queue show the outcome.
+    async fn request_allocation(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let body: AllocationBody = http::json_body(request)?;
+        let sku = Sku::parse(&body.sku)?;
+        let warehouse = WarehouseId::parse(&body.warehouse)?;
+        self.store
+            .backorder_settings(&sku, &warehouse)
+            .await?
+            .ok_or_else(|| ApiError::not_found("product"))?;
+        let event = OutboxEvent {
+            id: Ulid::generate(),
+            occurred_at: now(),
+            event: DomainEvent::AllocationRequested(AllocationRequested {
+                sku: sku.clone(),
+                warehouse: warehouse.clone(),
+                requested_by: Actor::Admin(caller.customer_id.clone()).label(),
+            }),
+        };
+        self.store.announce(&event).await?;
+        tracing::info!(%sku, %warehouse, by = %caller.customer_id, event_id = %event.id, "allocation requested");
+        Ok(http::json(
+            StatusCode::ACCEPTED,
+            &json!({ "allocation": {
+                "sku": sku, "warehouse": warehouse, "status": "requested",
+                "event_id": event.id.to_string(),
+            } }),
+        ))
+    }
+
     async fn save_backorder_settings(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         caller.require_admin()?;
@@ -244,6 +281,13 @@ fn restock_refused(error: RestockError) -> ApiError {
         }
         RestockError::Store(error) => error.into(),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllocationBody {
+    sku: String,
+    warehouse: String,
 }
 
 fn stock_view(warehouse: &WarehouseId, level: StockLevel) -> serde_json::Value {

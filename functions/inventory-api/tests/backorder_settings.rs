@@ -1,5 +1,6 @@
 //! Backorder settings per SKU × warehouse: staff read and save them one at a
-//! time or up to 100 at once, all or nothing.
+//! time or up to 100 at once, all or nothing; and staff ask for a queue to
+//! be served now.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -334,4 +335,63 @@ async fn a_bulk_save_takes_one_to_a_hundred_rows() {
     assert!(!saved(&api, "TEE-RED", "W100").await.allow_backorder);
     assert_eq!(most.status, 200, "{}", most.body);
     assert!(saved(&api, "TEE-RED", "W99").await.allow_backorder);
+}
+
+#[tokio::test]
+async fn staff_ask_for_a_queue_to_be_served_and_the_request_is_announced() {
+    let api = api_selling(&["TEE-RED"]).await;
+
+    let reply = api
+        .request_allocation(json!({ "sku": "TEE-RED", "warehouse": "BER" }), admin())
+        .await;
+
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let allocation = &reply.json()["allocation"];
+    assert_eq!(
+        (&allocation["sku"], &allocation["status"]),
+        (&json!("TEE-RED"), &json!("requested"))
+    );
+    let requests: Vec<_> = api
+        .store()
+        .outbox()
+        .into_iter()
+        .filter(|event| event.event.detail_type() == "backorder.allocation_requested")
+        .collect();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(allocation["event_id"], requests[0].id.to_string());
+}
+
+#[tokio::test]
+async fn an_allocation_request_is_refused_for_customers_unknown_products_and_bad_bodies() {
+    let api = api_selling(&["TEE-RED"]).await;
+    let body = json!({ "sku": "TEE-RED", "warehouse": "BER" });
+
+    let as_customer = api.request_allocation(&body, customer()).await;
+    let anonymous = api.request_allocation(&body, anonymous()).await;
+    let unknown = api
+        .request_allocation(json!({ "sku": "NEVER-SOLD", "warehouse": "BER" }), admin())
+        .await;
+    let no_warehouse = api
+        .request_allocation(json!({ "sku": "TEE-RED" }), admin())
+        .await;
+    let bad_warehouse = api
+        .request_allocation(json!({ "sku": "TEE-RED", "warehouse": "B E R" }), admin())
+        .await;
+
+    assert_eq!(
+        [
+            as_customer.status,
+            anonymous.status,
+            unknown.status,
+            no_warehouse.status,
+            bad_warehouse.status
+        ],
+        [403, 401, 404, 400, 400]
+    );
+    assert!(
+        api.store()
+            .outbox()
+            .iter()
+            .all(|event| event.event.detail_type() != "backorder.allocation_requested")
+    );
 }

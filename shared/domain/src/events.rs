@@ -16,6 +16,7 @@ pub enum DomainEvent {
     OrderStatusChanged(OrderStatusChanged),
     InventoryRestocked(InventoryRestocked),
     BackorderMoved(BackorderMoved),
+    AllocationRequested(AllocationRequested),
     PaymentReported(PaymentReported),
     RefundRequired(RefundRequired),
 }
@@ -28,6 +29,7 @@ impl DomainEvent {
             Self::OrderStatusChanged(change) => change.trigger.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
             Self::BackorderMoved(moved) => moved.kind.detail_type(),
+            Self::AllocationRequested(_) => "backorder.allocation_requested",
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
             Self::RefundRequired(_) => "payment.refund_required",
         }
@@ -39,7 +41,9 @@ impl DomainEvent {
             Self::OrderCreated(_) | Self::OrderStatusChanged(_) | Self::RefundRequired(_) => {
                 "shopflow.orders"
             }
-            Self::InventoryRestocked(_) | Self::BackorderMoved(_) => "shopflow.inventory",
+            Self::InventoryRestocked(_)
+            | Self::BackorderMoved(_)
+            | Self::AllocationRequested(_) => "shopflow.inventory",
             Self::PaymentReported(_) => "shopflow.payments",
         }
     }
@@ -126,6 +130,14 @@ pub struct InventoryRestocked {
     pub warehouse: WarehouseId,
     pub received: u32,
     pub set_aside: u32,
+}
+
+/// Staff asked for the units set aside for a queue to be allocated now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllocationRequested {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub requested_by: String,
 }
 
 /// What happened to a backorder.

@@ -3,8 +3,8 @@
 //! and the key's receipt.
 
 use super::items::{
-    ProductItem, RestockReceiptItem, SettingsAttr, StockItem, idempotency_key, product_key,
-    stock_key, stock_partition,
+    OutboxItem, ProductItem, RestockReceiptItem, SettingsAttr, StockItem, idempotency_key,
+    product_key, stock_key, stock_partition,
 };
 use super::{DynamoStore, SortKeys, corrupt, key, malformed, n, now_secs};
 use async_trait::async_trait;
@@ -127,6 +127,12 @@ impl InventoryStore for DynamoStore {
             )
             .into()),
         }
+    }
+
+    async fn announce(&self, event: &OutboxEvent) -> Result<(), StoreError> {
+        let outbox = OutboxItem::from_event(event)?;
+        self.put_new_carrying(&outbox, None, "outbox").await?;
+        Ok(())
     }
 }
 

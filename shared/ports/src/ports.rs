@@ -219,6 +219,10 @@ pub trait InventoryStore: Send + Sync {
     /// Saves every row or none: at most 100 rows, each SKU × warehouse once.
     /// A warehouse that never held the SKU gets an empty stock item.
     async fn save_backorder_settings(&self, rows: &[SettingsRow]) -> Result<(), SaveSettingsError>;
+
+    /// Records an event about stock that changes nothing else (staff asking
+    /// for an allocation), for the relay to publish.
+    async fn announce(&self, event: &OutboxEvent) -> Result<(), StoreError>;
 }
 
 /// Backorder settings for one SKU in one warehouse, as staff save them.

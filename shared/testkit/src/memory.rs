@@ -427,6 +427,11 @@ impl InventoryStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn announce(&self, event: &OutboxEvent) -> Result<(), StoreError> {
+        self.state().outbox.push(event.clone());
+        Ok(())
+    }
 }
 
 #[async_trait]

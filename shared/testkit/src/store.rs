@@ -185,6 +185,10 @@ impl<H: StoreHooks> InventoryStore for SharedStore<H> {
     async fn save_backorder_settings(&self, rows: &[SettingsRow]) -> Result<(), SaveSettingsError> {
         self.memory.save_backorder_settings(rows).await
     }
+
+    async fn announce(&self, event: &OutboxEvent) -> Result<(), StoreError> {
+        self.memory.announce(event).await
+    }
 }
 
 #[async_trait]

@@ -194,6 +194,18 @@ impl InventoryApi {
         .await
     }
 
+    /// `POST /v1/admin/backorders/allocate`.
+    pub async fn request_allocation(&self, body: impl ToString, claims: Claims) -> Reply {
+        self.send(json_request(
+            "POST",
+            "/v1/admin/backorders/allocate",
+            &[],
+            Some(body.to_string()),
+            claims,
+        ))
+        .await
+    }
+
     pub async fn send(&self, event: HttpEvent) -> Reply {
         shopflow_testkit::call(|request| self.app.handle(request), event).await
     }
