@@ -186,7 +186,7 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         trigger: OrderTrigger,
     ) -> Result<Option<PaymentReported>, ConsumeError> {
         let records = self.order(order_id).await?;
-        if !self.capture.captures_after(trigger, &records.order) {
+        if !records.order.is_captured_after(trigger, self.capture) {
             return Ok(None);
         }
         let payment = &records.order.payment;

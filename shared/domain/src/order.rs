@@ -3,8 +3,8 @@
 use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
 use crate::money::{Currency, Money};
-use crate::payment::Payment;
-use crate::status::{FulfillmentStatus, OrderState, OrderStatus};
+use crate::payment::{CapturePolicy, Payment};
+use crate::status::{FulfillmentStatus, OrderState, OrderStatus, OrderTrigger};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -204,6 +204,24 @@ impl Order {
             && self.backorder_state() == BackorderState::None
     }
 
+    /// Whether a change made by `trigger` is when its authorized payment is
+    /// captured under `policy`: its authorization, or a shipment (the first
+    /// one captures; later ones find nothing left to capture). An order that
+    /// backordered units is captured at authorization whatever the policy:
+    /// a card authorization lapses after about 7 days, a backorder waits
+    /// weeks, and its units are charged upfront.
+    pub fn is_captured_after(&self, trigger: OrderTrigger, policy: CapturePolicy) -> bool {
+        match trigger {
+            OrderTrigger::PaymentAuthorized => {
+                policy == CapturePolicy::OnAuthorization || self.was_backordered()
+            }
+            OrderTrigger::PartlyShipped | OrderTrigger::Shipped => {
+                policy == CapturePolicy::OnShipment
+            }
+            _ => false,
+        }
+    }
+
     /// Its lifecycle, money and goods as they stand.
     pub fn state(&self) -> OrderState {
         OrderState {
@@ -272,6 +290,35 @@ pub(crate) mod test_support {
                 waiting,
                 estimated_restock: Timestamp::from_millis(0),
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{backordered_line, order_in};
+    use super::*;
+
+    #[test]
+    fn capture_happens_at_authorization_or_at_the_first_shipment() {
+        use OrderTrigger as T;
+        let order = order_in(OrderStatus::Confirmed);
+        let (now, ship) = (CapturePolicy::OnAuthorization, CapturePolicy::OnShipment);
+        assert!(order.is_captured_after(T::PaymentAuthorized, now));
+        assert!(!order.is_captured_after(T::Shipped, now));
+        assert!(order.is_captured_after(T::PartlyShipped, ship));
+        assert!(order.is_captured_after(T::Shipped, ship));
+        assert!(!order.is_captured_after(T::PaymentAuthorized, ship));
+        assert!(!order.is_captured_after(T::Cancelled, ship));
+    }
+
+    #[test]
+    fn a_backordered_order_is_captured_at_authorization_even_when_capture_waits_for_shipment() {
+        let mut order = order_in(OrderStatus::Confirmed);
+        order.lines.push(backordered_line(2, 1));
+
+        for policy in [CapturePolicy::OnShipment, CapturePolicy::OnAuthorization] {
+            assert!(order.is_captured_after(OrderTrigger::PaymentAuthorized, policy));
         }
     }
 }

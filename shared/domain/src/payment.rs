@@ -6,7 +6,6 @@
 //! The provider is Stripe in practice, but nothing here knows it: a payment
 //! is "the provider's payment" (a PaymentIntent) by its id.
 
-use crate::order::Order;
 use crate::status::{OrderTrigger, PaymentStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -176,22 +175,6 @@ impl CapturePolicy {
             "ship" => Some(Self::OnShipment),
             "authorize" => Some(Self::OnAuthorization),
             _ => None,
-        }
-    }
-
-    /// Whether a change made by `trigger` to `order` is when its authorized
-    /// payment is captured: its authorization, or a shipment (the first one
-    /// captures; later ones find nothing left to capture). An order that
-    /// backordered units is captured at authorization whatever the policy:
-    /// a card authorization lapses after about 7 days, a backorder waits
-    /// weeks, and its units are charged upfront.
-    pub fn captures_after(self, trigger: OrderTrigger, order: &Order) -> bool {
-        match trigger {
-            OrderTrigger::PaymentAuthorized => {
-                self == Self::OnAuthorization || order.was_backordered()
-            }
-            OrderTrigger::PartlyShipped | OrderTrigger::Shipped => self == Self::OnShipment,
-            _ => false,
         }
     }
 
@@ -480,36 +463,16 @@ mod tests {
     }
 
     #[test]
-    fn capture_happens_at_authorization_or_at_the_first_shipment() {
-        use OrderTrigger as T;
-        let order = crate::order::test_support::order_in(crate::status::OrderStatus::Confirmed);
-        let (now, ship) = (CapturePolicy::OnAuthorization, CapturePolicy::OnShipment);
-        assert!(now.captures_after(T::PaymentAuthorized, &order));
-        assert!(!now.captures_after(T::Shipped, &order));
-        assert!(ship.captures_after(T::PartlyShipped, &order));
-        assert!(ship.captures_after(T::Shipped, &order));
-        assert!(!ship.captures_after(T::PaymentAuthorized, &order));
-        assert!(!ship.captures_after(T::Cancelled, &order));
-        assert!(CapturePolicy::may_capture_after(T::PaymentAuthorized));
-        assert!(!CapturePolicy::may_capture_after(T::Delivered));
+    fn capture_policies_are_named_as_configuration_names_them() {
+        assert!(CapturePolicy::may_capture_after(
+            OrderTrigger::PaymentAuthorized
+        ));
+        assert!(!CapturePolicy::may_capture_after(OrderTrigger::Delivered));
         assert_eq!(
             CapturePolicy::parse("ship"),
             Some(CapturePolicy::OnShipment)
         );
         assert_eq!(CapturePolicy::parse("never"), None);
-    }
-
-    #[test]
-    fn a_backordered_order_is_captured_at_authorization_even_when_capture_waits_for_shipment() {
-        let mut order = crate::order::test_support::order_in(crate::status::OrderStatus::Confirmed);
-        order
-            .lines
-            .push(crate::order::test_support::backordered_line(2, 1));
-
-        assert!(CapturePolicy::OnShipment.captures_after(OrderTrigger::PaymentAuthorized, &order));
-        assert!(
-            CapturePolicy::OnAuthorization.captures_after(OrderTrigger::PaymentAuthorized, &order)
-        );
     }
 
     #[test]
