@@ -38,6 +38,25 @@ struct MeterState {
     reported_rcu: f64,
 }
 
+impl Meter {
+    /// The stack's DynamoDB client, counted by this meter.
+    fn client(&self, clients: &Clients) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            clients
+                .dynamodb
+                .config()
+                .to_builder()
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+}
+
+/// The `p` quantile of latencies sorted ascending.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
 impl Intercept for Meter {
     fn name(&self) -> &'static str {
         "round-trip meter"
@@ -176,14 +195,7 @@ async fn units(stack: &LocalStack) {
 
     let meter = Meter::default();
     let clients = stack.clients().await;
-    let metered = aws_sdk_dynamodb::Client::from_conf(
-        clients
-            .dynamodb
-            .config()
-            .to_builder()
-            .interceptor(meter.clone())
-            .build(),
-    );
+    let metered = meter.client(&clients);
     let table = stack.spec.table.name.clone();
     let app = checkout_api::App::new(
         DynamoStore::new(metered, &table),
@@ -449,8 +461,6 @@ async fn throughput(stack: &LocalStack) {
     let mut latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
     let elapsed = started.elapsed();
     latencies.sort();
-    let percentile =
-        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
         "== Checkout throughput over HTTP on the local stack (3-line carts, {CLIENTS} clients)"
     );
@@ -459,8 +469,8 @@ async fn throughput(stack: &LocalStack) {
         latencies.len(),
         elapsed.as_secs_f64(),
         latencies.len() as f64 / elapsed.as_secs_f64(),
-        percentile(0.50),
-        percentile(0.99)
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99)
     );
     println!();
 }
@@ -700,8 +710,6 @@ async fn backorders(stack: &LocalStack) {
     let retries: usize = results.iter().map(|(_, r)| r).sum();
     let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
     latencies.sort();
-    let percentile =
-        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
         "== Backorder checkout over HTTP on the local stack ({CLIENTS} concurrent clients, one SKU with no stock)"
     );
@@ -710,8 +718,8 @@ async fn backorders(stack: &LocalStack) {
         latencies.len(),
         elapsed.as_secs_f64(),
         latencies.len() as f64 / elapsed.as_secs_f64(),
-        percentile(0.50),
-        percentile(0.95)
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95)
     );
 
     let clients = stack.clients().await;
@@ -719,14 +727,7 @@ async fn backorders(stack: &LocalStack) {
     for units in [250_u32, 750] {
         set_aside(&clients, &table, &sku, &warehouse, units).await;
         let meter = Meter::default();
-        let metered = aws_sdk_dynamodb::Client::from_conf(
-            clients
-                .dynamodb
-                .config()
-                .to_builder()
-                .interceptor(meter.clone())
-                .build(),
-        );
+        let metered = meter.client(&clients);
         let allocator = backorder_allocator::App::new(DynamoStore::new(metered, &table));
         let started = Instant::now();
         let done = allocator
