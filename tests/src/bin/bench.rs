@@ -132,6 +132,28 @@ fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
         .sum()
 }
 
+/// The newest history entry of the order at `order_pk`.
+async fn last_history(
+    clients: &Clients,
+    table: &str,
+    order_pk: &str,
+) -> HashMap<String, AttributeValue> {
+    clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
+        .expression_attribute_values(":pk", AttributeValue::S(order_pk.to_owned()))
+        .expression_attribute_values(":h", AttributeValue::S("HIST#".into()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default()
+}
+
 async fn get_item(
     clients: &Clients,
     table: &str,
@@ -385,20 +407,7 @@ async fn sweep(stack: &LocalStack) {
     // event + one stock update, each transactional, plus the order's gsi1
     // copy and its gsi2 move.
     let order = get_item(&clients, &table, &format!("ORDER#{}", ids[0]), "META").await;
-    let history = clients
-        .dynamodb
-        .query()
-        .table_name(&table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("ORDER#{}", ids[0])))
-        .expression_attribute_values(":h", AttributeValue::S("HIST#".into()))
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default()
-        .pop()
-        .unwrap_or_default();
+    let history = last_history(&clients, &table, &format!("ORDER#{}", ids[0])).await;
     let stock = get_item(
         &clients,
         &table,
@@ -829,20 +838,7 @@ async fn allocation_units(
         .unwrap_or_default()
         .pop()
         .unwrap_or_default();
-    let history = clients
-        .dynamodb
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("ORDER#{}", id.1)))
-        .expression_attribute_values(":h", AttributeValue::S("HIST#".into()))
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default()
-        .pop()
-        .unwrap_or_default();
+    let history = last_history(clients, table, &format!("ORDER#{}", id.1)).await;
     let kb = |item: &HashMap<String, AttributeValue>| item_size(item).div_ceil(1024).max(1);
     let sizes = [
         item_size(&queue),
