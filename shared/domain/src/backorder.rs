@@ -155,6 +155,17 @@ impl BackorderStatus {
     pub fn is_open(self) -> bool {
         matches!(self, Self::Pending | Self::Partial)
     }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Partial,
+            Self::Fulfilled,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == raw)
+    }
 }
 
 /// Units of one order line waiting in the queue of one SKU and warehouse.
@@ -245,6 +256,134 @@ pub fn allot(set_aside: u32, queue: &[Backorder]) -> Vec<Allotment> {
     allotments
 }
 
+/// Where an open backorder stands in its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// 1 for the head of the queue.
+    pub position: u32,
+    /// Units the backorders before it still wait for.
+    pub units_ahead: u32,
+}
+
+/// Where backorder `id` stands among the open backorders of its queue;
+/// `None` when it is not open.
+pub fn standing(queue: &[Backorder], id: BackorderId) -> Option<Standing> {
+    let mut in_order: Vec<&Backorder> = queue.iter().filter(|b| b.open() > 0).collect();
+    in_order.sort_by_key(|b| b.queue_position());
+    let index = in_order.iter().position(|b| b.id == id)?;
+    Some(Standing {
+        position: u32::try_from(index + 1).unwrap_or(u32::MAX),
+        units_ahead: in_order[..index].iter().map(|b| b.open()).sum(),
+    })
+}
+
+/// How a list of backorders is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackorderSort {
+    /// Allocation order: highest priority first, then first come.
+    #[default]
+    Priority,
+    /// Oldest first.
+    Created,
+}
+
+impl BackorderSort {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "priority" => Some(Self::Priority),
+            "created" => Some(Self::Created),
+            _ => None,
+        }
+    }
+
+    /// The backorder's place in this order, as a string that sorts like
+    /// it: a list's cursor is the place of its last item.
+    pub fn place(self, backorder: &Backorder) -> String {
+        match self {
+            Self::Priority => format!("{:03}#{}", 255 - backorder.priority, backorder.id),
+            Self::Created => backorder.id.to_string(),
+        }
+    }
+
+    /// Whether `cursor` is a place this order could have made.
+    pub fn is_place(self, cursor: &str) -> bool {
+        let id = match self {
+            Self::Priority => match cursor.split_once('#') {
+                Some((rank, id)) if rank.len() == 3 && rank.parse::<u8>().is_ok() => id,
+                _ => return false,
+            },
+            Self::Created => cursor,
+        };
+        id.parse::<BackorderId>().is_ok()
+    }
+}
+
+/// Which backorders a list shows; every field that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackorderFilter {
+    pub sku: Option<Sku>,
+    pub warehouse: Option<WarehouseId>,
+    pub status: Option<BackorderStatus>,
+    pub customer: Option<CustomerId>,
+    pub order: Option<OrderId>,
+    /// Created at or after.
+    pub from: Option<Timestamp>,
+    /// Created before.
+    pub to: Option<Timestamp>,
+}
+
+impl BackorderFilter {
+    pub fn admits(&self, backorder: &Backorder) -> bool {
+        self.sku.as_ref().is_none_or(|sku| *sku == backorder.sku)
+            && self
+                .warehouse
+                .as_ref()
+                .is_none_or(|warehouse| *warehouse == backorder.warehouse)
+            && self.status.is_none_or(|status| status == backorder.status)
+            && self
+                .customer
+                .as_ref()
+                .is_none_or(|customer| *customer == backorder.customer_id)
+            && self.order.is_none_or(|order| order == backorder.order_id)
+            && self.from.is_none_or(|from| backorder.created_at >= from)
+            && self.to.is_none_or(|to| backorder.created_at < to)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackorderPage {
+    pub backorders: Vec<Backorder>,
+    /// The place to continue after, when more follow.
+    pub next: Option<String>,
+}
+
+/// The `limit` backorders that `filter` admits after place `after`, in
+/// `sort` order.
+pub fn page_of(
+    backorders: Vec<Backorder>,
+    filter: &BackorderFilter,
+    sort: BackorderSort,
+    after: Option<&str>,
+    limit: usize,
+) -> BackorderPage {
+    let mut listed: Vec<(String, Backorder)> = backorders
+        .into_iter()
+        .filter(|backorder| filter.admits(backorder))
+        .map(|backorder| (sort.place(&backorder), backorder))
+        .filter(|(place, _)| after.is_none_or(|after| place.as_str() > after))
+        .collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    let more = listed.len() > limit;
+    listed.truncate(limit);
+    BackorderPage {
+        next: more
+            .then(|| listed.last().map(|(place, _)| place.clone()))
+            .flatten(),
+        backorders: listed.into_iter().map(|(_, backorder)| backorder).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +465,66 @@ mod tests {
                 units: 2
             }]
         );
+    }
+
+    #[test]
+    fn a_backorder_stands_behind_the_open_ones_before_it() {
+        let done = backorder(1, 2, 0).allocated(2);
+        let queue = [
+            done.clone(),
+            backorder(2, 3, 0).allocated(1),
+            backorder(3, 4, 0),
+            backorder(4, 1, 9),
+        ];
+        assert_eq!(
+            standing(&queue, queue[2].id),
+            Some(Standing {
+                position: 3,
+                units_ahead: 1 + 2
+            })
+        );
+        assert_eq!(standing(&queue, queue[3].id).map(|s| s.position), Some(1));
+        assert_eq!(standing(&queue, done.id), None);
+    }
+
+    #[test]
+    fn lists_page_in_either_order_with_filters() {
+        let mut raised = backorder(3, 1, 4);
+        raised.status = BackorderStatus::Cancelled;
+        let all = vec![backorder(1, 1, 0), backorder(2, 1, 0), raised.clone()];
+        let filter = BackorderFilter::default();
+        let first = page_of(all.clone(), &filter, BackorderSort::Priority, None, 2);
+        let ids: Vec<BackorderId> = first.backorders.iter().map(|b| b.id).collect();
+        assert_eq!(ids, [raised.id, all[0].id]);
+        let cursor = first.next.expect("a second page");
+        assert!(BackorderSort::Priority.is_place(&cursor));
+        assert!(!BackorderSort::Created.is_place(&cursor));
+        let second = page_of(
+            all.clone(),
+            &filter,
+            BackorderSort::Priority,
+            Some(&cursor),
+            2,
+        );
+        assert_eq!(second.backorders[0].id, all[1].id);
+        assert_eq!(second.next, None);
+        let created = page_of(all.clone(), &filter, BackorderSort::Created, None, 10);
+        assert_eq!(created.backorders.last().map(|b| b.id), Some(raised.id));
+        let open = BackorderFilter {
+            status: Some(BackorderStatus::Pending),
+            from: Some(Timestamp::from_millis(1_002)),
+            ..BackorderFilter::default()
+        };
+        let listed = page_of(all.clone(), &open, BackorderSort::Created, None, 10);
+        assert_eq!(
+            listed.backorders.iter().map(|b| b.id).collect::<Vec<_>>(),
+            [all[1].id]
+        );
+        assert_eq!(
+            BackorderStatus::parse("partial"),
+            Some(BackorderStatus::Partial)
+        );
+        assert_eq!(BackorderStatus::parse("open"), None);
     }
 
     #[test]

@@ -16,8 +16,9 @@ pub mod status;
 pub mod time;
 
 pub use backorder::{
-    Allotment, Backorder, BackorderId, BackorderOffer, BackorderSettings, BackorderStatus,
-    SettingsError, allot,
+    Allotment, Backorder, BackorderFilter, BackorderId, BackorderOffer, BackorderPage,
+    BackorderSettings, BackorderSort, BackorderStatus, SettingsError, Standing, allot, page_of,
+    standing,
 };
 pub use checkout::{
     Allocation, Backorders, CartLine, CheckoutError, CheckoutPolicy, PricedCart, Shortage, Stock,

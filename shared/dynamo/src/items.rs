@@ -46,6 +46,24 @@ pub fn backorder_key(backorder: &Backorder) -> (String, String) {
     )
 }
 
+/// Where a backorder's allocation records are kept.
+pub fn allocations_partition(id: BackorderId) -> String {
+    format!("BOALLOC#{id}")
+}
+
+/// gsi2: a backorder under its id.
+pub fn backorder_by_id(id: BackorderId) -> String {
+    format!("BO#{id}")
+}
+
+/// gsi1: a customer's backorders sort under `BO#<order>#`.
+pub fn customer_backorders_prefix(order: Option<OrderId>) -> String {
+    match order {
+        Some(order) => format!("BO#{order}#"),
+        None => "BO#".to_owned(),
+    }
+}
+
 pub fn order_key(id: OrderId) -> (String, String) {
     (format!("ORDER#{id}"), "META".to_owned())
 }
@@ -776,8 +794,12 @@ impl BackorderItem {
             sk,
             kind: Self::TYPE.into(),
             gsi1pk: customer_orders_partition(&backorder.customer_id),
-            gsi1sk: format!("BO#{}#{}", backorder.order_id, backorder.id),
-            gsi2pk: format!("BO#{}", backorder.id),
+            gsi1sk: format!(
+                "{}{}",
+                customer_backorders_prefix(Some(backorder.order_id)),
+                backorder.id
+            ),
+            gsi2pk: backorder_by_id(backorder.id),
             gsi2sk: "BO".into(),
             id: backorder.id,
             order: backorder.order_id,
@@ -1181,9 +1203,19 @@ pub struct AllocationItem {
 }
 
 impl AllocationItem {
+    pub fn into_record(self) -> shopflow_ports::AllocationRecord {
+        shopflow_ports::AllocationRecord {
+            backorder: self.backorder,
+            units: self.qty,
+            at: self.at,
+            by: self.by,
+            reason: self.reason,
+        }
+    }
+
     pub fn new(allocation: &shopflow_ports::BackorderAllocation) -> Self {
         Self {
-            pk: format!("BOALLOC#{}", allocation.backorder.id),
+            pk: allocations_partition(allocation.backorder.id),
             sk: allocation.record_id.to_string(),
             kind: "allocation".into(),
             backorder: allocation.backorder.id,

@@ -6,7 +6,8 @@ use crate::{OutboxEvent, StatusChange, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{BackorderMoved, DomainEvent};
 use shopflow_domain::{
-    Actor, Backorder, Order, OrderId, OrderTrigger, Sku, StockLevel, Timestamp, WarehouseId,
+    Actor, Backorder, BackorderId, CustomerId, Order, OrderId, OrderTrigger, Sku, StockLevel,
+    Timestamp, WarehouseId,
 };
 use ulid::Ulid;
 
@@ -134,4 +135,34 @@ pub trait BackorderStore: Send + Sync {
     /// order's lines (and goods, with their history) and writes each
     /// allocation record carrying its event.
     async fn allocate(&self, batch: &AllocationBatch) -> Result<(), AllocateError>;
+}
+
+/// Units allocated to a backorder, as the allocation record keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationRecord {
+    pub backorder: BackorderId,
+    pub units: u32,
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
+/// The backorders one read can find: a queue, a customer's, or an order's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackorderScope {
+    Queue(Sku, WarehouseId),
+    Customer(CustomerId),
+    Order(CustomerId, OrderId),
+}
+
+#[async_trait]
+pub trait BackorderReader: Send + Sync {
+    /// One backorder by id, in whatever status.
+    async fn backorder(&self, id: BackorderId) -> Result<Option<Backorder>, StoreError>;
+
+    /// What was allocated to a backorder, oldest first.
+    async fn allocations(&self, id: BackorderId) -> Result<Vec<AllocationRecord>, StoreError>;
+
+    /// Every backorder in `scope`, in whatever status.
+    async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError>;
 }

@@ -9,11 +9,12 @@ use shopflow_domain::{
     PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
-    AllocateError, AllocationBatch, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
-    CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore,
-    OrderLifecycle, OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page,
-    PaymentChange, PaymentRecords, PlaceOrderError, Queue, RefundWrite, Restock, RestockError,
-    Restocked, SaveSettingsError, SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
+    AllocateError, AllocationBatch, AllocationRecord, BackorderReader, BackorderScope,
+    BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore,
+    Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments,
+    OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords,
+    PlaceOrderError, Queue, RefundWrite, Restock, RestockError, Restocked, SaveSettingsError,
+    SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -38,8 +39,8 @@ struct State {
     outbox: Vec<OutboxEvent>,
     attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
     refunds: BTreeMap<OrderId, Vec<Refund>>,
-    /// Allocation records, oldest first: backorder, units, by, reason.
-    allocations: Vec<(BackorderId, u32, String, String)>,
+    /// Allocation records, oldest first.
+    allocations: Vec<AllocationRecord>,
 }
 
 impl State {
@@ -131,7 +132,53 @@ impl MemoryStore {
     /// The allocation records written, oldest first: backorder, units, by,
     /// reason.
     pub fn allocation_records(&self) -> Vec<(BackorderId, u32, String, String)> {
-        self.state().allocations.clone()
+        self.state()
+            .allocations
+            .iter()
+            .map(|record| {
+                (
+                    record.backorder,
+                    record.units,
+                    record.by.clone(),
+                    record.reason.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl BackorderReader for MemoryStore {
+    async fn backorder(&self, id: BackorderId) -> Result<Option<Backorder>, StoreError> {
+        Ok(self.state().backorders.get(&id).cloned())
+    }
+
+    async fn allocations(&self, id: BackorderId) -> Result<Vec<AllocationRecord>, StoreError> {
+        Ok(self
+            .state()
+            .allocations
+            .iter()
+            .filter(|record| record.backorder == id)
+            .cloned()
+            .collect())
+    }
+
+    async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError> {
+        Ok(self
+            .state()
+            .backorders
+            .values()
+            .filter(|backorder| match scope {
+                BackorderScope::Queue(sku, warehouse) => {
+                    &backorder.sku == sku && &backorder.warehouse == warehouse
+                }
+                BackorderScope::Customer(customer) => &backorder.customer_id == customer,
+                BackorderScope::Order(customer, order) => {
+                    &backorder.customer_id == customer && backorder.order_id == *order
+                }
+            })
+            .cloned()
+            .collect())
     }
 }
 
@@ -203,12 +250,13 @@ impl BackorderStore for MemoryStore {
             state
                 .backorders
                 .insert(allocation.backorder.id, allocation.after());
-            state.allocations.push((
-                allocation.backorder.id,
-                allocation.units,
-                allocation.by.clone(),
-                allocation.reason.clone(),
-            ));
+            state.allocations.push(AllocationRecord {
+                backorder: allocation.backorder.id,
+                units: allocation.units,
+                at: allocation.at,
+                by: allocation.by.clone(),
+                reason: allocation.reason.clone(),
+            });
             state.outbox.push(allocation.event.clone());
         }
         Ok(())

@@ -6,15 +6,16 @@ use crate::memory::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::PaymentAttempt;
 use shopflow_domain::{
-    BackorderSettings, CustomerId, Order, OrderId, OrderStatus, Product, Sku, Stock, StockLevel,
-    Timestamp, WarehouseId,
+    Backorder, BackorderId, BackorderSettings, CustomerId, Order, OrderId, OrderStatus, Product,
+    Sku, Stock, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
-    AllocateError, AllocationBatch, BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot,
-    CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle,
-    OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange,
-    PaymentRecords, PlaceOrderError, Queue, Restock, RestockError, Restocked, SaveSettingsError,
-    SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
+    AllocateError, AllocationBatch, AllocationRecord, BackorderReader, BackorderScope,
+    BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
+    HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery,
+    OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError,
+    Queue, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
+    StatusCount, StoreError, WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -304,5 +305,20 @@ impl<H: StoreHooks> BackorderStore for SharedStore<H> {
 
     async fn allocate(&self, batch: &AllocationBatch) -> Result<(), AllocateError> {
         self.hooks.allocate(&self.memory, batch).await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> BackorderReader for SharedStore<H> {
+    async fn backorder(&self, id: BackorderId) -> Result<Option<Backorder>, StoreError> {
+        self.memory.backorder(id).await
+    }
+
+    async fn allocations(&self, id: BackorderId) -> Result<Vec<AllocationRecord>, StoreError> {
+        self.memory.allocations(id).await
+    }
+
+    async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError> {
+        self.memory.backorders_in(scope).await
     }
 }

@@ -1,0 +1,315 @@
+//! Backorders for people: one by id with its allocations and its place in
+//! the queue, a customer's or an order's, and staff's list of any queue,
+//! customer or order with filters, two sort orders and a cursor.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod views;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::json;
+use shopflow_domain::{
+    Backorder, BackorderFilter, BackorderId, BackorderSort, BackorderStatus, CustomerId, OrderId,
+    Sku, Timestamp, WarehouseId, page_of, standing,
+};
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{ConfigError, Env};
+use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
+use shopflow_lambda_kit::{ApiError, Caller, config, http};
+use shopflow_ports::{
+    BackorderReader, BackorderScope, BackorderStore, InventoryStore, OrderReader,
+};
+use tracing::Instrument;
+use views::{BackorderView, DetailView};
+
+pub const GET_BACKORDER: &str = "GET /v1/backorders/{id}";
+pub const LIST_BACKORDERS: &str = "GET /v1/backorders";
+pub const SEARCH_BACKORDERS: &str = "GET /v1/admin/backorders";
+
+const DEFAULT_PAGE: usize = 20;
+const MAX_PAGE: usize = 100;
+
+/// The function's name, in its logs, metrics and the registry.
+pub const FUNCTION: &str = "backorders-api";
+
+pub struct App<S> {
+    store: S,
+}
+
+/// backorders-api as deployed: on the DynamoDB table.
+pub type Deployed = App<DynamoStore>;
+
+impl Function for Deployed {
+    const NAME: &'static str = FUNCTION;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(DynamoStore::from_config(
+            &shared.aws.dynamodb,
+            config::required(env, "TABLE_NAME")?,
+        )))
+    }
+}
+
+impl HttpFunction for Deployed {
+    fn serve(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
+        self.handle(request)
+    }
+}
+
+impl<S: BackorderReader + BackorderStore + InventoryStore + OrderReader> App<S> {
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
+        let span = tracing::info_span!(
+            "backorders",
+            request_id = %http::request_id(&request),
+            backorder_id = tracing::field::Empty
+        );
+        let result = async {
+            match http::route_key(&request).as_deref() {
+                Some(GET_BACKORDER) => self.get_backorder(&request).await,
+                Some(LIST_BACKORDERS) => self.list_backorders(&request).await,
+                Some(SEARCH_BACKORDERS) => self.search_backorders(&request).await,
+                _ => Err(ApiError::route_not_found()),
+            }
+        }
+        .instrument(span)
+        .await;
+        Ok(http::answer(FUNCTION, result))
+    }
+
+    /// The backorder named in the path, if the caller may see it; otherwise
+    /// 404, whether it exists or not.
+    async fn visible_backorder(
+        &self,
+        request: &Request,
+        caller: &Caller,
+    ) -> Result<Backorder, ApiError> {
+        let raw = http::path_param(request, "id")?;
+        let id: BackorderId = raw
+            .parse()
+            .map_err(|_| ApiError::invalid_field("id", "must be a backorder id (a ULID)"))?;
+        tracing::Span::current().record("backorder_id", tracing::field::display(id));
+        match self.store.backorder(id).await? {
+            Some(backorder) if caller.may_see(&backorder.customer_id) => Ok(backorder),
+            _ => Err(ApiError::not_found("backorder")),
+        }
+    }
+
+    /// One backorder with what was allocated to it, where it stands in its
+    /// queue while it waits, and when its stock is expected.
+    async fn get_backorder(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let backorder = self.visible_backorder(request, &caller).await?;
+        let allocations = self.store.allocations(backorder.id).await?;
+        let standing = if backorder.status.is_open() {
+            let queue = self
+                .store
+                .queue(&backorder.sku, &backorder.warehouse)
+                .await?;
+            standing(&queue.waiting, backorder.id)
+        } else {
+            None
+        };
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({ "backorder": DetailView::new(&backorder, &allocations, standing) }),
+        ))
+    }
+
+    /// The backorders of one order (`?order=`) or one customer
+    /// (`?customer=`, the caller when absent), newest first. Only staff may
+    /// name another customer; another customer's order is 404.
+    async fn list_backorders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let customer = customer_param(request)?.unwrap_or_else(|| caller.customer_id.clone());
+        if !caller.may_see(&customer) {
+            return Err(ApiError::forbidden());
+        }
+        let scope = match order_param(request)? {
+            Some(order_id) => {
+                let order = match self.store.order(order_id).await? {
+                    Some(order) if caller.may_see(&order.customer_id) => order,
+                    _ => return Err(ApiError::not_found("order")),
+                };
+                BackorderScope::Order(order.customer_id, order.id)
+            }
+            None => BackorderScope::Customer(customer),
+        };
+        let mut backorders = self.store.backorders_in(&scope).await?;
+        backorders.sort_by_key(|backorder| std::cmp::Reverse(backorder.id));
+        let views: Vec<BackorderView> = backorders.iter().map(BackorderView::from).collect();
+        Ok(http::json(StatusCode::OK, &json!({ "backorders": views })))
+    }
+
+    /// Staff's list: any queue, customer or order, filtered by status and
+    /// creation window, in allocation or creation order, a page at a time.
+    async fn search_backorders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?.require_admin()?;
+        let filter = BackorderFilter {
+            sku: http::query_param(request, "sku")
+                .map(|raw| Sku::parse(&raw))
+                .transpose()?,
+            warehouse: http::query_param(request, "warehouse")
+                .map(|raw| WarehouseId::parse(&raw))
+                .transpose()?,
+            status: http::query_param(request, "status")
+                .map(|raw| {
+                    BackorderStatus::parse(&raw).ok_or_else(|| {
+                        ApiError::invalid_field(
+                            "status",
+                            "must be pending, partial, fulfilled or cancelled",
+                        )
+                    })
+                })
+                .transpose()?,
+            customer: customer_param(request)?,
+            order: order_param(request)?,
+            from: instant(request, "from")?,
+            to: instant(request, "to")?,
+        };
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from > to
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "empty_window",
+                "from must not be after to",
+            )
+            .with_detail("field", "from"));
+        }
+        let sort = match http::query_param(request, "sort") {
+            None => BackorderSort::default(),
+            Some(raw) => BackorderSort::parse(&raw)
+                .ok_or_else(|| ApiError::invalid_field("sort", "must be priority or created"))?,
+        };
+        let limit = page_limit(request)?;
+        let after = http::query_param(request, "cursor")
+            .map(|raw| decode_cursor(&raw, sort))
+            .transpose()?;
+        let candidates = self.candidates(&filter).await?;
+        let page = page_of(candidates, &filter, sort, after.as_deref(), limit);
+        let views: Vec<BackorderView> = page.backorders.iter().map(BackorderView::from).collect();
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({
+                "backorders": views,
+                "next_cursor": page.next.map(|next| URL_SAFE_NO_PAD.encode(next)),
+            }),
+        ))
+    }
+
+    /// Every backorder the narrowest read the filter allows returns: an
+    /// order's, a customer's, one queue, or a SKU's queues in every
+    /// warehouse that holds it. There is no index over all backorders.
+    async fn candidates(&self, filter: &BackorderFilter) -> Result<Vec<Backorder>, ApiError> {
+        if let Some(order_id) = filter.order {
+            return match self.store.order(order_id).await? {
+                Some(order) => Ok(self
+                    .store
+                    .backorders_in(&BackorderScope::Order(order.customer_id, order.id))
+                    .await?),
+                None => Ok(Vec::new()),
+            };
+        }
+        if let Some(customer) = &filter.customer {
+            return Ok(self
+                .store
+                .backorders_in(&BackorderScope::Customer(customer.clone()))
+                .await?);
+        }
+        let Some(sku) = &filter.sku else {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "search_criteria_required",
+                "a sku, a customer or an order is required: there is no index over all backorders",
+            ));
+        };
+        let warehouses = match &filter.warehouse {
+            Some(warehouse) => vec![warehouse.clone()],
+            None => self
+                .store
+                .stock_levels(sku)
+                .await?
+                .into_iter()
+                .map(|(warehouse, _)| warehouse)
+                .collect(),
+        };
+        let queues = futures::future::try_join_all(warehouses.into_iter().map(|warehouse| {
+            let scope = BackorderScope::Queue(sku.clone(), warehouse);
+            async move { self.store.backorders_in(&scope).await }
+        }))
+        .await?;
+        Ok(queues.into_iter().flatten().collect())
+    }
+}
+
+fn customer_param(request: &Request) -> Result<Option<CustomerId>, ApiError> {
+    http::query_param(request, "customer")
+        .map(|raw| {
+            CustomerId::parse(&raw)
+                .map_err(|_| ApiError::invalid_field("customer", "must be a customer id"))
+        })
+        .transpose()
+}
+
+fn order_param(request: &Request) -> Result<Option<OrderId>, ApiError> {
+    http::query_param(request, "order")
+        .map(|raw| {
+            raw.parse::<OrderId>()
+                .map_err(|_| ApiError::invalid_field("order", "must be an order id (a ULID)"))
+        })
+        .transpose()
+}
+
+fn instant(request: &Request, name: &'static str) -> Result<Option<Timestamp>, ApiError> {
+    http::query_param(request, name)
+        .map(|raw| {
+            Timestamp::parse_rfc3339(&raw).ok_or_else(|| {
+                ApiError::invalid_field(
+                    name,
+                    "must be an RFC 3339 time such as 2026-11-28T00:00:00Z",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The `limit` query parameter: 1 to 100, 20 when absent.
+fn page_limit(request: &Request) -> Result<usize, ApiError> {
+    match http::query_param(request, "limit") {
+        None => Ok(DEFAULT_PAGE),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}"))
+            }),
+    }
+}
+
+/// A cursor is opaque: any value this API did not hand out for this sort
+/// order is refused as such.
+fn decode_cursor(raw: &str, sort: BackorderSort) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|place| sort.is_place(place))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_cursor",
+                "cursor is not a next_cursor this API returned for this sort",
+            )
+            .with_detail("field", "cursor")
+        })
+}
