@@ -320,3 +320,81 @@ async fn staff_asking_for_an_allocation_serve_units_set_aside_without_a_nudge() 
             .all(|s| s == "fulfilled")
     );
 }
+
+/// What one backorder reads as on the stack, waiting up to a minute for
+/// `done` (the allocator runs off the bus).
+async fn backorder_once(api: &Api, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply = api.get(&format!("/v1/backorders/{id}"), token).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        if done(&reply.body["backorder"]) || std::time::Instant::now() > deadline {
+            return reply.body["backorder"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn backorders_read_back_by_id_by_order_and_for_staff() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let (sku, warehouse) = backordered_sku(&api, &admin, 100).await;
+    let mut placed = Vec::new();
+    for _ in 0..3 {
+        let (buyer, reply) = checkout_one(&api, &sku).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        let id = reply.body["order"]["lines"][0]["backorder_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        placed.push((buyer, order_id(&reply), id));
+    }
+    let (buyer, order, last) = placed[2].clone();
+
+    let waiting = backorder_once(&api, &buyer, &last, |_| true).await;
+    assert_eq!(waiting["status"], "pending");
+    assert_eq!(waiting["queue_position"], 3);
+    assert_eq!(waiting["units_ahead"], 2);
+
+    let of_order = api
+        .get(&format!("/v1/backorders?order={order}"), &buyer)
+        .await;
+    assert_eq!(of_order.status, 200, "{:?}", of_order.body);
+    assert_eq!(of_order.body["backorders"][0]["id"], last.as_str());
+    let stranger = stack().customer(&unique("stranger"));
+    let hidden = api.get(&format!("/v1/backorders/{last}"), &stranger).await;
+    assert_eq!(hidden.status, 404);
+
+    let queue = api
+        .get(
+            &format!("/v1/admin/backorders?sku={sku}&warehouse={warehouse}&limit=2"),
+            &admin,
+        )
+        .await;
+    assert_eq!(queue.status, 200, "{:?}", queue.body);
+    let first_page: Vec<&str> = queue.body["backorders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first_page, [placed[0].2.as_str(), placed[1].2.as_str()]);
+    let cursor = queue.body["next_cursor"].as_str().unwrap().to_owned();
+    let rest = api
+        .get(
+            &format!("/v1/admin/backorders?sku={sku}&cursor={cursor}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(rest.body["backorders"][0]["id"], last.as_str());
+
+    // One restock serves the head; its allocation is on record.
+    api.restock(&admin, &sku, &warehouse, 1).await;
+    let head = &placed[0];
+    let served = backorder_once(&api, &head.0, &head.2, |b| b["status"] == "fulfilled").await;
+    assert_eq!(served["status"], "fulfilled", "{served}");
+    assert_eq!(served["allocations"][0]["units"], 1);
+    assert_eq!(served["allocations"][0]["by"], "system:backorder-allocator");
+    let moved_up = backorder_once(&api, &buyer, &last, |b| b["queue_position"] == 2).await;
+    assert_eq!(moved_up["queue_position"], 2);
+}
