@@ -9,9 +9,10 @@ use shopflow_domain::{
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
-    AllocateError, AllocationBatch, BackorderAllocation, BackorderStore, ChangeError,
-    CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle, OrderReader, PlaceOrderError,
-    Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
+    AllocateError, AllocationBatch, BackorderAllocation, BackorderCancellation, BackorderReader,
+    BackorderScope, BackorderStore, ChangeError, CheckoutStore, IdempotencyKey, InventoryStore,
+    OrderLifecycle, OrderReader, PaymentRecords, PlaceOrderError, Restock, RestockError, Restocked,
+    SaveSettingsError, SettingsRow, StatusChange,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
@@ -21,8 +22,20 @@ use shopflow_testkit::{
 use ulid::Ulid;
 
 /// What a behaviour needs of a store.
-trait Store: CheckoutStore + InventoryStore + OrderLifecycle + BackorderStore {}
-impl<S: CheckoutStore + InventoryStore + OrderLifecycle + BackorderStore> Store for S {}
+trait Store:
+    CheckoutStore + InventoryStore + OrderLifecycle + BackorderStore + BackorderReader + PaymentRecords
+{
+}
+impl<
+    S: CheckoutStore
+        + InventoryStore
+        + OrderLifecycle
+        + BackorderStore
+        + BackorderReader
+        + PaymentRecords,
+> Store for S
+{
+}
 
 const WAREHOUSE: &str = "WH-NORTH";
 
@@ -428,6 +441,57 @@ async fn allocations_hold_only_on_what_was_read(store: &impl Store) {
     assert_eq!(waiting, 1, "the orders wait for what the queue says");
 }
 
+/// A backorder cancelled on its own leaves the queue and the counters (what
+/// was set aside for it becomes available), its order keeps the reserved
+/// units and holds back the refund; the same cancellation again is refused.
+async fn a_cancelled_backorder_leaves_the_queue_and_holds_its_refund(store: &impl Store) {
+    let code = stocked(store, 2).await;
+    allow_backorders(store, &code, WAREHOUSE, 10).await;
+    let id = OrderId::from_ulid(Ulid::generate());
+    let line = backordered_line(&code, WAREHOUSE, (5, 3), 2_500, now().plus_secs(86_400));
+    let mut order = unpaid_order(id, ADA, vec![line], now());
+    order.status = shopflow_domain::OrderStatus::Confirmed;
+    order.payment = shopflow_domain::Payment {
+        intent_id: Some("pi_contract".into()),
+        status: shopflow_domain::CaptureState::Captured,
+        authorized_minor: 12_500,
+        captured_minor: 12_500,
+        ..shopflow_domain::Payment::default()
+    };
+    place_order(store, &order, Ulid::generate()).await;
+    let key = Ulid::generate().to_string();
+    store.restock(&restock(&code, 1, &key)).await.unwrap();
+    let order = store.order(id).await.unwrap().unwrap();
+    let backorder_id = order.lines[0].backorder.unwrap().id;
+    let backorder = store.backorder(backorder_id).await.unwrap().unwrap();
+    let listed = store
+        .backorders_in(&BackorderScope::Order(order.customer_id.clone(), id))
+        .await
+        .unwrap();
+    assert_eq!(listed, std::slice::from_ref(&backorder));
+
+    let actor = Actor::System("contract");
+    let cancellation = BackorderCancellation::new(&order, &backorder, &actor, "test", now())
+        .unwrap()
+        .unwrap();
+    store.cancel_backorder(&cancellation).await.unwrap();
+    let again = store.cancel_backorder(&cancellation).await;
+
+    assert!(matches!(again, Err(AllocateError::Moved)), "{again:?}");
+    assert_eq!(level(store, &code).await, counters(3, 2, 0, 0));
+    let records = store.order_payments(id).await.unwrap().unwrap();
+    assert_eq!(records.order.lines[0].reserved(), 2);
+    assert_eq!(records.order.lines[0].backordered(), 0);
+    assert_eq!(records.order.payment.refund_pending_minor, 7_500);
+    let refund = cancellation.refund.as_ref().unwrap();
+    assert_eq!(
+        records.refund(&refund.id).map(|r| r.amount_minor),
+        Some(7_500)
+    );
+    let left = store.backorder(backorder_id).await.unwrap().unwrap();
+    assert_eq!(left.status, shopflow_domain::BackorderStatus::Cancelled);
+}
+
 /// A DynamoDB store on the local stack's DynamoDB Local and table, with
 /// backorder-allocator paused: the behaviours here count set-aside units.
 async fn dynamo() -> DynamoStore {
@@ -470,6 +534,7 @@ contract!(
     units_a_lapsed_order_releases_go_to_the_queue,
     a_lapsed_backordered_order_leaves_the_queue,
     allocations_hold_only_on_what_was_read,
+    a_cancelled_backorder_leaves_the_queue_and_holds_its_refund,
 );
 
 /// A refusal retrying cannot fix (here, a table that does not exist) is a

@@ -1,8 +1,10 @@
 //! Backorders for people: one by id with its allocations and its place in
-//! the queue, a customer's or an order's, and staff's list of any queue,
-//! customer or order with filters, two sort orders and a cursor.
+//! the queue, a customer's or an order's, staff's list of any queue,
+//! customer or order with filters, two sort orders and a cursor, and
+//! cancelling one (see `cancel`).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod cancel;
 mod views;
 
 use base64::Engine;
@@ -19,7 +21,7 @@ use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
 use shopflow_ports::{
-    BackorderReader, BackorderScope, BackorderStore, InventoryStore, OrderReader,
+    BackorderReader, BackorderScope, BackorderStore, InventoryStore, OrderLifecycle,
 };
 use tracing::Instrument;
 use views::{BackorderView, DetailView};
@@ -27,6 +29,7 @@ use views::{BackorderView, DetailView};
 pub const GET_BACKORDER: &str = "GET /v1/backorders/{id}";
 pub const LIST_BACKORDERS: &str = "GET /v1/backorders";
 pub const SEARCH_BACKORDERS: &str = "GET /v1/admin/backorders";
+pub const CANCEL_BACKORDER: &str = "POST /v1/backorders/{id}/cancel";
 
 const DEFAULT_PAGE: usize = 20;
 const MAX_PAGE: usize = 100;
@@ -61,7 +64,7 @@ impl HttpFunction for Deployed {
     }
 }
 
-impl<S: BackorderReader + BackorderStore + InventoryStore + OrderReader> App<S> {
+impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
@@ -77,6 +80,7 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderReader> App<S> 
                 Some(GET_BACKORDER) => self.get_backorder(&request).await,
                 Some(LIST_BACKORDERS) => self.list_backorders(&request).await,
                 Some(SEARCH_BACKORDERS) => self.search_backorders(&request).await,
+                Some(CANCEL_BACKORDER) => self.cancel_backorder(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -87,7 +91,7 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderReader> App<S> 
 
     /// The backorder named in the path, if the caller may see it; otherwise
     /// 404, whether it exists or not.
-    async fn visible_backorder(
+    pub(crate) async fn visible_backorder(
         &self,
         request: &Request,
         caller: &Caller,

@@ -9,7 +9,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
-use shopflow_domain::{Actor, CancelError, Order, OrderTrigger, PaymentAttempt};
+use shopflow_domain::{Actor, Order, OrderTrigger, PaymentAttempt};
 use shopflow_domain::{CustomerId, FulfillmentStatus, OrderStatus, PaymentStatus, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -141,9 +141,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
             if order.status == OrderStatus::Cancelled {
                 return Ok(order_response(&order));
             }
-            let to = order
-                .check_cancel(&actor, reason.as_deref())
-                .map_err(cancel_refused)?;
+            let to = order.check_cancel(&actor, reason.as_deref())?;
             let change = StatusChange::new(
                 &order,
                 to,
@@ -437,21 +435,4 @@ struct CancelBody {
 
 fn order_response(order: &Order) -> Response<Body> {
     http::json(StatusCode::OK, &json!({ "order": OrderView::from(order) }))
-}
-
-fn cancel_refused(error: CancelError) -> ApiError {
-    let message = error.to_string();
-    match error {
-        // A well-formed body; staff, unlike customers, must say why.
-        CancelError::ReasonRequired => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reason_required", message)
-                .with_detail("field", "reason")
-        }
-        CancelError::TooLateForCustomer(_) => {
-            ApiError::new(StatusCode::CONFLICT, "too_late_to_cancel", message)
-        }
-        CancelError::Illegal(_) => {
-            ApiError::new(StatusCode::CONFLICT, "illegal_transition", message)
-        }
-    }
 }

@@ -5,7 +5,9 @@
 //!   first one captures): capture the authorized amount;
 //! - `order.cancelled`: void the hold or refund what was taken, and cancel
 //!   the order's other open payments and hosted pages so it cannot be paid;
-//! - `payment.refund_required`: give back money an order cannot keep.
+//! - `payment.refund_required`: give back money an order cannot keep;
+//! - `backorder.cancelled` carrying a refund: make the refund its
+//!   cancellation held back on the order, and record Stripe's answer.
 //!
 //! Every call carries an idempotency key of its own, from the kind of call,
 //! the order and its payment, and an event already carried out is never
@@ -21,7 +23,8 @@ use shopflow_domain::events::{
     DomainEvent, GiveBackBy, PaymentFacts, PaymentReported, RefundRequired,
 };
 use shopflow_domain::{
-    CapturePolicy, OrderId, OrderStatus, OrderTrigger, PaymentAttempt, PaymentOutcome, Settlement,
+    CapturePolicy, OrderId, OrderStatus, OrderTrigger, PaymentAttempt, PaymentOutcome,
+    RefundStatus, Settlement,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -31,10 +34,12 @@ use shopflow_lambda_kit::{config, now, payments};
 use shopflow_ports::Payments;
 use shopflow_ports::{
     ChangeError, GatewayError, Intent, IntentStatus, OrderLifecycle, OrderPayments, OutboxEvent,
-    PaymentGateway, PaymentRecords, RefundRequest,
+    PaymentChange, PaymentGateway, PaymentRecords, RefundRequest, answered_refund,
 };
 
 pub const CONSUMER: &str = "payment-actions";
+/// Writes of a refund's answer when the order moved meanwhile.
+const SETTLE_ATTEMPTS: u32 = 5;
 /// Messages of one batch handled at once.
 const CONCURRENCY: usize = 4;
 
@@ -83,6 +88,21 @@ enum Action {
     Capture(OrderId, OrderTrigger),
     SettleCancelled(OrderId),
     GiveBack(RefundRequired),
+    /// The refund a backorder's cancellation held back on its order.
+    RefundBackorder(OrderId, String),
+}
+
+/// The part of `backorder.cancelled` this consumer reads.
+#[derive(Debug, Deserialize)]
+struct BackorderCancelled {
+    order_id: OrderId,
+    #[serde(default)]
+    refund: Option<HeldRefund>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HeldRefund {
+    refund_id: String,
 }
 
 fn failed(error: impl std::error::Error) -> ConsumeError {
@@ -127,6 +147,9 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             return Ok(Handled::Duplicate);
         }
         let report = match action {
+            Action::RefundBackorder(order_id, refund_id) => {
+                return self.refund_backorder(order_id, &refund_id, &event.id).await;
+            }
             Action::Capture(order_id, trigger) => self.capture(order_id, trigger).await?,
             Action::SettleCancelled(order_id) => self.settle_cancelled(order_id).await?,
             Action::GiveBack(refund) => self.give_back(&refund).await?,
@@ -155,6 +178,13 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
         if event.detail_type == "payment.refund_required" {
             let refund = serde_json::from_value(event.data.clone()).map_err(unreadable)?;
             return Ok(Some(Action::GiveBack(refund)));
+        }
+        if event.detail_type == "backorder.cancelled" {
+            let cancelled: BackorderCancelled =
+                serde_json::from_value(event.data.clone()).map_err(unreadable)?;
+            return Ok(cancelled
+                .refund
+                .map(|held| Action::RefundBackorder(cancelled.order_id, held.refund_id)));
         }
         if !event.detail_type.starts_with("order.") {
             return Ok(None);
@@ -302,6 +332,60 @@ impl<S: OrderLifecycle + PaymentRecords, G: PaymentGateway> App<S, G> {
             return self.refund_rest(&refund_request, &refund.currency).await;
         }
         Ok(report_of(&intent, refund.order_id, &refund.currency))
+    }
+
+    /// Asks Stripe for a refund held back on the order (the refund's id is
+    /// the idempotency key) and records the answer with this event, once.
+    /// Stripe unreachable: the message is retried, the refund stays pending.
+    async fn refund_backorder(
+        &self,
+        order_id: OrderId,
+        refund_id: &str,
+        event_id: &str,
+    ) -> Result<Handled, ConsumeError> {
+        let records = self.order(order_id).await?;
+        let Some(refund) = records.refund(refund_id).cloned() else {
+            return Err(ConsumeError::Failed(format!(
+                "order {order_id} holds no refund {refund_id}"
+            )));
+        };
+        if refund.status != RefundStatus::Pending {
+            return Ok(Handled::Duplicate);
+        }
+        let intent_id = records.order.payment.intent_id.clone().unwrap_or_default();
+        let request = RefundRequest {
+            intent_id: intent_id.clone(),
+            amount_minor: Some(refund.amount_minor),
+            order_id,
+            refund_id: refund.id.clone(),
+            reason: refund.reason.clone(),
+        };
+        let answer = self.gateway.refund(&request).await;
+        if let Err(error @ GatewayError::Unavailable(_)) = &answer {
+            return Err(failed(error.clone()));
+        }
+        let (refund, given) = answered_refund(refund, &answer);
+        tracing::info!(%order_id, refund_id = %refund.id, status = ?refund.status, amount_minor = refund.amount_minor, "backorder refund settled");
+        let mut order = records.order;
+        for _ in 0..SETTLE_ATTEMPTS {
+            let change =
+                PaymentChange::settling(&order, &refund, &intent_id, given.as_ref(), now());
+            let change = PaymentChange {
+                applies: Some((CONSUMER.to_owned(), event_id.to_owned())),
+                ..change
+            };
+            match self.store.change_payment(&change).await {
+                Ok(()) => return Ok(Handled::Applied),
+                Err(ChangeError::AlreadyApplied) => return Ok(Handled::Duplicate),
+                Err(ChangeError::Stale | ChangeError::OutOfStock) => {
+                    order = self.order(order_id).await?.order;
+                }
+                Err(ChangeError::Store(error)) => return Err(failed(error)),
+            }
+        }
+        Err(ConsumeError::Failed(format!(
+            "order {order_id} kept changing; refund {refund_id} settles on redelivery"
+        )))
     }
 
     /// Refunds what is left of a payment, once per refund id; a payment with

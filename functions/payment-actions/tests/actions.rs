@@ -333,3 +333,97 @@ async fn one_payment_given_back_twice_is_refunded_once() {
         .collect();
     assert_eq!(totals, [5_000, 5_000], "the same refund, reported twice");
 }
+
+/// Holds back a refund of `amount` on the order, as a backorder's
+/// cancellation does, and answers the `backorder.cancelled` it publishes.
+async fn backorder_cancelled_holding(
+    shop: &Shop,
+    order_id: shopflow_domain::OrderId,
+    amount: i64,
+) -> shopflow_lambda_kit::consumer::BusEvent {
+    use shopflow_domain::{Refund, RefundStatus};
+    use shopflow_ports::{PaymentChange, RefundWrite};
+    let order = shop.order(order_id).await;
+    let refund = Refund {
+        id: "rf_bo_test".into(),
+        amount_minor: amount,
+        reason: "backorder cancelled: too slow".into(),
+        status: RefundStatus::Pending,
+        provider_refund_id: None,
+        failure: None,
+        requested_by: "customer:ada".into(),
+        requested_at: shopflow_lambda_kit::now(),
+        request_fingerprint: "test".into(),
+    };
+    shop.store
+        .memory()
+        .change_payment(&PaymentChange {
+            order_id,
+            expected_version: order.version,
+            payment: order.payment.with_refund_pending(amount),
+            refund: Some(RefundWrite::New(refund)),
+            event: None,
+            applies: None,
+            at: shopflow_lambda_kit::now(),
+        })
+        .await
+        .unwrap();
+    shopflow_lambda_kit::consumer::BusEvent {
+        id: ulid::Ulid::generate().to_string(),
+        detail_type: "backorder.cancelled".into(),
+        source: "shopflow.inventory".into(),
+        occurred_at: shopflow_testkit::OPENING_DAY.to_rfc3339(),
+        data: serde_json::json!({
+            "order_id": order_id.to_string(),
+            "units_cancelled": 2,
+            "refund": {
+                "refund_id": "rf_bo_test",
+                "currency": "EUR",
+                "goods_minor": 1_000,
+                "tax_minor": 200,
+                "shipping_minor": 0,
+                "amount_minor": amount,
+            },
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_backorders_held_refund_is_made_once_and_settled() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, intent) = shop.paid_order().await;
+    let cancelled = backorder_cancelled_holding(&shop, order, 1_200).await;
+
+    assert_eq!(
+        shop.apply(cancelled.clone()).await.unwrap(),
+        Handled::Applied
+    );
+    assert_eq!(shop.apply(cancelled).await.unwrap(), Handled::Duplicate);
+
+    assert_eq!(shop.stripe_calls("refund"), 1);
+    let records = shop.payment_records(order).await;
+    let refund = records.refund("rf_bo_test").unwrap();
+    assert_eq!(refund.status, shopflow_domain::RefundStatus::Succeeded);
+    assert_eq!(records.order.payment.refund_pending_minor, 0);
+    assert_eq!(records.order.payment.refunded_minor, 1_200);
+    let report = &shop.reports()[0];
+    assert_eq!(report.outcome, PaymentOutcome::Refunded);
+    assert_eq!(report.facts.payment_id, intent);
+    assert_eq!(
+        (report.facts.amount_minor, report.facts.fully_refunded),
+        (1_200, Some(false))
+    );
+}
+
+#[tokio::test]
+async fn a_backorder_cancelled_with_its_order_asks_nothing_itself() {
+    let mut shop = Shop::new(CapturePolicy::OnAuthorization).await;
+    let (order, _) = shop.paid_order().await;
+    let mut cancelled = backorder_cancelled_holding(&shop, order, 1_200).await;
+    cancelled.data["refund"] = serde_json::Value::Null;
+
+    let handled = shop.apply(cancelled).await.unwrap();
+
+    assert!(matches!(handled, Handled::Ignored(_)), "{handled:?}");
+    assert_eq!(shop.stripe_calls("refund"), 0);
+}

@@ -10,13 +10,12 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shopflow_domain::events::{DomainEvent, PaymentReported};
 use shopflow_domain::{Order, Refund, RefundError, RefundStatus};
 use shopflow_lambda_kit::views::PaymentView;
 use shopflow_lambda_kit::{ApiError, Caller, http, idempotency, integral, now};
 use shopflow_ports::{
-    ChangeError, GatewayError, IdempotencyKey, OutboxEvent, PaymentChange, PaymentGateway,
-    PaymentRecords, ProviderRefund, RefundRequest, RefundWrite,
+    ChangeError, GatewayError, IdempotencyKey, PaymentChange, PaymentGateway, PaymentRecords,
+    ProviderRefund, RefundRequest, RefundWrite, answered_refund,
 };
 
 /// Attempts at a write when the order moved between read and write.
@@ -140,53 +139,16 @@ impl<S: PaymentRecords, G: PaymentGateway> App<S, G> {
     async fn settle(
         &self,
         placed: &Order,
-        mut refund: Refund,
+        refund: Refund,
         intent_id: &str,
         answer: Result<ProviderRefund, GatewayError>,
     ) -> Result<(Refund, Order), ApiError> {
-        let refunded = match answer {
-            Ok(given) if given.went_through() => {
-                refund.status = RefundStatus::Succeeded;
-                refund.provider_refund_id = Some(given.id.clone());
-                Some(given)
-            }
-            Ok(given) => {
-                refund.status = RefundStatus::Failed;
-                refund.failure = Some(format!("Stripe answered {}", given.status));
-                None
-            }
-            Err(error) => {
-                refund.status = RefundStatus::Failed;
-                refund.failure = Some(error.to_string());
-                None
-            }
-        };
+        let (refund, refunded) = answered_refund(refund, &answer);
         tracing::info!(refund_id = %refund.id, status = ?refund.status, amount_minor = refund.amount_minor, "refund settled");
         for _ in 0..CHANGE_ATTEMPTS {
             let order = self.records(placed.id).await?.order;
-            let event = refunded.as_ref().map(|given| OutboxEvent {
-                id: ulid::Ulid::generate(),
-                occurred_at: now(),
-                event: DomainEvent::PaymentReported(PaymentReported::refunded(
-                    order.id,
-                    intent_id,
-                    order.currency.as_str(),
-                    given.refunded_in_total_minor,
-                    given.fully_refunded,
-                )),
-            });
-            let change = PaymentChange {
-                order_id: order.id,
-                expected_version: order.version,
-                payment: order.payment.with_refund_settled(
-                    refund.amount_minor,
-                    refunded.as_ref().map(|given| given.refunded_in_total_minor),
-                ),
-                refund: Some(RefundWrite::Settled(refund.clone())),
-                event,
-                applies: None,
-                at: now(),
-            };
+            let change =
+                PaymentChange::settling(&order, &refund, intent_id, refunded.as_ref(), now());
             match self.store.change_payment(&change).await {
                 Ok(()) => {
                     let settled = Order {

@@ -374,6 +374,7 @@ impl CheckoutPolicy {
                     priority: 0,
                     quantity: waiting,
                     waiting,
+                    cancelled: 0,
                     estimated_restock: offer.estimated_restock,
                 };
                 return Ok(allocation(warehouse, Some(backorder)));
@@ -855,6 +856,7 @@ mod tests {
                     priority: 0,
                     quantity: 3,
                     waiting: 3,
+                    cancelled: 0,
                     estimated_restock: eta,
                 }),
             },

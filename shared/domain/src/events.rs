@@ -185,6 +185,19 @@ pub struct BackorderMoved {
     pub units_allocated: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What a cancellation gives back, held on the order for payment-actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund: Option<BackorderRefund>,
+}
+
+/// The refund a backorder's cancellation asks for: the order's refund
+/// record `refund_id`, its amount and the shares the rule computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackorderRefund {
+    pub refund_id: String,
+    pub currency: String,
+    #[serde(flatten)]
+    pub shares: crate::CancelRefund,
 }
 
 impl BackorderMoved {
@@ -205,6 +218,7 @@ impl BackorderMoved {
             units_cancelled: None,
             units_allocated: None,
             reason: None,
+            refund: None,
         }
     }
 

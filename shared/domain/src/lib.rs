@@ -28,7 +28,9 @@ pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, Wareho
 pub use inventory::{StockError, StockLevel};
 pub use lifecycle::{Actor, CancelError};
 pub use money::{Currency, Money, MoneyError};
-pub use order::{BackorderState, LineBackorder, Order, OrderLine, OrderTotals, Product};
+pub use order::{
+    BackorderState, CancelRefund, LineBackorder, Order, OrderLine, OrderTotals, Product,
+};
 pub use payment::{
     CapturePolicy, CaptureState, Payment, PaymentAttempt, PaymentOutcome, PaymentReport, Refund,
     RefundError, RefundStatus, Settlement,

@@ -44,9 +44,21 @@ impl OrderLine {
             .map_or(0, |backorder| backorder.waiting)
     }
 
+    /// Units of its backorder taken out of the queue: never delivered.
+    pub fn cancelled(&self) -> u32 {
+        self.backorder
+            .as_ref()
+            .map_or(0, |backorder| backorder.cancelled)
+    }
+
+    /// Units the order still delivers: bought and not cancelled.
+    pub fn kept(&self) -> u32 {
+        self.quantity.get() - self.cancelled()
+    }
+
     /// Units reserved for the order in its warehouse.
     pub fn reserved(&self) -> u32 {
-        self.quantity.get() - self.backordered()
+        self.kept() - self.backordered()
     }
 }
 
@@ -59,6 +71,9 @@ pub struct LineBackorder {
     pub quantity: u32,
     /// Units not allocated yet.
     pub waiting: u32,
+    /// Units taken out of the queue before they were allocated.
+    #[serde(default)]
+    pub cancelled: u32,
     pub estimated_restock: Timestamp,
 }
 
@@ -82,6 +97,27 @@ impl BackorderState {
             Self::Full => "full",
         }
     }
+}
+
+/// What cancelled units give back, in minor units of the order's currency:
+/// the shares the rule computed, and the amount refunded (the shares,
+/// capped by what is still refundable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelRefund {
+    pub goods_minor: i64,
+    pub tax_minor: i64,
+    pub shipping_minor: i64,
+    pub amount_minor: i64,
+}
+
+/// `part / whole` of `total`, rounded half up, in integers.
+fn share(total: i64, part: i64, whole: i64) -> i64 {
+    if whole <= 0 {
+        return 0;
+    }
+    let exact = i128::from(total) * i128::from(part);
+    let whole = i128::from(whole);
+    i64::try_from((2 * exact + whole) / (2 * whole)).unwrap_or(i64::MAX)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +165,7 @@ impl Order {
     /// How much of it waits for stock.
     pub fn backorder_state(&self) -> BackorderState {
         let waiting: u64 = self.lines.iter().map(|l| u64::from(l.backordered())).sum();
-        let units: u64 = self.lines.iter().map(|l| u64::from(l.quantity.get())).sum();
+        let units: u64 = self.lines.iter().map(|l| u64::from(l.kept())).sum();
         match waiting {
             0 => BackorderState::None,
             w if w == units => BackorderState::Full,
@@ -163,7 +199,7 @@ impl Order {
     }
 
     fn backorder_of(&self, line: &OrderLine, backorder: LineBackorder) -> Backorder {
-        let allocated = backorder.quantity - backorder.waiting;
+        let allocated = backorder.quantity - backorder.waiting - backorder.cancelled;
         Backorder {
             id: backorder.id,
             order_id: self.id,
@@ -173,6 +209,7 @@ impl Order {
             quantity: backorder.quantity,
             allocated,
             status: match (backorder.waiting, allocated) {
+                _ if backorder.cancelled > 0 => BackorderStatus::Cancelled,
                 (0, _) => BackorderStatus::Fulfilled,
                 (_, 0) => BackorderStatus::Pending,
                 _ => BackorderStatus::Partial,
@@ -195,6 +232,63 @@ impl Order {
         let backorder = line.backorder.as_mut()?;
         backorder.waiting = backorder.waiting.checked_sub(units)?;
         Some(after)
+    }
+
+    /// The order once the units its backorder `id` still waits for are
+    /// cancelled, with how many they are; `None` when no line of it waits
+    /// for that backorder.
+    pub fn with_backorder_cancelled(&self, id: BackorderId) -> Option<(Order, u32)> {
+        let mut after = self.clone();
+        let line = after
+            .lines
+            .iter_mut()
+            .find(|line| line.backorder.is_some_and(|b| b.id == id))?;
+        let backorder = line.backorder.as_mut()?;
+        let units = backorder.waiting;
+        if units == 0 {
+            return None;
+        }
+        backorder.cancelled += units;
+        backorder.waiting = 0;
+        Some((after, units))
+    }
+
+    /// Whether it still delivers anything: a unit reserved, allocated or
+    /// waiting on some line.
+    pub fn keeps_units(&self) -> bool {
+        self.lines.iter().any(|line| line.kept() > 0)
+    }
+
+    /// The money `units` cancelled units of `line` give back, by the one
+    /// rule: their price, the tax share of that price (tax × goods ÷
+    /// subtotal, rounded half up), and the shipping only when the order
+    /// keeps nothing, in which case everything still refundable goes back
+    /// (so rounding leaves nothing behind). Never more than is refundable.
+    pub fn refund_for_cancelled(
+        &self,
+        line: &OrderLine,
+        units: u32,
+        keeps_units: bool,
+    ) -> CancelRefund {
+        let goods = line.unit_price.minor * i64::from(units);
+        let tax = share(self.totals.tax.minor, goods, self.totals.subtotal.minor);
+        let shipping = if keeps_units {
+            0
+        } else {
+            self.totals.shipping.minor
+        };
+        let refundable = self.payment.refundable_minor();
+        let amount = if keeps_units {
+            (goods + tax).min(refundable)
+        } else {
+            refundable
+        };
+        CancelRefund {
+            goods_minor: goods,
+            tax_minor: tax,
+            shipping_minor: shipping,
+            amount_minor: amount,
+        }
     }
 
     /// Whether every unit it waited for has stock now, so its goods move
@@ -288,6 +382,7 @@ pub(crate) mod test_support {
                 priority: 0,
                 quantity: waiting,
                 waiting,
+                cancelled: 0,
                 estimated_restock: Timestamp::from_millis(0),
             }),
         }
@@ -298,6 +393,87 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::{backordered_line, order_in};
     use super::*;
+    use crate::payment::CaptureState;
+
+    /// A paid order: 2 units reserved at 1.00, then `waiting` backordered
+    /// units of 1.00 on a second line; 20% tax and 4.95 shipping on top.
+    fn paid_with_backorder(waiting: u32) -> Order {
+        let mut reserved = backordered_line(2, 0);
+        reserved.backorder = None;
+        let lines = vec![reserved, backordered_line(waiting, waiting)];
+        let eur = Currency::parse("EUR").unwrap();
+        let subtotal = 100 * i64::from(2 + waiting);
+        let tax = subtotal / 5;
+        let grand = subtotal + tax + 495;
+        Order {
+            lines,
+            totals: OrderTotals {
+                subtotal: Money::new(subtotal, eur.clone()).unwrap(),
+                tax: Money::new(tax, eur.clone()).unwrap(),
+                shipping: Money::new(495, eur.clone()).unwrap(),
+                grand_total: Money::new(grand, eur).unwrap(),
+            },
+            payment: Payment {
+                intent_id: Some("pi_1".into()),
+                status: CaptureState::Captured,
+                authorized_minor: grand,
+                captured_minor: grand,
+                ..Payment::default()
+            },
+            ..order_in(OrderStatus::Confirmed)
+        }
+    }
+
+    #[test]
+    fn cancelling_a_backorder_keeps_the_rest_and_refunds_its_goods_and_tax_share() {
+        let order = paid_with_backorder(3);
+        let id = order.lines[1].backorder.unwrap().id;
+        let (after, units) = order.with_backorder_cancelled(id).unwrap();
+        assert_eq!(units, 3);
+        assert_eq!(after.backorder_state(), BackorderState::None);
+        assert_eq!((after.lines[1].kept(), after.lines[1].reserved()), (0, 0));
+        assert_eq!(after.backorders()[0].status, BackorderStatus::Cancelled);
+        assert!(after.keeps_units());
+        assert_eq!(
+            order.refund_for_cancelled(&order.lines[1], units, true),
+            CancelRefund {
+                goods_minor: 300,
+                tax_minor: 60,
+                shipping_minor: 0,
+                amount_minor: 360
+            }
+        );
+        // Nothing waits any more: a second cancellation has nothing to take.
+        assert!(after.with_backorder_cancelled(id).is_none());
+    }
+
+    #[test]
+    fn the_tax_share_rounds_half_up_and_the_refund_never_exceeds_what_is_refundable() {
+        let mut order = paid_with_backorder(1);
+        order.totals.tax.minor = 333;
+        order.totals.subtotal.minor = 1_000;
+        let line = OrderLine {
+            unit_price: Money::new(500, order.currency.clone()).unwrap(),
+            ..order.lines[1].clone()
+        };
+        // 333 × 500 / 1000 = 166.5
+        assert_eq!(order.refund_for_cancelled(&line, 1, true).tax_minor, 167);
+        order.payment.refunded_minor = order.payment.captured_minor - 100;
+        assert_eq!(order.refund_for_cancelled(&line, 1, true).amount_minor, 100);
+    }
+
+    #[test]
+    fn an_order_keeping_nothing_gets_everything_refundable_back_with_its_shipping() {
+        let mut order = paid_with_backorder(2);
+        order.lines.remove(0);
+        order.payment.refunded_minor = 40;
+        let id = order.lines[0].backorder.unwrap().id;
+        let (after, units) = order.with_backorder_cancelled(id).unwrap();
+        assert!(!after.keeps_units());
+        let refund = order.refund_for_cancelled(&order.lines[0], units, false);
+        assert_eq!(refund.shipping_minor, 495);
+        assert_eq!(refund.amount_minor, order.payment.captured_minor - 40);
+    }
 
     #[test]
     fn capture_happens_at_authorization_or_at_the_first_shipment() {

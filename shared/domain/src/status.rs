@@ -226,7 +226,8 @@ pub enum OrderTrigger {
     PartlyRefunded,
     /// All of the captured amount went back to the customer.
     Refunded,
-    /// Every backordered unit of the order has stock now.
+    /// Nothing of the order waits for stock any more: its backorders were
+    /// allocated, or cancelled.
     StockAllocated,
     /// Some, not all, units left the warehouse.
     PartlyShipped,

@@ -2,7 +2,7 @@
 //! a batch of allocations in one transaction.
 
 use super::items::{
-    AllocationItem, BackorderItem, HistoryItem, OrderItem, StockItem, backorder_key,
+    AllocationItem, BackorderItem, HistoryItem, OrderItem, PaymentItem, StockItem, backorder_key,
     backorder_queue, order_key, stock_key, stored_fulfillment,
 };
 use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s};
@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use shopflow_domain::{BackorderStatus, Order, OrderId, Sku, WarehouseId};
 use shopflow_ports::{
-    AllocateError, AllocationBatch, BackorderAllocation, BackorderStore, Queue, StoreError,
+    AllocateError, AllocationBatch, BackorderAllocation, BackorderCancellation, BackorderStore,
+    Queue, RefundWrite, StoreError,
 };
 use std::collections::HashMap;
 
@@ -82,9 +83,108 @@ impl BackorderStore for DynamoStore {
             shopflow_aws_errors::unexplained_cancellation("backorder allocation", &reasons),
         ))
     }
+
+    async fn cancel_backorder(
+        &self,
+        cancellation: &BackorderCancellation,
+    ) -> Result<(), AllocateError> {
+        let handback = std::slice::from_ref(&cancellation.handback);
+        for _ in 0..CANCEL_ATTEMPTS {
+            let levels = self.stock_levels_of(handback).await?;
+            let at = stock_key(&cancellation.handback.sku, &cancellation.handback.warehouse);
+            let counted = levels
+                .get(&at)
+                .is_some_and(|stock| cancellation.handback.applied_to(stock.level()).is_ok());
+            if !counted {
+                // The counters no longer hold these waiting units: the
+                // backorder left the queue or was served meanwhile.
+                return Err(AllocateError::Moved);
+            }
+            let mut writes = vec![self.cancel_on_order(cancellation)?];
+            if let Some(goods) = &cancellation.goods {
+                writes.push(self.put_new(carrying_item(
+                    &HistoryItem::new(goods),
+                    Some(&goods.event),
+                    "history",
+                )?)?);
+            }
+            if let Some(refund) = &cancellation.refund {
+                writes.push(
+                    self.refund_put(cancellation.order.id, &RefundWrite::New(refund.clone()))?,
+                );
+            }
+            let stock_at = writes.len();
+            writes.extend(self.hand_back(&cancellation.handback, Some(&levels))?);
+            let Some(reasons) = self.transact(writes).await? else {
+                return Ok(());
+            };
+            let stock_only = condition_failed(&reasons, stock_at)
+                && (0..reasons.len())
+                    .filter(|index| *index != stock_at)
+                    .all(|index| !condition_failed(&reasons, index));
+            if stock_only {
+                // Only the stock moved (a restock, a release): read it again.
+                continue;
+            }
+            let moved = (0..reasons.len()).any(|index| condition_failed(&reasons, index))
+                || reasons.iter().any(|reason| reason == "TransactionConflict");
+            if moved {
+                return Err(AllocateError::Moved);
+            }
+            return Err(AllocateError::Store(
+                shopflow_aws_errors::unexplained_cancellation("backorder cancellation", &reasons),
+            ));
+        }
+        Err(AllocateError::Moved)
+    }
 }
 
+/// Writes of a cancellation whose stock item moved meanwhile, before it
+/// is given up as moved.
+const CANCEL_ATTEMPTS: u32 = 5;
+
 impl DynamoStore {
+    /// The order after a backorder's cancellation: its lines, its money
+    /// (the refund held back) and its goods, on the version read.
+    fn cancel_on_order(
+        &self,
+        cancellation: &BackorderCancellation,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let order = &cancellation.order;
+        let lines = serde_dynamo::to_attribute_value(OrderItem::from_order(order).lines)
+            .map_err(corrupt("order lines"))?;
+        let pay = PaymentItem::from_payment(&order.payment).unwrap_or_default();
+        let mut values = HashMap::from([
+            (":lines".to_owned(), lines),
+            (
+                ":pay".to_owned(),
+                serde_dynamo::to_attribute_value(pay).map_err(corrupt("order payment"))?,
+            ),
+            (":one".to_owned(), n(1)),
+            (":read".to_owned(), n(order.version)),
+        ]);
+        let mut expression = "SET #lines = :lines, pay = :pay, version = version + :one".to_owned();
+        if cancellation.goods.is_some() {
+            match stored_fulfillment(order.fulfillment_status) {
+                Some(status) => {
+                    expression.push_str(", ful = :ful");
+                    values.insert(":ful".to_owned(), s(status.as_str()));
+                }
+                None => expression.push_str(" REMOVE ful"),
+            }
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(order_key(order.id))))
+            .update_expression(expression)
+            .condition_expression("version = :read")
+            .expression_attribute_names("#lines", "lines")
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// The open backorders of a queue, in allocation order (the sort key),
     /// every page, strongly consistent.
     async fn open_backorders(

@@ -293,14 +293,20 @@ pub struct LineItem {
 }
 
 /// A line's backorder, in short names: id, priority, units backordered,
-/// units still waiting, expected restock.
+/// units still waiting, units cancelled (absent when none), expected restock.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct LineBackorderAttr {
     pub id: BackorderId,
     pub p: u8,
     pub n: u32,
     pub w: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub c: u32,
     pub eta: Timestamp,
+}
+
+fn is_zero(units: &u32) -> bool {
+    *units == 0
 }
 
 impl LineBackorderAttr {
@@ -310,6 +316,7 @@ impl LineBackorderAttr {
             p: backorder.priority,
             n: backorder.quantity,
             w: backorder.waiting,
+            c: backorder.cancelled,
             eta: backorder.estimated_restock,
         }
     }
@@ -320,6 +327,7 @@ impl LineBackorderAttr {
             priority: self.p,
             quantity: self.n,
             waiting: self.w,
+            cancelled: self.c,
             estimated_restock: self.eta,
         }
     }

@@ -28,7 +28,7 @@ enum Written {
 }
 
 /// The stock items of the lines a change hands back, as read.
-type Levels = HashMap<(String, String), StockItem>;
+pub(super) type Levels = HashMap<(String, String), StockItem>;
 
 impl DynamoStore {
     async fn try_change(
@@ -79,7 +79,7 @@ impl DynamoStore {
     }
 
     /// The stock items the hand-backs go to, consistently read.
-    async fn stock_levels_of(&self, release: &[Handback]) -> Result<Levels, StoreError> {
+    pub(super) async fn stock_levels_of(&self, release: &[Handback]) -> Result<Levels, StoreError> {
         let keys = release
             .iter()
             .map(|handback| key(stock_key(&handback.sku, &handback.warehouse)))
@@ -98,7 +98,7 @@ impl DynamoStore {
     /// units out of the queue. Without levels read (and nothing leaving
     /// the queue), a plain release that holds only while the queue is owed
     /// nothing; with them, the level the domain computes, on the version read.
-    fn hand_back(
+    pub(super) fn hand_back(
         &self,
         handback: &Handback,
         levels: Option<&Levels>,

@@ -41,7 +41,7 @@ impl DynamoStore {
 
     /// A new refund (its id unused), or the answer to a pending one (so two
     /// settlements of one refund can never both be written).
-    fn refund_put(
+    pub(super) fn refund_put(
         &self,
         order: OrderId,
         write: &RefundWrite,

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shopflow_domain::ids::InvalidValue;
-use shopflow_domain::{CheckoutError, MoneyError, Shortage};
+use shopflow_domain::{CancelError, CheckoutError, MoneyError, Shortage};
 use shopflow_ports::{GatewayError, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -151,6 +151,25 @@ impl From<StoreError> for ApiError {
                     "internal_error",
                     "an internal error occurred",
                 )
+            }
+        }
+    }
+}
+
+impl From<CancelError> for ApiError {
+    fn from(error: CancelError) -> Self {
+        let message = error.to_string();
+        match error {
+            // A well-formed body; staff, unlike customers, must say why.
+            CancelError::ReasonRequired => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reason_required", message)
+                    .with_detail("field", "reason")
+            }
+            CancelError::TooLateForCustomer(_) => {
+                ApiError::new(StatusCode::CONFLICT, "too_late_to_cancel", message)
+            }
+            CancelError::Illegal(_) => {
+                ApiError::new(StatusCode::CONFLICT, "illegal_transition", message)
             }
         }
     }

@@ -2,12 +2,12 @@
 //! batch of allocations it writes at once (`BackorderStore`, implemented on
 //! DynamoDB and by the test kit's fake).
 
-use crate::{OutboxEvent, StatusChange, StoreError};
+use crate::{Handback, LeavingQueue, OutboxEvent, StatusChange, StoreError};
 use async_trait::async_trait;
-use shopflow_domain::events::{BackorderMoved, DomainEvent};
+use shopflow_domain::events::{BackorderMoved, BackorderRefund, DomainEvent};
 use shopflow_domain::{
-    Actor, Backorder, BackorderId, CustomerId, Order, OrderId, OrderTrigger, Sku, StockLevel,
-    Timestamp, WarehouseId,
+    Actor, Backorder, BackorderId, CancelRefund, CustomerId, Order, OrderId, OrderTrigger, Refund,
+    RefundStatus, Sku, StockLevel, Timestamp, WarehouseId,
 };
 use ulid::Ulid;
 
@@ -135,6 +135,15 @@ pub trait BackorderStore: Send + Sync {
     /// order's lines (and goods, with their history) and writes each
     /// allocation record carrying its event.
     async fn allocate(&self, batch: &AllocationBatch) -> Result<(), AllocateError>;
+
+    /// Atomically: the backorder out of its queue and its units out of the
+    /// counters (units set aside it no longer needs go to the next in line
+    /// or become available), the order rewritten on the version read (and
+    /// its goods moved on, with history), and the refund held back.
+    async fn cancel_backorder(
+        &self,
+        cancellation: &BackorderCancellation,
+    ) -> Result<(), AllocateError>;
 }
 
 /// Units allocated to a backorder, as the allocation record keeps them.
@@ -165,4 +174,111 @@ pub trait BackorderReader: Send + Sync {
 
     /// Every backorder in `scope`, in whatever status.
     async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError>;
+}
+
+/// One backorder taken out of its queue while its order keeps its other
+/// units: the order no longer waits for them, and what they cost is held
+/// back on the order as a pending refund for payment-actions to make.
+#[derive(Debug, Clone)]
+pub struct BackorderCancellation {
+    /// Its line's hand-back: nothing reserved; the backorder leaving with
+    /// `backorder.cancelled` (carrying the refund).
+    pub handback: Handback,
+    /// The order after, written on the version it was read at.
+    pub order: Order,
+    /// The order's goods moving on when nothing else of it waits.
+    pub goods: Option<StatusChange>,
+    /// What the cancelled units give back, by the domain's rule.
+    pub shares: CancelRefund,
+    /// The refund held back on the order, when there is money to give back.
+    pub refund: Option<Refund>,
+}
+
+/// Why a backorder cannot be cancelled on its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CancelBackorderError {
+    #[error("the backorder no longer waits for any units")]
+    NothingWaits,
+    #[error("the order's payment is not captured yet: cancel the order, or retry once it is paid")]
+    NotPaid,
+}
+
+impl BackorderCancellation {
+    /// `backorder` (as read) of `order` (as read) cancelled by `actor` for
+    /// `reason`: `Ok(None)` when that leaves the order nothing to deliver,
+    /// so the order itself is to be cancelled instead.
+    pub fn new(
+        order: &Order,
+        backorder: &Backorder,
+        actor: &Actor,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<Option<Self>, CancelBackorderError> {
+        let (mut after, units) = order
+            .with_backorder_cancelled(backorder.id)
+            .ok_or(CancelBackorderError::NothingWaits)?;
+        if !after.keeps_units() {
+            return Ok(None);
+        }
+        if order.payment.captured_minor == 0 {
+            return Err(CancelBackorderError::NotPaid);
+        }
+        let line = order
+            .lines
+            .iter()
+            .find(|line| line.backorder.is_some_and(|b| b.id == backorder.id))
+            .ok_or(CancelBackorderError::NothingWaits)?;
+        let shares = order.refund_for_cancelled(line, units, true);
+        let refund = (shares.amount_minor > 0).then(|| Refund {
+            id: format!("rf_bo_{}", backorder.id),
+            amount_minor: shares.amount_minor,
+            reason: format!("backorder cancelled: {reason}"),
+            status: RefundStatus::Pending,
+            provider_refund_id: None,
+            failure: None,
+            requested_by: actor.label(),
+            requested_at: at,
+            request_fingerprint: backorder.id.to_string(),
+        });
+        if let Some(refund) = &refund {
+            after.payment = after.payment.with_refund_pending(refund.amount_minor);
+        }
+        let mut leaving = LeavingQueue::new(backorder, reason, at);
+        if let DomainEvent::BackorderMoved(moved) = &mut leaving.event.event {
+            moved.refund = refund.as_ref().map(|refund| BackorderRefund {
+                refund_id: refund.id.clone(),
+                currency: order.currency.as_str().to_owned(),
+                shares,
+            });
+        }
+        let goods = after
+            .stock_arrived()
+            .then(|| after.state().apply(OrderTrigger::StockAllocated).ok())
+            .flatten()
+            .map(|to| {
+                StatusChange::new(
+                    &after,
+                    to,
+                    OrderTrigger::StockAllocated,
+                    actor,
+                    Some(format!("backorder cancelled: {reason}")),
+                    at,
+                )
+            });
+        if let Some(goods) = &goods {
+            after.fulfillment_status = goods.to.fulfillment_status;
+        }
+        Ok(Some(Self {
+            handback: Handback {
+                sku: backorder.sku.clone(),
+                warehouse: backorder.warehouse.clone(),
+                reserved: 0,
+                leaving: Some(leaving),
+            },
+            order: after,
+            goods,
+            shares,
+            refund,
+        }))
+    }
 }

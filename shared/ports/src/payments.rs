@@ -4,8 +4,10 @@
 
 use crate::{ChangeError, OrderReader, OutboxEvent, StoreError};
 use async_trait::async_trait;
+use shopflow_domain::events::{DomainEvent, PaymentReported};
 use shopflow_domain::{
-    Currency, CustomerId, Email, Order, OrderId, Payment, PaymentAttempt, Refund, Timestamp,
+    Currency, CustomerId, Email, Order, OrderId, Payment, PaymentAttempt, Refund, RefundStatus,
+    Timestamp,
 };
 
 /// Why the provider did not do what was asked.
@@ -313,6 +315,70 @@ pub struct PaymentChange {
     /// The consumed event this change applies: (consumer, event id).
     pub applies: Option<(String, String)>,
     pub at: Timestamp,
+}
+
+/// A pending refund as the provider answered it: succeeded (its amount now
+/// refunded, and `payment.refunded` announced) or failed (its amount
+/// refundable again).
+pub fn answered_refund(
+    mut refund: Refund,
+    answer: &Result<ProviderRefund, GatewayError>,
+) -> (Refund, Option<ProviderRefund>) {
+    let given = match answer {
+        Ok(given) if given.went_through() => {
+            refund.status = RefundStatus::Succeeded;
+            refund.provider_refund_id = Some(given.id.clone());
+            Some(given.clone())
+        }
+        Ok(given) => {
+            refund.status = RefundStatus::Failed;
+            refund.failure = Some(format!("Stripe answered {}", given.status));
+            None
+        }
+        Err(error) => {
+            refund.status = RefundStatus::Failed;
+            refund.failure = Some(error.to_string());
+            None
+        }
+    };
+    (refund, given)
+}
+
+impl PaymentChange {
+    /// Records on `order` (as read) the answer to its pending `refund` of
+    /// payment `intent_id`: what the provider gave back in all (`given`,
+    /// `None` when it failed), and `payment.refunded` when it went through.
+    pub fn settling(
+        order: &Order,
+        refund: &Refund,
+        intent_id: &str,
+        given: Option<&ProviderRefund>,
+        at: Timestamp,
+    ) -> Self {
+        let event = given.map(|given| OutboxEvent {
+            id: ulid::Ulid::generate(),
+            occurred_at: at,
+            event: DomainEvent::PaymentReported(PaymentReported::refunded(
+                order.id,
+                intent_id,
+                order.currency.as_str(),
+                given.refunded_in_total_minor,
+                given.fully_refunded,
+            )),
+        });
+        Self {
+            order_id: order.id,
+            expected_version: order.version,
+            payment: order.payment.with_refund_settled(
+                refund.amount_minor,
+                given.map(|given| given.refunded_in_total_minor),
+            ),
+            refund: Some(RefundWrite::Settled(refund.clone())),
+            event,
+            applies: None,
+            at,
+        }
+    }
 }
 
 #[async_trait]

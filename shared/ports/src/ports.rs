@@ -430,7 +430,8 @@ impl Handback {
 }
 
 impl LeavingQueue {
-    fn new(backorder: &Backorder, why: &str, at: Timestamp) -> Self {
+    /// `backorder`, as read, leaving the queue for `why`.
+    pub fn new(backorder: &Backorder, why: &str, at: Timestamp) -> Self {
         let cancelled = backorder.cancelled();
         let mut moved = BackorderMoved::new(BackorderMove::Cancelled, &cancelled);
         moved.units_cancelled = Some(backorder.open());

@@ -165,6 +165,7 @@ pub fn backordered_line(
             priority: 0,
             quantity: waiting,
             waiting,
+            cancelled: 0,
             estimated_restock,
         }),
         ..order_line(code, warehouse, units, unit_minor)

@@ -9,12 +9,12 @@ use shopflow_domain::{
     PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
-    AllocateError, AllocationBatch, AllocationRecord, BackorderReader, BackorderScope,
-    BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot, CheckoutStore,
-    Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments,
-    OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords,
-    PlaceOrderError, Queue, RefundWrite, Restock, RestockError, Restocked, SaveSettingsError,
-    SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
+    AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
+    BackorderScope, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot,
+    CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle,
+    OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange,
+    PaymentRecords, PlaceOrderError, Queue, RefundWrite, Restock, RestockError, Restocked,
+    SaveSettingsError, SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -44,6 +44,22 @@ struct State {
 }
 
 impl State {
+    /// A change of the order's goods alone: its history entry and event.
+    fn record_goods(&mut self, goods: &StatusChange) {
+        self.history
+            .entry(goods.order_id)
+            .or_default()
+            .push(HistoryEntry {
+                at: goods.at,
+                from: goods.from,
+                to: goods.to,
+                trigger: goods.trigger,
+                actor: goods.actor.clone(),
+                reason: goods.reason.clone(),
+            });
+        self.outbox.push(goods.event.clone());
+    }
+
     /// A change answering a consumed event its consumer applied before is refused.
     fn refuse_if_applied(&self, applies: Option<&(String, String)>) -> Result<(), ChangeError> {
         match applies {
@@ -232,19 +248,7 @@ impl BackorderStore for MemoryStore {
             order.version += 1;
             if let Some(goods) = &allocation.goods {
                 order.fulfillment_status = goods.to.fulfillment_status;
-                state
-                    .history
-                    .entry(order.id)
-                    .or_default()
-                    .push(HistoryEntry {
-                        at: goods.at,
-                        from: goods.from,
-                        to: goods.to,
-                        trigger: goods.trigger,
-                        actor: goods.actor.clone(),
-                        reason: goods.reason.clone(),
-                    });
-                state.outbox.push(goods.event.clone());
+                state.record_goods(goods);
             }
             state.orders.insert(order.id, order);
             state
@@ -258,6 +262,67 @@ impl BackorderStore for MemoryStore {
                 reason: allocation.reason.clone(),
             });
             state.outbox.push(allocation.event.clone());
+        }
+        Ok(())
+    }
+
+    async fn cancel_backorder(
+        &self,
+        cancellation: &BackorderCancellation,
+    ) -> Result<(), AllocateError> {
+        let mut state = self.state();
+        let handback = &cancellation.handback;
+        let leaving = handback.leaving.as_ref().ok_or_else(|| {
+            AllocateError::Store(StoreError::Defect {
+                what: "backorder cancellation".into(),
+                source: "no backorder leaves".into(),
+            })
+        })?;
+        // As DynamoDB's conditions: the backorder still open, the order at
+        // the version read, the refund's id unused.
+        let order = &cancellation.order;
+        let open = state
+            .backorders
+            .get(&leaving.backorder.id)
+            .is_some_and(|backorder| backorder.status.is_open());
+        let same_order = state
+            .orders
+            .get(&order.id)
+            .is_some_and(|current| current.version == order.version);
+        let refund_known = cancellation.refund.as_ref().is_some_and(|refund| {
+            state
+                .refunds
+                .get(&order.id)
+                .is_some_and(|known| known.iter().any(|k| k.id == refund.id))
+        });
+        if !open || !same_order || refund_known {
+            return Err(AllocateError::Moved);
+        }
+        let at = (handback.sku.clone(), handback.warehouse.clone());
+        let level = state.stock.get(&at).copied().unwrap_or_default();
+        let next = handback.applied_to(level).map_err(|error| {
+            AllocateError::Store(StoreError::Defect {
+                what: "backorder cancellation".into(),
+                source: error.to_string().into(),
+            })
+        })?;
+        state.stock.insert(at, next);
+        state
+            .backorders
+            .insert(leaving.backorder.id, leaving.backorder.clone());
+        state.outbox.push(leaving.event.clone());
+        let mut written = order.clone();
+        written.version += 1;
+        state.orders.insert(order.id, written);
+        if let Some(goods) = &cancellation.goods {
+            state.record_goods(goods);
+        }
+        if let Some(refund) = &cancellation.refund {
+            state
+                .refunds
+                .entry(order.id)
+                .or_default()
+                .push(refund.clone());
         }
         Ok(())
     }

@@ -10,12 +10,12 @@ use shopflow_domain::{
     Sku, Stock, StockLevel, Timestamp, WarehouseId,
 };
 use shopflow_ports::{
-    AllocateError, AllocationBatch, AllocationRecord, BackorderReader, BackorderScope,
-    BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore, Delivery,
-    HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments, OrderQuery,
-    OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError,
-    Queue, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StatusChange,
-    StatusCount, StoreError, WebhookInbox,
+    AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
+    BackorderScope, BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore,
+    Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments,
+    OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords,
+    PlaceOrderError, Queue, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
+    StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -305,6 +305,13 @@ impl<H: StoreHooks> BackorderStore for SharedStore<H> {
 
     async fn allocate(&self, batch: &AllocationBatch) -> Result<(), AllocateError> {
         self.hooks.allocate(&self.memory, batch).await
+    }
+
+    async fn cancel_backorder(
+        &self,
+        cancellation: &BackorderCancellation,
+    ) -> Result<(), AllocateError> {
+        self.memory.cancel_backorder(cancellation).await
     }
 }
 

@@ -4,12 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use backorders_api::App;
-use shopflow_domain::{Backorder, OrderId, Product, StockLevel};
+use shopflow_domain::{
+    Backorder, BackorderId, CaptureState, Order, OrderId, OrderStatus, Payment, Product, StockLevel,
+};
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_ports::InventoryStore;
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
-    ADA, SharedStore, backordered_line, eur, json_request, request, sku, unpaid_order, wh,
+    ADA, SharedStore, backordered_line, eur, json_request, order_line, request, sku, unpaid_order,
+    wh,
 };
 use ulid::Ulid;
 
@@ -17,6 +20,7 @@ use ulid::Ulid;
 pub use shopflow_testkit::{Claims, GRACE, Reply, admin, anonymous, customer};
 
 pub const POSTER: &str = "POSTER-A2";
+pub const PRINT: &str = "PRINT-A4";
 pub const BERLIN: &str = "BER";
 pub const PARIS: &str = "PAR";
 
@@ -35,8 +39,17 @@ impl BackordersApi {
             active: true,
         };
         store.memory().upsert_product(&poster).await.unwrap();
+        let print = Product {
+            sku: sku(PRINT),
+            name: "Print A4".into(),
+            price: eur(1_000),
+            active: true,
+        };
+        store.memory().upsert_product(&print).await.unwrap();
         for warehouse in [BERLIN, PARIS] {
-            shopflow_testkit::allow_backorders(store.memory(), POSTER, warehouse, 10_000).await;
+            for code in [POSTER, PRINT] {
+                shopflow_testkit::allow_backorders(store.memory(), code, warehouse, 10_000).await;
+            }
         }
         Self {
             app: App::new(store.clone()),
@@ -75,6 +88,54 @@ impl BackordersApi {
             .into_iter()
             .find(|backorder| backorder.order_id == order.id)
             .unwrap()
+    }
+
+    /// A paid order of Ada's: `reserved` posters from stock in Berlin on
+    /// one line, and `waiting` backordered on a second line of prints;
+    /// 20% tax and 4.95 shipping. Answers the order and the backorder.
+    pub async fn paid_order(&self, reserved: u32, waiting: u32) -> (Order, Backorder) {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let at = shopflow_lambda_kit::now();
+        let mut lines = Vec::new();
+        if reserved > 0 {
+            self.restock(BERLIN, reserved).await;
+            lines.push(order_line(POSTER, BERLIN, reserved, 1_500));
+        }
+        lines.push(backordered_line(
+            PRINT,
+            BERLIN,
+            (waiting, waiting),
+            1_000,
+            at,
+        ));
+        let mut order = unpaid_order(OrderId::from_ulid(Ulid::generate()), ADA, lines, at);
+        let subtotal = order.totals.subtotal.minor;
+        order.totals.tax = eur(subtotal / 5);
+        order.totals.shipping = eur(495);
+        order.totals.grand_total = eur(subtotal + subtotal / 5 + 495);
+        order.status = OrderStatus::Confirmed;
+        order.payment = Payment {
+            intent_id: Some("pi_paid".into()),
+            status: CaptureState::Captured,
+            authorized_minor: order.totals.grand_total.minor,
+            captured_minor: order.totals.grand_total.minor,
+            ..Payment::default()
+        };
+        shopflow_testkit::place_order(self.store(), &order, Ulid::generate()).await;
+        let backorder = self
+            .store()
+            .queue(&sku(PRINT), &wh(BERLIN))
+            .into_iter()
+            .find(|backorder| backorder.order_id == order.id)
+            .unwrap();
+        (order, backorder)
+    }
+
+    /// `POST /v1/backorders/{id}/cancel` with `reason`.
+    pub async fn cancel(&self, id: BackorderId, reason: &str, claims: Claims) -> Reply {
+        let body = serde_json::json!({ "reason": reason }).to_string();
+        self.post("/v1/backorders/{id}/cancel", &id.to_string(), &body, claims)
+            .await
     }
 
     /// Receives `units` posters, setting aside what the queue is owed.
