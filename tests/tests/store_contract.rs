@@ -10,9 +10,9 @@ use shopflow_domain::{
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
     AllocateError, AllocationBatch, BackorderAllocation, BackorderCancellation, BackorderReader,
-    BackorderScope, BackorderStore, ChangeError, CheckoutStore, IdempotencyKey, InventoryStore,
-    OrderLifecycle, OrderReader, PaymentRecords, PlaceOrderError, Restock, RestockError, Restocked,
-    SaveSettingsError, SettingsRow, StatusChange,
+    BackorderScope, BackorderStanding, BackorderStore, ChangeError, CheckoutStore, IdempotencyKey,
+    InventoryStore, JobRun, JobRuns, OrderLifecycle, OrderReader, PaymentRecords, PlaceOrderError,
+    Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StandingRange, StatusChange,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
@@ -23,17 +23,23 @@ use ulid::Ulid;
 
 /// What a behaviour needs of a store.
 trait Store:
-    CheckoutStore + InventoryStore + OrderLifecycle + BackorderStore + BackorderReader + PaymentRecords
+    CheckoutStore
+    + InventoryStore
+    + OrderLifecycle
+    + BackorderStore
+    + BackorderReader
+    + PaymentRecords
+    + JobRuns
 {
 }
-impl<
+impl<S> Store for S where
     S: CheckoutStore
         + InventoryStore
         + OrderLifecycle
         + BackorderStore
         + BackorderReader
-        + PaymentRecords,
-> Store for S
+        + PaymentRecords
+        + JobRuns
 {
 }
 
@@ -490,6 +496,63 @@ async fn a_cancelled_backorder_leaves_the_queue_and_holds_its_refund(store: &imp
     );
     let left = store.backorder(backorder_id).await.unwrap().unwrap();
     assert_eq!(left.status, shopflow_domain::BackorderStatus::Cancelled);
+
+    // The standing index moved it from open to cancelled.
+    let shard = u8::try_from(backorder_id.as_ulid().random() % 4).unwrap();
+    let standing = |standing| async move {
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let range = StandingRange {
+                standing,
+                shard,
+                since: Some(now().minus_secs(3_600)),
+                before: Some(now().plus_secs(3_600)),
+                after: after.take(),
+                limit: 50,
+            };
+            let page = store.backorders_standing(&range).await.unwrap();
+            found.extend(page.items.into_iter().map(|entry| entry.backorder.id));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return found,
+            }
+        }
+    };
+    assert!(
+        standing(BackorderStanding::Cancelled)
+            .await
+            .contains(&backorder_id)
+    );
+    assert!(
+        !standing(BackorderStanding::Open)
+            .await
+            .contains(&backorder_id)
+    );
+}
+
+/// A job's runs read back newest first.
+async fn job_runs_read_back_newest_first(store: &impl Store) {
+    let job = format!("contract-{}", Ulid::generate());
+    for n in 0..3 {
+        let run = JobRun {
+            id: Ulid::generate(),
+            job: job.clone(),
+            started_at: now(),
+            finished_at: now(),
+            report: serde_json::json!({ "n": n }),
+        };
+        store.record_run(&run).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+
+    let runs = store.runs(&job, 2).await.unwrap();
+
+    let ns: Vec<i64> = runs
+        .iter()
+        .map(|run| run.report["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, [2, 1]);
 }
 
 /// A DynamoDB store on the local stack's DynamoDB Local and table, with
@@ -535,6 +598,7 @@ contract!(
     a_lapsed_backordered_order_leaves_the_queue,
     allocations_hold_only_on_what_was_read,
     a_cancelled_backorder_leaves_the_queue_and_holds_its_refund,
+    job_runs_read_back_newest_first,
 );
 
 /// A refusal retrying cannot fix (here, a table that does not exist) is a

@@ -44,6 +44,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         queue::<order_status::Deployed>(),
         queue::<payment_actions::Deployed>(),
         scheduled::<reservation_sweeper::Deployed>(),
+        scheduled::<backorder_expirer::Deployed>(),
         stream::<outbox_relay::Deployed>(),
     ]
 }

@@ -3,7 +3,7 @@
 
 use super::items::{
     AllocationItem, BackorderItem, HistoryItem, OrderItem, PaymentItem, StockItem, backorder_key,
-    backorder_queue, order_key, stock_key, stored_fulfillment,
+    backorder_queue, backorder_standing, order_key, standing_sort, stock_key, stored_fulfillment,
 };
 use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s};
 use async_trait::async_trait;
@@ -234,10 +234,19 @@ impl DynamoStore {
         allocation: &BackorderAllocation,
     ) -> Result<TransactWriteItem, StoreError> {
         let after = allocation.after();
+        // A fulfilled backorder is filed by when it was fulfilled.
+        let standing = backorder_standing(after.status, after.id);
+        let since = if after.status.is_open() {
+            standing_sort(after.created_at, after.id)
+        } else {
+            standing_sort(allocation.at, after.id)
+        };
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(backorder_key(&allocation.backorder))))
-            .update_expression("SET alloc = :after, st = :st")
+            .update_expression("SET alloc = :after, st = :st, gsi3pk = :standing, gsi3sk = :since")
+            .expression_attribute_values(":standing", s(standing))
+            .expression_attribute_values(":since", s(since))
             .condition_expression("alloc = :before AND st = :read")
             .expression_attribute_values(":after", n(after.allocated))
             .expression_attribute_values(":st", s(after.status.as_str()))

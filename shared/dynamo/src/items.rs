@@ -51,6 +51,30 @@ pub fn allocations_partition(id: BackorderId) -> String {
     format!("BOALLOC#{id}")
 }
 
+/// gsi3: a backorder by where it stands (open, fulfilled, cancelled),
+/// spread over the status shards by its id's random bits.
+pub fn backorder_standing(status: BackorderStatus, id: BackorderId) -> String {
+    let shard = id.as_ulid().random() % u128::from(shopflow_ports::STATUS_SHARDS);
+    standing_named(status, u8::try_from(shard).unwrap_or(0))
+}
+
+/// The standing partition of `status` (pending and partial are both open)
+/// in `shard`.
+pub fn standing_named(status: BackorderStatus, shard: u8) -> String {
+    let standing = match status {
+        BackorderStatus::Pending | BackorderStatus::Partial => "open",
+        BackorderStatus::Fulfilled => "fulfilled",
+        BackorderStatus::Cancelled => "cancelled",
+    };
+    format!("BOSTANDING#{standing}#{shard}")
+}
+
+/// gsi3's sort key: when an open backorder was created, or when a closed
+/// one closed, in zero-padded milliseconds.
+pub fn standing_sort(at: Timestamp, id: BackorderId) -> String {
+    format!("{:015}#{id}", at.as_millis())
+}
+
 /// gsi2: a backorder under its id.
 pub fn backorder_by_id(id: BackorderId) -> String {
     format!("BO#{id}")
@@ -752,7 +776,8 @@ impl RestockReceiptItem {
 }
 
 /// A backorder in its queue. gsi1 files it under its customer (by order,
-/// then id) and gsi2 under its id, for the reads.
+/// then id), gsi2 under its id, for the reads, and gsi3 by where it
+/// stands and since when, for the expirer and the metrics.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BackorderItem {
     pub pk: String,
@@ -763,6 +788,10 @@ pub struct BackorderItem {
     pub gsi1sk: String,
     pub gsi2pk: String,
     pub gsi2sk: String,
+    #[serde(default)]
+    pub gsi3pk: String,
+    #[serde(default)]
+    pub gsi3sk: String,
     pub id: BackorderId,
     pub order: OrderId,
     pub cust: CustomerId,
@@ -809,6 +838,8 @@ impl BackorderItem {
             ),
             gsi2pk: backorder_by_id(backorder.id),
             gsi2sk: "BO".into(),
+            gsi3pk: backorder_standing(backorder.status, backorder.id),
+            gsi3sk: standing_sort(backorder.created_at, backorder.id),
             id: backorder.id,
             order: backorder.order_id,
             cust: backorder.customer_id.clone(),
@@ -1232,5 +1263,57 @@ impl AllocationItem {
             by: allocation.by.clone(),
             reason: allocation.reason.clone(),
         }
+    }
+}
+
+/// One run of a scheduled job, kept 90 days.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JobRunItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub job: String,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    /// The job's report, as JSON.
+    pub report: String,
+    pub ttl: u64,
+}
+
+const JOB_RUN_TTL_SECS: u64 = 90 * 86_400;
+
+pub fn job_runs_partition(job: &str) -> String {
+    format!("JOBRUN#{job}")
+}
+
+impl JobRunItem {
+    pub fn new(run: &shopflow_ports::JobRun) -> Self {
+        Self {
+            pk: job_runs_partition(&run.job),
+            sk: run.id.to_string(),
+            kind: "job_run".into(),
+            job: run.job.clone(),
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            report: run.report.to_string(),
+            ttl: run.finished_at.as_secs() + JOB_RUN_TTL_SECS,
+        }
+    }
+
+    pub fn into_run(self) -> Result<shopflow_ports::JobRun, StoreError> {
+        Ok(shopflow_ports::JobRun {
+            id: self.sk.parse().map_err(|_| StoreError::Corrupt {
+                entity: "job run",
+                reason: format!("sort key {:?} is not a ULID", self.sk),
+            })?,
+            job: self.job,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            report: serde_json::from_str(&self.report).map_err(|error| StoreError::Corrupt {
+                entity: "job run",
+                reason: error.to_string(),
+            })?,
+        })
     }
 }

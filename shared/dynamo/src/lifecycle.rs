@@ -4,8 +4,9 @@
 
 use super::items::{
     AppliedEventItem, HistoryItem, OrderItem, OutboxItem, PaymentItem, PendingEvent, StockItem,
-    backorder_key, order_key, status_index_time, status_partition, status_partition_named,
-    status_shard, status_sort, stock_key, stored_fulfillment,
+    backorder_key, backorder_standing, order_key, standing_sort, status_index_time,
+    status_partition, status_partition_named, status_shard, status_sort, stock_key,
+    stored_fulfillment,
 };
 use super::{
     DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, malformed, n,
@@ -166,7 +167,22 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(backorder_key(&leaving.backorder))))
             .update_expression(
-                "SET st = :cancelled, #source = :source, detail_type = :detail_type, detail = :detail",
+                "SET st = :cancelled, gsi3pk = :standing, gsi3sk = :since, \
+                 #source = :source, detail_type = :detail_type, detail = :detail",
+            )
+            .expression_attribute_values(
+                ":standing",
+                s(backorder_standing(
+                    leaving.backorder.status,
+                    leaving.backorder.id,
+                )),
+            )
+            .expression_attribute_values(
+                ":since",
+                s(standing_sort(
+                    leaving.event.occurred_at,
+                    leaving.backorder.id,
+                )),
             )
             .condition_expression("st IN (:pending, :partial)")
             .expression_attribute_names("#source", "source")

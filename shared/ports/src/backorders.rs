@@ -174,6 +174,13 @@ pub trait BackorderReader: Send + Sync {
 
     /// Every backorder in `scope`, in whatever status.
     async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError>;
+
+    /// One page of backorders of one standing and shard, oldest first
+    /// (eventually consistent: an index).
+    async fn backorders_standing(
+        &self,
+        range: &StandingRange,
+    ) -> Result<crate::Page<StandingEntry, StandingEntry>, StoreError>;
 }
 
 /// One backorder taken out of its queue while its order keeps its other
@@ -292,7 +299,7 @@ pub enum CancelOutcome {
         /// As it stands now.
         backorder: Backorder,
         /// Its order as written: keeping its other units, or cancelled.
-        order: Order,
+        order: Box<Order>,
         /// What goes back: the refund held on the order (its id), or, when
         /// the order was cancelled, what its cancellation gives back (no id).
         refund: Option<(Option<String>, CancelRefund)>,
@@ -371,7 +378,7 @@ async fn cancel_part<S: BackorderStore>(
                 .refund
                 .as_ref()
                 .map(|refund| (Some(refund.id.clone()), part.shares)),
-            order: part.order,
+            order: Box::new(part.order),
         })),
         Err(AllocateError::Moved) => Ok(None),
         Err(AllocateError::Store(error)) => Err(error),
@@ -401,11 +408,66 @@ async fn cancel_order<S: crate::OrderLifecycle>(
             after.fulfillment_status = to.fulfillment_status;
             Ok(Some(CancelOutcome::Cancelled {
                 backorder: backorder.cancelled(),
-                order: after,
+                order: Box::new(after),
                 refund: shares.filter(|s| s.amount_minor > 0).map(|s| (None, s)),
             }))
         }
         Err(crate::ChangeError::Store(error)) => Err(error.into()),
         Err(_) => Ok(None),
     }
+}
+
+/// Where backorders stand, as the standing index files them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackorderStanding {
+    /// Pending or partial, by when they were created.
+    Open,
+    /// By when their last units were allocated.
+    Fulfilled,
+    /// By when they were cancelled.
+    Cancelled,
+}
+
+/// A backorder as the standing index holds it: since when it stands there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingEntry {
+    pub backorder: Backorder,
+    /// Created (open), fulfilled or cancelled at.
+    pub since: Timestamp,
+}
+
+/// Which part of one standing partition to read, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingRange {
+    pub standing: BackorderStanding,
+    /// One of `0..STATUS_SHARDS`.
+    pub shard: u8,
+    /// At or after.
+    pub since: Option<Timestamp>,
+    /// Before.
+    pub before: Option<Timestamp>,
+    /// The last entry of the previous page.
+    pub after: Option<StandingEntry>,
+    pub limit: u16,
+}
+
+/// One run of a scheduled job, as it is kept for staff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRun {
+    pub id: Ulid,
+    /// The job's function name.
+    pub job: String,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    /// What it did, as the job reports it.
+    pub report: serde_json::Value,
+}
+
+#[async_trait]
+pub trait JobRuns: Send + Sync {
+    /// Keeps the record of a run (for 90 days).
+    async fn record_run(&self, run: &JobRun) -> Result<(), StoreError>;
+
+    /// The runs of `job` recorded, newest first, at most `limit`.
+    async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError>;
 }

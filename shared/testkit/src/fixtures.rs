@@ -136,11 +136,14 @@ pub async fn try_place_order(
         order_id: order.id,
     };
     let skus: Vec<Sku> = order.lines.iter().map(|line| line.sku.clone()).collect();
-    let warehouses: Vec<WarehouseId> = order
+    let mut warehouses: Vec<WarehouseId> = order
         .lines
         .iter()
         .map(|line| line.warehouse.clone())
         .collect();
+    // Lines from one warehouse name it once: a batch read takes each key once.
+    warehouses.sort();
+    warehouses.dedup();
     let snapshot = store
         .checkout_snapshot(&key, &skus, &warehouses)
         .await

@@ -5,16 +5,18 @@
 use async_trait::async_trait;
 use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
 use shopflow_domain::{
-    Backorder, BackorderId, BackorderSettings, CustomerId, Order, OrderId, OrderStatus,
-    PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp, WarehouseId,
+    Backorder, BackorderId, BackorderSettings, BackorderStatus, CustomerId, Order, OrderId,
+    OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp,
+    WarehouseId,
 };
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
-    BackorderScope, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt, CheckoutSnapshot,
-    CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle,
-    OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange,
-    PaymentRecords, PlaceOrderError, Queue, RefundWrite, Restock, RestockError, Restocked,
-    SaveSettingsError, SettingsRow, StatusChange, StatusCount, StoreError, WebhookInbox,
+    BackorderScope, BackorderStanding, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
+    CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore,
+    JobRun, JobRuns, OrderLifecycle, OrderPayments, OrderQuery, OrderReader, OrderSearch,
+    OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, Queue, RefundWrite, Restock,
+    RestockError, Restocked, SaveSettingsError, SettingsRow, StandingEntry, StandingRange,
+    StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -41,9 +43,22 @@ struct State {
     refunds: BTreeMap<OrderId, Vec<Refund>>,
     /// Allocation records, oldest first.
     allocations: Vec<AllocationRecord>,
+    /// When each fulfilled or cancelled backorder closed.
+    closed_at: HashMap<BackorderId, Timestamp>,
+    /// Scheduled jobs' runs, oldest first.
+    runs: Vec<JobRun>,
 }
 
 impl State {
+    /// A backorder as it stands after a change at `at`: closed ones are
+    /// filed by when they closed, as the standing index files them.
+    fn file_backorder(&mut self, backorder: Backorder, at: Timestamp) {
+        if !backorder.status.is_open() {
+            self.closed_at.insert(backorder.id, at);
+        }
+        self.backorders.insert(backorder.id, backorder);
+    }
+
     /// A change of the order's goods alone: its history entry and event.
     fn record_goods(&mut self, goods: &StatusChange) {
         self.history
@@ -179,6 +194,50 @@ impl BackorderReader for MemoryStore {
             .collect())
     }
 
+    async fn backorders_standing(
+        &self,
+        range: &StandingRange,
+    ) -> Result<Page<StandingEntry, StandingEntry>, StoreError> {
+        let state = self.state();
+        let shard_of = |backorder: &Backorder| {
+            backorder.id.as_ulid().random() % u128::from(shopflow_ports::STATUS_SHARDS)
+                == u128::from(range.shard)
+        };
+        let mut entries: Vec<StandingEntry> = state
+            .backorders
+            .values()
+            .filter(|backorder| shard_of(backorder))
+            .filter_map(|backorder| {
+                let since = match (range.standing, backorder.status) {
+                    (BackorderStanding::Open, status) if status.is_open() => backorder.created_at,
+                    (BackorderStanding::Fulfilled, BackorderStatus::Fulfilled)
+                    | (BackorderStanding::Cancelled, BackorderStatus::Cancelled) => {
+                        *state.closed_at.get(&backorder.id)?
+                    }
+                    _ => return None,
+                };
+                Some(StandingEntry {
+                    backorder: backorder.clone(),
+                    since,
+                })
+            })
+            .filter(|entry| range.since.is_none_or(|since| entry.since >= since))
+            .filter(|entry| range.before.is_none_or(|before| entry.since < before))
+            .collect();
+        entries.sort_by_key(|entry| (entry.since, entry.backorder.id));
+        if let Some(last) = &range.after {
+            entries.retain(|entry| {
+                (entry.since, entry.backorder.id) > (last.since, last.backorder.id)
+            });
+        }
+        let more = entries.len() > usize::from(range.limit);
+        entries.truncate(usize::from(range.limit));
+        Ok(Page {
+            next: more.then(|| entries.last().cloned()).flatten(),
+            items: entries,
+        })
+    }
+
     async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError> {
         Ok(self
             .state()
@@ -251,9 +310,7 @@ impl BackorderStore for MemoryStore {
                 state.record_goods(goods);
             }
             state.orders.insert(order.id, order);
-            state
-                .backorders
-                .insert(allocation.backorder.id, allocation.after());
+            state.file_backorder(allocation.after(), allocation.at);
             state.allocations.push(AllocationRecord {
                 backorder: allocation.backorder.id,
                 units: allocation.units,
@@ -307,9 +364,7 @@ impl BackorderStore for MemoryStore {
             })
         })?;
         state.stock.insert(at, next);
-        state
-            .backorders
-            .insert(leaving.backorder.id, leaving.backorder.clone());
+        state.file_backorder(leaving.backorder.clone(), leaving.event.occurred_at);
         state.outbox.push(leaving.event.clone());
         let mut written = order.clone();
         written.version += 1;
@@ -622,9 +677,7 @@ impl OrderLifecycle for MemoryStore {
             });
         state.outbox.push(change.event.clone());
         for leaving in change.release.iter().filter_map(|h| h.leaving.as_ref()) {
-            state
-                .backorders
-                .insert(leaving.backorder.id, leaving.backorder.clone());
+            state.file_backorder(leaving.backorder.clone(), leaving.event.occurred_at);
             state.outbox.push(leaving.event.clone());
         }
         if let Some(applied) = &change.applies {
@@ -831,5 +884,25 @@ impl PaymentRecords for MemoryStore {
             state.applied_events.insert(applied.clone());
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl JobRuns for MemoryStore {
+    async fn record_run(&self, run: &JobRun) -> Result<(), StoreError> {
+        self.state().runs.push(run.clone());
+        Ok(())
+    }
+
+    async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError> {
+        Ok(self
+            .state()
+            .runs
+            .iter()
+            .rev()
+            .filter(|run| run.job == job)
+            .take(usize::from(limit))
+            .cloned()
+            .collect())
     }
 }

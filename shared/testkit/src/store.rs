@@ -12,10 +12,10 @@ use shopflow_domain::{
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore,
-    Delivery, HistoryEntry, IdempotencyKey, InventoryStore, OrderLifecycle, OrderPayments,
-    OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange, PaymentRecords,
-    PlaceOrderError, Queue, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
-    StatusChange, StatusCount, StoreError, WebhookInbox,
+    Delivery, HistoryEntry, IdempotencyKey, InventoryStore, JobRun, JobRuns, OrderLifecycle,
+    OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange,
+    PaymentRecords, PlaceOrderError, Queue, Restock, RestockError, Restocked, SaveSettingsError,
+    SettingsRow, StandingEntry, StandingRange, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use std::sync::Arc;
 
@@ -327,5 +327,23 @@ impl<H: StoreHooks> BackorderReader for SharedStore<H> {
 
     async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError> {
         self.memory.backorders_in(scope).await
+    }
+
+    async fn backorders_standing(
+        &self,
+        range: &StandingRange,
+    ) -> Result<Page<StandingEntry, StandingEntry>, StoreError> {
+        self.memory.backorders_standing(range).await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> JobRuns for SharedStore<H> {
+    async fn record_run(&self, run: &JobRun) -> Result<(), StoreError> {
+        self.memory.record_run(run).await
+    }
+
+    async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError> {
+        self.memory.runs(job, limit).await
     }
 }
