@@ -342,3 +342,79 @@ async fn a_key_reused_on_an_expired_receipt_still_announces_the_new_order_once()
     assert_eq!(created_for(&events, &first_id), 1);
     assert_eq!(created_for(&events, &second_id), 1, "announced once");
 }
+
+/// Every way a backorder moves, as the stores record it, matches the
+/// schema of its detail-type: created, allocated, fulfilled, cancelled
+/// (with and without a refund held back) and a priority change.
+#[test]
+fn every_backorder_move_matches_its_schema() {
+    use shopflow_domain::events::{
+        BackorderMove, BackorderMoved, BackorderRefund, DomainEvent, EventEnvelope,
+    };
+    use shopflow_domain::{
+        Backorder, BackorderId, BackorderStatus, CancelRefund, CustomerId, OrderId, Sku, Timestamp,
+        WarehouseId,
+    };
+    let waiting = Backorder {
+        id: BackorderId::from_ulid(ulid::Ulid::generate()),
+        order_id: OrderId::from_ulid(ulid::Ulid::generate()),
+        customer_id: CustomerId::parse("cust-ada").unwrap(),
+        sku: Sku::parse("POSTER-A2").unwrap(),
+        warehouse: WarehouseId::parse("BER").unwrap(),
+        quantity: 3,
+        allocated: 0,
+        status: BackorderStatus::Pending,
+        priority: 0,
+        created_at: Timestamp::from_millis(1_795_874_400_000),
+        estimated_restock: Timestamp::from_millis(1_797_084_000_000),
+    };
+    let cancelled = |refund: Option<BackorderRefund>| {
+        let mut moved = BackorderMoved::new(BackorderMove::Cancelled, &waiting.cancelled());
+        moved.units_cancelled = Some(3);
+        moved.reason = Some("too slow".into());
+        moved.refund = refund;
+        moved
+    };
+    let mut raised = BackorderMoved::new(
+        BackorderMove::PriorityChanged,
+        &Backorder {
+            priority: 5,
+            ..waiting.clone()
+        },
+    );
+    raised.priority_before = Some(0);
+    raised.reason = Some("VIP".into());
+    let moves = [
+        BackorderMoved::new(BackorderMove::Created, &waiting),
+        BackorderMoved::allocation(&waiting, 1, "restock"),
+        BackorderMoved::allocation(&waiting, 3, "restock"),
+        cancelled(None),
+        cancelled(Some(BackorderRefund {
+            refund_id: format!("rf_bo_{}", waiting.id),
+            currency: "EUR".into(),
+            shares: CancelRefund {
+                goods_minor: 3_000,
+                tax_minor: 600,
+                shipping_minor: 0,
+                amount_minor: 3_600,
+            },
+        })),
+        raised,
+    ];
+    let schemas = schemas();
+    for moved in moves {
+        let event = DomainEvent::BackorderMoved(moved);
+        let name = event.detail_type();
+        let schema = schemas
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} has no schema in events/"));
+        let envelope = EventEnvelope::new(
+            ulid::Ulid::generate().to_string(),
+            Timestamp::from_millis(1_795_874_400_000),
+            &event,
+        );
+        let detail = serde_json::to_value(&envelope).unwrap();
+        let errors: Vec<String> = schema.iter_errors(&detail).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}\n{detail}");
+    }
+}

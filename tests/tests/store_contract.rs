@@ -12,7 +12,8 @@ use shopflow_ports::{
     AllocateError, AllocationBatch, BackorderAllocation, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStanding, BackorderStore, ChangeError, CheckoutStore, IdempotencyKey,
     InventoryStore, JobRun, JobRuns, OrderLifecycle, OrderReader, PaymentRecords, PlaceOrderError,
-    Restock, RestockError, Restocked, SaveSettingsError, SettingsRow, StandingRange, StatusChange,
+    Reprioritization, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
+    StandingRange, StatusChange,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
@@ -531,6 +532,37 @@ async fn a_cancelled_backorder_leaves_the_queue_and_holds_its_refund(store: &imp
     );
 }
 
+/// A raised priority re-keys the backorder at the head of its queue and
+/// its order's line follows; the same change again is refused.
+async fn a_raised_priority_reorders_the_queue(store: &impl Store) {
+    let code = stocked(store, 0).await;
+    allow_backorders(store, &code, WAREHOUSE, 100).await;
+    let first = backordered(store, &code, (1, 1)).await.unwrap();
+    let second = backordered(store, &code, (2, 2)).await.unwrap();
+    let id = second.lines[0].backorder.unwrap().id;
+    let backorder = second
+        .backorders()
+        .into_iter()
+        .find(|b| b.id == id)
+        .unwrap();
+
+    let actor = Actor::System("contract");
+    let change = Reprioritization::new(&second, &backorder, 7, &actor, "VIP", now()).unwrap();
+    store.reprioritize(&change).await.unwrap();
+    let again = store.reprioritize(&change).await;
+
+    assert!(matches!(again, Err(AllocateError::Moved)), "{again:?}");
+    let queue = BackorderStore::queue(store, &sku(&code), &wh(WAREHOUSE))
+        .await
+        .unwrap();
+    let order: Vec<_> = queue.waiting.iter().map(|b| b.order_id).collect();
+    assert_eq!(order, [second.id, first.id]);
+    assert_eq!(queue.waiting[0].priority, 7);
+    assert_eq!(store.backorder(id).await.unwrap().unwrap().priority, 7);
+    let line = store.order(second.id).await.unwrap().unwrap().lines[0].clone();
+    assert_eq!(line.backorder.unwrap().priority, 7);
+}
+
 /// A job's runs read back newest first.
 async fn job_runs_read_back_newest_first(store: &impl Store) {
     let job = format!("contract-{}", Ulid::generate());
@@ -599,6 +631,7 @@ contract!(
     allocations_hold_only_on_what_was_read,
     a_cancelled_backorder_leaves_the_queue_and_holds_its_refund,
     job_runs_read_back_newest_first,
+    a_raised_priority_reorders_the_queue,
 );
 
 /// A refusal retrying cannot fix (here, a table that does not exist) is a

@@ -1,9 +1,11 @@
 //! Backorders for people: one by id with its allocations and its place in
 //! the queue, a customer's or an order's, staff's list of any queue,
 //! customer or order with filters, two sort orders and a cursor, and
-//! cancelling one (see `cancel`).
+//! cancelling one (see `cancel`); and staff's priority changes and
+//! allocations by hand (see `admin`).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod admin;
 mod cancel;
 mod views;
 
@@ -30,6 +32,8 @@ pub const GET_BACKORDER: &str = "GET /v1/backorders/{id}";
 pub const LIST_BACKORDERS: &str = "GET /v1/backorders";
 pub const SEARCH_BACKORDERS: &str = "GET /v1/admin/backorders";
 pub const CANCEL_BACKORDER: &str = "POST /v1/backorders/{id}/cancel";
+pub const CHANGE_PRIORITY: &str = "PATCH /v1/admin/backorders/{id}";
+pub const ALLOCATE_BY_HAND: &str = "POST /v1/admin/backorders/{id}/allocate";
 
 const DEFAULT_PAGE: usize = 20;
 const MAX_PAGE: usize = 100;
@@ -81,6 +85,8 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
                 Some(LIST_BACKORDERS) => self.list_backorders(&request).await,
                 Some(SEARCH_BACKORDERS) => self.search_backorders(&request).await,
                 Some(CANCEL_BACKORDER) => self.cancel_backorder(&request).await,
+                Some(CHANGE_PRIORITY) => self.change_priority(&request).await,
+                Some(ALLOCATE_BY_HAND) => self.allocate_by_hand(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }

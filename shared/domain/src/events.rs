@@ -149,6 +149,8 @@ pub enum BackorderMove {
     /// Its last units allocated.
     Fulfilled,
     Cancelled,
+    /// Staff moved it up or down the queue.
+    PriorityChanged,
 }
 
 impl BackorderMove {
@@ -158,6 +160,7 @@ impl BackorderMove {
             Self::Allocated => "backorder.allocated",
             Self::Fulfilled => "backorder.fulfilled",
             Self::Cancelled => "backorder.cancelled",
+            Self::PriorityChanged => "backorder.priority_changed",
         }
     }
 }
@@ -185,6 +188,9 @@ pub struct BackorderMoved {
     pub units_allocated: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Its priority before staff changed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_before: Option<u8>,
     /// What a cancellation gives back, held on the order for payment-actions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund: Option<BackorderRefund>,
@@ -218,6 +224,7 @@ impl BackorderMoved {
             units_cancelled: None,
             units_allocated: None,
             reason: None,
+            priority_before: None,
             refund: None,
         }
     }

@@ -253,6 +253,18 @@ impl Order {
         Some((after, units))
     }
 
+    /// The order with its backorder `id` served at `priority`; `None` when
+    /// no line of it has that backorder.
+    pub fn with_backorder_priority(&self, id: BackorderId, priority: u8) -> Option<Order> {
+        let mut after = self.clone();
+        let backorder = after
+            .lines
+            .iter_mut()
+            .find_map(|line| line.backorder.as_mut().filter(|b| b.id == id))?;
+        backorder.priority = priority;
+        Some(after)
+    }
+
     /// Whether it still delivers anything: a unit reserved, allocated or
     /// waiting on some line.
     pub fn keeps_units(&self) -> bool {

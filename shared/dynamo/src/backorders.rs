@@ -2,16 +2,17 @@
 //! a batch of allocations in one transaction.
 
 use super::items::{
-    AllocationItem, BackorderItem, HistoryItem, OrderItem, PaymentItem, StockItem, backorder_key,
-    backorder_queue, backorder_standing, order_key, standing_sort, stock_key, stored_fulfillment,
+    AllocationItem, BackorderItem, HistoryItem, OrderItem, PaymentItem, PriorityChangeItem,
+    StockItem, backorder_key, backorder_queue, backorder_standing, order_key, standing_sort,
+    stock_key, stored_fulfillment,
 };
 use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use shopflow_domain::{BackorderStatus, Order, OrderId, Sku, WarehouseId};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use shopflow_domain::{Backorder, BackorderStatus, Order, OrderId, Sku, WarehouseId};
 use shopflow_ports::{
     AllocateError, AllocationBatch, BackorderAllocation, BackorderCancellation, BackorderStore,
-    Queue, RefundWrite, StoreError,
+    Queue, RefundWrite, Reprioritization, StoreError,
 };
 use std::collections::HashMap;
 
@@ -136,6 +137,66 @@ impl BackorderStore for DynamoStore {
             ));
         }
         Err(AllocateError::Moved)
+    }
+
+    async fn reprioritize(&self, change: &Reprioritization) -> Result<(), AllocateError> {
+        let moved = serde_dynamo::to_item(BackorderItem::from_backorder(&change.after))
+            .map_err(corrupt("backorder"))?;
+        let writes = vec![
+            self.delete_read(&change.before)?,
+            self.put_new(moved)?,
+            self.rewrite_lines(&change.order)?,
+            self.put_new(carrying_item(
+                &PriorityChangeItem::new(change),
+                Some(&change.event),
+                "priority change",
+            )?)?,
+        ];
+        let Some(reasons) = self.transact(writes).await? else {
+            return Ok(());
+        };
+        let moved = (0..reasons.len()).any(|index| condition_failed(&reasons, index))
+            || reasons.iter().any(|reason| reason == "TransactionConflict");
+        if moved {
+            return Err(AllocateError::Moved);
+        }
+        Err(AllocateError::Store(
+            shopflow_aws_errors::unexplained_cancellation("backorder priority change", &reasons),
+        ))
+    }
+}
+
+impl DynamoStore {
+    /// The backorder's item at its old key, gone only while it is as read.
+    fn delete_read(&self, backorder: &Backorder) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(backorder_key(backorder))))
+            .condition_expression("st = :st AND alloc = :alloc AND prio = :prio")
+            .expression_attribute_values(":st", s(backorder.status.as_str()))
+            .expression_attribute_values(":alloc", n(backorder.allocated))
+            .expression_attribute_values(":prio", n(backorder.priority))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// The order's lines, on the version read.
+    fn rewrite_lines(&self, order: &Order) -> Result<TransactWriteItem, StoreError> {
+        let lines = serde_dynamo::to_attribute_value(OrderItem::from_order(order).lines)
+            .map_err(corrupt("order lines"))?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(order_key(order.id))))
+            .update_expression("SET #lines = :lines, version = version + :one")
+            .condition_expression("version = :read")
+            .expression_attribute_names("#lines", "lines")
+            .expression_attribute_values(":lines", lines)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":read", n(order.version))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 }
 

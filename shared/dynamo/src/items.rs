@@ -1317,3 +1317,35 @@ impl JobRunItem {
         })
     }
 }
+
+/// A change of a backorder's priority: who, why, when, from and to;
+/// carries `backorder.priority_changed`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PriorityChangeItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub backorder: BackorderId,
+    pub from: u8,
+    pub to: u8,
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
+impl PriorityChangeItem {
+    pub fn new(change: &shopflow_ports::Reprioritization) -> Self {
+        Self {
+            pk: format!("BOPRIO#{}", change.before.id),
+            sk: change.record_id.to_string(),
+            kind: "priority_change".into(),
+            backorder: change.before.id,
+            from: change.before.priority,
+            to: change.after.priority,
+            at: change.at,
+            by: change.by.clone(),
+            reason: change.reason.clone(),
+        }
+    }
+}

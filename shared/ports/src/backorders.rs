@@ -4,7 +4,7 @@
 
 use crate::{Handback, LeavingQueue, OutboxEvent, StatusChange, StoreError};
 use async_trait::async_trait;
-use shopflow_domain::events::{BackorderMoved, BackorderRefund, DomainEvent};
+use shopflow_domain::events::{BackorderMove, BackorderMoved, BackorderRefund, DomainEvent};
 use shopflow_domain::{
     Actor, Backorder, BackorderId, BackorderStatus, CancelRefund, CustomerId, Order, OrderId,
     OrderTrigger, Refund, RefundStatus, Sku, StockLevel, Timestamp, WarehouseId,
@@ -144,6 +144,10 @@ pub trait BackorderStore: Send + Sync {
         &self,
         cancellation: &BackorderCancellation,
     ) -> Result<(), AllocateError>;
+
+    /// Atomically: the backorder re-keyed at its new priority, its order's
+    /// line rewritten on the version read, and the change's record.
+    async fn reprioritize(&self, change: &Reprioritization) -> Result<(), AllocateError>;
 }
 
 /// Units allocated to a backorder, as the allocation record keeps them.
@@ -470,4 +474,56 @@ pub trait JobRuns: Send + Sync {
 
     /// The runs of `job` recorded, newest first, at most `limit`.
     async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError>;
+}
+
+/// Staff moving a backorder up or down its queue: its item is re-keyed
+/// (the sort key starts with the priority), its order's line follows, and
+/// a record of who, why and when carries `backorder.priority_changed`.
+#[derive(Debug, Clone)]
+pub struct Reprioritization {
+    /// As read: the change holds only while it still is.
+    pub before: Backorder,
+    pub after: Backorder,
+    /// Its order after, at the version read.
+    pub order: Order,
+    pub record_id: Ulid,
+    pub by: String,
+    pub reason: String,
+    pub at: Timestamp,
+    pub event: OutboxEvent,
+}
+
+impl Reprioritization {
+    /// `backorder` of `order` (both as read) moved to `priority`; `None`
+    /// when the order has no such backorder.
+    pub fn new(
+        order: &Order,
+        backorder: &Backorder,
+        priority: u8,
+        actor: &Actor,
+        reason: &str,
+        at: Timestamp,
+    ) -> Option<Self> {
+        let after = Backorder {
+            priority,
+            ..backorder.clone()
+        };
+        let mut moved = BackorderMoved::new(BackorderMove::PriorityChanged, &after);
+        moved.priority_before = Some(backorder.priority);
+        moved.reason = Some(reason.to_owned());
+        Some(Self {
+            order: order.with_backorder_priority(backorder.id, priority)?,
+            before: backorder.clone(),
+            after,
+            record_id: Ulid::generate(),
+            by: actor.label(),
+            reason: reason.to_owned(),
+            at,
+            event: OutboxEvent {
+                id: Ulid::generate(),
+                occurred_at: at,
+                event: DomainEvent::BackorderMoved(moved),
+            },
+        })
+    }
 }

@@ -9,6 +9,7 @@ use shopflow_domain::{
     OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp,
     WarehouseId,
 };
+use shopflow_ports::Reprioritization;
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStanding, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
@@ -320,6 +321,27 @@ impl BackorderStore for MemoryStore {
             });
             state.outbox.push(allocation.event.clone());
         }
+        Ok(())
+    }
+
+    async fn reprioritize(&self, change: &Reprioritization) -> Result<(), AllocateError> {
+        let mut state = self.state();
+        // As DynamoDB's conditions: the backorder and its order as read.
+        let same_backorder = state.backorders.get(&change.before.id) == Some(&change.before);
+        let same_order = state
+            .orders
+            .get(&change.order.id)
+            .is_some_and(|order| order.version == change.order.version);
+        if !same_backorder || !same_order {
+            return Err(AllocateError::Moved);
+        }
+        state
+            .backorders
+            .insert(change.after.id, change.after.clone());
+        let mut order = change.order.clone();
+        order.version += 1;
+        state.orders.insert(order.id, order);
+        state.outbox.push(change.event.clone());
         Ok(())
     }
 

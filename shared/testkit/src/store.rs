@@ -9,6 +9,7 @@ use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, CustomerId, Order, OrderId, OrderStatus, Product,
     Sku, Stock, StockLevel, Timestamp, WarehouseId,
 };
+use shopflow_ports::Reprioritization;
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore,
@@ -312,6 +313,10 @@ impl<H: StoreHooks> BackorderStore for SharedStore<H> {
         cancellation: &BackorderCancellation,
     ) -> Result<(), AllocateError> {
         self.memory.cancel_backorder(cancellation).await
+    }
+
+    async fn reprioritize(&self, change: &Reprioritization) -> Result<(), AllocateError> {
+        self.memory.reprioritize(change).await
     }
 }
 
