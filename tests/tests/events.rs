@@ -367,6 +367,11 @@ fn every_backorder_move_matches_its_schema() {
         priority: 0,
         created_at: Timestamp::from_millis(1_795_874_400_000),
         estimated_restock: Timestamp::from_millis(1_797_084_000_000),
+        unit_price: shopflow_domain::Money::new(
+            1_000,
+            shopflow_domain::Currency::parse("EUR").unwrap(),
+        )
+        .unwrap(),
     };
     let cancelled = |refund: Option<BackorderRefund>| {
         let mut moved = BackorderMoved::new(BackorderMove::Cancelled, &waiting.cancelled());

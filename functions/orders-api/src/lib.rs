@@ -9,7 +9,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
-use shopflow_domain::{Actor, Order, OrderTrigger, PaymentAttempt};
+use shopflow_domain::{Actor, BackorderFigures, Order, OrderTrigger, PaymentAttempt};
 use shopflow_domain::{CustomerId, FulfillmentStatus, OrderStatus, PaymentStatus, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -18,7 +18,8 @@ use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
 use shopflow_ports::{
-    ChangeError, OrderLifecycle, OrderQuery, OrderSearch, PaymentRecords, StatusChange,
+    BackorderReader, BackorderStanding, ChangeError, OrderLifecycle, OrderQuery, OrderSearch,
+    PaymentRecords, STATUS_SHARDS, StandingEntry, StandingRange, StatusChange,
 };
 use tracing::Instrument;
 
@@ -31,6 +32,9 @@ pub const SEARCH_ORDERS: &str = "GET /v1/admin/orders";
 
 /// Attempts at a status change when the order moved between read and write.
 const CHANGE_ATTEMPTS: u32 = 5;
+
+/// The backorder figures' window: closed in the last this many days.
+const BACKORDER_WINDOW_DAYS: u64 = 30;
 
 const DEFAULT_PAGE: u16 = 20;
 const MAX_PAGE: u16 = 100;
@@ -65,7 +69,7 @@ impl HttpFunction for Deployed {
     }
 }
 
-impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
+impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
@@ -337,10 +341,58 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
                 },
                 "shipments_in_flight": confirmed.fulfilling(FulfillmentStatus::PartiallyShipped)
                     + confirmed.fulfilling(FulfillmentStatus::Shipped),
-                // Backorders arrive with the backorders work.
-                "backorders_outstanding": null,
+                "backorders": backorders_view(&self.backorder_figures(now).await?),
             }),
         ))
+    }
+
+    /// What waits now, and how the backorders closed in the last 30 days
+    /// went, from the standing index: every open backorder, and only the
+    /// window's closed ones.
+    async fn backorder_figures(&self, now: Timestamp) -> Result<BackorderFigures, ApiError> {
+        let since = now.minus_secs(BACKORDER_WINDOW_DAYS * 86_400);
+        let (open, fulfilled, cancelled) = futures::future::try_join3(
+            self.standing(BackorderStanding::Open, None),
+            self.standing(BackorderStanding::Fulfilled, Some(since)),
+            self.standing(BackorderStanding::Cancelled, Some(since)),
+        )
+        .await?;
+        let open: Vec<_> = open.into_iter().map(|entry| entry.backorder).collect();
+        let closed: Vec<_> = fulfilled
+            .into_iter()
+            .chain(cancelled)
+            .map(|entry| (entry.backorder, entry.since))
+            .collect();
+        Ok(BackorderFigures::of(&open, &closed))
+    }
+
+    /// Every backorder of one standing (since `since`), every shard and page.
+    async fn standing(
+        &self,
+        standing: BackorderStanding,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<StandingEntry>, ApiError> {
+        let mut entries = Vec::new();
+        for shard in 0..STATUS_SHARDS {
+            let mut after = None;
+            loop {
+                let range = StandingRange {
+                    standing,
+                    shard,
+                    since,
+                    before: None,
+                    after: after.take(),
+                    limit: 1_000,
+                };
+                let page = self.store.backorders_standing(&range).await?;
+                entries.extend(page.items);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(entries)
     }
 
     async fn list_orders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -359,6 +411,22 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords> App<S> {
             &json!({ "orders": orders, "next_cursor": page.next.map(encode_cursor) }),
         ))
     }
+}
+
+/// The backorder figures as the metrics show them.
+fn backorders_view(figures: &BackorderFigures) -> serde_json::Value {
+    json!({
+        "open": figures.open,
+        "open_units": figures.open_units,
+        "window_days": BACKORDER_WINDOW_DAYS,
+        "fulfilled": figures.fulfilled,
+        "cancelled": figures.cancelled,
+        "fulfillment_rate": figures.fulfillment_rate(),
+        "average_wait_days": figures
+            .average_wait_secs
+            .map(|secs| (secs as f64 / 864.0).round() / 100.0),
+        "revenue_minor": figures.revenue_minor,
+    })
 }
 
 /// Cursors are opaque to clients: the last order id, base64url-encoded.

@@ -5,8 +5,10 @@
 //! short, and no backorder is ever passed over for a later one.
 
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
+use crate::money::Money;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use ulid::Ulid;
@@ -185,6 +187,8 @@ pub struct Backorder {
     pub priority: u8,
     pub created_at: Timestamp,
     pub estimated_restock: Timestamp,
+    /// What one of its units was bought at.
+    pub unit_price: Money,
 }
 
 impl Backorder {
@@ -384,6 +388,62 @@ pub fn page_of(
     }
 }
 
+/// The backorder figures staff watch: what waits now, and how the
+/// backorders closed in a recent window went.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BackorderFigures {
+    /// Backorders waiting (pending or partial), and the units they wait for.
+    pub open: u64,
+    pub open_units: u64,
+    /// Closed in the window: every unit allocated, or cancelled.
+    pub fulfilled: u64,
+    pub cancelled: u64,
+    /// From checkout to the last unit allocated, averaged over those
+    /// fulfilled in the window; `None` when none was.
+    pub average_wait_secs: Option<u64>,
+    /// Units allocated to backorders closed in the window, at the price
+    /// they were bought at, per currency.
+    pub revenue_minor: BTreeMap<String, i64>,
+}
+
+impl BackorderFigures {
+    /// `open` backorders as they stand, and those `closed` in the window
+    /// with when each closed.
+    pub fn of(open: &[Backorder], closed: &[(Backorder, Timestamp)]) -> Self {
+        let mut figures = Self {
+            open: open.len() as u64,
+            open_units: open.iter().map(|b| u64::from(b.open())).sum(),
+            ..Self::default()
+        };
+        let mut waited = 0u64;
+        for (backorder, closed_at) in closed {
+            match backorder.status {
+                BackorderStatus::Fulfilled => {
+                    figures.fulfilled += 1;
+                    waited += closed_at
+                        .as_millis()
+                        .saturating_sub(backorder.created_at.as_millis())
+                        / 1_000;
+                }
+                BackorderStatus::Cancelled => figures.cancelled += 1,
+                BackorderStatus::Pending | BackorderStatus::Partial => continue,
+            }
+            *figures
+                .revenue_minor
+                .entry(backorder.unit_price.currency.as_str().to_owned())
+                .or_default() += backorder.unit_price.minor * i64::from(backorder.allocated);
+        }
+        figures.average_wait_secs = (figures.fulfilled > 0).then(|| waited / figures.fulfilled);
+        figures
+    }
+
+    /// Of the backorders closed in the window, the share fulfilled.
+    pub fn fulfillment_rate(&self) -> Option<f64> {
+        let closed = self.fulfilled + self.cancelled;
+        (closed > 0).then(|| self.fulfilled as f64 / closed as f64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,6 +463,7 @@ mod tests {
             priority,
             created_at: Timestamp::from_millis(1_000 + n),
             estimated_restock: Timestamp::from_millis(0),
+            unit_price: Money::new(1_500, crate::Currency::parse("EUR").unwrap()).unwrap(),
         }
     }
 
@@ -525,6 +586,38 @@ mod tests {
             Some(BackorderStatus::Partial)
         );
         assert_eq!(BackorderStatus::parse("open"), None);
+    }
+
+    #[test]
+    fn the_figures_count_what_waits_and_how_the_closed_ones_went() {
+        let waiting = backorder(1, 4, 0).allocated(1);
+        let served = backorder(2, 2, 0).allocated(2);
+        let dropped = Backorder {
+            status: BackorderStatus::Cancelled,
+            ..backorder(3, 3, 0).allocated(1)
+        };
+        let day = 86_400_000;
+        let closed = [
+            (
+                served.clone(),
+                Timestamp::from_millis(served.created_at.as_millis() + 2 * day),
+            ),
+            (dropped, Timestamp::from_millis(4 * day)),
+        ];
+
+        let figures = BackorderFigures::of(&[waiting], &closed);
+
+        assert_eq!((figures.open, figures.open_units), (1, 3));
+        assert_eq!((figures.fulfilled, figures.cancelled), (1, 1));
+        assert_eq!(figures.fulfillment_rate(), Some(0.5));
+        assert_eq!(figures.average_wait_secs, Some(2 * 86_400));
+        // 2 units served and 1 allocated before the cancel, at 15.00.
+        assert_eq!(figures.revenue_minor["EUR"], 3 * 1_500);
+        let none = BackorderFigures::of(&[], &[]);
+        assert_eq!(
+            (none.fulfillment_rate(), none.average_wait_secs),
+            (None, None)
+        );
     }
 
     #[test]

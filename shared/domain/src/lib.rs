@@ -16,9 +16,9 @@ pub mod status;
 pub mod time;
 
 pub use backorder::{
-    Allotment, Backorder, BackorderFilter, BackorderId, BackorderOffer, BackorderPage,
-    BackorderSettings, BackorderSort, BackorderStatus, SettingsError, Standing, allot, page_of,
-    standing,
+    Allotment, Backorder, BackorderFigures, BackorderFilter, BackorderId, BackorderOffer,
+    BackorderPage, BackorderSettings, BackorderSort, BackorderStatus, SettingsError, Standing,
+    allot, page_of, standing,
 };
 pub use checkout::{
     Allocation, Backorders, CartLine, CheckoutError, CheckoutPolicy, PricedCart, Shortage, Stock,

@@ -217,6 +217,7 @@ impl Order {
             priority: backorder.priority,
             created_at: self.created_at,
             estimated_restock: backorder.estimated_restock,
+            unit_price: line.unit_price.clone(),
         }
     }
 

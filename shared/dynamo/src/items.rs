@@ -803,6 +803,9 @@ pub struct BackorderItem {
     pub prio: u8,
     pub at: Timestamp,
     pub eta: Timestamp,
+    /// Unit price, minor units of `cur`.
+    pub unit: i64,
+    pub cur: Currency,
 }
 
 impl BackorderItem {
@@ -821,6 +824,10 @@ impl BackorderItem {
             priority: self.prio,
             created_at: self.at,
             estimated_restock: self.eta,
+            unit_price: Money {
+                minor: self.unit,
+                currency: self.cur,
+            },
         }
     }
 
@@ -851,6 +858,8 @@ impl BackorderItem {
             prio: backorder.priority,
             at: backorder.created_at,
             eta: backorder.estimated_restock,
+            unit: backorder.unit_price.minor,
+            cur: backorder.unit_price.currency.clone(),
         }
     }
 }
