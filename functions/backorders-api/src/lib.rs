@@ -16,7 +16,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use shopflow_domain::{
     Backorder, BackorderFilter, BackorderId, BackorderSort, BackorderStatus, CustomerId, OrderId,
-    Sku, Timestamp, WarehouseId, page_of, standing,
+    Sku, WarehouseId, page_of, standing,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -35,8 +35,8 @@ pub const CANCEL_BACKORDER: &str = "POST /v1/backorders/{id}/cancel";
 pub const CHANGE_PRIORITY: &str = "PATCH /v1/admin/backorders/{id}";
 pub const ALLOCATE_BY_HAND: &str = "POST /v1/admin/backorders/{id}/allocate";
 
-const DEFAULT_PAGE: usize = 20;
-const MAX_PAGE: usize = 100;
+const DEFAULT_PAGE: u16 = 20;
+const MAX_PAGE: u16 = 100;
 
 /// The function's name, in its logs, metrics and the registry.
 pub const FUNCTION: &str = "backorders-api";
@@ -182,8 +182,8 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
                 .transpose()?,
             customer: customer_param(request)?,
             order: order_param(request)?,
-            from: instant(request, "from")?,
-            to: instant(request, "to")?,
+            from: http::instant_param(request, "from")?,
+            to: http::instant_param(request, "to")?,
         };
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from > to
@@ -200,7 +200,7 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
             Some(raw) => BackorderSort::parse(&raw)
                 .ok_or_else(|| ApiError::invalid_field("sort", "must be priority or created"))?,
         };
-        let limit = page_limit(request)?;
+        let limit = usize::from(http::page_limit(request, DEFAULT_PAGE, MAX_PAGE)?);
         let after = http::query_param(request, "cursor")
             .map(|raw| decode_cursor(&raw, sort))
             .transpose()?;
@@ -277,33 +277,6 @@ fn order_param(request: &Request) -> Result<Option<OrderId>, ApiError> {
                 .map_err(|_| ApiError::invalid_field("order", "must be an order id (a ULID)"))
         })
         .transpose()
-}
-
-fn instant(request: &Request, name: &'static str) -> Result<Option<Timestamp>, ApiError> {
-    http::query_param(request, name)
-        .map(|raw| {
-            Timestamp::parse_rfc3339(&raw).ok_or_else(|| {
-                ApiError::invalid_field(
-                    name,
-                    "must be an RFC 3339 time such as 2026-11-28T00:00:00Z",
-                )
-            })
-        })
-        .transpose()
-}
-
-/// The `limit` query parameter: 1 to 100, 20 when absent.
-fn page_limit(request: &Request) -> Result<usize, ApiError> {
-    match http::query_param(request, "limit") {
-        None => Ok(DEFAULT_PAGE),
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}"))
-            }),
-    }
 }
 
 /// A cursor is opaque: any value this API did not hand out for this sort

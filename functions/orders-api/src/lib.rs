@@ -245,19 +245,10 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
                 "a status or a customer is required: there is no index over all orders",
             ));
         }
-        let instant = |name: &'static str| {
-            http::query_param(request, name)
-                .map(|raw| {
-                    Timestamp::parse_rfc3339(&raw).ok_or_else(|| {
-                        ApiError::invalid_field(
-                            name,
-                            "must be an RFC 3339 time such as 2026-11-28T00:00:00Z",
-                        )
-                    })
-                })
-                .transpose()
-        };
-        let (from, to) = (instant("from")?, instant("to")?);
+        let (from, to) = (
+            http::instant_param(request, "from")?,
+            http::instant_param(request, "to")?,
+        );
         if let (Some(from), Some(to)) = (from, to)
             && from > to
         {
@@ -268,7 +259,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
             )
             .with_detail("field", "from"));
         }
-        let limit = page_limit(request)?;
+        let limit = http::page_limit(request, DEFAULT_PAGE, MAX_PAGE)?;
         let after = http::query_param(request, "cursor")
             .map(|raw| decode_search_cursor(&raw))
             .transpose()?;
@@ -397,7 +388,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
 
     async fn list_orders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
-        let limit = page_limit(request)?;
+        let limit = http::page_limit(request, DEFAULT_PAGE, MAX_PAGE)?;
         let after = http::query_param(request, "cursor")
             .map(|raw| decode_cursor(&raw))
             .transpose()?;
@@ -432,20 +423,6 @@ fn backorders_view(figures: &BackorderFigures) -> serde_json::Value {
 /// Cursors are opaque to clients: the last order id, base64url-encoded.
 fn encode_cursor(last: OrderId) -> String {
     URL_SAFE_NO_PAD.encode(last.to_string())
-}
-
-/// The `limit` query parameter: 1 to 100, 20 when absent.
-fn page_limit(request: &Request) -> Result<u16, ApiError> {
-    match http::query_param(request, "limit") {
-        None => Ok(DEFAULT_PAGE),
-        Some(raw) => raw
-            .parse::<u16>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}"))
-            }),
-    }
 }
 
 fn decode_search_cursor(raw: &str) -> Result<String, ApiError> {

@@ -226,13 +226,16 @@ impl Order {
     /// of it waits that many units for that backorder.
     pub fn with_allocation(&self, id: BackorderId, units: u32) -> Option<Order> {
         let mut after = self.clone();
-        let line = after
-            .lines
-            .iter_mut()
-            .find(|line| line.backorder.is_some_and(|b| b.id == id))?;
-        let backorder = line.backorder.as_mut()?;
+        let backorder = after.line_backorder(id)?;
         backorder.waiting = backorder.waiting.checked_sub(units)?;
         Some(after)
+    }
+
+    /// The backorder `id` of one of its lines, to change.
+    fn line_backorder(&mut self, id: BackorderId) -> Option<&mut LineBackorder> {
+        self.lines
+            .iter_mut()
+            .find_map(|line| line.backorder.as_mut().filter(|b| b.id == id))
     }
 
     /// The order once the units its backorder `id` still waits for are
@@ -240,11 +243,7 @@ impl Order {
     /// for that backorder.
     pub fn with_backorder_cancelled(&self, id: BackorderId) -> Option<(Order, u32)> {
         let mut after = self.clone();
-        let line = after
-            .lines
-            .iter_mut()
-            .find(|line| line.backorder.is_some_and(|b| b.id == id))?;
-        let backorder = line.backorder.as_mut()?;
+        let backorder = after.line_backorder(id)?;
         let units = backorder.waiting;
         if units == 0 {
             return None;
@@ -258,11 +257,7 @@ impl Order {
     /// no line of it has that backorder.
     pub fn with_backorder_priority(&self, id: BackorderId, priority: u8) -> Option<Order> {
         let mut after = self.clone();
-        let backorder = after
-            .lines
-            .iter_mut()
-            .find_map(|line| line.backorder.as_mut().filter(|b| b.id == id))?;
-        backorder.priority = priority;
+        after.line_backorder(id)?.priority = priority;
         Some(after)
     }
 

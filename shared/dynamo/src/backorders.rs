@@ -75,14 +75,7 @@ impl BackorderStore for DynamoStore {
         let Some(reasons) = self.transact(writes).await? else {
             return Ok(());
         };
-        let moved = (0..reasons.len()).any(|index| condition_failed(&reasons, index))
-            || reasons.iter().any(|reason| reason == "TransactionConflict");
-        if moved {
-            return Err(AllocateError::Moved);
-        }
-        Err(AllocateError::Store(
-            shopflow_aws_errors::unexplained_cancellation("backorder allocation", &reasons),
-        ))
+        Err(refusal("backorder allocation", &reasons))
     }
 
     async fn cancel_backorder(
@@ -127,14 +120,7 @@ impl BackorderStore for DynamoStore {
                 // Only the stock moved (a restock, a release): read it again.
                 continue;
             }
-            let moved = (0..reasons.len()).any(|index| condition_failed(&reasons, index))
-                || reasons.iter().any(|reason| reason == "TransactionConflict");
-            if moved {
-                return Err(AllocateError::Moved);
-            }
-            return Err(AllocateError::Store(
-                shopflow_aws_errors::unexplained_cancellation("backorder cancellation", &reasons),
-            ));
+            return Err(refusal("backorder cancellation", &reasons));
         }
         Err(AllocateError::Moved)
     }
@@ -155,14 +141,7 @@ impl BackorderStore for DynamoStore {
         let Some(reasons) = self.transact(writes).await? else {
             return Ok(());
         };
-        let moved = (0..reasons.len()).any(|index| condition_failed(&reasons, index))
-            || reasons.iter().any(|reason| reason == "TransactionConflict");
-        if moved {
-            return Err(AllocateError::Moved);
-        }
-        Err(AllocateError::Store(
-            shopflow_aws_errors::unexplained_cancellation("backorder priority change", &reasons),
-        ))
+        Err(refusal("backorder priority change", &reasons))
     }
 }
 
@@ -197,6 +176,19 @@ impl DynamoStore {
             .build()
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// Why a queue's transaction was refused: something it held on moved (a
+/// condition failed, or another transaction had an item), or, if neither,
+/// a defect.
+fn refusal(what: &str, reasons: &[String]) -> AllocateError {
+    let moved = (0..reasons.len()).any(|index| condition_failed(reasons, index))
+        || reasons.iter().any(|reason| reason == "TransactionConflict");
+    if moved {
+        AllocateError::Moved
+    } else {
+        AllocateError::Store(shopflow_aws_errors::unexplained_cancellation(what, reasons))
     }
 }
 

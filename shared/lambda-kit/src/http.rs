@@ -101,6 +101,37 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The `limit` query parameter: 1 to `max`, `default` when absent.
+pub fn page_limit(request: &Request, default: u16, max: u16) -> Result<u16, ApiError> {
+    match query_param(request, "limit") {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid_field("limit", format!("must be between 1 and {max}"))
+            }),
+    }
+}
+
+/// The RFC 3339 instant in query parameter `name`, if one is given.
+pub fn instant_param(
+    request: &Request,
+    name: &'static str,
+) -> Result<Option<shopflow_domain::Timestamp>, ApiError> {
+    query_param(request, name)
+        .map(|raw| {
+            shopflow_domain::Timestamp::parse_rfc3339(&raw).ok_or_else(|| {
+                ApiError::invalid_field(
+                    name,
+                    "must be an RFC 3339 time such as 2026-11-28T00:00:00Z",
+                )
+            })
+        })
+        .transpose()
+}
+
 /// The API Gateway route key, e.g. `GET /v1/orders/{id}`.
 pub fn route_key(request: &Request) -> Option<String> {
     match request.request_context_ref() {

@@ -51,20 +51,7 @@ impl BackorderAllocation {
         at: Timestamp,
     ) -> Option<Self> {
         let after = order.with_allocation(backorder.id, units)?;
-        let goods = after
-            .stock_arrived()
-            .then(|| after.state().apply(OrderTrigger::StockAllocated).ok())
-            .flatten()
-            .map(|to| {
-                StatusChange::new(
-                    &after,
-                    to,
-                    OrderTrigger::StockAllocated,
-                    actor,
-                    Some(reason.to_owned()),
-                    at,
-                )
-            });
+        let goods = goods_moving_on(&after, actor, reason, at);
         Some(Self {
             backorder: backorder.clone(),
             units,
@@ -88,6 +75,28 @@ impl BackorderAllocation {
     pub fn after(&self) -> Backorder {
         self.backorder.allocated(self.units)
     }
+}
+
+/// The change moving `order`'s goods on from `awaiting_stock` when nothing
+/// of it waits for stock any more (its backorders allocated or cancelled).
+fn goods_moving_on(
+    order: &Order,
+    actor: &Actor,
+    reason: &str,
+    at: Timestamp,
+) -> Option<StatusChange> {
+    if !order.stock_arrived() {
+        return None;
+    }
+    let to = order.state().apply(OrderTrigger::StockAllocated).ok()?;
+    Some(StatusChange::new(
+        order,
+        to,
+        OrderTrigger::StockAllocated,
+        actor,
+        Some(reason.to_owned()),
+        at,
+    ))
 }
 
 /// Allocations to backorders of one queue, written in one transaction with
@@ -262,20 +271,7 @@ impl BackorderCancellation {
                 shares,
             });
         }
-        let goods = after
-            .stock_arrived()
-            .then(|| after.state().apply(OrderTrigger::StockAllocated).ok())
-            .flatten()
-            .map(|to| {
-                StatusChange::new(
-                    &after,
-                    to,
-                    OrderTrigger::StockAllocated,
-                    actor,
-                    Some(format!("backorder cancelled: {reason}")),
-                    at,
-                )
-            });
+        let goods = goods_moving_on(&after, actor, &format!("backorder cancelled: {reason}"), at);
         if let Some(goods) = &goods {
             after.fulfillment_status = goods.to.fulfillment_status;
         }
