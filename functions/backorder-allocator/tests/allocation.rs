@@ -44,6 +44,34 @@ impl StoreHooks for CancelHead {
     }
 }
 
+/// The allocator's process dies after its first batch is written: every
+/// later batch of the run fails, as a Lambda killed mid-run would leave it.
+#[derive(Default)]
+struct CrashAfterFirstBatch {
+    written: Mutex<u32>,
+}
+
+#[async_trait]
+impl StoreHooks for CrashAfterFirstBatch {
+    async fn allocate(
+        &self,
+        memory: &MemoryStore,
+        batch: &AllocationBatch,
+    ) -> Result<(), AllocateError> {
+        let written = {
+            let mut written = self.written.lock().unwrap();
+            *written += 1;
+            *written
+        };
+        if written == 2 {
+            return Err(AllocateError::Store(
+                shopflow_ports::StoreError::Unavailable("the process died".into()),
+            ));
+        }
+        memory.allocate(batch).await
+    }
+}
+
 struct Shop<H: StoreHooks = ()> {
     store: SharedStore<H>,
     app: App<SharedStore<H>>,
@@ -261,6 +289,46 @@ async fn the_same_restock_delivered_twice_allocates_once() {
     assert!(matches!(again, Handled::Ignored(_)), "{again:?}");
     assert_eq!((shop.level(), statuses(&shop.queue())), after_first);
     assert_eq!(shop.memory().allocation_records().len(), 2);
+}
+
+#[tokio::test]
+async fn a_run_that_dies_half_way_is_finished_by_the_redelivery() {
+    let shop = Shop::<CrashAfterFirstBatch>::new().await;
+    shop.backorders(&[1; 40]).await;
+    let restock = shop.restock(40).await;
+
+    let crashed = shop.app.apply(restock.clone()).await;
+
+    assert!(crashed.is_err(), "{crashed:?}");
+    // The first batch stays written: 24 served, 16 set aside and waiting.
+    let served = shop
+        .queue()
+        .iter()
+        .filter(|b| b.status == BackorderStatus::Fulfilled)
+        .count();
+    assert_eq!(served, AllocationBatch::MAX);
+    assert_eq!(shop.level().set_aside, 16);
+    shop.assert_counters_match_the_queue();
+
+    let redelivered = shop.app.apply(restock).await.unwrap();
+
+    assert_eq!(redelivered, Handled::Applied);
+    assert!(
+        shop.queue()
+            .iter()
+            .all(|b| b.status == BackorderStatus::Fulfilled)
+    );
+    assert_eq!(
+        shop.level(),
+        StockLevel {
+            on_hand: 40,
+            reserved: 40,
+            set_aside: 0,
+            backordered: 0
+        }
+    );
+    let records = shop.memory().allocation_records();
+    assert_eq!(records.len(), 40, "each backorder allocated once");
 }
 
 #[tokio::test]
