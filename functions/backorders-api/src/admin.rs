@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::{Actor, Backorder, Order, standing};
-use shopflow_lambda_kit::{ApiError, Caller, http, now};
+use shopflow_lambda_kit::{ApiError, Caller, http, integral, now};
 use shopflow_ports::{
     AllocateError, AllocationBatch, BackorderAllocation, BackorderReader, BackorderStore,
     InventoryStore, OrderLifecycle, Reprioritization,
@@ -25,7 +25,8 @@ const MAX_REASON_CHARS: usize = 500;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PriorityBody {
-    priority: u8,
+    #[serde(deserialize_with = "integral::i64")]
+    priority: i64,
     reason: String,
 }
 
@@ -33,8 +34,8 @@ struct PriorityBody {
 #[serde(deny_unknown_fields)]
 struct AllocateBody {
     /// All it waits for when absent.
-    #[serde(default)]
-    units: Option<u32>,
+    #[serde(default, deserialize_with = "integral::optional_i64")]
+    units: Option<i64>,
     reason: String,
 }
 
@@ -95,24 +96,26 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
         caller.require_admin()?;
         let body: PriorityBody = http::json_body(request)?;
         let reason = reason_of(&body.reason)?;
+        let priority = u8::try_from(body.priority)
+            .map_err(|_| ApiError::invalid_field("priority", "must be 0 to 255"))?;
         let actor = Actor::Admin(caller.customer_id.clone());
         for _ in 0..ATTEMPTS {
             let (backorder, order) = self.as_its_order_has_it(request, &caller).await?;
             if !backorder.status.is_open() {
                 return Err(closed(&backorder));
             }
-            if backorder.priority == body.priority {
+            if backorder.priority == priority {
                 return self.answer_with_place(&backorder).await;
             }
             let change =
-                Reprioritization::new(&order, &backorder, body.priority, &actor, &reason, now())
+                Reprioritization::new(&order, &backorder, priority, &actor, &reason, now())
                     .ok_or_else(|| ApiError::not_found("backorder"))?;
             match self.store.reprioritize(&change).await {
                 Ok(()) => {
                     tracing::info!(
                         backorder_id = %backorder.id,
                         from = backorder.priority,
-                        to = body.priority,
+                        to = priority,
                         "backorder priority changed"
                     );
                     return self.answer_with_place(&change.after).await;
@@ -134,13 +137,21 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
         caller.require_admin()?;
         let body: AllocateBody = http::json_body(request)?;
         let reason = reason_of(&body.reason)?;
+        let wanted = body
+            .units
+            .map(|units| {
+                u32::try_from(units).map_err(|_| {
+                    ApiError::invalid_field("units", format!("must be 1 to {}", u32::MAX))
+                })
+            })
+            .transpose()?;
         let actor = Actor::Admin(caller.customer_id.clone());
         for _ in 0..ATTEMPTS {
             let (backorder, order) = self.as_its_order_has_it(request, &caller).await?;
             if !backorder.status.is_open() {
                 return Err(closed(&backorder));
             }
-            let units = body.units.unwrap_or(backorder.open());
+            let units = wanted.unwrap_or(backorder.open());
             if units == 0 || units > backorder.open() {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -96,16 +96,14 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
     }
 
     /// The backorder named in the path, if the caller may see it; otherwise
-    /// 404, whether it exists or not.
+    /// 404, whether it exists or not (or could not, its id malformed).
     pub(crate) async fn visible_backorder(
         &self,
         request: &Request,
         caller: &Caller,
     ) -> Result<Backorder, ApiError> {
         let raw = http::path_param(request, "id")?;
-        let id: BackorderId = raw
-            .parse()
-            .map_err(|_| ApiError::invalid_field("id", "must be a backorder id (a ULID)"))?;
+        let id: BackorderId = raw.parse().map_err(|_| ApiError::not_found("backorder"))?;
         tracing::Span::current().record("backorder_id", tracing::field::display(id));
         match self.store.backorder(id).await? {
             Some(backorder) if caller.may_see(&backorder.customer_id) => Ok(backorder),
