@@ -5,9 +5,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod backorders;
+mod cancellation;
+mod jobs;
 mod payments;
 mod ports;
 
 pub use backorders::*;
+pub use cancellation::*;
+pub use jobs::*;
 pub use payments::*;
 pub use ports::*;
