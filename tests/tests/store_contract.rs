@@ -561,6 +561,14 @@ async fn a_raised_priority_reorders_the_queue(store: &impl Store) {
     assert_eq!(store.backorder(id).await.unwrap().unwrap().priority, 7);
     let line = store.order(second.id).await.unwrap().unwrap().lines[0].clone();
     assert_eq!(line.backorder.unwrap().priority, 7);
+    let changes = store.priority_changes(id).await.unwrap();
+    assert_eq!(
+        changes
+            .iter()
+            .map(|c| (c.from, c.to, c.reason.as_str()))
+            .collect::<Vec<_>>(),
+        [(0, 7, "VIP")]
+    );
 }
 
 /// A job's runs read back newest first.

@@ -116,7 +116,11 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
     async fn get_backorder(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         let backorder = self.visible_backorder(request, &caller).await?;
-        let allocations = self.store.allocations(backorder.id).await?;
+        let (allocations, priority_changes) = futures::future::try_join(
+            self.store.allocations(backorder.id),
+            self.store.priority_changes(backorder.id),
+        )
+        .await?;
         let standing = if backorder.status.is_open() {
             let queue = self
                 .store
@@ -128,7 +132,7 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
         };
         Ok(http::json(
             StatusCode::OK,
-            &json!({ "backorder": DetailView::new(&backorder, &allocations, standing) }),
+            &json!({ "backorder": DetailView::new(&backorder, &allocations, &priority_changes, standing) }),
         ))
     }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use shopflow_domain::{Backorder, Standing};
-use shopflow_ports::AllocationRecord;
+use shopflow_ports::{AllocationRecord, PriorityChange};
 
 #[derive(Debug, Serialize)]
 pub struct BackorderView<'a> {
@@ -57,12 +57,36 @@ pub struct DetailView<'a> {
     /// longer waits.
     pub units_ahead: Option<u32>,
     pub allocations: Vec<AllocationView<'a>>,
+    /// Staff's changes of its priority, oldest first.
+    pub priority_changes: Vec<PriorityChangeView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PriorityChangeView<'a> {
+    pub from: u8,
+    pub to: u8,
+    pub at: String,
+    pub by: &'a str,
+    pub reason: &'a str,
+}
+
+impl<'a> From<&'a PriorityChange> for PriorityChangeView<'a> {
+    fn from(change: &'a PriorityChange) -> Self {
+        Self {
+            from: change.from,
+            to: change.to,
+            at: change.at.to_rfc3339(),
+            by: &change.by,
+            reason: &change.reason,
+        }
+    }
 }
 
 impl<'a> DetailView<'a> {
     pub fn new(
         backorder: &'a Backorder,
         allocations: &'a [AllocationRecord],
+        priority_changes: &'a [PriorityChange],
         standing: Option<Standing>,
     ) -> Self {
         Self {
@@ -70,6 +94,10 @@ impl<'a> DetailView<'a> {
             queue_position: standing.map(|s| s.position),
             units_ahead: standing.map(|s| s.units_ahead),
             allocations: allocations.iter().map(AllocationView::from).collect(),
+            priority_changes: priority_changes
+                .iter()
+                .map(PriorityChangeView::from)
+                .collect(),
         }
     }
 }

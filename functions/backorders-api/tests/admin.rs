@@ -104,6 +104,20 @@ async fn a_raised_priority_moves_a_backorder_to_the_head_of_its_queue() {
     // Shown where the first restock goes: to the raised backorder.
     let shown = api.get(&vip.id.to_string(), grace()).await.json();
     assert_eq!(shown["backorder"]["queue_position"], 1);
+    let changes = shown["backorder"]["priority_changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        (
+            &changes[0]["from"],
+            &changes[0]["to"],
+            &changes[0]["reason"]
+        ),
+        (&0.into(), &5.into(), &"VIP customer".into())
+    );
+    assert_eq!(
+        changes[0]["by"],
+        format!("admin:{}", shopflow_testkit::STAFF)
+    );
     assert_eq!(
         api.get(&first.id.to_string(), ada()).await.json()["backorder"]["units_ahead"],
         3

@@ -4,16 +4,17 @@
 //! records of scheduled jobs' runs.
 
 use super::items::{
-    AllocationItem, BackorderItem, JobRunItem, allocations_partition, backorder_by_id,
-    backorder_key, backorder_queue, customer_backorders_prefix, customer_orders_partition,
-    job_runs_partition, standing_named, standing_sort,
+    AllocationItem, BackorderItem, JobRunItem, PriorityChangeItem, allocations_partition,
+    backorder_by_id, backorder_key, backorder_queue, customer_backorders_prefix,
+    customer_orders_partition, job_runs_partition, priority_changes_partition, standing_named,
+    standing_sort,
 };
 use super::{DynamoStore, Item, corrupt, s, sdk};
 use async_trait::async_trait;
 use shopflow_domain::{Backorder, BackorderId, BackorderStatus, Timestamp};
 use shopflow_ports::{
     AllocationRecord, BackorderReader, BackorderScope, BackorderStanding, JobRun, JobRuns, Page,
-    StandingEntry, StandingRange, StoreError,
+    PriorityChange, StandingEntry, StandingRange, StoreError,
 };
 use std::collections::HashMap;
 
@@ -47,6 +48,25 @@ impl BackorderReader for DynamoStore {
                 serde_dynamo::from_item::<_, AllocationItem>(item)
                     .map(AllocationItem::into_record)
                     .map_err(corrupt("allocation"))
+            })
+            .collect()
+    }
+
+    async fn priority_changes(&self, id: BackorderId) -> Result<Vec<PriorityChange>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(priority_changes_partition(id)))
+            .consistent_read(true);
+        Self::every_page(query)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, PriorityChangeItem>(item)
+                    .map(PriorityChangeItem::into_change)
+                    .map_err(corrupt("priority change"))
             })
             .collect()
     }

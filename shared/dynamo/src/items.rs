@@ -1343,10 +1343,25 @@ pub struct PriorityChangeItem {
     pub reason: String,
 }
 
+/// Where a backorder's priority changes are kept.
+pub fn priority_changes_partition(id: BackorderId) -> String {
+    format!("BOPRIO#{id}")
+}
+
 impl PriorityChangeItem {
+    pub fn into_change(self) -> shopflow_ports::PriorityChange {
+        shopflow_ports::PriorityChange {
+            from: self.from,
+            to: self.to,
+            at: self.at,
+            by: self.by,
+            reason: self.reason,
+        }
+    }
+
     pub fn new(change: &shopflow_ports::Reprioritization) -> Self {
         Self {
-            pk: format!("BOPRIO#{}", change.before.id),
+            pk: priority_changes_partition(change.before.id),
             sk: change.record_id.to_string(),
             kind: "priority_change".into(),
             backorder: change.before.id,

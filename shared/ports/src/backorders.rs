@@ -169,6 +169,16 @@ pub struct AllocationRecord {
     pub reason: String,
 }
 
+/// A change of a backorder's priority, as its record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorityChange {
+    pub from: u8,
+    pub to: u8,
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
 /// The backorders one read can find: a queue, a customer's, or an order's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackorderScope {
@@ -184,6 +194,9 @@ pub trait BackorderReader: Send + Sync {
 
     /// What was allocated to a backorder, oldest first.
     async fn allocations(&self, id: BackorderId) -> Result<Vec<AllocationRecord>, StoreError>;
+
+    /// How staff changed a backorder's priority, oldest first.
+    async fn priority_changes(&self, id: BackorderId) -> Result<Vec<PriorityChange>, StoreError>;
 
     /// Every backorder in `scope`, in whatever status.
     async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError>;

@@ -9,7 +9,6 @@ use shopflow_domain::{
     OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp,
     WarehouseId,
 };
-use shopflow_ports::Reprioritization;
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStanding, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
@@ -19,6 +18,7 @@ use shopflow_ports::{
     RestockError, Restocked, SaveSettingsError, SettingsRow, StandingEntry, StandingRange,
     StatusChange, StatusCount, StoreError, WebhookInbox,
 };
+use shopflow_ports::{PriorityChange, Reprioritization};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -44,6 +44,8 @@ struct State {
     refunds: BTreeMap<OrderId, Vec<Refund>>,
     /// Allocation records, oldest first.
     allocations: Vec<AllocationRecord>,
+    /// Staff's priority changes, oldest first.
+    priority_changes: Vec<(BackorderId, PriorityChange)>,
     /// When each fulfilled or cancelled backorder closed.
     closed_at: HashMap<BackorderId, Timestamp>,
     /// Scheduled jobs' runs, oldest first.
@@ -239,6 +241,16 @@ impl BackorderReader for MemoryStore {
         })
     }
 
+    async fn priority_changes(&self, id: BackorderId) -> Result<Vec<PriorityChange>, StoreError> {
+        Ok(self
+            .state()
+            .priority_changes
+            .iter()
+            .filter(|(backorder, _)| *backorder == id)
+            .map(|(_, change)| change.clone())
+            .collect())
+    }
+
     async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError> {
         Ok(self
             .state()
@@ -338,6 +350,16 @@ impl BackorderStore for MemoryStore {
         state
             .backorders
             .insert(change.after.id, change.after.clone());
+        state.priority_changes.push((
+            change.before.id,
+            PriorityChange {
+                from: change.before.priority,
+                to: change.after.priority,
+                at: change.at,
+                by: change.by.clone(),
+                reason: change.reason.clone(),
+            },
+        ));
         let mut order = change.order.clone();
         order.version += 1;
         state.orders.insert(order.id, order);

@@ -330,6 +330,13 @@ impl<H: StoreHooks> BackorderReader for SharedStore<H> {
         self.memory.allocations(id).await
     }
 
+    async fn priority_changes(
+        &self,
+        id: BackorderId,
+    ) -> Result<Vec<shopflow_ports::PriorityChange>, StoreError> {
+        self.memory.priority_changes(id).await
+    }
+
     async fn backorders_in(&self, scope: &BackorderScope) -> Result<Vec<Backorder>, StoreError> {
         self.memory.backorders_in(scope).await
     }
