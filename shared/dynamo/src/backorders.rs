@@ -58,7 +58,14 @@ impl BackorderStore for DynamoStore {
         writes.push(self.allocate_stock(batch)?);
         for allocation in &batch.allocations {
             writes.push(self.advance_backorder(allocation)?);
-            writes.push(self.allocate_to_order(allocation)?);
+            // One waits less; when nothing waits any more, its goods move too.
+            writes.push(self.rewrite_order(
+                &allocation.order,
+                OrderRewrite {
+                    money: false,
+                    goods: allocation.goods.is_some(),
+                },
+            )?);
             writes.push(self.put_new(carrying_item(
                 &AllocationItem::new(allocation),
                 Some(&allocation.event),
@@ -94,7 +101,14 @@ impl BackorderStore for DynamoStore {
                 // backorder left the queue or was served meanwhile.
                 return Err(AllocateError::Moved);
             }
-            let mut writes = vec![self.cancel_on_order(cancellation)?];
+            // Its lines, the refund held back in its money, and its goods.
+            let mut writes = vec![self.rewrite_order(
+                &cancellation.order,
+                OrderRewrite {
+                    money: true,
+                    goods: cancellation.goods.is_some(),
+                },
+            )?];
             if let Some(goods) = &cancellation.goods {
                 writes.push(self.put_new(carrying_item(
                     &HistoryItem::new(goods),
@@ -131,7 +145,13 @@ impl BackorderStore for DynamoStore {
         let writes = vec![
             self.delete_read(&change.before)?,
             self.put_new(moved)?,
-            self.rewrite_lines(&change.order)?,
+            self.rewrite_order(
+                &change.order,
+                OrderRewrite {
+                    money: false,
+                    goods: false,
+                },
+            )?,
             self.put_new(carrying_item(
                 &PriorityChangeItem::new(change),
                 Some(&change.event),
@@ -159,24 +179,15 @@ impl DynamoStore {
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
+}
 
-    /// The order's lines, on the version read.
-    fn rewrite_lines(&self, order: &Order) -> Result<TransactWriteItem, StoreError> {
-        let lines = serde_dynamo::to_attribute_value(OrderItem::from_order(order).lines)
-            .map_err(corrupt("order lines"))?;
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(order_key(order.id))))
-            .update_expression("SET #lines = :lines, version = version + :one")
-            .condition_expression("version = :read")
-            .expression_attribute_names("#lines", "lines")
-            .expression_attribute_values(":lines", lines)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":read", n(order.version))
-            .build()
-            .map_err(malformed)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
+/// What an order rewritten with its lines changes besides them.
+#[derive(Debug, Clone, Copy)]
+struct OrderRewrite {
+    /// Its money (`pay`).
+    money: bool,
+    /// Its fulfilment status (`ful`).
+    goods: bool,
 }
 
 /// Why a queue's transaction was refused: something it held on moved (a
@@ -197,47 +208,6 @@ fn refusal(what: &str, reasons: &[String]) -> AllocateError {
 const CANCEL_ATTEMPTS: u32 = 5;
 
 impl DynamoStore {
-    /// The order after a backorder's cancellation: its lines, its money
-    /// (the refund held back) and its goods, on the version read.
-    fn cancel_on_order(
-        &self,
-        cancellation: &BackorderCancellation,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let order = &cancellation.order;
-        let lines = serde_dynamo::to_attribute_value(OrderItem::from_order(order).lines)
-            .map_err(corrupt("order lines"))?;
-        let pay = PaymentItem::from_payment(&order.payment).unwrap_or_default();
-        let mut values = HashMap::from([
-            (":lines".to_owned(), lines),
-            (
-                ":pay".to_owned(),
-                serde_dynamo::to_attribute_value(pay).map_err(corrupt("order payment"))?,
-            ),
-            (":one".to_owned(), n(1)),
-            (":read".to_owned(), n(order.version)),
-        ]);
-        let mut expression = "SET #lines = :lines, pay = :pay, version = version + :one".to_owned();
-        if cancellation.goods.is_some() {
-            match stored_fulfillment(order.fulfillment_status) {
-                Some(status) => {
-                    expression.push_str(", ful = :ful");
-                    values.insert(":ful".to_owned(), s(status.as_str()));
-                }
-                None => expression.push_str(" REMOVE ful"),
-            }
-        }
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(order_key(order.id))))
-            .update_expression(expression)
-            .condition_expression("version = :read")
-            .expression_attribute_names("#lines", "lines")
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(malformed)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
     /// The open backorders of a queue, in allocation order (the sort key),
     /// every page, strongly consistent.
     async fn open_backorders(
@@ -310,13 +280,13 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The order's lines (one waits less) and, when nothing waits any more,
-    /// its goods, on the version read.
-    fn allocate_to_order(
+    /// `order` rewritten on the version it was read at: its lines, and
+    /// what else `rewrite` says changed with them.
+    fn rewrite_order(
         &self,
-        allocation: &BackorderAllocation,
+        order: &Order,
+        rewrite: OrderRewrite,
     ) -> Result<TransactWriteItem, StoreError> {
-        let order = &allocation.order;
         let lines = serde_dynamo::to_attribute_value(OrderItem::from_order(order).lines)
             .map_err(corrupt("order lines"))?;
         let mut values = HashMap::from([
@@ -325,8 +295,16 @@ impl DynamoStore {
             (":read".to_owned(), n(order.version)),
         ]);
         let mut expression = "SET #lines = :lines, version = version + :one".to_owned();
-        if let Some(goods) = &allocation.goods {
-            match stored_fulfillment(goods.to.fulfillment_status) {
+        if rewrite.money {
+            let pay = PaymentItem::from_payment(&order.payment).unwrap_or_default();
+            expression.push_str(", pay = :pay");
+            values.insert(
+                ":pay".to_owned(),
+                serde_dynamo::to_attribute_value(pay).map_err(corrupt("order payment"))?,
+            );
+        }
+        if rewrite.goods {
+            match stored_fulfillment(order.fulfillment_status) {
                 Some(status) => {
                     expression.push_str(", ful = :ful");
                     values.insert(":ful".to_owned(), s(status.as_str()));

@@ -26,7 +26,8 @@ pub struct BackorderAllocation {
     /// The backorder as read: the write holds only while it still is.
     pub backorder: Backorder,
     pub units: u32,
-    /// Its order after the allocation, at the version read.
+    /// Its order after the allocation (its goods moved on with it), at the
+    /// version read.
     pub order: Order,
     /// The order's goods moving on, when nothing of it waits any more.
     pub goods: Option<StatusChange>,
@@ -50,8 +51,11 @@ impl BackorderAllocation {
         reason: &str,
         at: Timestamp,
     ) -> Option<Self> {
-        let after = order.with_allocation(backorder.id, units)?;
+        let mut after = order.with_allocation(backorder.id, units)?;
         let goods = goods_moving_on(&after, actor, reason, at);
+        if let Some(goods) = &goods {
+            after.fulfillment_status = goods.to.fulfillment_status;
+        }
         Some(Self {
             backorder: backorder.clone(),
             units,
