@@ -2,9 +2,9 @@
 //! a batch of allocations in one transaction.
 
 use super::items::{
-    AllocationItem, BackorderItem, HistoryItem, OrderItem, PaymentItem, PriorityChangeItem,
-    StockItem, backorder_key, backorder_queue, backorder_standing, order_key, standing_sort,
-    stock_key, stored_fulfillment,
+    AllocationItem, BackorderItem, OrderItem, PaymentItem, PriorityChangeItem, StockItem,
+    backorder_key, backorder_queue, backorder_standing, order_key, standing_sort, stock_key,
+    stored_fulfillment,
 };
 use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s};
 use async_trait::async_trait;
@@ -72,11 +72,7 @@ impl BackorderStore for DynamoStore {
                 "allocation",
             )?)?);
             if let Some(goods) = &allocation.goods {
-                writes.push(self.put_new(carrying_item(
-                    &HistoryItem::new(goods),
-                    Some(&goods.event),
-                    "history",
-                )?)?);
+                writes.push(self.history_put(goods)?);
             }
         }
         let Some(reasons) = self.transact(writes).await? else {
@@ -110,11 +106,7 @@ impl BackorderStore for DynamoStore {
                 },
             )?];
             if let Some(goods) = &cancellation.goods {
-                writes.push(self.put_new(carrying_item(
-                    &HistoryItem::new(goods),
-                    Some(&goods.event),
-                    "history",
-                )?)?);
+                writes.push(self.history_put(goods)?);
             }
             if let Some(refund) = &cancellation.refund {
                 writes.push(

@@ -37,13 +37,7 @@ impl DynamoStore {
         change: &StatusChange,
         levels: Option<&Levels>,
     ) -> Result<Written, ChangeError> {
-        let mut writes = vec![self.status_update(change)?];
-        // The history entry carries the change's event for the relay.
-        writes.push(self.put_new(carrying_item(
-            &HistoryItem::new(change),
-            Some(&change.event),
-            "history",
-        )?)?);
+        let mut writes = vec![self.status_update(change)?, self.history_put(change)?];
         let handed_from = writes.len();
         for handback in &change.release {
             writes.extend(self.hand_back(handback, levels)?);
@@ -247,6 +241,19 @@ impl DynamoStore {
             .build()
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The change's history entry, new, carrying the change's event for
+    /// the relay.
+    pub(super) fn history_put(
+        &self,
+        change: &StatusChange,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.put_new(carrying_item(
+            &HistoryItem::new(change),
+            Some(&change.event),
+            "history",
+        )?)
     }
 
     /// The record that a consumer applied an event, when the write answers one.
