@@ -231,6 +231,13 @@ impl Order {
         Some(after)
     }
 
+    /// The line whose units wait in backorder `id`.
+    pub fn line_with_backorder(&self, id: BackorderId) -> Option<&OrderLine> {
+        self.lines
+            .iter()
+            .find(|line| line.backorder.is_some_and(|b| b.id == id))
+    }
+
     /// The backorder `id` of one of its lines, to change.
     fn line_backorder(&mut self, id: BackorderId) -> Option<&mut LineBackorder> {
         self.lines

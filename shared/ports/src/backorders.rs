@@ -261,9 +261,7 @@ impl BackorderCancellation {
             return Err(CancelBackorderError::NotPaid);
         }
         let line = order
-            .lines
-            .iter()
-            .find(|line| line.backorder.is_some_and(|b| b.id == backorder.id))
+            .line_with_backorder(backorder.id)
             .ok_or(CancelBackorderError::NothingWaits)?;
         let shares = order.refund_for_cancelled(line, units, true);
         let refund = (shares.amount_minor > 0).then(|| Refund {

@@ -119,9 +119,7 @@ async fn cancel_order<S: OrderLifecycle>(
     match store.change_status(&change).await {
         Ok(()) => {
             let shares = order
-                .lines
-                .iter()
-                .find(|line| line.backorder.is_some_and(|b| b.id == backorder.id))
+                .line_with_backorder(backorder.id)
                 .map(|line| order.refund_for_cancelled(line, backorder.open(), false));
             let mut after = order.clone();
             after.status = to.status;
