@@ -9,8 +9,6 @@ mod admin;
 mod cancel;
 mod views;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
@@ -165,6 +163,7 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
     /// creation window, in allocation or creation order, a page at a time.
     async fn search_backorders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         Caller::from_request(request)?.require_admin()?;
+        let (from, to) = http::window_params(request)?;
         let filter = BackorderFilter {
             sku: http::query_param(request, "sku")
                 .map(|raw| Sku::parse(&raw))
@@ -184,27 +183,22 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
                 .transpose()?,
             customer: customer_param(request)?,
             order: order_param(request)?,
-            from: http::instant_param(request, "from")?,
-            to: http::instant_param(request, "to")?,
+            from,
+            to,
         };
-        if let (Some(from), Some(to)) = (filter.from, filter.to)
-            && from > to
-        {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "empty_window",
-                "from must not be after to",
-            )
-            .with_detail("field", "from"));
-        }
         let sort = match http::query_param(request, "sort") {
             None => BackorderSort::default(),
             Some(raw) => BackorderSort::parse(&raw)
                 .ok_or_else(|| ApiError::invalid_field("sort", "must be priority or created"))?,
         };
         let limit = usize::from(http::page_limit(request, DEFAULT_PAGE, MAX_PAGE)?);
-        let after = http::query_param(request, "cursor")
-            .map(|raw| decode_cursor(&raw, sort))
+        // A place this sort order made.
+        let after = http::cursor_param(request)?
+            .map(|place| {
+                sort.is_place(&place)
+                    .then_some(place)
+                    .ok_or_else(http::invalid_cursor)
+            })
             .transpose()?;
         let candidates = self.candidates(&filter).await?;
         let page = page_of(candidates, &filter, sort, after.as_deref(), limit);
@@ -213,7 +207,7 @@ impl<S: BackorderReader + BackorderStore + InventoryStore + OrderLifecycle> App<
             StatusCode::OK,
             &json!({
                 "backorders": views,
-                "next_cursor": page.next.map(|next| URL_SAFE_NO_PAD.encode(next)),
+                "next_cursor": page.next.as_deref().map(http::encode_cursor),
             }),
         ))
     }
@@ -279,22 +273,4 @@ fn order_param(request: &Request) -> Result<Option<OrderId>, ApiError> {
                 .map_err(|_| ApiError::invalid_field("order", "must be an order id (a ULID)"))
         })
         .transpose()
-}
-
-/// A cursor is opaque: any value this API did not hand out for this sort
-/// order is refused as such.
-fn decode_cursor(raw: &str, sort: BackorderSort) -> Result<String, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|place| sort.is_place(place))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_cursor",
-                "cursor is not a next_cursor this API returned for this sort",
-            )
-            .with_detail("field", "cursor")
-        })
 }

@@ -2,8 +2,6 @@
 //! first with an opaque cursor, an order's timeline, and cancellation.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
@@ -245,24 +243,9 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
                 "a status or a customer is required: there is no index over all orders",
             ));
         }
-        let (from, to) = (
-            http::instant_param(request, "from")?,
-            http::instant_param(request, "to")?,
-        );
-        if let (Some(from), Some(to)) = (from, to)
-            && from > to
-        {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "empty_window",
-                "from must not be after to",
-            )
-            .with_detail("field", "from"));
-        }
+        let (from, to) = http::window_params(request)?;
         let limit = http::page_limit(request, DEFAULT_PAGE, MAX_PAGE)?;
-        let after = http::query_param(request, "cursor")
-            .map(|raw| decode_search_cursor(&raw))
-            .transpose()?;
+        let after = http::cursor_param(request)?;
         let query = OrderQuery {
             status,
             customer,
@@ -273,7 +256,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
         let orders: Vec<OrderView> = page.items.iter().map(OrderView::from).collect();
         Ok(http::json(
             StatusCode::OK,
-            &json!({ "orders": orders, "next_cursor": page.next.map(|next| URL_SAFE_NO_PAD.encode(next)) }),
+            &json!({ "orders": orders, "next_cursor": page.next.as_deref().map(http::encode_cursor) }),
         ))
     }
 
@@ -389,8 +372,9 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
     async fn list_orders(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         let limit = http::page_limit(request, DEFAULT_PAGE, MAX_PAGE)?;
-        let after = http::query_param(request, "cursor")
-            .map(|raw| decode_cursor(&raw))
+        // The last order id.
+        let after = http::cursor_param(request)?
+            .map(|text| text.parse::<OrderId>().map_err(|_| http::invalid_cursor()))
             .transpose()?;
         let page = self
             .store
@@ -399,7 +383,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
         let orders: Vec<OrderView> = page.items.iter().map(OrderView::from).collect();
         Ok(http::json(
             StatusCode::OK,
-            &json!({ "orders": orders, "next_cursor": page.next.map(encode_cursor) }),
+            &json!({ "orders": orders, "next_cursor": page.next.map(|last| http::encode_cursor(&last.to_string())) }),
         ))
     }
 }
@@ -418,39 +402,6 @@ fn backorders_view(figures: &BackorderFigures) -> serde_json::Value {
             .map(|secs| (secs as f64 / 864.0).round() / 100.0),
         "revenue_minor": figures.revenue_minor,
     })
-}
-
-/// Cursors are opaque to clients: the last order id, base64url-encoded.
-fn encode_cursor(last: OrderId) -> String {
-    URL_SAFE_NO_PAD.encode(last.to_string())
-}
-
-fn decode_search_cursor(raw: &str) -> Result<String, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(invalid_cursor)
-}
-
-/// A cursor is opaque: any value this API did not hand out is refused as
-/// such, not as a malformed request.
-fn invalid_cursor() -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_cursor",
-        "cursor is not a next_cursor this API returned",
-    )
-    .with_detail("field", "cursor")
-}
-
-fn decode_cursor(raw: &str) -> Result<OrderId, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(invalid_cursor)
 }
 
 /// A way the order was offered to be paid, as a timeline entry.

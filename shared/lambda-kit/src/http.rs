@@ -1,6 +1,8 @@
 //! Request parsing and JSON responses for API Gateway (HTTP API) handlers.
 
 use crate::ApiError;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -130,6 +132,64 @@ pub fn instant_param(
             })
         })
         .transpose()
+}
+
+/// The `from` and `to` query parameters, `from` not after `to`
+/// (`422 empty_window` otherwise).
+pub fn window_params(
+    request: &Request,
+) -> Result<
+    (
+        Option<shopflow_domain::Timestamp>,
+        Option<shopflow_domain::Timestamp>,
+    ),
+    ApiError,
+> {
+    let (from, to) = (
+        instant_param(request, "from")?,
+        instant_param(request, "to")?,
+    );
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_window",
+            "from must not be after to",
+        )
+        .with_detail("field", "from"));
+    }
+    Ok((from, to))
+}
+
+/// A list's `next_cursor`: where the next page starts, opaque to clients
+/// (base64url).
+pub fn encode_cursor(next: &str) -> String {
+    URL_SAFE_NO_PAD.encode(next)
+}
+
+/// The `cursor` query parameter as [`encode_cursor`] wrote it, if given.
+pub fn cursor_param(request: &Request) -> Result<Option<String>, ApiError> {
+    query_param(request, "cursor")
+        .map(|raw| {
+            URL_SAFE_NO_PAD
+                .decode(raw)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(invalid_cursor)
+        })
+        .transpose()
+}
+
+/// A cursor is opaque: any value this API did not hand out is refused as
+/// such, not as a malformed request.
+pub fn invalid_cursor() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_cursor",
+        "cursor is not a next_cursor this API returned",
+    )
+    .with_detail("field", "cursor")
 }
 
 /// The API Gateway route key, e.g. `GET /v1/orders/{id}`.
