@@ -1359,17 +1359,18 @@ impl PriorityChangeItem {
         }
     }
 
-    pub fn new(change: &shopflow_ports::Reprioritization) -> Self {
+    pub fn new(reprioritization: &shopflow_ports::Reprioritization) -> Self {
+        let change = reprioritization.change();
         Self {
-            pk: priority_changes_partition(change.before.id),
-            sk: change.record_id.to_string(),
+            pk: priority_changes_partition(reprioritization.before.id),
+            sk: reprioritization.record_id.to_string(),
             kind: "priority_change".into(),
-            backorder: change.before.id,
-            from: change.before.priority,
-            to: change.after.priority,
+            backorder: reprioritization.before.id,
+            from: change.from,
+            to: change.to,
             at: change.at,
-            by: change.by.clone(),
-            reason: change.reason.clone(),
+            by: change.by,
+            reason: change.reason,
         }
     }
 }

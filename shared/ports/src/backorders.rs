@@ -357,6 +357,17 @@ pub struct Reprioritization {
 }
 
 impl Reprioritization {
+    /// The change as its record keeps it.
+    pub fn change(&self) -> PriorityChange {
+        PriorityChange {
+            from: self.before.priority,
+            to: self.after.priority,
+            at: self.at,
+            by: self.by.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+
     /// `backorder` of `order` (both as read) moved to `priority`; `None`
     /// when the order has no such backorder.
     pub fn new(

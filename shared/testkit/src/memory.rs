@@ -350,16 +350,9 @@ impl BackorderStore for MemoryStore {
         state
             .backorders
             .insert(change.after.id, change.after.clone());
-        state.priority_changes.push((
-            change.before.id,
-            PriorityChange {
-                from: change.before.priority,
-                to: change.after.priority,
-                at: change.at,
-                by: change.by.clone(),
-                reason: change.reason.clone(),
-            },
-        ));
+        state
+            .priority_changes
+            .push((change.before.id, change.change()));
         let mut order = change.order.clone();
         order.version += 1;
         state.orders.insert(order.id, order);
@@ -401,12 +394,11 @@ impl BackorderStore for MemoryStore {
         }
         let at = (handback.sku.clone(), handback.warehouse.clone());
         let level = state.stock.get(&at).copied().unwrap_or_default();
-        let next = handback.applied_to(level).map_err(|error| {
-            AllocateError::Store(StoreError::Defect {
-                what: "backorder cancellation".into(),
-                source: error.to_string().into(),
-            })
-        })?;
+        // As the DynamoDB store: counters that no longer hold its waiting
+        // units mean it moved.
+        let next = handback
+            .applied_to(level)
+            .map_err(|_| AllocateError::Moved)?;
         state.stock.insert(at, next);
         state.file_backorder(leaving.backorder.clone(), leaving.event.occurred_at);
         state.outbox.push(leaving.event.clone());
