@@ -442,6 +442,7 @@ impl CheckoutPolicy {
                 line_total: line.line_total,
                 warehouse: allocation.warehouse.clone(),
                 backorder: allocation.backorder,
+                shipped: 0,
             })
             .collect();
         let fulfillment_status = if lines.iter().any(|line| line.backordered() > 0) {

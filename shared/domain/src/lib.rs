@@ -12,8 +12,10 @@ pub mod money;
 pub mod order;
 pub mod payment;
 pub mod reports;
+pub mod shipment;
 pub mod status;
 pub mod time;
+pub mod tracking;
 
 pub use backorder::{
     Allotment, Backorder, BackorderFigures, BackorderFilter, BackorderId, BackorderOffer,
@@ -40,4 +42,8 @@ pub use status::{
     FulfillmentStatus, IllegalTransition, Machine, OrderState, OrderStatus, OrderTrigger,
     PaymentStatus,
 };
+pub use shipment::{ShipError, Shipment, ShipmentId, ShippedLine, Shipping, Tracked};
 pub use time::Timestamp;
+pub use tracking::{
+    Carrier, Journey, JourneyUpdate, TrackedBy, TrackingEvent, TrackingNumber, TrackingStatus,
+};

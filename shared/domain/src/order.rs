@@ -34,6 +34,9 @@ pub struct OrderLine {
     pub warehouse: WarehouseId,
     #[serde(default)]
     pub backorder: Option<LineBackorder>,
+    /// Units that left the warehouse in its shipments.
+    #[serde(default)]
+    pub shipped: u32,
 }
 
 impl OrderLine {
@@ -56,9 +59,12 @@ impl OrderLine {
         self.quantity.get() - self.cancelled()
     }
 
-    /// Units reserved for the order in its warehouse.
+    /// Units reserved for the order in its warehouse: kept, not waiting
+    /// for stock, not shipped yet.
     pub fn reserved(&self) -> u32 {
-        self.kept() - self.backordered()
+        self.kept()
+            .saturating_sub(self.backordered())
+            .saturating_sub(self.shipped)
     }
 }
 
@@ -400,6 +406,7 @@ pub(crate) mod test_support {
                 cancelled: 0,
                 estimated_restock: Timestamp::from_millis(0),
             }),
+            shipped: 0,
         }
     }
 }

@@ -314,6 +314,9 @@ pub struct LineItem {
     /// The line's backorder, when its checkout made one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bo: Option<LineBackorderAttr>,
+    /// Units shipped (absent while none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sh: u32,
 }
 
 /// A line's backorder, in short names: id, priority, units backordered,
@@ -478,6 +481,7 @@ impl OrderItem {
                     total: line.line_total.minor,
                     wh: line.warehouse.clone(),
                     bo: line.backorder.as_ref().map(LineBackorderAttr::new),
+                    sh: line.shipped,
                 })
                 .collect(),
             subtotal: order.totals.subtotal.minor,
@@ -513,6 +517,7 @@ impl OrderItem {
                     line_total: money(line.total)?,
                     warehouse: line.wh,
                     backorder: line.bo.map(LineBackorderAttr::line_backorder),
+                    shipped: line.sh,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

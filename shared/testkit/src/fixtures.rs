@@ -66,6 +66,7 @@ pub fn order_line(code: &str, warehouse: &str, units: u32, unit_minor: i64) -> O
         line_total: eur(unit_minor * i64::from(units)),
         warehouse: wh(warehouse),
         backorder: None,
+        shipped: 0,
     }
 }
 
