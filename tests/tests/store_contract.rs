@@ -15,6 +15,9 @@ use shopflow_ports::{
     Reprioritization, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
     StandingRange, StatusChange,
 };
+use shopflow_ports::{
+    FulfilError, Fulfilment, OrderTouch, ShipmentStore, TrackingUpdate, TrackingWriteError,
+};
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
     ADA, allow_backorders, backordered_line, eur, order_line, payments, place_order, receive_stock,
@@ -31,6 +34,7 @@ trait Store:
     + BackorderReader
     + PaymentRecords
     + JobRuns
+    + ShipmentStore
 {
 }
 impl<S> Store for S where
@@ -41,6 +45,7 @@ impl<S> Store for S where
         + BackorderReader
         + PaymentRecords
         + JobRuns
+        + ShipmentStore
 {
 }
 
@@ -595,6 +600,206 @@ async fn job_runs_read_back_newest_first(store: &impl Store) {
     assert_eq!(ns, [2, 1]);
 }
 
+/// Ada's order of `units` of `code`, placed and paid.
+async fn paid(store: &impl Store, code: &str, units: u32) -> Order {
+    let order = placed(store, code, units).await;
+    store
+        .change_status(&change(&order, OrderTrigger::PaymentCaptured))
+        .await
+        .unwrap();
+    store.order(order.id).await.unwrap().unwrap()
+}
+
+/// A shipment of `units` of `code` of `order` from [`WAREHOUSE`] under a
+/// fresh key, by `carrier` under `number`.
+fn fulfilment(
+    order: &Order,
+    code: &str,
+    units: u32,
+    carrier: shopflow_domain::Carrier,
+    number: &str,
+) -> Fulfilment {
+    let lines = vec![shopflow_domain::ShippedLine {
+        sku: sku(code),
+        quantity: shopflow_domain::Quantity::parse(units).unwrap(),
+    }];
+    let shipping = order.ship(&wh(WAREHOUSE), &lines).unwrap();
+    let shipment = shopflow_domain::Shipment {
+        id: shopflow_domain::ShipmentId::from_ulid(Ulid::generate()),
+        order_id: order.id,
+        customer_id: order.customer_id.clone(),
+        warehouse: wh(WAREHOUSE),
+        carrier,
+        tracking_number: shopflow_domain::TrackingNumber::parse(number).unwrap(),
+        lines,
+        journey: shopflow_domain::Journey::default(),
+        created_at: now(),
+        version: 1,
+    };
+    let key = IdempotencyKey {
+        scope: "fulfil#contract".into(),
+        key: Ulid::generate().to_string(),
+    };
+    Fulfilment::new(
+        order,
+        shipping,
+        shipment,
+        &Actor::Admin(shopflow_domain::CustomerId::parse("staff").unwrap()),
+        key,
+        "f1".into(),
+    )
+}
+
+/// A tracking number no other test uses.
+fn fresh_number() -> String {
+    format!("CT{}", Ulid::generate())
+}
+
+/// A fulfilment takes its units out of on-hand and reserved stock, moves
+/// the order's goods, claims its tracking number and answers its key; a
+/// second write under the key, the number, or a stale order is refused
+/// and changes nothing.
+async fn a_fulfilment_ships_reserved_units_once(store: &impl Store) {
+    use shopflow_domain::Carrier;
+    let code = stocked(store, 3).await;
+    let order = paid(store, &code, 3).await;
+    let number = fresh_number();
+    let first = fulfilment(&order, &code, 2, Carrier::Usps, &number);
+
+    store.fulfil(&first).await.unwrap();
+
+    let stock = store.stock_levels(&sku(&code)).await.unwrap();
+    assert_eq!(
+        stock[0].1,
+        StockLevel {
+            reserved: 1,
+            ..StockLevel::on_hand(1)
+        }
+    );
+    let shipped = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(shipped.version, order.version + 1);
+    assert_eq!(shipped.lines[0].shipped, 2);
+    assert_eq!(
+        shipped.fulfillment_status,
+        shopflow_domain::FulfillmentStatus::PartiallyShipped
+    );
+    let history = store.history(order.id).await.unwrap();
+    assert_eq!(history.last().unwrap().trigger, OrderTrigger::PartlyShipped);
+    let receipt = store.fulfilment_receipt(&first.key).await.unwrap().unwrap();
+    assert_eq!(
+        (receipt.order_id, receipt.shipment_id),
+        (order.id, first.shipment.id)
+    );
+    let tracked = store
+        .tracked_shipment(Carrier::Usps, &first.shipment.tracking_number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tracked, first.shipment);
+    assert_eq!(
+        store.order_shipments(order.id).await.unwrap(),
+        std::slice::from_ref(&first.shipment)
+    );
+    assert_eq!(
+        store.shipment(first.shipment.id).await.unwrap(),
+        Some(first.shipment.clone())
+    );
+
+    assert!(matches!(
+        store.fulfil(&first).await,
+        Err(FulfilError::KeyTaken)
+    ));
+    let same_number = fulfilment(&shipped, &code, 1, Carrier::Usps, &number);
+    assert!(matches!(
+        store.fulfil(&same_number).await,
+        Err(FulfilError::TrackingNumberTaken(_))
+    ));
+    let on_stale_order = fulfilment(&order, &code, 1, Carrier::Usps, &fresh_number());
+    assert!(matches!(
+        store.fulfil(&on_stale_order).await,
+        Err(FulfilError::OrderChanged)
+    ));
+    let stock = store.stock_levels(&sku(&code)).await.unwrap();
+    assert_eq!(stock[0].1.on_hand, 1, "nothing refused took stock");
+}
+
+/// A tracking update holds only on the shipment's version as read; one
+/// that delivers the order holds on the order's too, and moves it.
+async fn tracking_updates_hold_only_on_the_versions_read(store: &impl Store) {
+    use shopflow_domain::{Carrier, TrackingEvent, TrackingStatus};
+    let code = stocked(store, 1).await;
+    let order = paid(store, &code, 1).await;
+    let made = fulfilment(&order, &code, 1, Carrier::CanadaPost, &fresh_number());
+    store.fulfil(&made).await.unwrap();
+    let report = |code: &str, status| TrackingEvent {
+        carrier_event_id: None,
+        code: code.into(),
+        description: "scan".into(),
+        location: None,
+        occurred_at: now(),
+        status,
+        raw_ref: None,
+    };
+    let moving = made
+        .shipment
+        .tracked(vec![report("IT", TrackingStatus::InTransit)]);
+    let update = TrackingUpdate {
+        shipment: moving.shipment.clone(),
+        moved: None,
+        order: None,
+    };
+    store.record_tracking(&update).await.unwrap();
+    assert!(matches!(
+        store.record_tracking(&update).await,
+        Err(TrackingWriteError::Stale)
+    ));
+
+    let read = store.shipment(made.shipment.id).await.unwrap().unwrap();
+    assert_eq!(read.status(), TrackingStatus::InTransit);
+    let shipped = store.order(order.id).await.unwrap().unwrap();
+    let arrived = read
+        .tracked(vec![report("DL", TrackingStatus::Delivered)])
+        .shipment;
+    let to = shipped
+        .delivered_by(std::slice::from_ref(&arrived))
+        .unwrap();
+    let deliver = StatusChange::new(
+        &shipped,
+        to,
+        OrderTrigger::Delivered,
+        &payments(),
+        None,
+        now(),
+    );
+    let stale_hold = TrackingUpdate {
+        shipment: arrived.clone(),
+        moved: None,
+        order: Some(OrderTouch::Hold {
+            order_id: order.id,
+            version: order.version,
+        }),
+    };
+    assert!(matches!(
+        store.record_tracking(&stale_hold).await,
+        Err(TrackingWriteError::Stale)
+    ));
+    let delivered = TrackingUpdate {
+        order: Some(OrderTouch::Deliver(Box::new(deliver))),
+        ..stale_hold
+    };
+    store.record_tracking(&delivered).await.unwrap();
+
+    let order = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(
+        order.fulfillment_status,
+        shopflow_domain::FulfillmentStatus::Delivered
+    );
+    assert_eq!(order.status, shopflow_domain::OrderStatus::Completed);
+    let read = store.shipment(made.shipment.id).await.unwrap().unwrap();
+    assert!(read.is_delivered());
+    assert_eq!(read.journey.events().len(), 2);
+}
+
 /// A DynamoDB store on the local stack's DynamoDB Local and table, with
 /// backorder-allocator paused: the behaviours here count set-aside units.
 async fn dynamo() -> DynamoStore {
@@ -640,6 +845,8 @@ contract!(
     a_cancelled_backorder_leaves_the_queue_and_holds_its_refund,
     job_runs_read_back_newest_first,
     a_raised_priority_reorders_the_queue,
+    a_fulfilment_ships_reserved_units_once,
+    tracking_updates_hold_only_on_the_versions_read,
 );
 
 /// A refusal retrying cannot fix (here, a table that does not exist) is a

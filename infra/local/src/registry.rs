@@ -37,6 +37,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         http::<orders_api::Deployed>(),
         http::<inventory_api::Deployed>(),
         http::<backorders_api::Deployed>(),
+        http::<fulfillment_api::Deployed>(),
         http::<payments_api::Deployed>(),
         http::<ops_api::Deployed>(),
         http::<stripe_webhook::Deployed>(),

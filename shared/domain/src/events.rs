@@ -5,8 +5,10 @@ use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
 use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
+use crate::shipment::{Shipment, ShipmentId, ShippedLine};
 use crate::status::{OrderState, OrderTrigger};
 use crate::time::Timestamp;
+use crate::tracking::{Carrier, TrackingNumber, TrackingStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,6 +21,7 @@ pub enum DomainEvent {
     AllocationRequested(AllocationRequested),
     PaymentReported(PaymentReported),
     RefundRequired(RefundRequired),
+    ShipmentMoved(ShipmentMoved),
 }
 
 impl DomainEvent {
@@ -32,6 +35,7 @@ impl DomainEvent {
             Self::AllocationRequested(_) => "backorder.allocation_requested",
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
             Self::RefundRequired(_) => "payment.refund_required",
+            Self::ShipmentMoved(moved) => moved.kind.detail_type(),
         }
     }
 
@@ -45,6 +49,7 @@ impl DomainEvent {
             | Self::BackorderMoved(_)
             | Self::AllocationRequested(_) => "shopflow.inventory",
             Self::PaymentReported(_) => "shopflow.payments",
+            Self::ShipmentMoved(_) => "shopflow.fulfillment",
         }
     }
 }
@@ -323,6 +328,111 @@ impl PaymentReported {
             fully_refunded: self.facts.fully_refunded.unwrap_or(false),
             failure_code: self.facts.failure_code.clone(),
             checkout_session_id: self.facts.checkout_session_id.clone(),
+        }
+    }
+}
+
+/// What happened to a shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShipmentMove {
+    Created,
+    /// Its tracking status moved (and it is neither delivered nor in trouble).
+    StatusChanged,
+    Delivered,
+    /// It moved to a status someone has to act on: a failed delivery, an
+    /// exception, or a return to the shop.
+    Exception,
+}
+
+impl ShipmentMove {
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::Created => "shipment.created",
+            Self::StatusChanged => "shipment.status_changed",
+            Self::Delivered => "shipment.delivered",
+            Self::Exception => "shipment.exception",
+        }
+    }
+
+    /// How a move of a shipment's tracking status to `to` is announced:
+    /// one event per move, the most specific one.
+    pub fn of_status(to: TrackingStatus) -> Self {
+        if to == TrackingStatus::Delivered {
+            Self::Delivered
+        } else if to.needs_attention() {
+            Self::Exception
+        } else {
+            Self::StatusChanged
+        }
+    }
+}
+
+/// A shipment created, or its tracking status moved, as it stands after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShipmentMoved {
+    #[serde(skip)]
+    pub kind: ShipmentMove,
+    pub shipment_id: ShipmentId,
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub carrier: Carrier,
+    pub tracking_number: TrackingNumber,
+    /// The carrier's page for the parcel, for the customer.
+    pub tracking_url: String,
+    pub warehouse: WarehouseId,
+    pub lines: Vec<ShippedLine>,
+    pub status: TrackingStatus,
+    /// Its status before this move (absent when it was just created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_status: Option<TrackingStatus>,
+    /// The carrier's event that decided the status, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<ReportedEvent>,
+}
+
+/// A carrier's event as events carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportedEvent {
+    pub code: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub occurred_at: String,
+}
+
+impl ShipmentMoved {
+    /// `shipment` as it stands, moved by `kind` from `previous_status`.
+    pub fn new(
+        kind: ShipmentMove,
+        shipment: &Shipment,
+        previous_status: Option<TrackingStatus>,
+    ) -> Self {
+        let status = shipment.status();
+        let decided_by = shipment
+            .journey
+            .events()
+            .iter()
+            .rev()
+            .find(|event| event.status == status)
+            .map(|event| ReportedEvent {
+                code: event.code.clone(),
+                description: event.description.clone(),
+                location: event.location.clone(),
+                occurred_at: event.occurred_at.to_rfc3339(),
+            });
+        Self {
+            kind,
+            shipment_id: shipment.id,
+            order_id: shipment.order_id,
+            customer_id: shipment.customer_id.clone(),
+            carrier: shipment.carrier,
+            tracking_number: shipment.tracking_number.clone(),
+            tracking_url: shipment.carrier.tracking_url(&shipment.tracking_number),
+            warehouse: shipment.warehouse.clone(),
+            lines: shipment.lines.clone(),
+            status,
+            previous_status,
+            decided_by,
         }
     }
 }

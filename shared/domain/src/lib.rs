@@ -38,11 +38,11 @@ pub use payment::{
     RefundError, RefundStatus, Settlement,
 };
 pub use reports::{GiveBackReason, PaymentDecision};
+pub use shipment::{ShipError, Shipment, ShipmentId, ShippedLine, Shipping, Tracked};
 pub use status::{
     FulfillmentStatus, IllegalTransition, Machine, OrderState, OrderStatus, OrderTrigger,
     PaymentStatus,
 };
-pub use shipment::{ShipError, Shipment, ShipmentId, ShippedLine, Shipping, Tracked};
 pub use time::Timestamp;
 pub use tracking::{
     Carrier, Journey, JourneyUpdate, TrackedBy, TrackingEvent, TrackingNumber, TrackingStatus,

@@ -6,7 +6,9 @@ use crate::ids::{CustomerId, OrderId, Quantity, Sku, WarehouseId};
 use crate::order::Order;
 use crate::status::{IllegalTransition, OrderState, OrderTrigger};
 use crate::time::Timestamp;
-use crate::tracking::{Carrier, Journey, JourneyUpdate, TrackingEvent, TrackingNumber, TrackingStatus};
+use crate::tracking::{
+    Carrier, Journey, JourneyUpdate, TrackingEvent, TrackingNumber, TrackingStatus,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
@@ -127,7 +129,9 @@ pub enum ShipError {
     #[error("sku {0} is not on the order")]
     NotOnOrder(Sku),
     /// Some of the units asked for still wait for backorder stock.
-    #[error("{requested} of {sku} asked for, {reserved} reserved in {warehouse}; {waiting} still await stock")]
+    #[error(
+        "{requested} of {sku} asked for, {reserved} reserved in {warehouse}; {waiting} still await stock"
+    )]
     AwaitingStock {
         sku: Sku,
         warehouse: WarehouseId,
@@ -163,7 +167,11 @@ impl Order {
     /// The order once `lines` leave `warehouse` in one shipment: the units
     /// must be reserved for it there (not waiting for backorder stock, not
     /// shipped before), and its goods must be free to move.
-    pub fn ship(&self, warehouse: &WarehouseId, lines: &[ShippedLine]) -> Result<Shipping, ShipError> {
+    pub fn ship(
+        &self,
+        warehouse: &WarehouseId,
+        lines: &[ShippedLine],
+    ) -> Result<Shipping, ShipError> {
         Self::check_shipment_lines(lines)?;
         let mut after = self.clone();
         for shipped in lines {
@@ -229,12 +237,14 @@ impl Order {
         }
     }
 
-    /// Whether its goods are delivered now that its shipments stand as
-    /// `shipments` do: every unit has left, and every shipment arrived.
-    pub fn is_delivered_by(&self, shipments: &[Shipment]) -> bool {
-        self.state().apply(OrderTrigger::Delivered).is_ok()
-            && !shipments.is_empty()
-            && shipments.iter().all(Shipment::is_delivered)
+    /// The state its goods' delivery leads to, when its shipments standing
+    /// as `shipments` do deliver it: every unit has left, and every
+    /// shipment arrived.
+    pub fn delivered_by(&self, shipments: &[Shipment]) -> Option<OrderState> {
+        let all_arrived = !shipments.is_empty() && shipments.iter().all(Shipment::is_delivered);
+        all_arrived
+            .then(|| self.state().apply(OrderTrigger::Delivered).ok())
+            .flatten()
     }
 }
 
@@ -284,7 +294,10 @@ mod tests {
         let order = confirmed(0);
         let first = order.ship(&wh("BER"), &[ship("POSTER-A2", 2)]).unwrap();
         assert_eq!(first.trigger, OrderTrigger::PartlyShipped);
-        assert_eq!(first.order.fulfillment_status, FulfillmentStatus::PartiallyShipped);
+        assert_eq!(
+            first.order.fulfillment_status,
+            FulfillmentStatus::PartiallyShipped
+        );
         assert_eq!(first.order.lines[0].reserved(), 1);
         assert_eq!(first.order.lines[0].shipped, 2);
 
@@ -399,14 +412,19 @@ mod tests {
         let order = confirmed(0);
         let partly = order.ship(&wh("BER"), &[ship("MUG", 2)]).unwrap().order;
         let arrived = shipment(&partly, &[T::InTransit, T::Delivered]);
-        assert!(!partly.is_delivered_by(std::slice::from_ref(&arrived)));
+        assert_eq!(partly.delivered_by(std::slice::from_ref(&arrived)), None);
 
-        let whole = partly.ship(&wh("BER"), &[ship("POSTER-A2", 3)]).unwrap().order;
+        let whole = partly
+            .ship(&wh("BER"), &[ship("POSTER-A2", 3)])
+            .unwrap()
+            .order;
         let moving = shipment(&whole, &[T::InTransit]);
-        assert!(!whole.is_delivered_by(&[arrived.clone(), moving]));
+        assert_eq!(whole.delivered_by(&[arrived.clone(), moving]), None);
         let second = shipment(&whole, &[T::Delivered]);
-        assert!(whole.is_delivered_by(&[arrived, second.clone()]));
+        let delivered = whole.delivered_by(&[arrived, second.clone()]).unwrap();
+        assert_eq!(delivered.fulfillment_status, FulfillmentStatus::Delivered);
+        assert_eq!(delivered.status, OrderStatus::Completed);
         assert!(second.delivered_at().is_some());
-        assert!(!whole.is_delivered_by(&[]));
+        assert_eq!(whole.delivered_by(&[]), None);
     }
 }

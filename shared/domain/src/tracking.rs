@@ -46,13 +46,31 @@ impl Carrier {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|carrier| carrier.as_str() == raw)
+        Self::ALL
+            .into_iter()
+            .find(|carrier| carrier.as_str() == raw)
     }
 
     pub fn tracked_by(self) -> TrackedBy {
         match self {
             Self::Usps | Self::Dhl => TrackedBy::Push,
             Self::CanadaPost | Self::ChitChats => TrackedBy::Polling,
+        }
+    }
+
+    /// The carrier's public page for a parcel, for the customer.
+    pub fn tracking_url(self, number: &TrackingNumber) -> String {
+        match self {
+            Self::Usps => format!("https://tools.usps.com/go/TrackConfirmAction?tLabels={number}"),
+            Self::Dhl => {
+                format!("https://www.dhl.com/global-en/home/tracking.html?tracking-id={number}")
+            }
+            Self::CanadaPost => {
+                format!(
+                    "https://www.canadapost-postescanada.ca/track-reperage/en#/details/{number}"
+                )
+            }
+            Self::ChitChats => format!("https://chitchats.com/tracking/{number}"),
         }
     }
 }
@@ -240,8 +258,8 @@ impl TrackingEvent {
     /// Whether `other` reports the same thing: the same carrier event id,
     /// or the same code at the same time.
     pub fn is_same_as(&self, other: &TrackingEvent) -> bool {
-        let same_id = self.carrier_event_id.is_some()
-            && self.carrier_event_id == other.carrier_event_id;
+        let same_id =
+            self.carrier_event_id.is_some() && self.carrier_event_id == other.carrier_event_id;
         same_id || (self.code == other.code && self.occurred_at == other.occurred_at)
     }
 
@@ -347,8 +365,8 @@ impl Journey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use TrackingStatus as T;
+    use proptest::prelude::*;
 
     fn event(code: &str, minute: u64, status: TrackingStatus) -> TrackingEvent {
         TrackingEvent {
@@ -449,7 +467,10 @@ mod tests {
             event("IT", 2, T::InTransit),
         ]);
         assert_eq!(journey.status(), T::Delivered);
-        assert_eq!(journey.status_since(), Some(event("", 5, T::Unknown).occurred_at));
+        assert_eq!(
+            journey.status_since(),
+            Some(event("", 5, T::Unknown).occurred_at)
+        );
     }
 
     #[test]

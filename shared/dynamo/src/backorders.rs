@@ -175,11 +175,11 @@ impl DynamoStore {
 
 /// What an order rewritten with its lines changes besides them.
 #[derive(Debug, Clone, Copy)]
-struct OrderRewrite {
+pub(super) struct OrderRewrite {
     /// Its money (`pay`).
-    money: bool,
+    pub(super) money: bool,
     /// Its fulfilment status (`ful`).
-    goods: bool,
+    pub(super) goods: bool,
 }
 
 /// Why a queue's transaction was refused: something it held on moved (a
@@ -274,7 +274,7 @@ impl DynamoStore {
 
     /// `order` rewritten on the version it was read at: its lines, and
     /// what else `rewrite` says changed with them.
-    fn rewrite_order(
+    pub(super) fn rewrite_order(
         &self,
         order: &Order,
         rewrite: OrderRewrite,

@@ -4,10 +4,11 @@
 use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::{
-    Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Currency, CustomerId,
-    Email, FulfillmentStatus, LineBackorder, Money, Order, OrderId, OrderLine, OrderState,
-    OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus, Product,
-    Quantity, Refund, RefundStatus, ShippingAddress, Sku, StockLevel, Timestamp, WarehouseId,
+    Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Carrier, Currency,
+    CustomerId, Email, FulfillmentStatus, Journey, LineBackorder, Money, Order, OrderId, OrderLine,
+    OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus,
+    Product, Quantity, Refund, RefundStatus, Shipment, ShipmentId, ShippedLine, ShippingAddress,
+    Sku, StockLevel, Timestamp, TrackingEvent, TrackingNumber, TrackingStatus, WarehouseId,
 };
 use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
 use ulid::Ulid;
@@ -1377,5 +1378,244 @@ impl PriorityChangeItem {
             by: change.by,
             reason: change.reason,
         }
+    }
+}
+
+/// Where an order's shipments are kept: under the order, after its history.
+pub fn shipment_key(order: OrderId, id: ShipmentId) -> (String, String) {
+    (format!("ORDER#{order}"), format!("SHIP#{id}"))
+}
+
+/// The sort-key prefix of an order's shipments.
+pub const SHIPMENTS_PREFIX: &str = "SHIP#";
+
+/// gsi2: a shipment's tracking item under the shipment's id.
+pub fn shipment_by_id(id: ShipmentId) -> String {
+    format!("SHIP#{id}")
+}
+
+/// The partition of a carrier's parcel: its tracking item, and its place
+/// in the polling schedule when the carrier is polled.
+pub fn tracking_partition(carrier: Carrier, number: &TrackingNumber) -> String {
+    format!("TRACK#{carrier}#{number}")
+}
+
+/// gsi1: a polled carrier's parcels in flight, by when each is next due.
+pub fn polling_schedule(carrier: Carrier) -> String {
+    format!("POLL#{carrier}")
+}
+
+/// gsi1's sort key in a polling schedule: when the parcel is due, in
+/// zero-padded milliseconds, then its number.
+pub fn poll_due(at: Timestamp, number: &TrackingNumber) -> String {
+    format!("{:015}#{number}", at.as_millis())
+}
+
+/// One of a carrier's events on its shipment, in short names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventAttr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub c: String,
+    pub d: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loc: Option<String>,
+    pub at: Timestamp,
+    pub st: TrackingStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+}
+
+impl EventAttr {
+    fn new(event: &TrackingEvent) -> Self {
+        Self {
+            id: event.carrier_event_id.clone(),
+            c: event.code.clone(),
+            d: event.description.clone(),
+            loc: event.location.clone(),
+            at: event.occurred_at,
+            st: event.status,
+            raw: event.raw_ref.clone(),
+        }
+    }
+
+    fn into_event(self) -> TrackingEvent {
+        TrackingEvent {
+            carrier_event_id: self.id,
+            code: self.c,
+            description: self.d,
+            location: self.loc,
+            occurred_at: self.at,
+            status: self.st,
+            raw_ref: self.raw,
+        }
+    }
+}
+
+/// The events of a journey as a shipment item keeps them.
+pub fn journey_attr(journey: &Journey) -> Vec<EventAttr> {
+    journey.events().iter().map(EventAttr::new).collect()
+}
+
+/// A shipment, under its order, with its carrier's events on it: one item
+/// to read for the timeline, and one conditional write per report.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ShipmentItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: ShipmentId,
+    pub order: OrderId,
+    pub cust: CustomerId,
+    pub wh: WarehouseId,
+    pub carrier: Carrier,
+    pub tn: TrackingNumber,
+    pub lines: Vec<ShippedLine>,
+    /// The status its events add up to, kept for readers of the raw table.
+    pub st: TrackingStatus,
+    pub at: Timestamp,
+    #[serde(default)]
+    pub ev: Vec<EventAttr>,
+    pub version: u64,
+}
+
+impl ShipmentItem {
+    pub const TYPE: &'static str = "shipment";
+
+    pub fn new(shipment: &Shipment) -> Self {
+        let (pk, sk) = shipment_key(shipment.order_id, shipment.id);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            id: shipment.id,
+            order: shipment.order_id,
+            cust: shipment.customer_id.clone(),
+            wh: shipment.warehouse.clone(),
+            carrier: shipment.carrier,
+            tn: shipment.tracking_number.clone(),
+            lines: shipment.lines.clone(),
+            st: shipment.status(),
+            at: shipment.created_at,
+            ev: journey_attr(&shipment.journey),
+            version: shipment.version,
+        }
+    }
+
+    pub fn into_shipment(self) -> Shipment {
+        Shipment {
+            id: self.id,
+            order_id: self.order,
+            customer_id: self.cust,
+            warehouse: self.wh,
+            carrier: self.carrier,
+            tracking_number: self.tn,
+            lines: self.lines,
+            journey: Journey::of(self.ev.into_iter().map(EventAttr::into_event).collect()),
+            created_at: self.at,
+            version: self.version,
+        }
+    }
+}
+
+/// A carrier's tracking number, claimed by one shipment: how a carrier's
+/// report finds its shipment, and (gsi2) how a shipment id finds its order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TrackingItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub gsi2pk: String,
+    pub gsi2sk: String,
+    pub order: OrderId,
+    pub ship: ShipmentId,
+}
+
+impl TrackingItem {
+    pub fn new(shipment: &Shipment) -> Self {
+        Self {
+            pk: tracking_partition(shipment.carrier, &shipment.tracking_number),
+            sk: "TRACK".into(),
+            kind: "tracking".into(),
+            gsi2pk: shipment_by_id(shipment.id),
+            gsi2sk: "SHIP".into(),
+            order: shipment.order_id,
+            ship: shipment.id,
+        }
+    }
+}
+
+/// A polled carrier's parcel in flight, in its carrier's schedule (gsi1)
+/// by when it is next due. Small on purpose: it is rewritten every poll.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PollItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub carrier: Carrier,
+    pub tn: TrackingNumber,
+    pub order: OrderId,
+    pub ship: ShipmentId,
+}
+
+impl PollItem {
+    pub const SORT: &'static str = "POLL";
+
+    /// `shipment` due at `due`.
+    pub fn new(shipment: &Shipment, due: Timestamp) -> Self {
+        Self {
+            pk: tracking_partition(shipment.carrier, &shipment.tracking_number),
+            sk: Self::SORT.into(),
+            kind: "poll".into(),
+            gsi1pk: polling_schedule(shipment.carrier),
+            gsi1sk: poll_due(due, &shipment.tracking_number),
+            carrier: shipment.carrier,
+            tn: shipment.tracking_number.clone(),
+            order: shipment.order_id,
+            ship: shipment.id,
+        }
+    }
+}
+
+/// What a fulfilment's idempotency key remembers: the request, and the
+/// shipment it made.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FulfilmentReceiptItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub fingerprint: String,
+    pub order: OrderId,
+    pub ship: ShipmentId,
+    pub ttl: u64,
+}
+
+impl FulfilmentReceiptItem {
+    pub fn new(fulfilment: &shopflow_ports::Fulfilment, now_secs: u64) -> Self {
+        let (pk, sk) = idempotency_key(&fulfilment.key);
+        Self {
+            pk,
+            sk,
+            kind: "fulfilment_receipt".into(),
+            fingerprint: fulfilment.fingerprint.clone(),
+            order: fulfilment.shipment.order_id,
+            ship: fulfilment.shipment.id,
+            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
+        }
+    }
+
+    /// The receipt, unless it expired (DynamoDB deletes expired items lazily).
+    pub fn into_live_receipt(self, now_secs: u64) -> Option<shopflow_ports::FulfilmentReceipt> {
+        (self.ttl > now_secs).then_some(shopflow_ports::FulfilmentReceipt {
+            fingerprint: self.fingerprint,
+            order_id: self.order,
+            shipment_id: self.ship,
+        })
     }
 }

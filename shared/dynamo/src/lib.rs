@@ -11,6 +11,7 @@ mod lifecycle;
 mod orders;
 mod payments;
 mod search;
+mod shipments;
 mod webhooks;
 
 use aws_sdk_dynamodb::Client;
@@ -63,11 +64,30 @@ impl DynamoStore {
         at: (String, String),
         entity: &'static str,
     ) -> Result<Option<T>, StoreError> {
+        self.get_item(at, entity, false).await
+    }
+
+    /// The item at `(pk, sk)` as the last write left it.
+    async fn get_consistent<T: serde::de::DeserializeOwned>(
+        &self,
+        at: (String, String),
+        entity: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get_item(at, entity, true).await
+    }
+
+    async fn get_item<T: serde::de::DeserializeOwned>(
+        &self,
+        at: (String, String),
+        entity: &'static str,
+        consistent: bool,
+    ) -> Result<Option<T>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(at)))
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(sdk)?;

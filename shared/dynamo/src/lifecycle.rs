@@ -193,7 +193,10 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    fn status_update(&self, change: &StatusChange) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn status_update(
+        &self,
+        change: &StatusChange,
+    ) -> Result<TransactWriteItem, StoreError> {
         // The order moves to its new lifecycle status in the status index.
         let index_time = status_index_time(change.to, change.reservation_expires_at, change.at);
         let payment = change

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shopflow_domain::ids::InvalidValue;
-use shopflow_domain::{CancelError, CheckoutError, MoneyError, Shortage};
+use shopflow_domain::{CancelError, CheckoutError, MoneyError, ShipError, Shortage};
 use shopflow_ports::{GatewayError, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,6 +170,62 @@ impl From<CancelError> for ApiError {
             }
             CancelError::Illegal(_) => {
                 ApiError::new(StatusCode::CONFLICT, "illegal_transition", message)
+            }
+        }
+    }
+}
+
+impl From<ShipError> for ApiError {
+    /// A well-formed shipment the order cannot make: `409` when the units
+    /// are not there to ship (with the figures), `422` when the request
+    /// names what the order does not have.
+    fn from(error: ShipError) -> Self {
+        let message = error.to_string();
+        match error {
+            ShipError::NoLines | ShipError::TooManyLines { .. } => {
+                Self::invalid_field("lines", message)
+            }
+            ShipError::DuplicateSku(sku) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "duplicate_sku", message)
+                    .with_details(json!({ "field": "lines", "sku": sku }))
+            }
+            ShipError::NotOnOrder(sku) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "sku_not_on_order",
+                message,
+            )
+            .with_details(json!({ "field": "lines", "sku": sku })),
+            ShipError::AwaitingStock {
+                sku,
+                warehouse,
+                requested,
+                reserved,
+                waiting,
+            } => Self::new(StatusCode::CONFLICT, "awaiting_backorder_stock", message).with_details(
+                json!({
+                    "sku": sku,
+                    "warehouse": warehouse,
+                    "requested": requested,
+                    "reserved": reserved,
+                    "awaiting_stock": waiting,
+                }),
+            ),
+            ShipError::MoreThanReserved {
+                sku,
+                warehouse,
+                requested,
+                reserved,
+            } => {
+                Self::new(StatusCode::CONFLICT, "more_than_reserved", message).with_details(json!({
+                    "sku": sku,
+                    "warehouse": warehouse,
+                    "requested": requested,
+                    "reserved": reserved,
+                }))
+            }
+            ShipError::NotShippable(illegal) => {
+                Self::new(StatusCode::CONFLICT, "order_not_shippable", message)
+                    .with_details(json!({ "from": illegal.from }))
             }
         }
     }

@@ -9,9 +9,11 @@ mod cancellation;
 mod jobs;
 mod payments;
 mod ports;
+mod shipments;
 
 pub use backorders::*;
 pub use cancellation::*;
 pub use jobs::*;
 pub use payments::*;
 pub use ports::*;
+pub use shipments::*;

@@ -5,10 +5,11 @@
 use async_trait::async_trait;
 use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
 use shopflow_domain::{
-    Backorder, BackorderId, BackorderSettings, BackorderStatus, CustomerId, Order, OrderId,
-    OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Sku, Stock, StockLevel, Timestamp,
-    WarehouseId,
+    Backorder, BackorderId, BackorderSettings, BackorderStatus, Carrier, CustomerId, Order,
+    OrderId, OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Shipment, ShipmentId, Sku,
+    Stock, StockLevel, Timestamp, TrackingNumber, WarehouseId,
 };
+use shopflow_ports::FulfilmentReceipt;
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStanding, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
@@ -21,6 +22,8 @@ use shopflow_ports::{
 use shopflow_ports::{PriorityChange, Reprioritization};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
+
+mod shipments;
 
 #[derive(Debug, Default)]
 struct State {
@@ -50,6 +53,13 @@ struct State {
     closed_at: HashMap<BackorderId, Timestamp>,
     /// Scheduled jobs' runs, oldest first.
     runs: Vec<JobRun>,
+    /// Shipments, with what their carriers reported.
+    shipments: BTreeMap<ShipmentId, Shipment>,
+    /// Tracking numbers claimed, by carrier.
+    tracking: HashMap<(Carrier, TrackingNumber), ShipmentId>,
+    /// Polled carriers' parcels in flight, and when each is next due.
+    polls: BTreeMap<(Carrier, TrackingNumber), Timestamp>,
+    fulfilments: HashMap<IdempotencyKey, FulfilmentReceipt>,
 }
 
 impl State {

@@ -6,8 +6,8 @@ use crate::memory::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::PaymentAttempt;
 use shopflow_domain::{
-    Backorder, BackorderId, BackorderSettings, CustomerId, Order, OrderId, OrderStatus, Product,
-    Sku, Stock, StockLevel, Timestamp, WarehouseId,
+    Backorder, BackorderId, BackorderSettings, Carrier, CustomerId, Order, OrderId, OrderStatus,
+    Product, Shipment, ShipmentId, Sku, Stock, StockLevel, Timestamp, TrackingNumber, WarehouseId,
 };
 use shopflow_ports::Reprioritization;
 use shopflow_ports::{
@@ -17,6 +17,9 @@ use shopflow_ports::{
     OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange,
     PaymentRecords, PlaceOrderError, Queue, Restock, RestockError, Restocked, SaveSettingsError,
     SettingsRow, StandingEntry, StandingRange, StatusChange, StatusCount, StoreError, WebhookInbox,
+};
+use shopflow_ports::{
+    FulfilError, Fulfilment, FulfilmentReceipt, ShipmentStore, TrackingUpdate, TrackingWriteError,
 };
 use std::sync::Arc;
 
@@ -64,6 +67,24 @@ pub trait StoreHooks: Send + Sync {
         batch: &AllocationBatch,
     ) -> Result<(), AllocateError> {
         memory.allocate(batch).await
+    }
+
+    /// A fulfilment's write.
+    async fn fulfil(
+        &self,
+        memory: &MemoryStore,
+        fulfilment: &Fulfilment,
+    ) -> Result<(), FulfilError> {
+        memory.fulfil(fulfilment).await
+    }
+
+    /// A tracking update's write.
+    async fn record_tracking(
+        &self,
+        memory: &MemoryStore,
+        update: &TrackingUpdate,
+    ) -> Result<(), TrackingWriteError> {
+        memory.record_tracking(update).await
     }
 
     /// A read of the lapsed-reservation index.
@@ -357,5 +378,39 @@ impl<H: StoreHooks> JobRuns for SharedStore<H> {
 
     async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError> {
         self.memory.runs(job, limit).await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> ShipmentStore for SharedStore<H> {
+    async fn fulfilment_receipt(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<FulfilmentReceipt>, StoreError> {
+        self.memory.fulfilment_receipt(key).await
+    }
+
+    async fn fulfil(&self, fulfilment: &Fulfilment) -> Result<(), FulfilError> {
+        self.hooks.fulfil(&self.memory, fulfilment).await
+    }
+
+    async fn shipment(&self, id: ShipmentId) -> Result<Option<Shipment>, StoreError> {
+        self.memory.shipment(id).await
+    }
+
+    async fn order_shipments(&self, order: OrderId) -> Result<Vec<Shipment>, StoreError> {
+        self.memory.order_shipments(order).await
+    }
+
+    async fn tracked_shipment(
+        &self,
+        carrier: Carrier,
+        number: &TrackingNumber,
+    ) -> Result<Option<Shipment>, StoreError> {
+        self.memory.tracked_shipment(carrier, number).await
+    }
+
+    async fn record_tracking(&self, update: &TrackingUpdate) -> Result<(), TrackingWriteError> {
+        self.hooks.record_tracking(&self.memory, update).await
     }
 }
