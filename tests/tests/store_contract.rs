@@ -634,6 +634,7 @@ fn fulfilment(
         lines,
         journey: shopflow_domain::Journey::default(),
         created_at: now(),
+        created_by: "admin:staff".into(),
         version: 1,
     };
     let key = IdempotencyKey {

@@ -112,7 +112,7 @@ impl<S: ShipmentStore> App<S> {
                 .await?
                 .ok_or_else(|| ApiError::not_found("order"))?;
             let shipping = order.ship(&asked.warehouse, &asked.lines)?;
-            let shipment = asked.shipment_of(&order, now());
+            let shipment = asked.shipment_of(&order, &actor, now());
             let fulfilment = Fulfilment::new(
                 &order,
                 shipping,
@@ -317,8 +317,8 @@ impl FulfilmentBody {
 }
 
 impl Asked {
-    /// The shipment these units of `order` leave in, made `at`.
-    fn shipment_of(&self, order: &Order, at: shopflow_domain::Timestamp) -> Shipment {
+    /// The shipment these units of `order` leave in, made by `by` at `at`.
+    fn shipment_of(&self, order: &Order, by: &Actor, at: shopflow_domain::Timestamp) -> Shipment {
         Shipment {
             id: ShipmentId::from_ulid(ulid::Ulid::generate()),
             order_id: order.id,
@@ -329,6 +329,7 @@ impl Asked {
             lines: self.lines.clone(),
             journey: Journey::default(),
             created_at: at,
+            created_by: by.label(),
             version: 1,
         }
     }

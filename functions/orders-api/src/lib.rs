@@ -7,7 +7,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
-use shopflow_domain::{Actor, BackorderFigures, Order, OrderTrigger, PaymentAttempt};
+use shopflow_domain::{Actor, BackorderFigures, Order, OrderTrigger, PaymentAttempt, Shipment};
 use shopflow_domain::{CustomerId, FulfillmentStatus, OrderStatus, PaymentStatus, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -17,7 +17,7 @@ use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
 use shopflow_ports::{
     BackorderReader, BackorderStanding, ChangeError, OrderLifecycle, OrderQuery, OrderSearch,
-    PaymentRecords, STATUS_SHARDS, StandingEntry, StandingRange, StatusChange,
+    PaymentRecords, STATUS_SHARDS, ShipmentStore, StandingEntry, StandingRange, StatusChange,
 };
 use tracing::Instrument;
 
@@ -67,7 +67,7 @@ impl HttpFunction for Deployed {
     }
 }
 
-impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> {
+impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader + ShipmentStore> App<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
@@ -173,13 +173,16 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
     }
 
     /// Everything that happened to the order, oldest first, in lanes: its
-    /// status changes, the ways it was offered to be paid, and its refunds.
+    /// status changes, the ways it was offered to be paid and its refunds
+    /// (business), and its shipments with what their carriers reported
+    /// (delivery).
     async fn timeline(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         let order = self.visible_order(request, &caller).await?;
-        let (history, records) = futures::future::try_join(
+        let (history, records, shipments) = futures::future::try_join3(
             self.store.history(order.id),
             self.store.order_payments(order.id),
+            self.store.order_shipments(order.id),
         )
         .await?;
         let mut entries = vec![json!({
@@ -215,6 +218,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader> App<S> 
                 "reason": refund.reason,
             })
         }));
+        entries.extend(shipments.iter().flat_map(delivery_entries));
         // RFC 3339 UTC with fixed millisecond precision sorts as text.
         entries.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
         Ok(http::json(
@@ -404,6 +408,36 @@ fn backorders_view(figures: &BackorderFigures) -> serde_json::Value {
             .map(|secs| (secs as f64 / 864.0).round() / 100.0),
         "revenue_minor": figures.revenue_minor,
     })
+}
+
+/// A shipment's creation and each of its carrier's events, in the
+/// delivery lane.
+fn delivery_entries(shipment: &Shipment) -> Vec<serde_json::Value> {
+    let created = json!({
+        "at": shipment.created_at.to_rfc3339(),
+        "lane": "delivery",
+        "kind": "shipment.created",
+        "shipment_id": shipment.id,
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "status": "label_created",
+        "actor": shipment.created_by,
+    });
+    let reported = shipment.journey.events().iter().map(|event| {
+        json!({
+            "at": event.occurred_at.to_rfc3339(),
+            "lane": "delivery",
+            "kind": "tracking",
+            "shipment_id": shipment.id,
+            "carrier": shipment.carrier,
+            "status": event.status,
+            "code": event.code,
+            "description": event.description,
+            "location": event.location,
+            "actor": format!("carrier:{}", shipment.carrier),
+        })
+    });
+    std::iter::once(created).chain(reported).collect()
 }
 
 /// A way the order was offered to be paid, as a timeline entry.

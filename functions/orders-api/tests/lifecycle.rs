@@ -679,6 +679,58 @@ async fn the_timeline_shows_how_the_order_was_offered_to_be_paid_and_its_refunds
 }
 
 #[tokio::test]
+async fn the_timeline_shows_each_shipment_and_what_its_carrier_reported_in_the_delivery_lane() {
+    use shopflow_domain::TrackingStatus as T;
+    let mut history = History::new().await;
+    let id = history.order_for(ADA).await;
+    history
+        .apply(id, OrderTrigger::PaymentCaptured, payments())
+        .await;
+    history
+        .ship_tracked(
+            id,
+            "9400100000000000000001",
+            &[
+                ("03", T::PickedUp),
+                ("OF", T::OutForDelivery),
+                ("01", T::Delivered),
+            ],
+        )
+        .await;
+    let api = history.open();
+
+    let reply = api.timeline(&id.to_string(), customer(ADA)).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let entries = reply.json()["entries"].as_array().unwrap().clone();
+    let lanes: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["lane"].as_str().unwrap(), e["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        lanes,
+        [
+            ("business", "order.created"),
+            ("business", "order.paid"),
+            ("business", "order.shipped"),
+            ("delivery", "shipment.created"),
+            ("delivery", "tracking"),
+            ("delivery", "tracking"),
+            ("delivery", "tracking"),
+            ("business", "order.delivered"),
+        ]
+    );
+    let delivered = &entries[6];
+    assert_eq!(delivered["status"], "delivered");
+    assert_eq!(delivered["code"], "01");
+    assert_eq!(delivered["carrier"], "usps");
+    assert_eq!(delivered["location"], "Berlin");
+    assert_eq!(delivered["actor"], "carrier:usps");
+    assert_eq!(entries[3]["actor"], format!("admin:{ADMIN}"));
+    assert_eq!(entries[7]["actor"], "system:courier-webhook");
+}
+
+#[tokio::test]
 async fn another_customers_timeline_is_not_found() {
     let mut history = History::new().await;
     let adas = history.order_for(ADA).await;

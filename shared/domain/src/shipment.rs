@@ -64,6 +64,8 @@ pub struct Shipment {
     pub lines: Vec<ShippedLine>,
     pub journey: Journey,
     pub created_at: Timestamp,
+    /// Who shipped it, as history records actors (`admin:<id>`).
+    pub created_by: String,
     /// Optimistic-locking counter: every tracking update is conditional on it.
     pub version: u64,
 }
@@ -403,6 +405,7 @@ mod tests {
             lines: vec![ship("MUG", 1)],
             journey: Journey::of(events),
             created_at: Timestamp::from_millis(0),
+            created_by: "admin:staff".into(),
             version: 1,
         }
     }

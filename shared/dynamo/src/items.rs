@@ -1475,6 +1475,7 @@ pub struct ShipmentItem {
     /// The status its events add up to, kept for readers of the raw table.
     pub st: TrackingStatus,
     pub at: Timestamp,
+    pub by: String,
     #[serde(default)]
     pub ev: Vec<EventAttr>,
     pub version: u64,
@@ -1498,6 +1499,7 @@ impl ShipmentItem {
             lines: shipment.lines.clone(),
             st: shipment.status(),
             at: shipment.created_at,
+            by: shipment.created_by.clone(),
             ev: journey_attr(&shipment.journey),
             version: shipment.version,
         }
@@ -1514,6 +1516,7 @@ impl ShipmentItem {
             lines: self.lines,
             journey: Journey::of(self.ev.into_iter().map(EventAttr::into_event).collect()),
             created_at: self.at,
+            created_by: self.by,
             version: self.version,
         }
     }

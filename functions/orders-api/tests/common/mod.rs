@@ -145,6 +145,80 @@ impl History {
         }
     }
 
+    /// Ships the paid order's units from its warehouse with USPS a minute
+    /// after the last thing that happened, then has the carrier report
+    /// `reports` (code and status), a minute apart.
+    pub async fn ship_tracked(
+        &mut self,
+        id: OrderId,
+        number: &str,
+        reports: &[(&str, shopflow_domain::TrackingStatus)],
+    ) {
+        use shopflow_domain::{
+            Carrier, Journey, Shipment, ShipmentId, ShippedLine, TrackingNumber,
+        };
+        let order = self.store.memory().order(id).await.unwrap().unwrap();
+        let lines: Vec<ShippedLine> = order
+            .lines
+            .iter()
+            .map(|line| ShippedLine {
+                sku: line.sku.clone(),
+                quantity: line.quantity,
+            })
+            .collect();
+        let shipping = order.ship(&warehouse(), &lines).unwrap();
+        let shipment = Shipment {
+            id: ShipmentId::from_ulid(Ulid::generate()),
+            order_id: id,
+            customer_id: order.customer_id.clone(),
+            warehouse: warehouse(),
+            carrier: Carrier::Usps,
+            tracking_number: TrackingNumber::parse(number).unwrap(),
+            lines,
+            journey: Journey::default(),
+            created_at: self.tick(),
+            created_by: format!("admin:{ADMIN}"),
+            version: 1,
+        };
+        let key = shopflow_ports::IdempotencyKey {
+            scope: "fulfil".into(),
+            key: number.into(),
+        };
+        let fulfilment = shopflow_ports::Fulfilment::new(
+            &order,
+            shipping,
+            shipment,
+            &Actor::Admin(shopflow_domain::CustomerId::parse(ADMIN).unwrap()),
+            key,
+            String::new(),
+        );
+        shopflow_ports::ShipmentStore::fulfil(self.store.memory(), &fulfilment)
+            .await
+            .unwrap();
+        for (code, status) in reports {
+            let report = shopflow_domain::TrackingEvent {
+                carrier_event_id: None,
+                code: (*code).into(),
+                description: status.as_str().replace('_', " "),
+                location: Some("Berlin".into()),
+                occurred_at: self.tick(),
+                status: *status,
+                raw_ref: None,
+            };
+            let at = self.tick();
+            shopflow_ports::take_in_reports(
+                self.store.memory(),
+                Carrier::Usps,
+                &fulfilment.shipment.tracking_number,
+                vec![report],
+                &Actor::System("courier-webhook"),
+                at,
+            )
+            .await
+            .unwrap();
+        }
+    }
+
     /// The next write the handler makes finds its read stale: just before it,
     /// `actor` moves the order on by `trigger`.
     pub fn overtaken_by(self, trigger: OrderTrigger, actor: Actor, reason: Option<&str>) -> Self {
