@@ -1381,13 +1381,15 @@ impl PriorityChangeItem {
     }
 }
 
-/// Where an order's shipments are kept: under the order, after its history.
+/// Where an order's shipments are kept: under the order, sorted before
+/// its `META` item, so the order's payment records (read from `META` on)
+/// never read them too.
 pub fn shipment_key(order: OrderId, id: ShipmentId) -> (String, String) {
-    (format!("ORDER#{order}"), format!("SHIP#{id}"))
+    (format!("ORDER#{order}"), format!("{SHIPMENTS_PREFIX}{id}"))
 }
 
 /// The sort-key prefix of an order's shipments.
-pub const SHIPMENTS_PREFIX: &str = "SHIP#";
+pub const SHIPMENTS_PREFIX: &str = "DELIVERY#";
 
 /// gsi2: a shipment's tracking item under the shipment's id.
 pub fn shipment_by_id(id: ShipmentId) -> String {
