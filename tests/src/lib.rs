@@ -302,6 +302,62 @@ impl Api {
     }
 }
 
+/// An order a new customer placed and paid by card through the mock
+/// Stripe: its id and the customer's token, once the order is paid.
+pub async fn paid_order(api: &Api, lines: &[(&str, u32)]) -> (String, String) {
+    let buyer = stack().customer(&unique("buyer"));
+    let reply = api.checkout(&buyer, &unique("key"), &cart(lines)).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let id = reply.body["order"]["id"].as_str().unwrap().to_owned();
+    let intent = reply.body["payment"]["intent_id"].as_str().unwrap();
+    let confirmed = api
+        .send(
+            "POST",
+            &format!("/_mock/stripe/payment_intents/{intent}/confirm"),
+            None,
+            &[],
+            Some(json!({ "payment_method": "pm_card_visa" }).to_string()),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let order = api
+        .order_once(&id, &buyer, |order| order["payment_status"] == "paid")
+        .await;
+    assert_eq!(order["payment_status"], "paid", "{order:#}");
+    (id, buyer)
+}
+
+/// Staff ship `lines` of order `id` from `warehouse` by `carrier` under
+/// `number`: the fulfilment API's answer.
+pub async fn fulfil(
+    api: &Api,
+    id: &str,
+    warehouse: &str,
+    carrier: &str,
+    number: &str,
+    lines: &[(&str, u32)],
+) -> Reply {
+    let body = json!({
+        "warehouse": warehouse,
+        "carrier": carrier,
+        "tracking_number": number,
+        "lines": lines.iter().map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity })).collect::<Vec<_>>(),
+    });
+    api.send(
+        "POST",
+        &format!("/v1/orders/{id}/fulfillments"),
+        Some(&stack().admin()),
+        &[("idempotency-key", &unique("ship"))],
+        Some(body.to_string()),
+    )
+    .await
+}
+
+/// A tracking number (letters and digits) no other test uses.
+pub fn tracking_number(prefix: &str) -> String {
+    format!("{prefix}{}", ulid::Ulid::generate())
+}
+
 /// The warehouses of the local stack, in checkout priority order.
 pub fn warehouses() -> Vec<String> {
     stack().spec.environment_of("checkout-api")["WAREHOUSES"]

@@ -9,6 +9,7 @@ pub mod paths;
 pub mod queues;
 pub mod registry;
 pub mod resources;
+pub mod secrets;
 pub mod seed;
 pub mod server;
 pub mod stream;
@@ -222,6 +223,7 @@ impl LocalStack {
         let moto = emulators::start_moto(&repo, &installed)?;
         let clients = Clients::new(&dynamodb.endpoint(), &moto.endpoint()).await;
         let queue_urls = resources::create(&clients, &spec).await?;
+        secrets::seed(&clients, &spec).await?;
 
         // The address first: the mock posts its webhooks to it and serves
         // hosted checkout pages under it.

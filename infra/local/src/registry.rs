@@ -41,6 +41,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         http::<payments_api::Deployed>(),
         http::<ops_api::Deployed>(),
         http::<stripe_webhook::Deployed>(),
+        http::<courier_webhook::Deployed>(),
         queue::<backorder_allocator::Deployed>(),
         queue::<order_status::Deployed>(),
         queue::<payment_actions::Deployed>(),

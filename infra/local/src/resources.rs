@@ -18,6 +18,8 @@ pub struct Clients {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
     /// The same endpoints as the functions' shared AWS configuration.
     pub aws: shopflow_lambda_kit::function::AwsConfig,
 }
@@ -38,10 +40,18 @@ impl Clients {
             streams: aws_sdk_dynamodbstreams::Client::new(&dynamodb),
             sqs: aws_sdk_sqs::Client::new(&moto),
             events: aws_sdk_eventbridge::Client::new(&moto),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&moto)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            ssm: aws_sdk_ssm::Client::new(&moto),
             aws: shopflow_lambda_kit::function::AwsConfig {
                 dynamodb,
                 eventbridge: moto.clone(),
-                sqs: moto,
+                sqs: moto.clone(),
+                s3: moto.clone(),
+                ssm: moto,
             },
         }
     }
@@ -86,6 +96,15 @@ pub async fn create(
         .await
         .map_err(|e| failed("create bus")(&e))?;
     let queue_urls = create_queues(clients, spec).await?;
+    for bucket in &spec.buckets {
+        clients
+            .s3
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| failed("create bucket")(&e))?;
+    }
     for rule in &spec.rules {
         clients
             .events
@@ -258,6 +277,18 @@ pub async fn drift(clients: &Clients, spec: &StackSpec) -> Result<Vec<String>, R
             .any(|url| url.ends_with(&format!("/{}", queue.name)))
         {
             problems.push(format!("queue {} is missing", queue.name));
+        }
+    }
+    for bucket in &spec.buckets {
+        if clients
+            .s3
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .is_err()
+        {
+            problems.push(format!("bucket {bucket} is missing"));
         }
     }
     if clients

@@ -92,6 +92,8 @@ pub struct StackSpec {
     /// The alarms, which the local stack leaves to AWS but a test holds to
     /// the functions and queues they must watch.
     pub alarms: Vec<AlarmSpec>,
+    /// The S3 buckets' names.
+    pub buckets: Vec<String>,
     /// Resources of a type the local stack neither creates nor deliberately
     /// leaves to AWS: each is a gap between the template and localhost.
     pub unsupported: Vec<(String, String)>,
@@ -102,6 +104,7 @@ const EMULATED: &[&str] = &[
     "AWS::DynamoDB::Table",
     "AWS::Events::EventBus",
     "AWS::Events::Rule",
+    "AWS::S3::Bucket",
     "AWS::SQS::Queue",
     "AWS::Serverless::Function",
     "AWS::Serverless::HttpApi",
@@ -110,6 +113,7 @@ const EMULATED: &[&str] = &[
 /// Resource types that only matter in AWS (operations, retention, alerting).
 const AWS_ONLY: &[&str] = &[
     "AWS::Events::Archive",
+    "AWS::S3::BucketPolicy",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
@@ -196,6 +200,7 @@ impl Resolver<'_> {
             "AWS::Region" => Ok(crate::REGION.to_owned()),
             "AWS::AccountId" => Ok(crate::ACCOUNT_ID.to_owned()),
             "AWS::URLSuffix" => Ok("amazonaws.com".to_owned()),
+            "AWS::Partition" => Ok("aws".to_owned()),
             _ => self.physical_name(name),
         }
     }
@@ -210,6 +215,7 @@ impl Resolver<'_> {
         let name_property = match resource["Type"].as_str().unwrap_or_default() {
             "AWS::DynamoDB::Table" => "TableName",
             "AWS::Events::EventBus" => "Name",
+            "AWS::S3::Bucket" => "BucketName",
             "AWS::SQS::Queue" => "QueueName",
             "AWS::Serverless::Function" => "FunctionName",
             _ => return Ok(logical_id.to_owned()),
@@ -237,6 +243,7 @@ impl Resolver<'_> {
                     crate::ACCOUNT_ID
                 )
             }
+            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{name}"),
             ("AWS::DynamoDB::Table", "Arn") => {
                 format!(
                     "arn:aws:dynamodb:{}:{}:table/{name}",
@@ -445,6 +452,9 @@ impl StackSpec {
                 dimensions,
             });
         }
+        let buckets = of_type("AWS::S3::Bucket")
+            .map(|(id, _)| resolver.physical_name(id))
+            .collect::<Result<_, _>>()?;
         let unsupported = resources
             .iter()
             .map(|(id, r)| {
@@ -470,6 +480,7 @@ impl StackSpec {
             environments,
             function_names,
             alarms,
+            buckets,
         })
     }
 
@@ -556,13 +567,17 @@ mod tests {
         assert!(routes.iter().any(|r| r.method == "POST"
             && r.path == "/v1/checkout"
             && r.function == "checkout-api"));
-        // Only webhooks skip the JWT authorizer: they authenticate by signature.
+        // Only webhooks skip the JWT authorizer: they authenticate by
+        // signature or token.
         let open: Vec<&str> = routes
             .iter()
             .filter(|r| !r.authorized)
             .map(|r| r.path.as_str())
             .collect();
-        assert_eq!(open, ["/v1/webhooks/stripe"]);
+        assert_eq!(
+            open,
+            ["/v1/webhooks/couriers/{carrier}", "/v1/webhooks/stripe"]
+        );
     }
 
     #[test]

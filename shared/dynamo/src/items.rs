@@ -1624,3 +1624,8 @@ impl FulfilmentReceiptItem {
         })
     }
 }
+
+/// Where a small raw payload is kept.
+pub fn raw_payload_key(id: Ulid) -> (String, String) {
+    (format!("RAW#{id}"), "RAW".to_owned())
+}

@@ -2,6 +2,7 @@
 //! access patterns in docs/data-model.md.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod archive;
 mod backorder_reads;
 mod backorders;
 mod checkout;

@@ -24,6 +24,8 @@ pub struct AwsConfig {
     pub dynamodb: SdkConfig,
     pub eventbridge: SdkConfig,
     pub sqs: SdkConfig,
+    pub s3: SdkConfig,
+    pub ssm: SdkConfig,
 }
 
 /// What every function is built from besides its own environment.
@@ -44,7 +46,9 @@ impl Shared {
             aws: AwsConfig {
                 dynamodb: aws.clone(),
                 eventbridge: aws.clone(),
-                sqs: aws,
+                sqs: aws.clone(),
+                s3: aws.clone(),
+                ssm: aws,
             },
             local_payments: None,
         }

@@ -4,16 +4,20 @@
 //! test kit. Nothing here names an AWS SDK type or makes a network call.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod archive;
 mod backorders;
 mod cancellation;
 mod jobs;
 mod payments;
 mod ports;
+mod secrets;
 mod shipments;
 
+pub use archive::*;
 pub use backorders::*;
 pub use cancellation::*;
 pub use jobs::*;
 pub use payments::*;
 pub use ports::*;
+pub use secrets::*;
 pub use shipments::*;

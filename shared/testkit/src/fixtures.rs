@@ -5,13 +5,15 @@
 use crate::memory::MemoryStore;
 use shopflow_domain::events::{DomainEvent, OrderCreated, OrderStatusChanged, PaymentReported};
 use shopflow_domain::{
-    Actor, BackorderId, BackorderSettings, CaptureState, Currency, CustomerId, Email,
-    FulfillmentStatus, LineBackorder, Money, Order, OrderId, OrderLine, OrderStatus, OrderTotals,
-    OrderTrigger, Payment, Quantity, ShippingAddress, Sku, Timestamp, WarehouseId,
+    Actor, BackorderId, BackorderSettings, CaptureState, Carrier, Currency, CustomerId, Email,
+    FulfillmentStatus, Journey, LineBackorder, Money, Order, OrderId, OrderLine, OrderStatus,
+    OrderTotals, OrderTrigger, Payment, Quantity, Shipment, ShipmentId, ShippedLine,
+    ShippingAddress, Sku, Timestamp, TrackingNumber, WarehouseId,
 };
 use shopflow_ports::{
-    ChangeError, CheckoutReceipt, CheckoutStore, IdempotencyKey, InventoryStore, OrderLifecycle,
-    OrderReader, OutboxEvent, PlaceOrderError, Restock, SettingsRow, StatusChange,
+    ChangeError, CheckoutReceipt, CheckoutStore, Fulfilment, IdempotencyKey, InventoryStore,
+    OrderLifecycle, OrderReader, OutboxEvent, PlaceOrderError, Restock, SettingsRow, ShipmentStore,
+    StatusChange,
 };
 use ulid::Ulid;
 
@@ -213,6 +215,50 @@ pub async fn receive_stock(
         at,
     };
     store.restock(&restock).await.unwrap();
+}
+
+/// Ships every unit reserved for `order` (paid; its lines in one
+/// warehouse) in one shipment by `carrier` under `number`, made by staff
+/// at `at`, as the fulfilment API does. Answers the shipment.
+pub async fn ship_all(
+    store: &impl ShipmentStore,
+    order: &Order,
+    carrier: Carrier,
+    number: &str,
+    at: Timestamp,
+) -> Shipment {
+    let lines: Vec<ShippedLine> = order
+        .lines
+        .iter()
+        .filter(|line| line.reserved() > 0)
+        .map(|line| ShippedLine {
+            sku: line.sku.clone(),
+            quantity: Quantity::parse(line.reserved()).unwrap(),
+        })
+        .collect();
+    let warehouse = order.lines[0].warehouse.clone();
+    let shipping = order.ship(&warehouse, &lines).unwrap();
+    let staff = Actor::Admin(CustomerId::parse(STAFF).unwrap());
+    let shipment = Shipment {
+        id: ShipmentId::from_ulid(Ulid::generate()),
+        order_id: order.id,
+        customer_id: order.customer_id.clone(),
+        warehouse,
+        carrier,
+        tracking_number: TrackingNumber::parse(number).unwrap(),
+        lines,
+        journey: Journey::default(),
+        created_at: at,
+        created_by: staff.label(),
+        version: 1,
+    };
+    let key = IdempotencyKey {
+        scope: "fulfil#fixture".into(),
+        key: number.into(),
+    };
+    let fulfilment = Fulfilment::new(order, shipping, shipment, &staff, key, number.into());
+    store.fulfil(&fulfilment).await.unwrap();
+    fulfilment.shipment
 }
 
 /// The provider's payment the fixtures' orders are paid with.

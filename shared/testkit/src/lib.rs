@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod bus;
+pub mod couriers;
 pub mod fixtures;
 pub mod memory;
 pub mod store;
@@ -19,10 +20,10 @@ pub use api::{
 pub use bus::{PAYMENTS, eventbridge_body, sqs_batch, sqs_record};
 pub use fixtures::{
     ADA, GRACE, OPENING_DAY, STAFF, TEST_PAYMENT, ada_address, allow_backorders, apply,
-    backordered_line, eur, order_line, payment_reports, payments, place_order, receive_stock, sku,
-    status_events, try_place_order, unpaid_order, wh,
+    backordered_line, eur, order_line, payment_reports, payments, place_order, receive_stock,
+    ship_all, sku, status_events, try_place_order, unpaid_order, wh,
 };
-pub use memory::MemoryStore;
+pub use memory::{MemoryBucket, MemorySecrets, MemoryStore};
 pub use store::{SharedStore, StoreHooks};
 
 /// A subscriber that takes every span and event, as Lambda's JSON logs do,

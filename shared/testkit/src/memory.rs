@@ -23,7 +23,10 @@ use shopflow_ports::{PriorityChange, Reprioritization};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
+mod archive;
 mod shipments;
+
+pub use archive::{MemoryBucket, MemorySecrets};
 
 #[derive(Debug, Default)]
 struct State {
@@ -60,6 +63,8 @@ struct State {
     /// Polled carriers' parcels in flight, and when each is next due.
     polls: BTreeMap<(Carrier, TrackingNumber), Timestamp>,
     fulfilments: HashMap<IdempotencyKey, FulfilmentReceipt>,
+    /// Small raw payloads kept, gzipped, by reference.
+    raw_payloads: BTreeMap<String, Vec<u8>>,
 }
 
 impl State {

@@ -414,3 +414,14 @@ impl<H: StoreHooks> ShipmentStore for SharedStore<H> {
         self.hooks.record_tracking(&self.memory, update).await
     }
 }
+
+#[async_trait]
+impl<H: StoreHooks> shopflow_ports::InlineArchive for SharedStore<H> {
+    async fn keep_inline(
+        &self,
+        payload: &shopflow_ports::RawPayload,
+        gzipped: &[u8],
+    ) -> Result<String, StoreError> {
+        self.memory.keep_inline(payload, gzipped).await
+    }
+}

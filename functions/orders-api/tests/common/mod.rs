@@ -154,47 +154,12 @@ impl History {
         number: &str,
         reports: &[(&str, shopflow_domain::TrackingStatus)],
     ) {
-        use shopflow_domain::{
-            Carrier, Journey, Shipment, ShipmentId, ShippedLine, TrackingNumber,
-        };
+        use shopflow_domain::Carrier;
         let order = self.store.memory().order(id).await.unwrap().unwrap();
-        let lines: Vec<ShippedLine> = order
-            .lines
-            .iter()
-            .map(|line| ShippedLine {
-                sku: line.sku.clone(),
-                quantity: line.quantity,
-            })
-            .collect();
-        let shipping = order.ship(&warehouse(), &lines).unwrap();
-        let shipment = Shipment {
-            id: ShipmentId::from_ulid(Ulid::generate()),
-            order_id: id,
-            customer_id: order.customer_id.clone(),
-            warehouse: warehouse(),
-            carrier: Carrier::Usps,
-            tracking_number: TrackingNumber::parse(number).unwrap(),
-            lines,
-            journey: Journey::default(),
-            created_at: self.tick(),
-            created_by: format!("admin:{ADMIN}"),
-            version: 1,
-        };
-        let key = shopflow_ports::IdempotencyKey {
-            scope: "fulfil".into(),
-            key: number.into(),
-        };
-        let fulfilment = shopflow_ports::Fulfilment::new(
-            &order,
-            shipping,
-            shipment,
-            &Actor::Admin(shopflow_domain::CustomerId::parse(ADMIN).unwrap()),
-            key,
-            String::new(),
-        );
-        shopflow_ports::ShipmentStore::fulfil(self.store.memory(), &fulfilment)
-            .await
-            .unwrap();
+        let at = self.tick();
+        let shipment =
+            shopflow_testkit::ship_all(self.store.memory(), &order, Carrier::Usps, number, at)
+                .await;
         for (code, status) in reports {
             let report = shopflow_domain::TrackingEvent {
                 carrier_event_id: None,
@@ -209,7 +174,7 @@ impl History {
             shopflow_ports::take_in_reports(
                 self.store.memory(),
                 Carrier::Usps,
-                &fulfilment.shipment.tracking_number,
+                &shipment.tracking_number,
                 vec![report],
                 &Actor::System("courier-webhook"),
                 at,

@@ -1,0 +1,219 @@
+//! Shipments end to end on the local stack: an order checked out, paid,
+//! shipped through the fulfilment API, then tracked by its carrier's
+//! pushes through the real webhook (signed as the carrier signs, with the
+//! secrets the stack put into SSM) until it is delivered.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use shopflow_domain::{Carrier, Timestamp};
+use shopflow_testkit::couriers::{self, Journey};
+use shopflow_tests::{Api, fulfil, paid_order, stack, tracking_number, unique, warehouses};
+use std::time::Duration;
+
+/// A fresh SKU with `units` in the first warehouse.
+async fn stocked(api: &Api, units: u32) -> String {
+    let sku = unique("SHIPE2E");
+    api.product_with_stock(&stack().admin(), &sku, 1_500, &[(&warehouses()[0], units)])
+        .await;
+    sku
+}
+
+/// The order's timeline, as staff read it, once `check` holds.
+async fn timeline_once(api: &Api, id: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply = api
+            .get(&format!("/v1/orders/{id}/timeline"), &stack().admin())
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let entries = reply.body["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if check(&entries) || std::time::Instant::now() > deadline {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn kinds(entries: &[Value], lane: &str) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|entry| entry["lane"] == lane)
+        .map(|entry| entry["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Checkout → paid → shipped by `carrier` → its whole journey pushed as
+/// the carrier pushes it → delivered, with both lanes on the timeline.
+async fn a_journey_ends_delivered(
+    carrier: Carrier,
+    push: impl AsyncFn(&Api, &str, &[couriers::Scan]) -> u16,
+) {
+    let api = stack().api();
+    let sku = stocked(&api, 2).await;
+    let (id, buyer) = paid_order(&api, &[(&sku, 2)]).await;
+    let number = tracking_number("E2E");
+    let shipped = fulfil(
+        &api,
+        &id,
+        &warehouses()[0],
+        carrier.as_str(),
+        &number,
+        &[(&sku, 2)],
+    )
+    .await;
+    assert_eq!(shipped.status, 201, "{}", shipped.body);
+    assert_eq!(shipped.body["order"]["fulfillment_status"], "shipped");
+    let shipment = shipped.body["shipment"]["id"].as_str().unwrap().to_owned();
+
+    // The carrier's first scan comes after the shipment was made.
+    let start = Timestamp::from_millis(shopflow_lambda_kit::now().as_millis() + 1_000);
+    let scans = Journey::Delivered.scans(carrier, start);
+    assert_eq!(push(&api, &number, &scans).await, 200);
+
+    let order = api
+        .order_once(&id, &buyer, |order| {
+            order["fulfillment_status"] == "delivered"
+        })
+        .await;
+    assert_eq!(order["fulfillment_status"], "delivered", "{order:#}");
+    assert_eq!(order["status"], "completed");
+    let events = api
+        .get(
+            &format!("/v1/shipments/{shipment}/events"),
+            &stack().admin(),
+        )
+        .await;
+    assert_eq!(events.body["status"], "delivered");
+    assert_eq!(events.body["events"].as_array().unwrap().len(), scans.len());
+    let raw_ref = events.body["events"][0]["raw_ref"].as_str().unwrap();
+    assert!(raw_ref.starts_with("dynamodb:RAW#"), "{raw_ref}");
+    let entries = timeline_once(&api, &id, |entries| {
+        kinds(entries, "delivery").len() > scans.len()
+    })
+    .await;
+    let business = kinds(&entries, "business");
+    for kind in [
+        "order.created",
+        "order.paid",
+        "order.shipped",
+        "order.delivered",
+    ] {
+        assert!(business.contains(&kind.to_owned()), "{business:?}");
+    }
+    let delivery = kinds(&entries, "delivery");
+    assert_eq!(delivery[0], "shipment.created");
+    assert_eq!(delivery.len(), 1 + scans.len(), "{delivery:?}");
+}
+
+#[tokio::test]
+async fn an_order_shipped_by_usps_is_delivered_through_signed_pushes() {
+    a_journey_ends_delivered(Carrier::Usps, async |api, number, scans| {
+        let body = couriers::usps_push(number, scans);
+        let headers = couriers::usps_signature(
+            shopflow_local::secrets::LOCAL_USPS_SECRET,
+            shopflow_lambda_kit::now(),
+            &body,
+        );
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        api.send(
+            "POST",
+            "/v1/webhooks/couriers/usps",
+            None,
+            &headers,
+            Some(body),
+        )
+        .await
+        .status
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_order_shipped_by_dhl_is_delivered_through_its_token_pushes() {
+    a_journey_ends_delivered(Carrier::Dhl, async |api, number, scans| {
+        let body = couriers::dhl_push(number, scans);
+        let headers = [("dhl-api-key", shopflow_local::secrets::LOCAL_DHL_TOKEN)];
+        api.send(
+            "POST",
+            "/v1/webhooks/couriers/dhl",
+            None,
+            &headers,
+            Some(body),
+        )
+        .await
+        .status
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_push_without_the_carriers_secret_is_refused_on_the_stack() {
+    let api = stack().api();
+    let body = couriers::usps_push("9400100000000000000000", &[]);
+    let reply = api
+        .send("POST", "/v1/webhooks/couriers/usps", None, &[], Some(body))
+        .await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_large_push_is_kept_in_the_raw_payload_bucket() {
+    let api = stack().api();
+    let sku = stocked(&api, 1).await;
+    let (id, _) = paid_order(&api, &[(&sku, 1)]).await;
+    let number = tracking_number("BIG");
+    let shipped = fulfil(&api, &id, &warehouses()[0], "usps", &number, &[(&sku, 1)]).await;
+    let shipment = shipped.body["shipment"]["id"].as_str().unwrap().to_owned();
+    // 800 scans (about 200 KB) compress past what the table keeps.
+    let start = shopflow_lambda_kit::now();
+    let scans: Vec<couriers::Scan> = (0..800)
+        .map(|minute| couriers::Scan {
+            status: shopflow_domain::TrackingStatus::InTransit,
+            at: start.plus_secs(60 * minute),
+            city: "HUB",
+        })
+        .collect();
+    let body = couriers::usps_push(&number, &scans);
+    let headers =
+        couriers::usps_signature(shopflow_local::secrets::LOCAL_USPS_SECRET, start, &body);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let reply = api
+        .send(
+            "POST",
+            "/v1/webhooks/couriers/usps",
+            None,
+            &headers,
+            Some(body),
+        )
+        .await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let events = api
+        .get(
+            &format!("/v1/shipments/{shipment}/events"),
+            &stack().admin(),
+        )
+        .await;
+    let raw_ref = events.body["events"][0]["raw_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bucket = &stack().spec.buckets[0];
+    let key = raw_ref
+        .strip_prefix(&format!("s3://{bucket}/"))
+        .unwrap_or_else(|| panic!("{raw_ref}"));
+    let clients = stack().clients().await;
+    let object = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.content_type(), Some("application/gzip"));
+}
