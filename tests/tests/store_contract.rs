@@ -580,13 +580,13 @@ async fn a_raised_priority_reorders_the_queue(store: &impl Store) {
 async fn job_runs_read_back_newest_first(store: &impl Store) {
     let job = format!("contract-{}", Ulid::generate());
     for n in 0..3 {
-        let run = JobRun {
-            id: Ulid::generate(),
-            job: job.clone(),
-            started_at: now(),
-            finished_at: now(),
-            report: serde_json::json!({ "n": n }),
-        };
+        let run = JobRun::finished(
+            &job,
+            now(),
+            now(),
+            shopflow_ports::RunSummary::default(),
+            &serde_json::json!({ "n": n }),
+        );
         store.record_run(&run).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
@@ -724,6 +724,61 @@ async fn a_fulfilment_ships_reserved_units_once(store: &impl Store) {
     assert_eq!(stock[0].1.on_hand, 1, "nothing refused took stock");
 }
 
+/// Runs list newest first within one job and across jobs, from a time
+/// on, and each reads back by its id alone.
+async fn job_runs_list_per_job_and_read_by_id(store: &impl Store) {
+    let start = now();
+    let mut ours = Vec::new();
+    for (n, job) in ["courier-poller", "reservation-sweeper", "courier-poller"]
+        .into_iter()
+        .enumerate()
+    {
+        let at = start.plus_secs(n as u64);
+        let run = JobRun::finished(job, at, at, shopflow_ports::RunSummary::default(), &n);
+        store.record_run(&run).await.unwrap();
+        ours.push(run);
+    }
+    let ours_ids = |runs: &[JobRun]| runs.iter().map(|run| run.id).collect::<Vec<Ulid>>();
+
+    let pollers = store
+        .list_runs(&shopflow_ports::RunQuery {
+            job: Some("courier-poller".into()),
+            from: Some(start),
+            after: None,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    let mine: Vec<Ulid> = pollers
+        .items
+        .iter()
+        .map(|run| run.id)
+        .filter(|id| ours_ids(&ours).contains(id))
+        .collect();
+    assert_eq!(mine, [ours[2].id, ours[0].id]);
+    let all = store
+        .list_runs(&shopflow_ports::RunQuery {
+            job: None,
+            from: Some(start),
+            after: None,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    let mine: Vec<Ulid> = all
+        .items
+        .iter()
+        .map(|run| run.id)
+        .filter(|id| ours_ids(&ours).contains(id))
+        .collect();
+    assert_eq!(mine, [ours[2].id, ours[1].id, ours[0].id]);
+    assert_eq!(
+        store.run(ours[1].id).await.unwrap().as_ref(),
+        Some(&ours[1])
+    );
+    assert_eq!(store.run(Ulid::generate()).await.unwrap(), None);
+}
+
 /// A tracking update holds only on the shipment's version as read; one
 /// that delivers the order holds on the order's too, and moves it.
 async fn tracking_updates_hold_only_on_the_versions_read(store: &impl Store) {
@@ -847,6 +902,7 @@ contract!(
     job_runs_read_back_newest_first,
     a_raised_priority_reorders_the_queue,
     a_fulfilment_ships_reserved_units_once,
+    job_runs_list_per_job_and_read_by_id,
     tracking_updates_hold_only_on_the_versions_read,
 );
 

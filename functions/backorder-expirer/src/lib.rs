@@ -19,7 +19,7 @@ use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
 use shopflow_ports::{
     BackorderReader, BackorderStanding, BackorderStore, CancelOutcome, JobRun, JobRuns,
-    OrderLifecycle, STATUS_SHARDS, StandingEntry, StandingRange,
+    OrderLifecycle, RunSummary, STATUS_SHARDS, StandingEntry, StandingRange,
 };
 
 pub const FUNCTION: &str = "backorder-expirer";
@@ -243,14 +243,19 @@ impl<S: BackorderReader + BackorderStore + OrderLifecycle + JobRuns> App<S> {
             failed = report.failed,
             "backorder expiry finished"
         );
-        self.store
-            .record_run(&JobRun {
-                id: ulid::Ulid::generate(),
-                job: FUNCTION.to_owned(),
-                started_at,
-                finished_at: shopflow_lambda_kit::now(),
-                report: serde_json::to_value(report).unwrap_or_default(),
-            })
-            .await
+        let summary = RunSummary {
+            seen: report.examined,
+            found: report.cancelled + report.orders_cancelled,
+            errors: report.failed,
+            cut_short: false,
+        };
+        let run = JobRun::finished(
+            FUNCTION,
+            started_at,
+            shopflow_lambda_kit::now(),
+            summary,
+            report,
+        );
+        shopflow_lambda_kit::jobs::finish(&self.store, &run).await
     }
 }

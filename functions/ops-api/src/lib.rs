@@ -1,20 +1,26 @@
 //! Operations for staff: what waits in the consumers' dead-letter queues, and
-//! moving it back once the cause is fixed (docs/runbooks/dead-letters.md).
+//! moving it back once the cause is fixed (docs/runbooks/dead-letters.md);
+//! and the scheduled jobs' runs.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod job_runs;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, integral};
-use shopflow_ports::{DeadLetterRoute, DeadLetters};
+use shopflow_ports::{DeadLetterRoute, DeadLetters, JobRuns};
 use shopflow_sqs::SqsDeadLetters;
 use tracing::Instrument;
 
 pub const LIST_DEAD_LETTERS: &str = "GET /v1/admin/dead-letters";
 pub const REDRIVE_DEAD_LETTERS: &str = "POST /v1/admin/dead-letters/redrive";
+pub const LIST_JOB_RUNS: &str = "GET /v1/admin/job-runs";
+pub const GET_JOB_RUN: &str = "GET /v1/admin/job-runs/{id}";
 
 const DEFAULT_PEEK: usize = 20;
 const MAX_PEEK: usize = 100;
@@ -23,9 +29,10 @@ const MAX_REDRIVE: usize = 1_000;
 /// The function's name, in its logs, metrics and the registry.
 pub const FUNCTION: &str = "ops-api";
 
-pub struct App<D> {
+pub struct App<D, R> {
     dead_letters: D,
     routes: Vec<DeadLetterRoute>,
+    runs: R,
 }
 
 /// `DEAD_LETTER_QUEUES`: comma-separated `consumer:dead-letter-queue:queue` names.
@@ -50,8 +57,8 @@ pub fn routes_from(
     })
 }
 
-/// ops-api as deployed: on the consumers' SQS queues.
-pub type Deployed = App<SqsDeadLetters>;
+/// ops-api as deployed: on the consumers' SQS queues and the table.
+pub type Deployed = App<SqsDeadLetters, DynamoStore>;
 
 impl Function for Deployed {
     const NAME: &'static str = FUNCTION;
@@ -60,6 +67,7 @@ impl Function for Deployed {
         Ok(Self::new(
             SqsDeadLetters::from_config(&shared.aws.sqs),
             routes_from(env)?,
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
         ))
     }
 }
@@ -81,11 +89,12 @@ struct RedriveBody {
     max: Option<i64>,
 }
 
-impl<D: DeadLetters> App<D> {
-    pub fn new(dead_letters: D, routes: Vec<DeadLetterRoute>) -> Self {
+impl<D: DeadLetters, R: JobRuns> App<D, R> {
+    pub fn new(dead_letters: D, routes: Vec<DeadLetterRoute>, runs: R) -> Self {
         Self {
             dead_letters,
             routes,
+            runs,
         }
     }
 
@@ -96,6 +105,8 @@ impl<D: DeadLetters> App<D> {
             match http::route_key(&request).as_deref() {
                 Some(LIST_DEAD_LETTERS) => self.list(&request).await,
                 Some(REDRIVE_DEAD_LETTERS) => self.redrive(&request).await,
+                Some(LIST_JOB_RUNS) => self.list_runs(&request).await,
+                Some(GET_JOB_RUN) => self.get_run(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }

@@ -15,7 +15,10 @@ use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::{config, now};
-use shopflow_ports::{ChangeError, OrderLifecycle, Page, STATUS_SHARDS, StatusChange, StoreError};
+use shopflow_ports::{
+    ChangeError, JobRun, JobRuns, OrderLifecycle, Page, RunSummary, STATUS_SHARDS, StatusChange,
+    StoreError,
+};
 use std::time::{Duration, Instant};
 
 const ACTOR: Actor = Actor::System("reservation-sweeper");
@@ -123,6 +126,17 @@ enum Outcome {
 }
 
 impl SweepReport {
+    /// The run in the terms every job shares.
+    fn summary(&self) -> RunSummary {
+        let found = self.expired_orders + self.drafts_cancelled;
+        RunSummary {
+            seen: found + self.skipped + self.failed,
+            found,
+            errors: self.failed,
+            cut_short: self.incomplete,
+        }
+    }
+
     fn count(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Expired(units) => {
@@ -139,7 +153,7 @@ impl SweepReport {
 /// Drafts nobody submitted for this long are cancelled.
 pub const DRAFT_LIFETIME_SECS: u64 = 30 * 60;
 
-impl<S: OrderLifecycle> App<S> {
+impl<S: OrderLifecycle + JobRuns> App<S> {
     pub fn new(store: S, limits: SweepLimits) -> Self {
         Self { store, limits }
     }
@@ -152,6 +166,7 @@ impl<S: OrderLifecycle> App<S> {
     }
 
     pub async fn sweep(&self, now: Timestamp) -> SweepReport {
+        let started_at = shopflow_lambda_kit::now();
         let started = Instant::now();
         let mut report = SweepReport::default();
         for job in [Job::LapsedReservations, Job::AbandonedDrafts] {
@@ -214,6 +229,16 @@ impl<S: OrderLifecycle> App<S> {
             incomplete = report.incomplete,
             "reservation sweep finished"
         );
+        let run = JobRun::finished(
+            "reservation-sweeper",
+            started_at,
+            shopflow_lambda_kit::now(),
+            report.summary(),
+            &report,
+        );
+        if let Err(error) = shopflow_lambda_kit::jobs::finish(&self.store, &run).await {
+            tracing::error!(%error, "the sweep's run could not be recorded");
+        }
         report
     }
 

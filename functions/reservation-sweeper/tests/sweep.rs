@@ -44,6 +44,18 @@ async fn lapsed_unpaid_orders_expire_and_hand_their_reserved_stock_back() {
     }
     assert_eq!((shop.reserved(TEE), shop.reserved(MUG)), (0, 0));
     assert_eq!(shop.stock(TEE).on_hand, ON_HAND, "expiry moves no goods");
+    let runs = shop.runs().await;
+    assert_eq!(runs.len(), 1, "each sweep is recorded");
+    assert_eq!(
+        runs[0].summary,
+        shopflow_ports::RunSummary {
+            seen: 3,
+            found: 3,
+            errors: 0,
+            cut_short: false
+        }
+    );
+    assert_eq!(runs[0].report["released_units"], 10);
 
     for (id, paying, released) in [
         (both, PaymentStatus::Awaiting, lines(2, 1)),

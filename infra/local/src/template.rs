@@ -667,6 +667,18 @@ mod tests {
                 missing.push(format!("{}: depth", queue.name));
             }
         }
+        // Every scheduled job: stale when no run succeeded in twice its
+        // period, and each is one that records its runs.
+        for binary in &spec.scheduled {
+            if !watches("shopflow", "JobSucceeded", "Function", binary) {
+                missing.push(format!("{binary}: JobSucceeded"));
+            }
+            if !shopflow_ports::SCHEDULED_JOBS.contains(&binary.as_str()) {
+                missing.push(format!(
+                    "{binary}: not among the jobs whose runs staff read"
+                ));
+            }
+        }
         // Scheduled jobs report what they could not do.
         if !watches(
             "shopflow",

@@ -1,20 +1,18 @@
 //! Reads of backorders: one by id (gsi2), a customer's or an order's
 //! (gsi1), a whole queue (the table), a backorder's allocations, and pages
-//! of the standing index (gsi3) for the expirer and the metrics; and the
-//! records of scheduled jobs' runs.
+//! of the standing index (gsi3) for the expirer and the metrics.
 
 use super::items::{
-    AllocationItem, BackorderItem, JobRunItem, PriorityChangeItem, allocations_partition,
-    backorder_by_id, backorder_key, backorder_queue, customer_backorders_prefix,
-    customer_orders_partition, job_runs_partition, priority_changes_partition, standing_named,
-    standing_sort,
+    AllocationItem, BackorderItem, PriorityChangeItem, allocations_partition, backorder_by_id,
+    backorder_key, backorder_queue, customer_backorders_prefix, customer_orders_partition,
+    priority_changes_partition, standing_named, standing_sort,
 };
 use super::{DynamoStore, Item, corrupt, s, sdk};
 use async_trait::async_trait;
 use shopflow_domain::{Backorder, BackorderId, BackorderStatus, Timestamp};
 use shopflow_ports::{
-    AllocationRecord, BackorderReader, BackorderScope, BackorderStanding, JobRun, JobRuns, Page,
-    PriorityChange, StandingEntry, StandingRange, StoreError,
+    AllocationRecord, BackorderReader, BackorderScope, BackorderStanding, Page, PriorityChange,
+    StandingEntry, StandingRange, StoreError,
 };
 use std::collections::HashMap;
 
@@ -184,35 +182,4 @@ fn backorders(items: Vec<Item>) -> Result<Vec<Backorder>, StoreError> {
                 .map_err(corrupt("backorder"))
         })
         .collect()
-}
-
-#[async_trait]
-impl JobRuns for DynamoStore {
-    async fn record_run(&self, run: &JobRun) -> Result<(), StoreError> {
-        self.put_record(&JobRunItem::new(run), "job run").await
-    }
-
-    async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError> {
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(job_runs_partition(job)))
-            .scan_index_forward(false)
-            .limit(i32::from(limit))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?;
-        page.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, JobRunItem>(item)
-                    .map_err(corrupt("job run"))?
-                    .into_run()
-            })
-            .collect()
-    }
 }

@@ -1291,6 +1291,14 @@ pub struct JobRunItem {
     pub job: String,
     pub started_at: Timestamp,
     pub finished_at: Timestamp,
+    #[serde(default)]
+    pub seen: u64,
+    #[serde(default)]
+    pub found: u64,
+    #[serde(default)]
+    pub errors: u64,
+    #[serde(default)]
+    pub cut: bool,
     /// The job's report, as JSON.
     pub report: String,
     pub ttl: u64,
@@ -1311,6 +1319,10 @@ impl JobRunItem {
             job: run.job.clone(),
             started_at: run.started_at,
             finished_at: run.finished_at,
+            seen: run.summary.seen,
+            found: run.summary.found,
+            errors: run.summary.errors,
+            cut: run.summary.cut_short,
             report: run.report.to_string(),
             ttl: run.finished_at.as_secs() + JOB_RUN_TTL_SECS,
         }
@@ -1325,6 +1337,12 @@ impl JobRunItem {
             job: self.job,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            summary: shopflow_ports::RunSummary {
+                seen: self.seen,
+                found: self.found,
+                errors: self.errors,
+                cut_short: self.cut,
+            },
             report: serde_json::from_str(&self.report).map_err(|error| StoreError::Corrupt {
                 entity: "job run",
                 reason: error.to_string(),

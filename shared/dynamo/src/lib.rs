@@ -8,6 +8,7 @@ mod backorders;
 mod checkout;
 mod inventory;
 mod items;
+mod jobs;
 mod lifecycle;
 mod orders;
 mod payments;

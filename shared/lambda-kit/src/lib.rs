@@ -12,6 +12,7 @@ pub mod function;
 pub mod http;
 pub mod idempotency;
 pub mod integral;
+pub mod jobs;
 pub mod metrics;
 pub mod payments;
 pub mod problem;

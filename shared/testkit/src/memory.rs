@@ -9,7 +9,6 @@ use shopflow_domain::{
     OrderId, OrderStatus, PaymentAttempt, Product, Refund, RefundStatus, Shipment, ShipmentId, Sku,
     Stock, StockLevel, Timestamp, TrackingNumber, WarehouseId,
 };
-use shopflow_ports::FulfilmentReceipt;
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStanding, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
@@ -19,6 +18,7 @@ use shopflow_ports::{
     RestockError, Restocked, SaveSettingsError, SettingsRow, StandingEntry, StandingRange,
     StatusChange, StatusCount, StoreError, WebhookInbox,
 };
+use shopflow_ports::FulfilmentReceipt;
 use shopflow_ports::{PriorityChange, Reprioritization};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -946,14 +946,40 @@ impl JobRuns for MemoryStore {
     }
 
     async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError> {
-        Ok(self
+        let query = shopflow_ports::RunQuery {
+            job: Some(job.to_owned()),
+            from: None,
+            after: None,
+            limit,
+        };
+        Ok(self.list_runs(&query).await?.items)
+    }
+
+    async fn list_runs(
+        &self,
+        query: &shopflow_ports::RunQuery,
+    ) -> Result<Page<JobRun, ulid::Ulid>, StoreError> {
+        let mut runs: Vec<JobRun> = self
             .state()
             .runs
             .iter()
-            .rev()
-            .filter(|run| run.job == job)
-            .take(usize::from(limit))
+            .filter(|run| query.job.as_ref().is_none_or(|job| &run.job == job))
+            .filter(|run| {
+                query
+                    .from
+                    .is_none_or(|from| run.id.timestamp_ms() >= from.as_millis())
+            })
+            .filter(|run| query.after.is_none_or(|after| run.id < after))
             .cloned()
-            .collect())
+            .collect();
+        runs.sort_by_key(|run| std::cmp::Reverse(run.id));
+        let more = runs.len() > usize::from(query.limit);
+        runs.truncate(usize::from(query.limit));
+        let next = more.then(|| runs.last().map(|run| run.id)).flatten();
+        Ok(Page { items: runs, next })
+    }
+
+    async fn run(&self, id: ulid::Ulid) -> Result<Option<JobRun>, StoreError> {
+        Ok(self.state().runs.iter().find(|run| run.id == id).cloned())
     }
 }

@@ -379,6 +379,17 @@ impl<H: StoreHooks> JobRuns for SharedStore<H> {
     async fn runs(&self, job: &str, limit: u16) -> Result<Vec<JobRun>, StoreError> {
         self.memory.runs(job, limit).await
     }
+
+    async fn list_runs(
+        &self,
+        query: &shopflow_ports::RunQuery,
+    ) -> Result<Page<JobRun, ulid::Ulid>, StoreError> {
+        self.memory.list_runs(query).await
+    }
+
+    async fn run(&self, id: ulid::Ulid) -> Result<Option<JobRun>, StoreError> {
+        self.memory.run(id).await
+    }
 }
 
 #[async_trait]

@@ -12,6 +12,7 @@ use shopflow_testkit::{Claims, PAYMENTS, Reply, call, eventbridge_body, json_req
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+#[allow(unused_imports)]
 pub use shopflow_testkit::{admin, anonymous, customer};
 
 pub const LIST: &str = "/v1/admin/dead-letters";
@@ -149,15 +150,19 @@ impl DeadLetters for FakeDeadLetters {
 
 /// The ops API over fake dead-letter queues, routed as [`routes`] says.
 pub struct Ops {
-    app: App<FakeDeadLetters>,
+    app: App<FakeDeadLetters, shopflow_testkit::SharedStore>,
     pub queues: FakeDeadLetters,
+    /// Where the scheduled jobs' runs are kept.
+    pub store: shopflow_testkit::SharedStore,
 }
 
 impl Ops {
     pub fn new(queues: FakeDeadLetters) -> Self {
+        let store = shopflow_testkit::SharedStore::default();
         Self {
-            app: App::new(queues.clone(), routes()),
+            app: App::new(queues.clone(), routes(), store.clone()),
             queues,
+            store,
         }
     }
 

@@ -176,6 +176,13 @@ impl Shop {
         }
     }
 
+    /// The sweeper's recorded runs, newest first.
+    pub async fn runs(&self) -> Vec<shopflow_ports::JobRun> {
+        shopflow_ports::JobRuns::runs(self.store.memory(), "reservation-sweeper", 10)
+            .await
+            .unwrap()
+    }
+
     pub async fn status(&self, id: OrderId) -> OrderStatus {
         self.state(id).await.status
     }
