@@ -173,7 +173,7 @@ async fn a_large_push_is_kept_in_the_raw_payload_bucket() {
         .map(|minute| couriers::Scan {
             status: shopflow_domain::TrackingStatus::InTransit,
             at: start.plus_secs(60 * minute),
-            city: "HUB",
+            city: "HUB".into(),
         })
         .collect();
     let body = couriers::usps_push(&number, &scans);
@@ -216,4 +216,134 @@ async fn a_large_push_is_kept_in_the_raw_payload_bucket() {
         .await
         .unwrap();
     assert_eq!(object.content_type(), Some("application/gzip"));
+}
+
+/// Scans a polled carrier's fake API will answer for `number`.
+async fn scanned_at_the_carrier(
+    api: &Api,
+    carrier: Carrier,
+    number: &str,
+    scans: &[couriers::Scan],
+) {
+    let scans: Vec<Value> = scans
+        .iter()
+        .map(|scan| serde_json::json!({ "status": scan.status, "at": scan.at.to_rfc3339(), "city": scan.city }))
+        .collect();
+    let reply = api
+        .send(
+            "POST",
+            &format!("/_fake/carriers/{carrier}/parcels/{number}/scans"),
+            None,
+            &[],
+            Some(serde_json::json!({ "scans": scans }).to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Checkout → paid → shipped by a polled `carrier` whose API already knows
+/// the whole journey → the poller's runs (every 2 s on the test stack)
+/// take it in, within the carrier's budget, until the order is delivered.
+async fn a_polled_journey_ends_delivered(carrier: Carrier) -> String {
+    let api = stack().api();
+    let sku = stocked(&api, 1).await;
+    let (id, buyer) = paid_order(&api, &[(&sku, 1)]).await;
+    let number = tracking_number("POLL");
+    let start = Timestamp::from_millis(shopflow_lambda_kit::now().as_millis() + 1_000);
+    let scans = Journey::Delivered.scans(carrier, start);
+    scanned_at_the_carrier(&api, carrier, &number, &scans).await;
+
+    let shipped = fulfil(
+        &api,
+        &id,
+        &warehouses()[0],
+        carrier.as_str(),
+        &number,
+        &[(&sku, 1)],
+    )
+    .await;
+    assert_eq!(shipped.status, 201, "{}", shipped.body);
+
+    let order = api
+        .order_once(&id, &buyer, |order| {
+            order["fulfillment_status"] == "delivered"
+        })
+        .await;
+    assert_eq!(order["fulfillment_status"], "delivered", "{order:#}");
+    let shipment = shipped.body["shipment"]["id"].as_str().unwrap();
+    let events = api
+        .get(
+            &format!("/v1/shipments/{shipment}/events"),
+            &stack().admin(),
+        )
+        .await;
+    assert_eq!(events.body["events"].as_array().unwrap().len(), scans.len());
+    let entries = timeline_once(&api, &id, |entries| {
+        kinds(entries, "delivery").len() > scans.len()
+    })
+    .await;
+    assert_eq!(kinds(&entries, "delivery").len(), 1 + scans.len());
+    number
+}
+
+#[tokio::test]
+async fn an_order_shipped_by_canada_post_is_delivered_by_polling() {
+    a_polled_journey_ends_delivered(Carrier::CanadaPost).await;
+}
+
+#[tokio::test]
+async fn an_order_shipped_by_chit_chats_is_delivered_by_polling() {
+    a_polled_journey_ends_delivered(Carrier::ChitChats).await;
+}
+
+#[tokio::test]
+async fn a_carrier_that_fails_and_rate_limits_is_resumed_and_its_runs_say_so() {
+    let api = stack().api();
+    let script = serde_json::json!({ "answers": [
+        { "status": 500, "body": "{\"error\": \"oops\"}" },
+        { "status": 429, "retry_after": 3, "body": "{\"error\": \"slow down\"}" },
+    ] });
+    let reply = api
+        .send(
+            "POST",
+            "/_fake/carriers/chit_chats/script",
+            None,
+            &[],
+            Some(script.to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    a_polled_journey_ends_delivered(Carrier::ChitChats).await;
+
+    let runs = api
+        .get(
+            "/v1/admin/job-runs?job=courier-poller&limit=100",
+            &stack().admin(),
+        )
+        .await;
+    assert_eq!(runs.status, 200, "{}", runs.body);
+    let chit_chats: Vec<&Value> = runs.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| run["report"]["carriers"].as_array().unwrap())
+        .filter(|carrier| carrier["carrier"] == "chit_chats")
+        .collect();
+    assert!(
+        chit_chats.iter().any(|run| run["rate_limited"] == true),
+        "{chit_chats:#?}"
+    );
+    assert!(
+        chit_chats
+            .iter()
+            .any(|run| run["errors"].as_u64() > Some(0)),
+        "{chit_chats:#?}"
+    );
+    assert!(
+        chit_chats
+            .iter()
+            .any(|run| run["blocked_until"].is_string()),
+        "{chit_chats:#?}"
+    );
 }

@@ -27,7 +27,8 @@ use ulid::Ulid;
 
 /// What a behaviour needs of a store.
 trait Store:
-    CheckoutStore
+    shopflow_ports::PollingSchedule
+    + CheckoutStore
     + InventoryStore
     + OrderLifecycle
     + BackorderStore
@@ -38,7 +39,8 @@ trait Store:
 {
 }
 impl<S> Store for S where
-    S: CheckoutStore
+    S: shopflow_ports::PollingSchedule
+        + CheckoutStore
         + InventoryStore
         + OrderLifecycle
         + BackorderStore
@@ -779,6 +781,93 @@ async fn job_runs_list_per_job_and_read_by_id(store: &impl Store) {
     assert_eq!(store.run(Ulid::generate()).await.unwrap(), None);
 }
 
+/// A polled carrier's parcel joins its schedule due at once, is read
+/// back when due (never before), moves to its next check, and leaves; a
+/// budget saves only on the version read.
+async fn the_polling_schedule_and_budget_hold_on_what_was_read(store: &impl Store) {
+    use shopflow_domain::{Budget, Carrier, RateLimit};
+    let code = stocked(store, 1).await;
+    let order = paid(store, &code, 1).await;
+    let made = fulfilment(&order, &code, 1, Carrier::ChitChats, &fresh_number());
+    store.fulfil(&made).await.unwrap();
+    let ours = |entries: Vec<shopflow_ports::PollEntry>| {
+        entries
+            .into_iter()
+            .filter(|entry| entry.shipment_id == made.shipment.id)
+            .collect::<Vec<_>>()
+    };
+
+    let due = ours(
+        store
+            .due_parcels(Carrier::ChitChats, now(), 1_000)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].order_id, order.id);
+    let later = now().plus_secs(3_600);
+    store.reschedule(&due[0], later).await.unwrap();
+    assert!(
+        ours(
+            store
+                .due_parcels(Carrier::ChitChats, now(), 1_000)
+                .await
+                .unwrap()
+        )
+        .is_empty()
+    );
+    let then = ours(
+        store
+            .due_parcels(Carrier::ChitChats, later, 1_000)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(then[0].due, later);
+    store.unschedule(&then[0]).await.unwrap();
+    assert!(
+        ours(
+            store
+                .due_parcels(Carrier::ChitChats, later, 1_000)
+                .await
+                .unwrap()
+        )
+        .is_empty()
+    );
+    store.reschedule(&then[0], later).await.unwrap();
+    assert!(
+        ours(
+            store
+                .due_parcels(Carrier::ChitChats, later, 1_000)
+                .await
+                .unwrap()
+        )
+        .is_empty(),
+        "a parcel that left is not put back"
+    );
+
+    // Canada Post's budget is shared by every test: decide on what was read.
+    let limit = RateLimit::of(Carrier::CanadaPost).unwrap();
+    let read = store.budget(Carrier::CanadaPost).await.unwrap();
+    let budget = read.budget.unwrap_or_else(|| Budget::fresh(limit, now()));
+    let (taken, _) = budget.take(limit, now(), 1);
+    assert!(
+        store
+            .save_budget(Carrier::CanadaPost, &read, &taken)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_budget(Carrier::CanadaPost, &read, &taken)
+            .await
+            .unwrap(),
+        "a second save on the same read is refused"
+    );
+    let again = store.budget(Carrier::CanadaPost).await.unwrap();
+    assert_eq!(again.budget, Some(taken));
+    assert_eq!(again.version, read.version + 1);
+}
+
 /// A tracking update holds only on the shipment's version as read; one
 /// that delivers the order holds on the order's too, and moves it.
 async fn tracking_updates_hold_only_on_the_versions_read(store: &impl Store) {
@@ -903,6 +992,7 @@ contract!(
     a_raised_priority_reorders_the_queue,
     a_fulfilment_ships_reserved_units_once,
     job_runs_list_per_job_and_read_by_id,
+    the_polling_schedule_and_budget_hold_on_what_was_read,
     tracking_updates_hold_only_on_the_versions_read,
 );
 

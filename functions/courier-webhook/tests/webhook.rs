@@ -187,7 +187,7 @@ async fn a_large_push_is_kept_in_the_bucket_and_a_small_one_in_the_table() {
         scans.push(couriers::Scan {
             status: TrackingStatus::InTransit,
             at: now().minus_secs(86_400 - minute * 60),
-            city: "HUB",
+            city: "HUB".into(),
         });
     }
 

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod emulators;
+pub mod fake_carriers;
 pub mod mock_stripe;
 pub mod paths;
 pub mod queues;
@@ -24,6 +25,7 @@ use shopflow_lambda_kit::config::{self, ConfigError};
 use shopflow_lambda_kit::function::Shared;
 use shopflow_ports::Payments;
 use shopflow_stripe_mock::MockGateway;
+use shopflow_testkit::couriers::FakeCarriers;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -120,6 +122,29 @@ pub struct Options {
     pub paused_consumers: Vec<String>,
 }
 
+/// Template parameters that point the poller at the fake carriers served
+/// under `base`, as the shop's Canada Post and Chit Chats accounts.
+fn fake_carrier_parameters(base: &str) -> BTreeMap<String, String> {
+    [
+        ("PolledCarriers", "canada_post,chit_chats".to_owned()),
+        (
+            "CanadaPostApiBase",
+            format!("{base}{}canada_post", fake_carriers::PREFIX),
+        ),
+        (
+            "ChitChatsApiBase",
+            format!("{base}{}chit_chats", fake_carriers::PREFIX),
+        ),
+        (
+            "ChitChatsClientId",
+            fake_carriers::LOCAL_CHIT_CHATS_CLIENT_ID.to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
 /// The key the functions use with localstripe, which takes any `sk_` key.
 pub const LOCALSTRIPE_KEY: &str = "sk_test_shopflow_localstripe";
 
@@ -133,6 +158,8 @@ pub struct LocalStack {
     pub tokens: DevTokens,
     /// The mock Stripe every function shares, unless payments go to localstripe.
     pub mock: Option<MockGateway>,
+    /// The polled carriers' fake APIs the poller reads.
+    pub fake_carriers: FakeCarriers,
     /// localstripe's address, when payments go there.
     pub localstripe_endpoint: Option<String>,
     tasks: Vec<JoinHandle<()>>,
@@ -217,6 +244,12 @@ impl LocalStack {
             parameters.insert("StripeSecretKey".into(), LOCALSTRIPE_KEY.into());
             parameters.insert("StripeApiBase".into(), localstripe.endpoint());
         }
+        // The address first: the mock posts its webhooks to it and serves
+        // hosted checkout pages under it, and the poller reaches the fake
+        // carriers there.
+        let (listener, http) = server::bind(options.port).await?;
+        let base = format!("http://{http}");
+        parameters.extend(fake_carrier_parameters(&base));
         parameters.extend(options.parameters.clone());
         let spec = StackSpec::load(&template_path(), &parameters)?;
         let dynamodb = emulators::start_dynamodb_local(&repo, &installed)?;
@@ -225,11 +258,7 @@ impl LocalStack {
         let queue_urls = resources::create(&clients, &spec).await?;
         secrets::seed(&clients, &spec).await?;
 
-        // The address first: the mock posts its webhooks to it and serves
-        // hosted checkout pages under it.
-        let (listener, http) = server::bind(options.port).await?;
         let webhook_env = spec.environment_of("stripe-webhook");
-        let base = format!("http://{http}");
         let mock = MockGateway::new(format!("{base}{}checkout", mock_stripe::PREFIX))
             .posting_webhooks(
                 format!("{base}/v1/webhooks/stripe"),
@@ -291,6 +320,7 @@ impl LocalStack {
         }
 
         let tokens = dev_tokens();
+        let fake_carriers = FakeCarriers::default();
         if options.seed_demo_catalog {
             seed::demo_catalog(&functions, &tokens, &spec)
                 .await
@@ -301,6 +331,7 @@ impl LocalStack {
             functions,
             tokens.clone(),
             localstripe.is_none().then(|| mock.clone()),
+            fake_carriers.clone(),
         ));
         tasks.push(tokio::spawn(server::serve(listener, router)));
         let localstripe_endpoint = localstripe.as_ref().map(Emulator::endpoint);
@@ -320,6 +351,7 @@ impl LocalStack {
             queue_urls,
             tokens,
             mock: localstripe.is_none().then_some(mock),
+            fake_carriers,
             localstripe_endpoint,
             tasks,
             _emulators: [Some(dynamodb), Some(moto), localstripe]

@@ -47,6 +47,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         queue::<payment_actions::Deployed>(),
         scheduled::<reservation_sweeper::Deployed>(),
         scheduled::<backorder_expirer::Deployed>(),
+        scheduled::<courier_poller::Deployed>(),
         stream::<outbox_relay::Deployed>(),
     ]
 }

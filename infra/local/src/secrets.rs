@@ -12,10 +12,20 @@ pub const LOCAL_USPS_SECRET: &str = "usps_local_webhook_secret";
 /// The token DHL sends on the local stack.
 pub const LOCAL_DHL_TOKEN: &str = "dhl_local_push_token";
 
+/// Canada Post's `username:password` on the local stack (its fake checks it).
+pub const LOCAL_CANADA_POST_CREDENTIALS: &str = "shopflow-local:canada-post-password";
+/// Chit Chats' access token on the local stack.
+pub const LOCAL_CHIT_CHATS_TOKEN: &str = "chitchats_local_token";
+
 /// Each environment variable naming a secret's parameter, and the local value.
 const LOCAL_SECRETS: &[(&str, &str)] = &[
     ("USPS_SECRET_PARAMETER", LOCAL_USPS_SECRET),
     ("DHL_TOKEN_PARAMETER", LOCAL_DHL_TOKEN),
+    (
+        "CANADA_POST_CREDENTIALS_PARAMETER",
+        LOCAL_CANADA_POST_CREDENTIALS,
+    ),
+    ("CHIT_CHATS_TOKEN_PARAMETER", LOCAL_CHIT_CHATS_TOKEN),
 ];
 
 /// The parameters the functions' environments name, with their local values.

@@ -2,10 +2,10 @@
 //! verify the bearer token, match the route, build the payload-v2 event and
 //! invoke the function's own handler.
 
-use crate::mock_stripe;
 use crate::paths::match_path;
 use crate::template::RouteSpec;
 use crate::token::DevTokens;
+use crate::{fake_carriers, mock_stripe};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -14,6 +14,7 @@ use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_stripe_mock::MockGateway;
+use shopflow_testkit::couriers::FakeCarriers;
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::future::Future;
@@ -35,6 +36,8 @@ pub struct Router {
     tokens: DevTokens,
     /// The mock Stripe whose customer side is served under `/_mock/stripe/`.
     mock_stripe: Option<MockGateway>,
+    /// The polled carriers' fake APIs, served under `/_fake/carriers/`.
+    fake_carriers: FakeCarriers,
 }
 
 fn respond(status: u16, body: &str) -> hyper::Response<Full<Bytes>> {
@@ -62,12 +65,14 @@ impl Router {
         functions: HashMap<String, HttpHandler>,
         tokens: DevTokens,
         mock_stripe: Option<MockGateway>,
+        fake_carriers: FakeCarriers,
     ) -> Self {
         Self {
             routes,
             functions,
             tokens,
             mock_stripe,
+            fake_carriers,
         }
     }
 
@@ -100,6 +105,35 @@ impl Router {
             };
             let (status, answer) = mock_stripe::answer(mock, &method, &path, &bytes).await;
             return respond(status, &answer.to_string());
+        }
+        if path.starts_with(fake_carriers::PREFIX) {
+            let authorization = parts
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let bytes = match read_body(body).await {
+                Ok(bytes) => bytes,
+                Err(too_large) => return too_large,
+            };
+            let answer = fake_carriers::answer(
+                &self.fake_carriers,
+                &method,
+                &path,
+                authorization.as_deref(),
+                &bytes,
+            );
+            let mut response = respond(answer.status, &answer.body);
+            response.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static(answer.content_type),
+            );
+            if let Some(secs) = answer.retry_after_secs {
+                response
+                    .headers_mut()
+                    .insert("retry-after", hyper::header::HeaderValue::from(secs));
+            }
+            return response;
         }
         let matched = self.route_for(&method, &path);
         let Some((route, path_parameters)) = matched else {
@@ -210,6 +244,7 @@ mod tests {
             HashMap::new(),
             DevTokens::new(b"k", "i", "a"),
             None,
+            FakeCarriers::default(),
         );
         let best = |path: &str| router.route_for("GET", path).map(|(r, _)| r.path.clone());
         assert_eq!(

@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod money;
 pub mod order;
 pub mod payment;
+pub mod polling;
 pub mod reports;
 pub mod shipment;
 pub mod status;
@@ -37,6 +38,7 @@ pub use payment::{
     CapturePolicy, CaptureState, Payment, PaymentAttempt, PaymentOutcome, PaymentReport, Refund,
     RefundError, RefundStatus, Settlement,
 };
+pub use polling::{Budget, RateLimit};
 pub use reports::{GiveBackReason, PaymentDecision};
 pub use shipment::{ShipError, Shipment, ShipmentId, ShippedLine, Shipping, Tracked};
 pub use status::{

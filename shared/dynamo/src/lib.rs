@@ -12,6 +12,7 @@ mod jobs;
 mod lifecycle;
 mod orders;
 mod payments;
+mod polling;
 mod search;
 mod shipments;
 mod webhooks;

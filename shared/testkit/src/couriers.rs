@@ -5,16 +5,20 @@
 //! journey it was built from. The handler tests and the local stack's
 //! courier simulator both build payloads here.
 
+use async_trait::async_trait;
 use serde_json::{Value, json};
 use shopflow_couriers::{canada_post, chit_chats, dhl, usps};
-use shopflow_domain::{Carrier, Timestamp, TrackingStatus};
+use shopflow_domain::{Carrier, Timestamp, TrackingNumber, TrackingStatus};
+use shopflow_ports::{CarrierAnswer, CarrierCallError, TrackingApi};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 /// One thing that happened to a parcel, somewhere, at some time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scan {
     pub status: TrackingStatus,
     pub at: Timestamp,
-    pub city: &'static str,
+    pub city: String,
 }
 
 /// The journeys the simulator replays, each a scan a minute from `start`.
@@ -75,7 +79,7 @@ impl Journey {
             .map(|(minute, (status, city))| Scan {
                 status: *status,
                 at: start.plus_secs(60 * minute as u64),
-                city,
+                city: (*city).to_owned(),
             })
             .collect()
     }
@@ -231,6 +235,107 @@ pub fn chit_chats_shipment(number: &str, scans: &[Scan]) -> String {
         }
     })
     .to_string()
+}
+
+/// A scripted answer a fake carrier gives instead of the parcel's journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scripted {
+    /// This status, `Retry-After` and body.
+    Status(u16, Option<u64>, String),
+    /// No answer at all (a timeout).
+    NoAnswer,
+}
+
+/// The polled carriers' tracking APIs, faked: each parcel answers its
+/// scans so far as its carrier would, unless the carrier's script says
+/// its next calls fail or are refused. Every call is counted. Clones share
+/// everything, so a test keeps one while the poller owns another; the
+/// local stack serves one over HTTP for the real client.
+#[derive(Debug, Default, Clone)]
+pub struct FakeCarriers {
+    scans: Arc<Mutex<HashMap<String, Vec<Scan>>>>,
+    scripts: Arc<Mutex<HashMap<Carrier, VecDeque<Scripted>>>>,
+    calls: Arc<Mutex<Vec<(Carrier, String)>>>,
+}
+
+impl FakeCarriers {
+    /// The parcel's scans so far are `scans`.
+    pub fn scanned(&self, number: &str, scans: Vec<Scan>) {
+        lock(&self.scans).insert(number.to_owned(), scans);
+    }
+
+    /// The parcel has also been scanned `scans`.
+    pub fn scan_more(&self, number: &str, scans: Vec<Scan>) {
+        lock(&self.scans)
+            .entry(number.to_owned())
+            .or_default()
+            .extend(scans);
+    }
+
+    /// `carrier`'s next calls answer these, in order, whatever they ask about.
+    pub fn then(&self, carrier: Carrier, answers: impl IntoIterator<Item = Scripted>) {
+        lock(&self.scripts)
+            .entry(carrier)
+            .or_default()
+            .extend(answers);
+    }
+
+    /// Every call made so far: carrier and parcel.
+    pub fn calls(&self) -> Vec<(Carrier, String)> {
+        lock(&self.calls).clone()
+    }
+
+    /// What `carrier` answers about `number` now; `None` for no answer.
+    pub fn answer(&self, carrier: Carrier, number: &str) -> Option<CarrierAnswer> {
+        lock(&self.calls).push((carrier, number.to_owned()));
+        let scripted = lock(&self.scripts)
+            .get_mut(&carrier)
+            .and_then(VecDeque::pop_front);
+        match scripted {
+            Some(Scripted::NoAnswer) => return None,
+            Some(Scripted::Status(status, retry_after_secs, body)) => {
+                return Some(CarrierAnswer {
+                    status,
+                    retry_after_secs,
+                    body: body.into_bytes(),
+                });
+            }
+            None => {}
+        }
+        let scans = lock(&self.scans).get(number).cloned().unwrap_or_default();
+        let (status, body) = match carrier {
+            Carrier::CanadaPost if scans.is_empty() => (404, canada_post_no_history()),
+            Carrier::CanadaPost => (200, canada_post_detail(number, &scans)),
+            Carrier::ChitChats => (200, chit_chats_shipment(number, &scans)),
+            Carrier::Usps | Carrier::Dhl => (404, "{}".to_owned()),
+        };
+        Some(CarrierAnswer {
+            status,
+            retry_after_secs: None,
+            body: body.into_bytes(),
+        })
+    }
+}
+
+#[async_trait]
+impl TrackingApi for FakeCarriers {
+    async fn track(
+        &self,
+        carrier: Carrier,
+        number: &TrackingNumber,
+    ) -> Result<CarrierAnswer, CarrierCallError> {
+        self.answer(carrier, number.as_str())
+            .ok_or_else(|| CarrierCallError::NoAnswer {
+                carrier,
+                reason: "timed out".into(),
+            })
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

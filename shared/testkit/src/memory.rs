@@ -3,6 +3,7 @@
 //! reserves every line or nothing.
 
 use async_trait::async_trait;
+use shopflow_domain::Budget;
 use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, Carrier, CustomerId, Order,
@@ -18,7 +19,7 @@ use shopflow_ports::{
     RestockError, Restocked, SaveSettingsError, SettingsRow, StandingEntry, StandingRange,
     StatusChange, StatusCount, StoreError, WebhookInbox,
 };
-use shopflow_ports::FulfilmentReceipt;
+use shopflow_ports::{FulfilmentReceipt, PollEntry};
 use shopflow_ports::{PriorityChange, Reprioritization};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -60,8 +61,10 @@ struct State {
     shipments: BTreeMap<ShipmentId, Shipment>,
     /// Tracking numbers claimed, by carrier.
     tracking: HashMap<(Carrier, TrackingNumber), ShipmentId>,
-    /// Polled carriers' parcels in flight, and when each is next due.
-    polls: BTreeMap<(Carrier, TrackingNumber), Timestamp>,
+    /// Polled carriers' parcels in flight, each with when it is next due.
+    polls: BTreeMap<(Carrier, TrackingNumber), PollEntry>,
+    /// Each polled carrier's budget and its version.
+    budgets: HashMap<Carrier, (Budget, u64)>,
     fulfilments: HashMap<IdempotencyKey, FulfilmentReceipt>,
     /// Small raw payloads kept, gzipped, by reference.
     raw_payloads: BTreeMap<String, Vec<u8>>,

@@ -436,3 +436,44 @@ impl<H: StoreHooks> shopflow_ports::InlineArchive for SharedStore<H> {
         self.memory.keep_inline(payload, gzipped).await
     }
 }
+
+#[async_trait]
+impl<H: StoreHooks> shopflow_ports::PollingSchedule for SharedStore<H> {
+    async fn due_parcels(
+        &self,
+        carrier: Carrier,
+        now: Timestamp,
+        limit: u16,
+    ) -> Result<Vec<shopflow_ports::PollEntry>, StoreError> {
+        self.memory.due_parcels(carrier, now, limit).await
+    }
+
+    async fn reschedule(
+        &self,
+        entry: &shopflow_ports::PollEntry,
+        due: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.memory.reschedule(entry, due).await
+    }
+
+    async fn unschedule(&self, entry: &shopflow_ports::PollEntry) -> Result<(), StoreError> {
+        self.memory.unschedule(entry).await
+    }
+
+    async fn parcels_in_flight(&self, carrier: Carrier) -> Result<u64, StoreError> {
+        self.memory.parcels_in_flight(carrier).await
+    }
+
+    async fn budget(&self, carrier: Carrier) -> Result<shopflow_ports::KeptBudget, StoreError> {
+        self.memory.budget(carrier).await
+    }
+
+    async fn save_budget(
+        &self,
+        carrier: Carrier,
+        read: &shopflow_ports::KeptBudget,
+        budget: &shopflow_domain::Budget,
+    ) -> Result<bool, StoreError> {
+        self.memory.save_budget(carrier, read, budget).await
+    }
+}

@@ -8,8 +8,8 @@ use shopflow_domain::{
     Carrier, OrderId, Shipment, ShipmentId, StockLevel, TrackedBy, TrackingNumber,
 };
 use shopflow_ports::{
-    FulfilError, Fulfilment, FulfilmentReceipt, IdempotencyKey, OrderTouch, ShipmentStore,
-    StoreError, TrackingUpdate, TrackingWriteError,
+    FulfilError, Fulfilment, FulfilmentReceipt, IdempotencyKey, OrderTouch, PollEntry,
+    ShipmentStore, StoreError, TrackingUpdate, TrackingWriteError,
 };
 
 impl State {
@@ -92,9 +92,9 @@ impl MemoryStore {
     ) -> Vec<(TrackingNumber, shopflow_domain::Timestamp)> {
         self.state()
             .polls
-            .iter()
-            .filter(|((polled, _), _)| *polled == carrier)
-            .map(|((_, number), due)| (number.clone(), *due))
+            .values()
+            .filter(|entry| entry.carrier == carrier)
+            .map(|entry| (entry.tracking_number.clone(), entry.due))
             .collect()
     }
 }
@@ -138,7 +138,14 @@ impl ShipmentStore for MemoryStore {
         state.shipments.insert(shipment.id, shipment.clone());
         state.tracking.insert(tracking.clone(), shipment.id);
         if shipment.carrier.tracked_by() == TrackedBy::Polling {
-            state.polls.insert(tracking, shipment.created_at);
+            let entry = PollEntry {
+                carrier: shipment.carrier,
+                tracking_number: shipment.tracking_number.clone(),
+                order_id: shipment.order_id,
+                shipment_id: shipment.id,
+                due: shipment.created_at,
+            };
+            state.polls.insert(tracking, entry);
         }
         state.outbox.push(fulfilment.created.clone());
         state.fulfilments.insert(
@@ -209,5 +216,88 @@ impl ShipmentStore for MemoryStore {
                 .remove(&(shipment.carrier, shipment.tracking_number.clone()));
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl shopflow_ports::PollingSchedule for MemoryStore {
+    async fn due_parcels(
+        &self,
+        carrier: Carrier,
+        now: shopflow_domain::Timestamp,
+        limit: u16,
+    ) -> Result<Vec<PollEntry>, StoreError> {
+        let mut due: Vec<PollEntry> = self
+            .state()
+            .polls
+            .values()
+            .filter(|entry| entry.carrier == carrier && entry.due <= now)
+            .cloned()
+            .collect();
+        due.sort_by(|a, b| (a.due, &a.tracking_number).cmp(&(b.due, &b.tracking_number)));
+        due.truncate(usize::from(limit));
+        Ok(due)
+    }
+
+    async fn reschedule(
+        &self,
+        entry: &PollEntry,
+        due: shopflow_domain::Timestamp,
+    ) -> Result<(), StoreError> {
+        if let Some(kept) = self
+            .state()
+            .polls
+            .get_mut(&(entry.carrier, entry.tracking_number.clone()))
+        {
+            kept.due = due;
+        }
+        Ok(())
+    }
+
+    async fn unschedule(&self, entry: &PollEntry) -> Result<(), StoreError> {
+        self.state()
+            .polls
+            .remove(&(entry.carrier, entry.tracking_number.clone()));
+        Ok(())
+    }
+
+    async fn parcels_in_flight(&self, carrier: Carrier) -> Result<u64, StoreError> {
+        Ok(self
+            .state()
+            .polls
+            .values()
+            .filter(|entry| entry.carrier == carrier)
+            .count() as u64)
+    }
+
+    async fn budget(&self, carrier: Carrier) -> Result<shopflow_ports::KeptBudget, StoreError> {
+        Ok(match self.state().budgets.get(&carrier) {
+            Some((budget, version)) => shopflow_ports::KeptBudget {
+                budget: Some(*budget),
+                version: *version,
+            },
+            None => shopflow_ports::KeptBudget {
+                budget: None,
+                version: 0,
+            },
+        })
+    }
+
+    async fn save_budget(
+        &self,
+        carrier: Carrier,
+        read: &shopflow_ports::KeptBudget,
+        budget: &shopflow_domain::Budget,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let current = state
+            .budgets
+            .get(&carrier)
+            .map_or(0, |(_, version)| *version);
+        if current != read.version {
+            return Ok(false);
+        }
+        state.budgets.insert(carrier, (*budget, read.version + 1));
+        Ok(true)
     }
 }
