@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shopflow_domain::events::{DomainEvent, OrderCreated};
 use shopflow_domain::{
     BackorderId, Backorders, CartLine, CheckoutPolicy, Currency, Email, Order, OrderId,
-    OrderStatus, PaymentAttempt, Quantity, ShippingAddress, Sku, ValidatedCheckout, WarehouseId,
+    OrderStatus, PaymentAttempt, ShippingAddress, ValidatedCheckout, WarehouseId,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -371,18 +371,7 @@ impl CheckoutBody {
             .into_iter()
             .enumerate()
             .map(|(index, line)| {
-                let sku = Sku::parse(&line.sku).map_err(|e| {
-                    ApiError::invalid_field(&format!("lines[{index}].sku"), e.reason)
-                })?;
-                let quantity = u32::try_from(line.quantity)
-                    .ok()
-                    .and_then(|units| Quantity::parse(units).ok())
-                    .ok_or_else(|| {
-                        ApiError::invalid_field(
-                            &format!("lines[{index}].quantity"),
-                            format!("must be between 1 and {}", Quantity::MAX),
-                        )
-                    })?;
+                let (sku, quantity) = http::line_of(index, &line.sku, line.quantity)?;
                 Ok(CartLine { sku, quantity })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;

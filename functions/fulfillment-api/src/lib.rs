@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::shipment::MAX_SHIPMENT_LINES;
 use shopflow_domain::{
-    Actor, Carrier, Journey, Order, Quantity, ShipError, Shipment, ShipmentId, ShippedLine, Sku,
-    TrackingNumber, WarehouseId,
+    Actor, Carrier, Journey, Order, ShipError, Shipment, ShipmentId, ShippedLine, TrackingNumber,
+    WarehouseId,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -292,18 +292,7 @@ impl FulfilmentBody {
             .into_iter()
             .enumerate()
             .map(|(index, line)| {
-                let sku = Sku::parse(&line.sku).map_err(|e| {
-                    ApiError::invalid_field(&format!("lines[{index}].sku"), e.reason)
-                })?;
-                let quantity = u32::try_from(line.quantity)
-                    .ok()
-                    .and_then(|units| Quantity::parse(units).ok())
-                    .ok_or_else(|| {
-                        ApiError::invalid_field(
-                            &format!("lines[{index}].quantity"),
-                            format!("must be between 1 and {}", Quantity::MAX),
-                        )
-                    })?;
+                let (sku, quantity) = http::line_of(index, &line.sku, line.quantity)?;
                 Ok(ShippedLine { sku, quantity })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;

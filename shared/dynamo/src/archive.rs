@@ -2,7 +2,7 @@
 //! expires with them.
 
 use super::items::raw_payload_key;
-use super::{DynamoStore, key, n, s, sdk};
+use super::{DynamoStore, key, n, s};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -22,13 +22,7 @@ impl InlineArchive for DynamoStore {
         item.insert("at".into(), n(payload.received_at.as_millis()));
         item.insert("gz".into(), AttributeValue::B(Blob::new(gzipped)));
         item.insert("ttl".into(), n(payload.expires_at().as_secs()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(sdk)?;
+        self.put_item(item).await?;
         Ok(format!("dynamodb:{}", at.0))
     }
 }

@@ -28,16 +28,12 @@ impl JobRuns for DynamoStore {
         let reads = jobs
             .iter()
             .map(|job| self.runs_of(job, query.from, query.after, query.limit + 1));
-        let mut runs: Vec<JobRun> = futures::future::try_join_all(reads)
+        let runs = futures::future::try_join_all(reads)
             .await?
             .into_iter()
             .flatten()
             .collect();
-        runs.sort_by_key(|run| std::cmp::Reverse(run.id));
-        let more = runs.len() > usize::from(query.limit);
-        runs.truncate(usize::from(query.limit));
-        let next = more.then(|| runs.last().map(|run| run.id)).flatten();
-        Ok(Page { items: runs, next })
+        Ok(query.page_of(runs))
     }
 
     async fn run(&self, id: Ulid) -> Result<Option<JobRun>, StoreError> {

@@ -133,7 +133,12 @@ impl DynamoStore {
         record: &impl serde::Serialize,
         entity: &'static str,
     ) -> Result<(), StoreError> {
-        let item = serde_dynamo::to_item(record).map_err(corrupt(entity))?;
+        self.put_item(serde_dynamo::to_item(record).map_err(corrupt(entity))?)
+            .await
+    }
+
+    /// Writes `item`, replacing whatever was at its key.
+    async fn put_item(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -247,6 +252,39 @@ impl DynamoStore {
             start = page.last_evaluated_key;
             if start.is_none() {
                 return Ok(items);
+            }
+        }
+    }
+}
+
+impl DynamoStore {
+    /// How many items one partition of an index holds, every page counted.
+    async fn count_index(
+        &self,
+        index: &str,
+        partition_key: &str,
+        partition: &str,
+    ) -> Result<u64, StoreError> {
+        let mut counted = 0u64;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :partition")
+                .expression_attribute_names("#pk", partition_key)
+                .expression_attribute_values(":partition", s(partition))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            counted += u64::try_from(page.count).unwrap_or(0);
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(counted);
             }
         }
     }

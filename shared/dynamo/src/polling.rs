@@ -4,7 +4,6 @@
 use super::items::{PollItem, poll_due, polling_schedule, tracking_partition};
 use super::{DynamoStore, corrupt, key, n, s, sdk};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::Select;
 use serde::{Deserialize, Serialize};
 use shopflow_domain::{Budget, Carrier, Timestamp};
 use shopflow_ports::{KeptBudget, PollEntry, PollingSchedule, StoreError};
@@ -120,27 +119,8 @@ impl PollingSchedule for DynamoStore {
     }
 
     async fn parcels_in_flight(&self, carrier: Carrier) -> Result<u64, StoreError> {
-        let mut counted = 0u64;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :schedule")
-                .expression_attribute_values(":schedule", s(polling_schedule(carrier)))
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk)?;
-            counted += u64::try_from(page.count).unwrap_or(0);
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(counted);
-            }
-        }
+        self.count_index("gsi1", "gsi1pk", &polling_schedule(carrier))
+            .await
     }
 
     async fn budget(&self, carrier: Carrier) -> Result<KeptBudget, StoreError> {

@@ -210,6 +210,28 @@ pub fn request_id(request: &Request) -> String {
     }
 }
 
+/// The SKU and quantity of line `index` of a request's `lines`, each
+/// checked; a bad one names its field (`lines[2].quantity`).
+pub fn line_of(
+    index: usize,
+    sku: &str,
+    quantity: i64,
+) -> Result<(shopflow_domain::Sku, shopflow_domain::Quantity), ApiError> {
+    use shopflow_domain::{Quantity, Sku};
+    let sku = Sku::parse(sku)
+        .map_err(|e| ApiError::invalid_field(&format!("lines[{index}].sku"), e.reason))?;
+    let quantity = u32::try_from(quantity)
+        .ok()
+        .and_then(|units| Quantity::parse(units).ok())
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                &format!("lines[{index}].quantity"),
+                format!("must be between 1 and {}", Quantity::MAX),
+            )
+        })?;
+    Ok((sku, quantity))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

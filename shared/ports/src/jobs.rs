@@ -73,6 +73,18 @@ pub struct RunQuery {
     pub limit: u16,
 }
 
+impl RunQuery {
+    /// The page `runs` (each matching the query, in any order) make:
+    /// newest first, at most `limit`, and the run the next page starts after.
+    pub fn page_of(&self, mut runs: Vec<JobRun>) -> Page<JobRun, Ulid> {
+        runs.sort_by_key(|run| std::cmp::Reverse(run.id));
+        let more = runs.len() > usize::from(self.limit);
+        runs.truncate(usize::from(self.limit));
+        let next = more.then(|| runs.last().map(|run| run.id)).flatten();
+        Page { items: runs, next }
+    }
+}
+
 #[async_trait]
 pub trait JobRuns: Send + Sync {
     /// Keeps the record of a run (for 90 days).

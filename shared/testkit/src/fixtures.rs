@@ -217,6 +217,33 @@ pub async fn receive_stock(
     store.restock(&restock).await.unwrap();
 }
 
+/// Ada's order for `units` of `code` (a product the store knows) from
+/// `warehouse`, its stock received first, placed and paid at `at`: as the
+/// store holds it then.
+pub async fn paid_order(
+    store: &MemoryStore,
+    code: &str,
+    warehouse: &str,
+    units: u32,
+    at: Timestamp,
+) -> Order {
+    receive_stock(store, code, warehouse, units, Ulid::generate(), at).await;
+    let id = OrderId::from_ulid(Ulid::from_parts(at.as_millis(), Ulid::generate().random()));
+    let order = unpaid_order(id, ADA, vec![order_line(code, warehouse, units, 1_000)], at);
+    place_order(store, &order, Ulid::generate()).await;
+    apply(
+        store,
+        id,
+        OrderTrigger::PaymentCaptured,
+        &payments(),
+        None,
+        at,
+    )
+    .await
+    .unwrap();
+    store.order(id).await.unwrap().unwrap()
+}
+
 /// Ships every unit reserved for `order` (paid; its lines in one
 /// warehouse) in one shipment by `carrier` under `number`, made by staff
 /// at `at`, as the fulfilment API does. Answers the shipment.

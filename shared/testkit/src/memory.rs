@@ -962,7 +962,7 @@ impl JobRuns for MemoryStore {
         &self,
         query: &shopflow_ports::RunQuery,
     ) -> Result<Page<JobRun, ulid::Ulid>, StoreError> {
-        let mut runs: Vec<JobRun> = self
+        let runs = self
             .state()
             .runs
             .iter()
@@ -975,11 +975,7 @@ impl JobRuns for MemoryStore {
             .filter(|run| query.after.is_none_or(|after| run.id < after))
             .cloned()
             .collect();
-        runs.sort_by_key(|run| std::cmp::Reverse(run.id));
-        let more = runs.len() > usize::from(query.limit);
-        runs.truncate(usize::from(query.limit));
-        let next = more.then(|| runs.last().map(|run| run.id)).flatten();
-        Ok(Page { items: runs, next })
+        Ok(query.page_of(runs))
     }
 
     async fn run(&self, id: ulid::Ulid) -> Result<Option<JobRun>, StoreError> {

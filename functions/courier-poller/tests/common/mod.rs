@@ -5,13 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use courier_poller::{App, PollReport, PollSettings};
-use shopflow_domain::{Carrier, OrderId, OrderTrigger, Product, Shipment, Timestamp};
+use shopflow_domain::{Carrier, Product, Shipment, Timestamp};
 use shopflow_ports::{InventoryStore, ShipmentStore};
 use shopflow_testkit::couriers::{FakeCarriers, Journey};
 use shopflow_testkit::memory::MemoryStore;
-use shopflow_testkit::{
-    ADA, MemoryBucket, SharedStore, eur, order_line, payments, sku, unpaid_order,
-};
+use shopflow_testkit::{MemoryBucket, SharedStore, eur, sku};
 use std::time::Duration;
 
 pub use shopflow_testkit::couriers::Scripted;
@@ -60,28 +58,7 @@ impl Poller {
     /// A paid order of one tee, shipped by `carrier` at `at` under a fresh
     /// number, whose journey so far is `journey`'s first `scanned` scans.
     pub async fn shipped(&self, carrier: Carrier, at: Timestamp, scanned: usize) -> Shipment {
-        shopflow_testkit::receive_stock(self.store(), "TEE", "BER", 1, Ulid::generate(), at).await;
-        let order = unpaid_order(
-            OrderId::from_ulid(Ulid::from_parts(at.as_millis(), Ulid::generate().random())),
-            ADA,
-            vec![order_line("TEE", "BER", 1, 1_000)],
-            at,
-        );
-        shopflow_testkit::place_order(self.store(), &order, Ulid::generate()).await;
-        shopflow_testkit::apply(
-            self.store(),
-            order.id,
-            OrderTrigger::PaymentCaptured,
-            &payments(),
-            None,
-            at,
-        )
-        .await
-        .unwrap();
-        let order = shopflow_ports::OrderReader::order(self.store(), order.id)
-            .await
-            .unwrap()
-            .unwrap();
+        let order = shopflow_testkit::paid_order(self.store(), "TEE", "BER", 1, at).await;
         let number = format!(
             "{}{}",
             if carrier == Carrier::CanadaPost {

@@ -4,17 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use courier_webhook::{App, Settings};
-use shopflow_domain::{Carrier, Order, OrderId, OrderTrigger, Product, Shipment, Timestamp};
+use shopflow_domain::{Carrier, Order, OrderId, Product, Shipment, Timestamp};
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_ports::{InventoryStore, OrderReader, ShipmentStore};
 use shopflow_testkit::couriers::Scan;
 use shopflow_testkit::memory::MemoryStore;
-use shopflow_testkit::{
-    ADA, MemoryBucket, MemorySecrets, Reply, SharedStore, anonymous, eur, order_line, payments,
-    sku, unpaid_order,
-};
+use shopflow_testkit::{MemoryBucket, MemorySecrets, Reply, SharedStore, anonymous, eur, sku};
 use std::collections::{BTreeMap, HashMap};
-use ulid::Ulid;
 
 pub use shopflow_testkit::couriers;
 
@@ -69,26 +65,7 @@ impl CourierWebhook {
     }
 
     pub async fn paid(&self, tees: u32) -> Order {
-        shopflow_testkit::receive_stock(self.store(), "TEE", "BER", tees, Ulid::generate(), now())
-            .await;
-        let order = unpaid_order(
-            OrderId::from_ulid(Ulid::generate()),
-            ADA,
-            vec![order_line("TEE", "BER", tees, 1_000)],
-            now(),
-        );
-        shopflow_testkit::place_order(self.store(), &order, Ulid::generate()).await;
-        shopflow_testkit::apply(
-            self.store(),
-            order.id,
-            OrderTrigger::PaymentCaptured,
-            &payments(),
-            None,
-            now(),
-        )
-        .await
-        .unwrap();
-        self.order(order.id).await
+        shopflow_testkit::paid_order(self.store(), "TEE", "BER", tees, now()).await
     }
 
     pub async fn order(&self, id: OrderId) -> Order {
