@@ -353,6 +353,30 @@ pub async fn fulfil(
     .await
 }
 
+/// USPS pushes `scans` of parcel `number` to the stack's webhook, signed now
+/// with the local secret.
+pub async fn usps_pushes(
+    api: &Api,
+    number: &str,
+    scans: &[shopflow_testkit::couriers::Scan],
+) -> Reply {
+    let body = shopflow_testkit::couriers::usps_push(number, scans);
+    let headers = shopflow_testkit::couriers::usps_signature(
+        shopflow_local::secrets::LOCAL_USPS_SECRET,
+        shopflow_lambda_kit::now(),
+        &body,
+    );
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    api.send(
+        "POST",
+        "/v1/webhooks/couriers/usps",
+        None,
+        &headers,
+        Some(body),
+    )
+    .await
+}
+
 /// A tracking number (letters and digits) no other test uses.
 pub fn tracking_number(prefix: &str) -> String {
     format!("{prefix}{}", ulid::Ulid::generate())

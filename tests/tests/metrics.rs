@@ -43,6 +43,7 @@ async fn metrics_count_open_orders_reservations_backorders_and_recent_cancellati
     // Then the backorders, after the order counts: one test, so each
     // part's counts move only by what it does.
     backorder_metrics_count_what_waits_and_the_fulfilled_ones_revenue().await;
+    fulfillment_metrics_count_shipments_where_they_stand().await;
 }
 
 async fn backorder_metrics_count_what_waits_and_the_fulfilled_ones_revenue() {
@@ -91,4 +92,38 @@ async fn backorder_metrics_count_what_waits_and_the_fulfilled_ones_revenue() {
     assert_eq!(revenue(&served) - revenue(&before), 2 * 400);
     assert!(served["backorders"]["fulfillment_rate"].as_f64().unwrap() > 0.0);
     assert!(served["backorders"]["average_wait_days"].as_f64().unwrap() >= 0.0);
+}
+
+/// Three paid orders shipped by USPS: one parcel in transit, one whose
+/// delivery failed, one sent back.
+async fn fulfillment_metrics_count_shipments_where_they_stand() {
+    use shopflow_domain::TrackingStatus as T;
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("METRIC-SHIP");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 900, &[(&warehouse, 3)])
+        .await;
+    let before = api.get("/v1/orders/metrics", &admin).await.body;
+    for last in [T::InTransit, T::DeliveryFailed, T::ReturnedToSender] {
+        let (id, _) = shopflow_tests::paid_order(&api, &[(&sku, 1)]).await;
+        let number = shopflow_tests::tracking_number("MET");
+        let shipped =
+            shopflow_tests::fulfil(&api, &id, &warehouse, "usps", &number, &[(&sku, 1)]).await;
+        assert_eq!(shipped.status, 201, "{}", shipped.body);
+        let scan = shopflow_testkit::couriers::Scan {
+            status: last,
+            at: shopflow_lambda_kit::now(),
+            city: "TOWN".into(),
+        };
+        let pushed = shopflow_tests::usps_pushes(&api, &number, &[scan]).await;
+        assert_eq!(pushed.status, 200, "{}", pushed.body);
+    }
+
+    let after = api.get("/v1/orders/metrics", &admin).await.body;
+    let delta = |pointer: &str| count(&after, pointer) - count(&before, pointer);
+    assert_eq!(delta("/fulfillment/active_fulfillments"), 3, "{after}");
+    assert_eq!(delta("/fulfillment/shipments_in_flight"), 2);
+    assert_eq!(delta("/fulfillment/needing_attention"), 2);
+    assert_eq!(delta("/fulfillment/returns_pending"), 1);
+    assert_eq!(delta("/shipments_in_flight"), 2);
 }

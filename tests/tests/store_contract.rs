@@ -890,6 +890,7 @@ async fn tracking_updates_hold_only_on_the_versions_read(store: &impl Store) {
         .tracked(vec![report("IT", TrackingStatus::InTransit)]);
     let update = TrackingUpdate {
         shipment: moving.shipment.clone(),
+        status_before: made.shipment.status(),
         moved: None,
         order: None,
     };
@@ -918,6 +919,7 @@ async fn tracking_updates_hold_only_on_the_versions_read(store: &impl Store) {
     );
     let stale_hold = TrackingUpdate {
         shipment: arrived.clone(),
+        status_before: read.status(),
         moved: None,
         order: Some(OrderTouch::Hold {
             order_id: order.id,
@@ -943,6 +945,106 @@ async fn tracking_updates_hold_only_on_the_versions_read(store: &impl Store) {
     let read = store.shipment(made.shipment.id).await.unwrap().unwrap();
     assert!(read.is_delivered());
     assert_eq!(read.journey.events().len(), 2);
+}
+
+/// Shipments stand in flight from the start, need attention after a
+/// failed delivery or an exception, are returning once sent back, and
+/// stand nowhere once delivered; figures count each where it stands.
+async fn shipments_stand_where_their_status_puts_them(store: &impl Store) {
+    use shopflow_domain::{Carrier, ShipmentFigures, TrackingEvent, TrackingStatus as T};
+    let code = stocked(store, 4).await;
+    let mut shipments = Vec::new();
+    for _ in 0..4 {
+        let order = paid(store, &code, 1).await;
+        let made = fulfilment(&order, &code, 1, Carrier::Usps, &fresh_number());
+        store.fulfil(&made).await.unwrap();
+        shipments.push(made.shipment);
+    }
+    assert_eq!(
+        store.shipment_figures().await.unwrap(),
+        ShipmentFigures {
+            in_flight: 4,
+            needs_attention: 0,
+            returning: 0
+        }
+    );
+    let moves = [
+        Some(T::Exception),
+        Some(T::ReturnedToSender),
+        Some(T::InTransit),
+        None,
+    ];
+    for (shipment, status) in shipments.iter().zip(moves) {
+        let status = status.unwrap_or(T::Delivered);
+        let report = TrackingEvent {
+            carrier_event_id: None,
+            code: status.as_str().into(),
+            description: String::new(),
+            location: None,
+            occurred_at: now(),
+            status,
+            raw_ref: None,
+        };
+        let update = take_in(store, shipment, report).await;
+        store.record_tracking(&update).await.unwrap();
+    }
+
+    assert_eq!(
+        store.shipment_figures().await.unwrap(),
+        ShipmentFigures {
+            in_flight: 1,
+            needs_attention: 1,
+            returning: 1
+        }
+    );
+}
+
+/// The update `report` makes to `shipment`, holding on its order when it
+/// arrives, as the tracking path builds it.
+async fn take_in(
+    store: &impl Store,
+    shipment: &shopflow_domain::Shipment,
+    report: shopflow_domain::TrackingEvent,
+) -> TrackingUpdate {
+    let after = shipment.tracked(vec![report]).shipment;
+    let order = store.order(shipment.order_id).await.unwrap().unwrap();
+    let touch = after.is_delivered().then(|| {
+        let to = order.delivered_by(std::slice::from_ref(&after)).unwrap();
+        let change = StatusChange::new(
+            &order,
+            to,
+            OrderTrigger::Delivered,
+            &payments(),
+            None,
+            now(),
+        );
+        OrderTouch::Deliver(Box::new(change))
+    });
+    TrackingUpdate {
+        status_before: shipment.status(),
+        shipment: after,
+        moved: None,
+        order: touch,
+    }
+}
+
+#[tokio::test]
+async fn memory_shipments_stand_where_their_status_puts_them() {
+    shipments_stand_where_their_status_puts_them(&MemoryStore::default()).await;
+}
+
+/// On a table of its own: the figures count every shipment in the table.
+#[tokio::test]
+async fn dynamodb_shipments_stand_where_their_status_puts_them() {
+    let stack = shopflow_tests::stack_with_allocator_paused();
+    let clients = stack.clients().await;
+    let mut spec = stack.spec.clone();
+    spec.table.name = format!("figures-{}", Ulid::generate()).to_lowercase();
+    shopflow_local::resources::create_table(&clients, &spec)
+        .await
+        .unwrap();
+    let store = DynamoStore::new(clients.dynamodb.clone(), &spec.table.name);
+    shipments_stand_where_their_status_puts_them(&store).await;
 }
 
 /// A DynamoDB store on the local stack's DynamoDB Local and table, with

@@ -303,6 +303,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader + Shipme
             count(OrderStatus::PendingPayment),
             count(OrderStatus::Confirmed),
         );
+        let shipments = self.store.shipment_figures().await?;
         Ok(http::json(
             StatusCode::OK,
             &json!({
@@ -317,8 +318,14 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader + Shipme
                     "active": unpaid.orders,
                     "expired_last_hour": expired_last_hour,
                 },
-                "shipments_in_flight": confirmed.fulfilling(FulfillmentStatus::PartiallyShipped)
-                    + confirmed.fulfilling(FulfillmentStatus::Shipped),
+                "shipments_in_flight": shipments.travelling(),
+                "fulfillment": {
+                    "active_fulfillments": confirmed.fulfilling(FulfillmentStatus::PartiallyShipped)
+                        + confirmed.fulfilling(FulfillmentStatus::Shipped),
+                    "shipments_in_flight": shipments.travelling(),
+                    "needing_attention": shipments.needing_attention(),
+                    "returns_pending": shipments.returning,
+                },
                 "backorders": backorders_view(&self.backorder_figures(now).await?),
             }),
         ))

@@ -146,7 +146,9 @@ fn queue_arn(spec: &StackSpec, logical_id: &str) -> String {
     format!("arn:aws:sqs:{}:{}:{name}", crate::REGION, crate::ACCOUNT_ID)
 }
 
-async fn create_table(clients: &Clients, spec: &StackSpec) -> Result<(), ResourceError> {
+/// Creates the template's table (under `spec.table.name`), its indexes,
+/// stream and TTL.
+pub async fn create_table(clients: &Clients, spec: &StackSpec) -> Result<(), ResourceError> {
     let table = &spec.table;
     let attributes = table
         .attributes

@@ -40,7 +40,10 @@ pub use payment::{
 };
 pub use polling::{Budget, RateLimit};
 pub use reports::{GiveBackReason, PaymentDecision};
-pub use shipment::{ShipError, Shipment, ShipmentId, ShippedLine, Shipping, Tracked};
+pub use shipment::{
+    ShipError, Shipment, ShipmentFigures, ShipmentId, ShipmentStanding, ShippedLine, Shipping,
+    Tracked,
+};
 pub use status::{
     FulfillmentStatus, IllegalTransition, Machine, OrderState, OrderStatus, OrderTrigger,
     PaymentStatus,

@@ -119,6 +119,69 @@ impl Tracked {
     }
 }
 
+/// Where a shipment stands for the figures staff watch; a delivered one
+/// is done and stands nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShipmentStanding {
+    /// On its way, nothing wrong reported.
+    InFlight,
+    /// On its way after a failed delivery or an exception: someone has to
+    /// look at it.
+    NeedsAttention,
+    /// On its way back to the shop: needs attention, and a return is pending.
+    Returning,
+}
+
+impl ShipmentStanding {
+    pub const ALL: [ShipmentStanding; 3] = [Self::InFlight, Self::NeedsAttention, Self::Returning];
+
+    /// Where a shipment in `status` stands.
+    pub fn of(status: TrackingStatus) -> Option<Self> {
+        match status {
+            TrackingStatus::Delivered => None,
+            TrackingStatus::ReturnedToSender => Some(Self::Returning),
+            status if status.needs_attention() => Some(Self::NeedsAttention),
+            _ => Some(Self::InFlight),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InFlight => "in_flight",
+            Self::NeedsAttention => "needs_attention",
+            Self::Returning => "returning",
+        }
+    }
+}
+
+/// How many shipments stand where, now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShipmentFigures {
+    pub in_flight: u64,
+    pub needs_attention: u64,
+    pub returning: u64,
+}
+
+impl ShipmentFigures {
+    /// Shipments not delivered and not on their way back.
+    pub fn travelling(&self) -> u64 {
+        self.in_flight + self.needs_attention
+    }
+
+    /// Failed deliveries, exceptions and returns.
+    pub fn needing_attention(&self) -> u64 {
+        self.needs_attention + self.returning
+    }
+
+    pub fn add(&mut self, standing: ShipmentStanding, count: u64) {
+        match standing {
+            ShipmentStanding::InFlight => self.in_flight += count,
+            ShipmentStanding::NeedsAttention => self.needs_attention += count,
+            ShipmentStanding::Returning => self.returning += count,
+        }
+    }
+}
+
 /// Why units cannot ship as asked. Nothing shipped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShipError {
@@ -408,6 +471,22 @@ mod tests {
             created_by: "admin:staff".into(),
             version: 1,
         }
+    }
+
+    #[test]
+    fn a_shipment_stands_in_flight_until_trouble_or_delivery_and_returns_count_twice() {
+        use ShipmentStanding as S;
+        assert_eq!(S::of(T::LabelCreated), Some(S::InFlight));
+        assert_eq!(S::of(T::OutForDelivery), Some(S::InFlight));
+        assert_eq!(S::of(T::DeliveryFailed), Some(S::NeedsAttention));
+        assert_eq!(S::of(T::Exception), Some(S::NeedsAttention));
+        assert_eq!(S::of(T::ReturnedToSender), Some(S::Returning));
+        assert_eq!(S::of(T::Delivered), None);
+        let mut figures = ShipmentFigures::default();
+        figures.add(S::InFlight, 3);
+        figures.add(S::NeedsAttention, 1);
+        figures.add(S::Returning, 2);
+        assert_eq!((figures.travelling(), figures.needing_attention()), (4, 3));
     }
 
     #[test]

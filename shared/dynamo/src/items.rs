@@ -7,8 +7,9 @@ use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Carrier, Currency,
     CustomerId, Email, FulfillmentStatus, Journey, LineBackorder, Money, Order, OrderId, OrderLine,
     OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus,
-    Product, Quantity, Refund, RefundStatus, Shipment, ShipmentId, ShippedLine, ShippingAddress,
-    Sku, StockLevel, Timestamp, TrackingEvent, TrackingNumber, TrackingStatus, WarehouseId,
+    Product, Quantity, Refund, RefundStatus, Shipment, ShipmentId, ShipmentStanding, ShippedLine,
+    ShippingAddress, Sku, StockLevel, Timestamp, TrackingEvent, TrackingNumber, TrackingStatus,
+    WarehouseId,
 };
 use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
 use ulid::Ulid;
@@ -1543,7 +1544,9 @@ impl ShipmentItem {
 }
 
 /// A carrier's tracking number, claimed by one shipment: how a carrier's
-/// report finds its shipment, and (gsi2) how a shipment id finds its order.
+/// report finds its shipment, (gsi2) how a shipment id finds its order,
+/// and (gsi3) where the shipment stands, while it is not delivered. It is
+/// small and rarely rewritten, so the indexes cost little.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TrackingItem {
     pub pk: String,
@@ -1552,22 +1555,48 @@ pub struct TrackingItem {
     pub kind: String,
     pub gsi2pk: String,
     pub gsi2sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3sk: Option<String>,
     pub order: OrderId,
     pub ship: ShipmentId,
 }
 
 impl TrackingItem {
+    pub const SORT: &'static str = "TRACK";
+
     pub fn new(shipment: &Shipment) -> Self {
+        let standing = ShipmentStanding::of(shipment.status());
         Self {
             pk: tracking_partition(shipment.carrier, &shipment.tracking_number),
-            sk: "TRACK".into(),
+            sk: Self::SORT.into(),
             kind: "tracking".into(),
             gsi2pk: shipment_by_id(shipment.id),
             gsi2sk: "SHIP".into(),
+            gsi3pk: standing.map(|standing| shipment_standing(standing, shipment.id)),
+            gsi3sk: standing.map(|_| shipment_standing_sort(shipment)),
             order: shipment.order_id,
             ship: shipment.id,
         }
     }
+}
+
+/// gsi3: shipments by where they stand, spread over the status shards by
+/// their id's random bits.
+pub fn shipment_standing(standing: ShipmentStanding, id: ShipmentId) -> String {
+    let shard = id.as_ulid().random() % u128::from(shopflow_ports::STATUS_SHARDS);
+    shipment_standing_named(standing, u8::try_from(shard).unwrap_or(0))
+}
+
+/// The standing partition of `standing` in `shard`.
+pub fn shipment_standing_named(standing: ShipmentStanding, shard: u8) -> String {
+    format!("SHIPSTANDING#{}#{shard}", standing.as_str())
+}
+
+/// gsi3's sort key for a shipment: when it was made, then its id.
+pub fn shipment_standing_sort(shipment: &Shipment) -> String {
+    format!("{:015}#{}", shipment.created_at.as_millis(), shipment.id)
 }
 
 /// A polled carrier's parcel in flight, in its carrier's schedule (gsi1)

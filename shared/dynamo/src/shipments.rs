@@ -4,8 +4,8 @@
 use super::backorders::OrderRewrite;
 use super::items::{
     FulfilmentReceiptItem, PendingEvent, PollItem, SHIPMENTS_PREFIX, ShipmentItem, TrackingItem,
-    idempotency_key, journey_attr, order_key, shipment_by_id, shipment_key, stock_key,
-    tracking_partition,
+    idempotency_key, journey_attr, order_key, shipment_by_id, shipment_key, shipment_standing,
+    shipment_standing_named, shipment_standing_sort, stock_key, tracking_partition,
 };
 use super::{
     DynamoStore, SortKeys, carrying_item, condition_failed, corrupt, key, malformed, n, now_secs,
@@ -14,7 +14,8 @@ use super::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use shopflow_domain::{
-    Carrier, OrderId, Shipment, ShipmentId, ShippedLine, TrackedBy, TrackingNumber, WarehouseId,
+    Carrier, OrderId, Shipment, ShipmentFigures, ShipmentId, ShipmentStanding, ShippedLine,
+    TrackedBy, TrackingNumber, WarehouseId,
 };
 use shopflow_ports::{
     FulfilError, Fulfilment, FulfilmentReceipt, IdempotencyKey, OrderTouch, ShipmentStore,
@@ -132,10 +133,15 @@ impl ShipmentStore for DynamoStore {
         let journey = self.journey_update(update)?;
         let leaves_schedule = update.shipment.carrier.tracked_by() == TrackedBy::Polling
             && !update.shipment.is_in_flight();
-        if update.order.is_none() && !leaves_schedule {
+        let standing = ShipmentStanding::of(update.shipment.status());
+        let stands_elsewhere = ShipmentStanding::of(update.status_before) != standing;
+        if update.order.is_none() && !leaves_schedule && !stands_elsewhere {
             return self.update_alone(journey).await;
         }
         let mut writes = vec![TransactWriteItem::builder().update(journey).build()];
+        if stands_elsewhere {
+            writes.push(self.move_standing(&update.shipment, standing)?);
+        }
         match &update.order {
             Some(OrderTouch::Hold { order_id, version }) => {
                 writes.push(self.hold_order(*order_id, *version)?);
@@ -163,6 +169,25 @@ impl ShipmentStore for DynamoStore {
             )
             .into()),
         }
+    }
+
+    async fn shipment_figures(&self) -> Result<ShipmentFigures, StoreError> {
+        let partitions = ShipmentStanding::ALL.into_iter().flat_map(|standing| {
+            (0..shopflow_ports::STATUS_SHARDS).map(move |shard| (standing, shard))
+        });
+        let counts =
+            futures::future::try_join_all(partitions.map(|(standing, shard)| async move {
+                let partition = shipment_standing_named(standing, shard);
+                self.count_index("gsi3", "gsi3pk", &partition)
+                    .await
+                    .map(|count| (standing, count))
+            }))
+            .await?;
+        let mut figures = ShipmentFigures::default();
+        for (standing, count) in counts {
+            figures.add(standing, count);
+        }
+        Ok(figures)
     }
 }
 
@@ -267,6 +292,33 @@ impl DynamoStore {
                 _ => Err(sdk(error).into()),
             },
         }
+    }
+
+    /// The tracking item files the shipment where it now stands, or nowhere
+    /// once it is delivered.
+    fn move_standing(
+        &self,
+        shipment: &Shipment,
+        standing: Option<ShipmentStanding>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let at = key((
+            tracking_partition(shipment.carrier, &shipment.tracking_number),
+            TrackingItem::SORT.to_owned(),
+        ));
+        let update = Update::builder().table_name(&self.table).set_key(Some(at));
+        let update = match standing {
+            Some(standing) => update
+                .update_expression("SET gsi3pk = :standing, gsi3sk = :since")
+                .expression_attribute_values(
+                    ":standing",
+                    s(shipment_standing(standing, shipment.id)),
+                )
+                .expression_attribute_values(":since", s(shipment_standing_sort(shipment))),
+            None => update.update_expression("REMOVE gsi3pk, gsi3sk"),
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(malformed)?)
+            .build())
     }
 
     /// The order moves to its next version, only from the one read.

@@ -7,8 +7,8 @@ use crate::{IdempotencyKey, OrderReader, OutboxEvent, StatusChange, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, ShipmentMove, ShipmentMoved};
 use shopflow_domain::{
-    Actor, Carrier, Order, OrderId, OrderTrigger, Shipment, ShipmentId, Shipping, Timestamp,
-    TrackingEvent, TrackingNumber, TrackingStatus,
+    Actor, Carrier, Order, OrderId, OrderTrigger, Shipment, ShipmentFigures, ShipmentId, Shipping,
+    Timestamp, TrackingEvent, TrackingNumber, TrackingStatus,
 };
 use ulid::Ulid;
 
@@ -99,6 +99,8 @@ pub enum FulfilError {
 pub struct TrackingUpdate {
     /// As it stands after, with the version it was read at.
     pub shipment: Shipment,
+    /// Its status as read: where it stood moves with the status.
+    pub status_before: TrackingStatus,
     /// `shipment.*` when its status moved.
     pub moved: Option<OutboxEvent>,
     /// What the update does to its order when the shipment arrived.
@@ -157,9 +159,13 @@ pub trait ShipmentStore: OrderReader {
 
     /// Writes the update if the shipment (and, with an order touch, its
     /// order) is still at the version read: one conditional write when
-    /// the order is not touched. A shipment that reached a final status
-    /// leaves its carrier's polling schedule in the same write.
+    /// neither the order nor where the shipment stands is touched. A
+    /// shipment that reached a final status leaves its carrier's polling
+    /// schedule in the same write.
     async fn record_tracking(&self, update: &TrackingUpdate) -> Result<(), TrackingWriteError>;
+
+    /// How many shipments stand where, now.
+    async fn shipment_figures(&self) -> Result<ShipmentFigures, StoreError>;
 }
 
 /// What a carrier's reports did.
@@ -261,6 +267,7 @@ async fn tracking_update<S: ShipmentStore>(
     };
     Ok(TrackingUpdate {
         shipment: after,
+        status_before: from,
         moved,
         order,
     })

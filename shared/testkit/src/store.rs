@@ -424,6 +424,10 @@ impl<H: StoreHooks> ShipmentStore for SharedStore<H> {
     async fn record_tracking(&self, update: &TrackingUpdate) -> Result<(), TrackingWriteError> {
         self.hooks.record_tracking(&self.memory, update).await
     }
+
+    async fn shipment_figures(&self) -> Result<shopflow_domain::ShipmentFigures, StoreError> {
+        self.memory.shipment_figures().await
+    }
 }
 
 #[async_trait]

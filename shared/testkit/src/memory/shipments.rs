@@ -217,6 +217,16 @@ impl ShipmentStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn shipment_figures(&self) -> Result<shopflow_domain::ShipmentFigures, StoreError> {
+        let mut figures = shopflow_domain::ShipmentFigures::default();
+        for shipment in self.state().shipments.values() {
+            if let Some(standing) = shopflow_domain::ShipmentStanding::of(shipment.status()) {
+                figures.add(standing, 1);
+            }
+        }
+        Ok(figures)
+    }
 }
 
 #[async_trait]
