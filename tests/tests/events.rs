@@ -42,8 +42,12 @@ async fn tap_queue() -> String {
         .queue_url
         .unwrap();
     let bus = &stack().spec.bus_name;
-    let pattern =
-        json!({ "source": ["shopflow.orders", "shopflow.inventory", "shopflow.payments"] });
+    let pattern = json!({ "source": [
+        "shopflow.orders",
+        "shopflow.inventory",
+        "shopflow.payments",
+        "shopflow.fulfillment"
+    ] });
     clients
         .events
         .put_rule()
@@ -176,9 +180,13 @@ async fn every_checkout_and_restock_reaches_a_subscribed_queue_as_a_valid_event(
     assert_eq!(restocked.len(), 1);
     assert_eq!(restocked[0]["source"], "shopflow.inventory");
     assert_eq!(restocked[0]["detail"]["data"]["received"], 20);
+    assert_valid(&events);
+}
 
+/// Each detail matches the schema of its detail-type.
+fn assert_valid(events: &[Value]) {
     let schemas = schemas();
-    for event in &events {
+    for event in events {
         let detail_type = event["detail-type"].as_str().unwrap();
         let schema = schemas
             .get(detail_type)
@@ -193,6 +201,85 @@ async fn every_checkout_and_restock_reaches_a_subscribed_queue_as_a_valid_event(
             event["detail"]
         );
     }
+}
+
+/// Two paid orders shipped by USPS: one parcel delivered, one sent back.
+/// Every shipment event and the order events they cause reach the bus,
+/// each matching its schema.
+#[tokio::test]
+async fn every_shipment_event_reaches_a_subscribed_queue_as_a_valid_event() {
+    use shopflow_testkit::couriers::Journey;
+    let (api, admin) = (stack().api(), stack().admin());
+    let url = tap_queue().await;
+    let sku = unique("EVTSHIP");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 900, &[(&warehouse, 2)])
+        .await;
+    let mut orders = Vec::new();
+    for journey in [Journey::Delivered, Journey::Returned] {
+        let (id, _) = shopflow_tests::paid_order(&api, &[(&sku, 1)]).await;
+        let number = shopflow_tests::tracking_number("EVT");
+        let shipped =
+            shopflow_tests::fulfil(&api, &id, &warehouse, "usps", &number, &[(&sku, 1)]).await;
+        assert_eq!(shipped.status, 201, "{}", shipped.body);
+        let start = shopflow_lambda_kit::now().plus_secs(1);
+        let scans = journey.scans(shopflow_domain::Carrier::Usps, start);
+        // Two pushes: the parcel moves along, then ends its journey.
+        for part in [&scans[..3], &scans[3..]] {
+            let pushed = shopflow_tests::usps_pushes(&api, &number, part).await;
+            assert_eq!(pushed.status, 200, "{}", pushed.body);
+        }
+        orders.push(id);
+    }
+    let ours = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| {
+                orders
+                    .iter()
+                    .any(|id| e["detail"]["data"]["order_id"] == id.as_str())
+            })
+            .cloned()
+            .collect()
+    };
+    let wanted = [
+        "shipment.created",
+        "shipment.status_changed",
+        "shipment.delivered",
+        "shipment.exception",
+        "order.shipped",
+        "order.delivered",
+    ];
+    let seen = |events: &[Value]| -> HashSet<String> {
+        ours(events)
+            .iter()
+            .map(|e| e["detail-type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let events = receive_until(&url, |events| {
+        wanted.iter().all(|kind| seen(events).contains(*kind))
+    })
+    .await;
+
+    let mine = ours(&events);
+    for kind in wanted {
+        assert!(
+            seen(&events).contains(kind),
+            "no {kind} among {:?}",
+            seen(&events)
+        );
+    }
+    let created = mine
+        .iter()
+        .filter(|e| e["detail-type"] == "shipment.created")
+        .count();
+    assert_eq!(created, 2, "each shipment announced once");
+    assert!(
+        mine.iter()
+            .filter(|e| e["detail-type"].as_str().unwrap().starts_with("shipment."))
+            .all(|e| e["source"] == "shopflow.fulfillment")
+    );
+    assert_valid(&mine);
 }
 
 #[test]

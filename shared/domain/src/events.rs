@@ -377,10 +377,14 @@ pub struct ShipmentMoved {
     pub customer_id: CustomerId,
     pub carrier: Carrier,
     pub tracking_number: TrackingNumber,
-    /// The carrier's page for the parcel, for the customer.
-    pub tracking_url: String,
     pub warehouse: WarehouseId,
-    pub lines: Vec<ShippedLine>,
+    /// What it carries and the carrier's page for it, when it was made:
+    /// later moves leave them out (they ride on the shipment's item, whose
+    /// size every tracking write pays for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<ShippedLine>>,
     pub status: TrackingStatus,
     /// Its status before this move (absent when it was just created).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -427,9 +431,10 @@ impl ShipmentMoved {
             customer_id: shipment.customer_id.clone(),
             carrier: shipment.carrier,
             tracking_number: shipment.tracking_number.clone(),
-            tracking_url: shipment.carrier.tracking_url(&shipment.tracking_number),
             warehouse: shipment.warehouse.clone(),
-            lines: shipment.lines.clone(),
+            tracking_url: (kind == ShipmentMove::Created)
+                .then(|| shipment.carrier.tracking_url(&shipment.tracking_number)),
+            lines: (kind == ShipmentMove::Created).then(|| shipment.lines.clone()),
             status,
             previous_status,
             decided_by,

@@ -47,14 +47,16 @@ impl ShipmentStore for DynamoStore {
                 },
             )?,
             self.history_put(&fulfilment.goods)?,
-            self.put_new(carrying_item(
-                &ShipmentItem::new(shipment),
-                Some(&fulfilment.created),
-                "shipment",
-            )?)?,
             self.put_new(
-                serde_dynamo::to_item(TrackingItem::new(shipment)).map_err(corrupt("tracking"))?,
+                serde_dynamo::to_item(ShipmentItem::new(shipment)).map_err(corrupt("shipment"))?,
             )?,
+            // The small tracking item carries `shipment.created`: the
+            // shipment's item, rewritten by every report, stays small.
+            self.put_new(carrying_item(
+                &TrackingItem::new(shipment),
+                Some(&fulfilment.created),
+                "tracking",
+            )?)?,
         ];
         const RECEIPT: usize = 0;
         const ORDER: usize = 1;
@@ -248,16 +250,21 @@ impl DynamoStore {
             (":one".to_owned(), n(1)),
         ]);
         let mut expression = "SET ev = :ev, st = :st, version = version + :one".to_owned();
-        let mut names = None;
-        if let Some(moved) = &update.moved {
-            let event = PendingEvent::from_event(moved)?;
-            expression
-                .push_str(", #source = :source, detail_type = :detail_type, detail = :detail");
-            values.insert(":source".to_owned(), s(event.source));
-            values.insert(":detail_type".to_owned(), s(event.detail_type));
-            values.insert(":detail".to_owned(), s(event.detail));
-            names = Some(HashMap::from([("#source".to_owned(), "source".to_owned())]));
+        match &update.moved {
+            Some(moved) => {
+                let event = PendingEvent::from_event(moved)?;
+                expression
+                    .push_str(", #source = :source, detail_type = :detail_type, detail = :detail");
+                values.insert(":source".to_owned(), s(event.source));
+                values.insert(":detail_type".to_owned(), s(event.detail_type));
+                values.insert(":detail".to_owned(), s(event.detail));
+            }
+            // The last move's event, published already, is not kept: the
+            // item every report rewrites stays small (the relay publishes
+            // nothing for an item that carries no event).
+            None => expression.push_str(" REMOVE #source, detail_type, detail"),
         }
+        let names = Some(HashMap::from([("#source".to_owned(), "source".to_owned())]));
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(shipment_key(shipment.order_id, shipment.id))))

@@ -7,7 +7,10 @@
 //! step, and backorders: checkout latency under 100 clients and the
 //! allocator serving a queue of 1,000.
 //!
-//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments|backorders]...
+//! And shipping: the write units of a fulfilment and of a 6-event journey
+//! pushed by the carrier.
+//!
+//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments|backorders|shipping]...
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::{
@@ -662,6 +665,149 @@ async fn payments(stack: &LocalStack) {
     println!();
 }
 
+/// Write units of `item` in a transaction (each written twice) or alone.
+fn wru(item: &HashMap<String, AttributeValue>, transactional: bool) -> usize {
+    item_size(item).div_ceil(1024).max(1) * if transactional { 2 } else { 1 }
+}
+
+/// Shipping: a paid 3-line order shipped whole by USPS, then its 6-event
+/// journey pushed one event per webhook call, as USPS pushes it. Write
+/// units of each step as AWS bills them (from the items read back), the
+/// requests and events, and the handler time on the local stack.
+async fn shipping(stack: &LocalStack) {
+    use shopflow_testkit::couriers::Journey;
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = first_warehouse(stack);
+    let skus = setup_skus(&api, &admin, &warehouse, 3, 10).await;
+    let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
+    let buyer = stack.customer_token(&unique("shipper"));
+    let placed = api.checkout(&buyer, &unique("key"), &cart(&lines)).await;
+    let order = placed.body["order"]["id"].as_str().unwrap().to_owned();
+    let intent = placed.body["payment"]["intent_id"].as_str().unwrap();
+    api.send(
+        "POST",
+        &format!("/_mock/stripe/payment_intents/{intent}/confirm"),
+        None,
+        &[],
+        Some(serde_json::json!({ "payment_method": "pm_card_visa" }).to_string()),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.get(&format!("/v1/orders/{order}"), &admin).await.body["order"]["payment_status"]
+        != "paid"
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let clients = stack.clients().await;
+    let table = &stack.spec.table.name;
+    let number = format!("9400{}", unique("").replace('-', ""));
+    let body = serde_json::json!({
+        "warehouse": warehouse,
+        "carrier": "usps",
+        "tracking_number": number,
+        "lines": lines.iter().map(|(sku, quantity)| serde_json::json!({ "sku": sku, "quantity": quantity })).collect::<Vec<_>>(),
+    });
+    let started = Instant::now();
+    let shipped = api
+        .send(
+            "POST",
+            &format!("/v1/orders/{order}/fulfillments"),
+            Some(&admin),
+            &[("idempotency-key", "bench-ship")],
+            Some(body.to_string()),
+        )
+        .await;
+    let fulfil_time = started.elapsed();
+    assert_eq!(shipped.status, 201, "{}", shipped.body);
+    let shipment = shipped.body["shipment"]["id"].as_str().unwrap().to_owned();
+    let order_pk = format!("ORDER#{order}");
+    let order_item = get_item(&clients, table, &order_pk, "META").await;
+    let history = last_history(&clients, table, &order_pk).await;
+    let shipment_item = get_item(&clients, table, &order_pk, &format!("DELIVERY#{shipment}")).await;
+    let tracking = get_item(&clients, table, &format!("TRACK#usps#{number}"), "TRACK").await;
+    let stock = get_item(
+        &clients,
+        table,
+        &format!("SKU#{}", skus[0]),
+        &format!("STOCK#{warehouse}"),
+    )
+    .await;
+    // Transaction: receipt, order, history, shipment, tracking item and a
+    // stock item per line, each written twice; then the order's copies in
+    // gsi1 and gsi2 and the tracking item's in gsi2 and gsi3.
+    let receipt_wru = 2;
+    let fulfil_wru = receipt_wru
+        + wru(&order_item, true)
+        + wru(&history, true)
+        + wru(&shipment_item, true)
+        + wru(&tracking, true)
+        + 3 * wru(&stock, true)
+        + 2 * wru(&order_item, false)
+        + 2 * wru(&tracking, false);
+    println!("== Shipping a paid 3-line order by USPS, then 6 tracking events pushed one a call");
+    println!(
+        "fulfilment: {fulfil_wru} WRU (order {} B, history {} B, shipment {} B, tracking item {} B, stock {} B), {fulfil_time:?} over HTTP",
+        item_size(&order_item),
+        item_size(&history),
+        item_size(&shipment_item),
+        item_size(&tracking),
+        item_size(&stock)
+    );
+    let scans =
+        Journey::Delivered.scans(shopflow_domain::Carrier::Usps, shopflow_lambda_kit::now());
+    let mut push_wru = 0;
+    let mut push_times = Vec::new();
+    for scan in &scans {
+        let started = Instant::now();
+        let reply = shopflow_tests::usps_pushes(&api, &number, std::slice::from_ref(scan)).await;
+        push_times.push(started.elapsed());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let after = get_item(&clients, table, &order_pk, &format!("DELIVERY#{shipment}")).await;
+        let raw_wru = 1; // the push, gzipped on a table item well under 1 KB
+        let delivered = scan.status == shopflow_domain::TrackingStatus::Delivered;
+        let step = if delivered {
+            let order_item = get_item(&clients, table, &order_pk, "META").await;
+            let history = last_history(&clients, table, &order_pk).await;
+            // Shipment, order and history transactional; the order's gsi1
+            // copy and its gsi2 move (delete + put); the tracking item
+            // leaving gsi3 (its update x2, the index delete).
+            wru(&after, true)
+                + wru(&order_item, true)
+                + wru(&history, true)
+                + 3 * wru(&order_item, false)
+                + wru(&tracking, true)
+                + 1
+        } else {
+            wru(&after, false)
+        };
+        println!(
+            "  {:<17} shipment item {:>5} B -> {} WRU ({})",
+            scan.status.as_str(),
+            item_size(&after),
+            step + raw_wru,
+            if delivered {
+                "one transaction with the order"
+            } else {
+                "one conditional write, and the raw payload"
+            }
+        );
+        push_wru += step + raw_wru;
+    }
+    push_times.sort();
+    println!(
+        "6 tracking pushes: {push_wru} WRU; handler p50 {:?} over HTTP",
+        percentile(&push_times, 0.5)
+    );
+    println!(
+        "per tracked shipment: {} WRU, 7 HTTP requests (1 fulfilment, 6 pushes), 7 events \
+         (shipment.created, order.shipped, 3 x shipment.status_changed, shipment.delivered, order.delivered)",
+        fulfil_wru + push_wru
+    );
+    println!();
+}
+
 /// Backorders: p50/p95 of a backorder checkout over HTTP with 100
 /// concurrent clients (1,000 single-unit backorders of one SKU), then the
 /// allocator, in-process on DynamoDB Local, serving that queue: 250 units
@@ -871,6 +1017,7 @@ async fn main() {
             "init".into(),
             "payments".into(),
             "backorders".into(),
+            "shipping".into(),
         ];
     }
     let stack = LocalStack::start(Options {
@@ -888,6 +1035,7 @@ async fn main() {
             "sweep" => sweep(&stack).await,
             "init" => init(&stack).await,
             "payments" => payments(&stack).await,
+            "shipping" => shipping(&stack).await,
             "backorders" => backorders(&stack).await,
             other => eprintln!("unknown benchmark {other}"),
         }
