@@ -13,6 +13,7 @@ pub mod resources;
 pub mod secrets;
 pub mod seed;
 pub mod server;
+pub mod simulate;
 pub mod stream;
 pub mod template;
 pub mod token;
@@ -127,6 +128,9 @@ pub struct Options {
 fn fake_carrier_parameters(base: &str) -> BTreeMap<String, String> {
     [
         ("PolledCarriers", "canada_post,chit_chats".to_owned()),
+        // A parcel is checked again a minute after its last check, so a
+        // simulated journey shows within minutes.
+        ("PollIntervalMinutes", "1".to_owned()),
         (
             "CanadaPostApiBase",
             format!("{base}{}canada_post", fake_carriers::PREFIX),

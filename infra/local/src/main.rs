@@ -10,7 +10,11 @@ const USAGE: &str = "usage:
                                                     --localstripe takes payments through the
                                                     localstripe emulator instead of the mock
   shopflow-local token --customer ID [--admin] [--ttl SECS]
-                                                    print a dev bearer token";
+                                                    print a dev bearer token
+  shopflow-local simulate --shipment ID [--journey delivered|exception|returned]
+                          [--every SECS] [--url http://127.0.0.1:3000]
+                                                    replay a courier journey for a shipment
+                                                    on the running stack";
 
 fn flag_value(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -25,6 +29,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("up") | None => up(&args).await,
         Some("token") => token(&args),
+        Some("simulate") => simulate(&args).await,
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -54,6 +59,40 @@ fn token(args: &[String]) -> ExitCode {
         )
     );
     ExitCode::SUCCESS
+}
+
+async fn simulate(args: &[String]) -> ExitCode {
+    let Some(shipment) = flag_value(args, "--shipment") else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let journey_name = flag_value(args, "--journey").unwrap_or_else(|| "delivered".into());
+    let Some(journey) = shopflow_testkit::couriers::Journey::parse(&journey_name) else {
+        eprintln!("--journey must be delivered, exception or returned");
+        return ExitCode::from(2);
+    };
+    let Ok(every) = flag_value(args, "--every")
+        .unwrap_or_else(|| "1".into())
+        .parse::<u64>()
+    else {
+        eprintln!("--every must be a number of seconds");
+        return ExitCode::from(2);
+    };
+    let port = std::env::var("SHOPFLOW_PORT").unwrap_or_else(|_| "3000".into());
+    let simulation = shopflow_local::simulate::Simulation {
+        base: flag_value(args, "--url").unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+        shipment,
+        journey,
+        every: std::time::Duration::from_secs(every),
+    };
+    let admin = dev_tokens().mint("simulator", true, now_secs(), 600);
+    match shopflow_local::simulate::run(&simulation, &admin).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("the simulation stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn up(args: &[String]) -> ExitCode {
