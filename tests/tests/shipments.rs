@@ -111,22 +111,7 @@ async fn a_journey_ends_delivered(
 #[tokio::test]
 async fn an_order_shipped_by_usps_is_delivered_through_signed_pushes() {
     a_journey_ends_delivered(Carrier::Usps, async |api, number, scans| {
-        let body = couriers::usps_push(number, scans);
-        let headers = couriers::usps_signature(
-            shopflow_local::secrets::LOCAL_USPS_SECRET,
-            shopflow_lambda_kit::now(),
-            &body,
-        );
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        api.send(
-            "POST",
-            "/v1/webhooks/couriers/usps",
-            None,
-            &headers,
-            Some(body),
-        )
-        .await
-        .status
+        shopflow_tests::usps_pushes(api, number, scans).await.status
     })
     .await;
 }
@@ -176,20 +161,7 @@ async fn a_large_push_is_kept_in_the_raw_payload_bucket() {
             city: "HUB".into(),
         })
         .collect();
-    let body = couriers::usps_push(&number, &scans);
-    let headers =
-        couriers::usps_signature(shopflow_local::secrets::LOCAL_USPS_SECRET, start, &body);
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-
-    let reply = api
-        .send(
-            "POST",
-            "/v1/webhooks/couriers/usps",
-            None,
-            &headers,
-            Some(body),
-        )
-        .await;
+    let reply = shopflow_tests::usps_pushes(&api, &number, &scans).await;
 
     assert_eq!(reply.status, 200, "{}", reply.body);
     let events = api
@@ -346,4 +318,85 @@ async fn a_carrier_that_fails_and_rate_limits_is_resumed_and_its_runs_say_so() {
             .any(|run| run["blocked_until"].is_string()),
         "{chit_chats:#?}"
     );
+}
+
+#[tokio::test]
+async fn two_fulfilments_of_the_same_reserved_units_at_once_ship_them_once() {
+    let api = stack().api();
+    let sku = stocked(&api, 2).await;
+    let (id, buyer) = paid_order(&api, &[(&sku, 2)]).await;
+    let warehouse = &warehouses()[0];
+
+    let (first, second) = (tracking_number("RACEA"), tracking_number("RACEB"));
+    let lines = [(sku.as_str(), 2)];
+    let (a, b) = tokio::join!(
+        fulfil(&api, &id, warehouse, "usps", &first, &lines),
+        fulfil(&api, &id, warehouse, "usps", &second, &lines),
+    );
+
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
+    let (on_hand, reserved, available) = api.stock(&stack().admin(), &sku, warehouse).await;
+    assert_eq!((on_hand, reserved, available), (0, 0, 0));
+    let shipments = api.get(&format!("/v1/orders/{id}/shipments"), &buyer).await;
+    assert_eq!(shipments.body["shipments"].as_array().unwrap().len(), 1);
+}
+
+/// Checkout → paid → shipped by `carrier`, then the local simulator (as
+/// the README runs it) replays `journey` until the shipment reaches
+/// `ends`: through the webhook for a push carrier, through the fake
+/// carrier API and the poller's next check for a polled one.
+async fn the_simulator_takes_a_parcel_to(carrier: Carrier, journey: Journey, ends: &str) {
+    let api = stack().api();
+    let sku = stocked(&api, 1).await;
+    let (id, _) = paid_order(&api, &[(&sku, 1)]).await;
+    let number = tracking_number("SIM");
+    let shipped = fulfil(
+        &api,
+        &id,
+        &warehouses()[0],
+        carrier.as_str(),
+        &number,
+        &[(&sku, 1)],
+    )
+    .await;
+    assert_eq!(shipped.status, 201, "{}", shipped.body);
+    let shipment = shipped.body["shipment"]["id"].as_str().unwrap().to_owned();
+
+    let simulation = shopflow_local::simulate::Simulation {
+        base: stack().base_url.clone(),
+        shipment: shipment.clone(),
+        journey,
+        every: Duration::ZERO,
+    };
+    shopflow_local::simulate::run(&simulation, &stack().admin())
+        .await
+        .unwrap();
+
+    // A polled parcel is checked again a minute after its first check.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let mut status = Value::Null;
+    while std::time::Instant::now() < deadline {
+        let reply = api
+            .get(&format!("/v1/shipments/{shipment}"), &stack().admin())
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        status = reply.body["status"].clone();
+        if status == ends {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(status, ends, "{carrier} parcel {number}");
+}
+
+#[tokio::test]
+async fn the_simulator_returns_a_dhl_parcel_to_the_shop() {
+    the_simulator_takes_a_parcel_to(Carrier::Dhl, Journey::Returned, "returned_to_sender").await;
+}
+
+#[tokio::test]
+async fn the_simulator_takes_a_canada_post_parcel_to_an_exception() {
+    the_simulator_takes_a_parcel_to(Carrier::CanadaPost, Journey::Exception, "exception").await;
 }
