@@ -237,6 +237,18 @@ async fn a_shipping_address_with_a_blank_or_invalid_field_is_refused_by_its_path
             json!("Germany"),
             "shipping_address.country",
         ),
+        // Two capitals, but no country: user-assigned, and the UK's
+        // common name rather than its code.
+        (
+            "/shipping_address/country",
+            json!("XX"),
+            "shipping_address.country",
+        ),
+        (
+            "/shipping_address/country",
+            json!("UK"),
+            "shipping_address.country",
+        ),
     ];
     for (pointer, value, field) in cases {
         let body = with(two_lines(), pointer, value);

@@ -223,7 +223,7 @@ impl From<Email> for String {
 }
 
 /// Where an order ships. Text fields are trimmed and length-bounded; the
-/// country is an ISO 3166-1 alpha-2 code.
+/// country is an officially assigned ISO 3166-1 alpha-2 code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
@@ -263,10 +263,10 @@ impl ShippingAddress {
                 .transpose()
         };
         let country = self.country.trim();
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        if !crate::country::is_assigned(country) {
             return Err(InvalidValue::new(
                 "shipping_address.country",
-                "must be an ISO 3166-1 alpha-2 code such as DE",
+                "must be an assigned ISO 3166-1 alpha-2 code in capitals, such as DE",
             ));
         }
         Ok(Self {

@@ -4,6 +4,7 @@
 
 pub mod backorder;
 pub mod checkout;
+pub mod country;
 pub mod events;
 pub mod ids;
 pub mod inventory;
