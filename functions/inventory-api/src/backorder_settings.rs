@@ -105,9 +105,17 @@ struct BulkRow {
 }
 
 impl BulkRow {
-    fn into_row(self, now: Timestamp) -> Result<SettingsRow, ApiError> {
+    fn into_row(self, warehouses: &[WarehouseId], now: Timestamp) -> Result<SettingsRow, ApiError> {
         let sku = Sku::parse(&self.sku)?;
         let warehouse = WarehouseId::parse(&self.warehouse)?;
+        if !warehouses.contains(&warehouse) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_warehouse",
+                format!("{warehouse} is not one of the shop's warehouses"),
+            )
+            .with_details(json!({ "field": "warehouse" })));
+        }
         let settings = SettingsBody {
             allow_backorder: self.allow_backorder,
             max_backorder_quantity: self.max_backorder_quantity,
@@ -126,7 +134,11 @@ impl BulkRow {
 impl BulkBody {
     /// Every row checked: the rows to save, or `422 invalid_rows` naming
     /// each faulty row by its index.
-    pub fn into_rows(self, now: Timestamp) -> Result<Vec<SettingsRow>, ApiError> {
+    pub fn into_rows(
+        self,
+        warehouses: &[WarehouseId],
+        now: Timestamp,
+    ) -> Result<Vec<SettingsRow>, ApiError> {
         if self.rows.is_empty() || self.rows.len() > MAX_ROWS {
             return Err(ApiError::invalid_field(
                 "rows",
@@ -137,7 +149,7 @@ impl BulkBody {
         let mut faults = Vec::new();
         let mut seen = HashSet::new();
         for (index, row) in self.rows.into_iter().enumerate() {
-            match row.into_row(now) {
+            match row.into_row(warehouses, now) {
                 Ok(row) if !seen.insert((row.sku.clone(), row.warehouse.clone())) => {
                     faults.push(row_fault(
                         index,

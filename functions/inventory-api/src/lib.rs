@@ -35,6 +35,8 @@ pub const FUNCTION: &str = "inventory-api";
 
 pub struct App<S> {
     store: S,
+    /// The shop's warehouses: stock exists only in them.
+    warehouses: Vec<WarehouseId>,
 }
 
 /// inventory-api as deployed: on the DynamoDB table.
@@ -44,10 +46,10 @@ impl Function for Deployed {
     const NAME: &'static str = FUNCTION;
 
     fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
-        Ok(Self::new(DynamoStore::from_config(
-            &shared.aws.dynamodb,
-            config::required(env, "TABLE_NAME")?,
-        )))
+        Ok(Self::new(
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            config::list_or(env, "WAREHOUSES", "MAIN", WarehouseId::parse)?,
+        ))
     }
 }
 
@@ -61,8 +63,8 @@ impl HttpFunction for Deployed {
 }
 
 impl<S: InventoryStore> App<S> {
-    pub fn new(store: S) -> Self {
-        Self { store }
+    pub fn new(store: S, warehouses: Vec<WarehouseId>) -> Self {
+        Self { store, warehouses }
     }
 
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
@@ -104,7 +106,7 @@ impl<S: InventoryStore> App<S> {
     async fn restock(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         caller.require_admin()?;
-        let (sku, warehouse) = stock_path(request)?;
+        let (sku, warehouse) = self.stock_path(request)?;
         let key = idempotency::key(request, "restock", &caller)?;
         let body: RestockBody = http::json_body(request)?;
         let received = u32::try_from(body.quantity)
@@ -172,7 +174,7 @@ impl<S: InventoryStore> App<S> {
 
     async fn backorder_settings(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         Caller::from_request(request)?.require_admin()?;
-        let (sku, warehouse) = stock_path(request)?;
+        let (sku, warehouse) = self.stock_path(request)?;
         let settings = self
             .store
             .backorder_settings(&sku, &warehouse)
@@ -189,7 +191,7 @@ impl<S: InventoryStore> App<S> {
         caller.require_admin()?;
         let body: AllocationBody = http::json_body(request)?;
         let sku = Sku::parse(&body.sku)?;
-        let warehouse = WarehouseId::parse(&body.warehouse)?;
+        let warehouse = self.configured(WarehouseId::parse(&body.warehouse)?)?;
         self.store
             .backorder_settings(&sku, &warehouse)
             .await?
@@ -217,7 +219,7 @@ impl<S: InventoryStore> App<S> {
     async fn save_backorder_settings(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         caller.require_admin()?;
-        let (sku, warehouse) = stock_path(request)?;
+        let (sku, warehouse) = self.stock_path(request)?;
         let body: backorder_settings::SettingsBody = http::json_body(request)?;
         let row = SettingsRow {
             sku,
@@ -243,7 +245,7 @@ impl<S: InventoryStore> App<S> {
         let caller = Caller::from_request(request)?;
         caller.require_admin()?;
         let body: backorder_settings::BulkBody = http::json_body(request)?;
-        let rows = body.into_rows(now())?;
+        let rows = body.into_rows(&self.warehouses, now())?;
         self.store
             .save_backorder_settings(&rows)
             .await
@@ -258,13 +260,27 @@ impl<S: InventoryStore> App<S> {
             &json!({ "backorder_settings": saved }),
         ))
     }
-}
 
-fn stock_path(request: &Request) -> Result<(Sku, WarehouseId), ApiError> {
-    Ok((
-        Sku::parse(&http::path_param(request, "sku")?)?,
-        WarehouseId::parse(&http::path_param(request, "warehouse")?)?,
-    ))
+    /// The SKU and warehouse a stock path names; a warehouse the shop does
+    /// not have is `404`, as a product it does not sell is.
+    fn stock_path(&self, request: &Request) -> Result<(Sku, WarehouseId), ApiError> {
+        Ok((
+            Sku::parse(&http::path_param(request, "sku")?)?,
+            self.configured(WarehouseId::parse(&http::path_param(
+                request,
+                "warehouse",
+            )?)?)?,
+        ))
+    }
+
+    fn configured(&self, warehouse: WarehouseId) -> Result<WarehouseId, ApiError> {
+        if self.warehouses.contains(&warehouse) {
+            Ok(warehouse)
+        } else {
+            Err(ApiError::not_found("warehouse")
+                .with_details(json!({ "warehouse": warehouse, "warehouses": self.warehouses })))
+        }
+    }
 }
 
 fn restock_refused(error: RestockError) -> ApiError {

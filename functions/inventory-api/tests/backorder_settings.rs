@@ -395,3 +395,39 @@ async fn an_allocation_request_is_refused_for_customers_unknown_products_and_bad
             .all(|event| event.event.detail_type() != "backorder.allocation_requested")
     );
 }
+
+#[tokio::test]
+async fn settings_and_allocations_for_a_warehouse_the_shop_does_not_have_are_refused() {
+    let api = api_selling(&["TEE-RED"]).await;
+    let body = json!({ "allow_backorder": true });
+
+    let read = api.backorder_settings("TEE-RED", "NOWHERE", admin()).await;
+    let put = api
+        .put_backorder_settings("TEE-RED", "NOWHERE", &body, admin())
+        .await;
+    let allocate = api
+        .request_allocation(json!({ "sku": "TEE-RED", "warehouse": "NOWHERE" }), admin())
+        .await;
+    let bulk = api
+        .put_bulk_backorder_settings(
+            json!({ "rows": [
+                { "sku": "TEE-RED", "warehouse": "BER", "allow_backorder": true },
+                { "sku": "TEE-RED", "warehouse": "NOWHERE", "allow_backorder": true },
+            ] }),
+            admin(),
+        )
+        .await;
+
+    for reply in [&read, &put, &allocate] {
+        assert_eq!(reply.status, 404, "{}", reply.body);
+        assert_eq!(reply.json()["error"]["message"], "warehouse not found");
+    }
+    assert_eq!(bulk.status, 422, "{}", bulk.body);
+    assert_eq!(
+        bulk.json()["error"]["details"]["rows"][0]["code"],
+        "unknown_warehouse"
+    );
+    assert!(!saved(&api, "TEE-RED", "BER").await.allow_backorder);
+    assert!(!saved(&api, "TEE-RED", "NOWHERE").await.allow_backorder);
+    assert!(api.store().outbox().is_empty());
+}

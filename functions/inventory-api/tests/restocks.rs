@@ -268,3 +268,19 @@ async fn a_restock_without_an_idempotency_key_is_refused() {
     reply.invalid("Idempotency-Key");
     assert_nothing_restocked(&api);
 }
+
+#[tokio::test]
+async fn a_warehouse_the_shop_does_not_have_is_404_and_gets_no_stock() {
+    let api = api_selling_red_tees().await;
+
+    let reply = api
+        .restock("TEE-RED", "NOWHERE", json!({ "quantity": 5 }), admin())
+        .await;
+
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    assert_eq!(reply.json()["error"]["message"], "warehouse not found");
+    assert_eq!(api.stock_of("TEE-RED", "NOWHERE").on_hand, 0);
+    assert!(api.restocked_events().is_empty());
+    let stock = api.stock("TEE-RED", admin()).await.json();
+    assert_eq!(stock["warehouses"], json!([]), "{stock}");
+}

@@ -5,7 +5,7 @@
 
 use inventory_api::App;
 use shopflow_domain::events::{DomainEvent, InventoryRestocked};
-use shopflow_domain::{OrderId, Product, StockLevel, Timestamp};
+use shopflow_domain::{OrderId, Product, StockLevel, Timestamp, WarehouseId};
 use shopflow_lambda_kit::apigw::HttpEvent;
 use shopflow_ports::InventoryStore;
 use shopflow_testkit::memory::MemoryStore;
@@ -22,6 +22,17 @@ pub fn customer() -> Claims {
     shopflow_testkit::customer(CUSTOMER)
 }
 
+/// The shop's warehouses: three cities, and W0 to W100 for the tests that
+/// need a hundred rows.
+pub fn warehouses() -> Vec<WarehouseId> {
+    ["BER", "MUC", "HAM"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((0..=100).map(|n| format!("W{n}")))
+        .map(|code| WarehouseId::parse(&code).unwrap())
+        .collect()
+}
+
 pub struct InventoryApi {
     app: App<SharedStore>,
     store: SharedStore,
@@ -31,7 +42,7 @@ impl InventoryApi {
     pub fn new() -> Self {
         let store = SharedStore::default();
         Self {
-            app: App::new(store.clone()),
+            app: App::new(store.clone(), warehouses()),
             store,
         }
     }
