@@ -287,6 +287,34 @@ impl Api {
         }
     }
 
+    /// The warehouse's stock as the inventory API shows it to staff.
+    pub async fn level(&self, admin: &str, sku: &str, warehouse: &str) -> Value {
+        let reply = self.get(&format!("/v1/inventory/{sku}"), admin).await;
+        reply.body["warehouses"]
+            .as_array()
+            .and_then(|levels| levels.iter().find(|l| l["warehouse"] == warehouse).cloned())
+            .unwrap_or(Value::Null)
+    }
+
+    /// The level once `done` holds, waiting up to a minute for the stack's
+    /// consumers; the last read when it never does.
+    pub async fn level_once(
+        &self,
+        admin: &str,
+        sku: &str,
+        warehouse: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let level = self.level(admin, sku, warehouse).await;
+            if done(&level) || std::time::Instant::now() > deadline {
+                return level;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Stock of `sku` in `warehouse` as the inventory API reports it: (on_hand, reserved, available).
     pub async fn stock(&self, token: &str, sku: &str, warehouse: &str) -> (u64, u64, u64) {
         let reply = self.get(&format!("/v1/inventory/{sku}"), token).await;

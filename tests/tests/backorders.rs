@@ -43,33 +43,6 @@ async fn checkout_one(api: &Api, sku: &str) -> (String, Reply) {
     panic!("checkout stayed contended");
 }
 
-/// The warehouse's stock as the inventory API shows it.
-async fn level(api: &Api, admin: &str, sku: &str, warehouse: &str) -> Value {
-    let reply = api.get(&format!("/v1/inventory/{sku}"), admin).await;
-    reply.body["warehouses"]
-        .as_array()
-        .and_then(|levels| levels.iter().find(|l| l["warehouse"] == warehouse).cloned())
-        .unwrap_or(Value::Null)
-}
-
-/// The level once `done` holds, waiting up to a minute for the allocator.
-async fn level_once(
-    api: &Api,
-    admin: &str,
-    sku: &str,
-    warehouse: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let level = level(api, admin, sku, warehouse).await;
-        if done(&level) || std::time::Instant::now() > deadline {
-            return level;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 fn order_id(reply: &Reply) -> String {
     reply.body["order"]["id"].as_str().unwrap().to_owned()
 }
@@ -89,7 +62,9 @@ async fn a_restock_racing_fifty_checkouts_serves_the_queue_first() {
     let racing = join_all((0..50).map(|_| checkout_one(&api, &sku)));
     let (racers, ()) = tokio::join!(racing, api.restock(&admin, &sku, &warehouse, 20));
 
-    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    let settled = api
+        .level_once(&admin, &sku, &warehouse, |l| l["set_aside"] == 0)
+        .await;
     assert_eq!(
         (
             &settled["on_hand"],
@@ -134,7 +109,7 @@ async fn a_hundred_concurrent_backorders_fill_a_limit_of_sixty_exactly() {
         .filter(|(_, r)| r.status == 409 && r.error_code() == "backorder_limit_exceeded")
         .count();
     assert_eq!((placed.len(), refused), (60, 40));
-    let level = level(&api, &admin, &sku, &warehouse).await;
+    let level = api.level(&admin, &sku, &warehouse).await;
     assert_eq!(level["backordered"], 60, "{level}");
     let mut queued = 0;
     for (buyer, reply) in placed {
@@ -172,7 +147,9 @@ async fn a_cancelled_backordered_order_gives_its_place_to_the_next() {
         })
         .await;
     assert_eq!(order["lines"][0]["reserved"], 1, "{order}");
-    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    let settled = api
+        .level_once(&admin, &sku, &warehouse, |l| l["set_aside"] == 0)
+        .await;
     assert_eq!(
         (&settled["reserved"], &settled["backordered"]),
         (&json!(1), &json!(0))
@@ -241,7 +218,9 @@ async fn a_queue_of_a_thousand_is_served_in_fifo_order_with_exact_counters() {
     place_backorders(&sku, &warehouse, 1_000).await;
 
     api.restock(&admin, &sku, &warehouse, 250).await;
-    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    let settled = api
+        .level_once(&admin, &sku, &warehouse, |l| l["set_aside"] == 0)
+        .await;
 
     assert_eq!(
         (&settled["reserved"], &settled["backordered"]),
@@ -260,7 +239,9 @@ async fn a_queue_of_a_thousand_is_served_in_fifo_order_with_exact_counters() {
     );
 
     api.restock(&admin, &sku, &warehouse, 750).await;
-    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    let settled = api
+        .level_once(&admin, &sku, &warehouse, |l| l["set_aside"] == 0)
+        .await;
 
     assert_eq!(
         (
@@ -307,7 +288,9 @@ async fn staff_asking_for_an_allocation_serve_units_set_aside_without_a_nudge() 
         .await;
 
     assert_eq!(reply.status, 202, "{:?}", reply.body);
-    let settled = level_once(&api, &admin, &sku, &warehouse, |l| l["set_aside"] == 0).await;
+    let settled = api
+        .level_once(&admin, &sku, &warehouse, |l| l["set_aside"] == 0)
+        .await;
     assert_eq!(
         (&settled["reserved"], &settled["backordered"]),
         (&json!(2), &json!(0)),

@@ -1,6 +1,6 @@
 //! The catalog and stock: products (admin), restocks (admin, once per
-//! Idempotency-Key), per-warehouse stock levels, backorder settings, and
-//! staff's request that a backorder queue be served now.
+//! Idempotency-Key), per-warehouse stock levels, backorder settings, the
+//! stock ledger, and staff's request that a backorder queue be served now.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod backorder_settings;
@@ -10,12 +10,15 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::events::{AllocationRequested, DomainEvent};
-use shopflow_domain::{Actor, Currency, Money, Product, Sku, StockLevel, WarehouseId};
+use shopflow_domain::{Actor, Currency, Money, Movement, Product, Sku, StockLevel, WarehouseId};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
-use shopflow_ports::{InventoryStore, OutboxEvent, Restock, RestockError, Restocked, SettingsRow};
+use shopflow_ports::{
+    InventoryStore, MovementCursor, MovementQuery, OutboxEvent, Restock, RestockError, Restocked,
+    SettingsRow, StockLedger,
+};
 use tracing::Instrument;
 use ulid::Ulid;
 
@@ -26,6 +29,7 @@ pub const GET_BACKORDER_SETTINGS: &str = "GET /v1/inventory/{sku}/{warehouse}/ba
 pub const PUT_BACKORDER_SETTINGS: &str = "PUT /v1/inventory/{sku}/{warehouse}/backorder-settings";
 pub const PUT_BULK_BACKORDER_SETTINGS: &str = "PUT /v1/admin/backorder-settings";
 pub const REQUEST_ALLOCATION: &str = "POST /v1/admin/backorders/allocate";
+pub const LIST_MOVEMENTS: &str = "GET /v1/inventory/{sku}/movements";
 
 /// The most units one restock may add.
 const MAX_RESTOCK: u32 = 1_000_000;
@@ -62,7 +66,7 @@ impl HttpFunction for Deployed {
     }
 }
 
-impl<S: InventoryStore> App<S> {
+impl<S: InventoryStore + StockLedger> App<S> {
     pub fn new(store: S, warehouses: Vec<WarehouseId>) -> Self {
         Self { store, warehouses }
     }
@@ -80,6 +84,7 @@ impl<S: InventoryStore> App<S> {
                     self.save_bulk_backorder_settings(&request).await
                 }
                 Some(REQUEST_ALLOCATION) => self.request_allocation(&request).await,
+                Some(LIST_MOVEMENTS) => self.movements(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -261,6 +266,46 @@ impl<S: InventoryStore> App<S> {
         ))
     }
 
+    /// A page of a SKU's stock ledger, oldest first: each change of a
+    /// warehouse's level with its cause, what it moved and the level after.
+    async fn movements(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        Caller::from_request(request)?.require_admin()?;
+        let sku = Sku::parse(&http::path_param(request, "sku")?)?;
+        let warehouse = http::query_param(request, "warehouse")
+            .map(|raw| self.configured(WarehouseId::parse(&raw)?))
+            .transpose()?;
+        let (from, to) = http::window_params(request)?;
+        let after = http::cursor_param(request)?
+            .map(|raw| {
+                MovementCursor::parse(&raw)
+                    .filter(|cursor| from.is_none_or(|from| cursor.at >= from))
+                    .filter(|cursor| to.is_none_or(|to| cursor.at <= to))
+                    .ok_or_else(http::invalid_cursor)
+            })
+            .transpose()?;
+        if self.store.product(&sku).await?.is_none() {
+            return Err(ApiError::not_found("product"));
+        }
+        let query = MovementQuery {
+            sku: sku.clone(),
+            warehouse,
+            from,
+            to,
+            after,
+            limit: http::page_limit(request, 50, 200)?,
+        };
+        let page = self.store.movements(&query).await?;
+        let movements: Vec<_> = page.items.iter().map(movement_view).collect();
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({
+                "sku": sku,
+                "movements": movements,
+                "next_cursor": page.next.map(|next| http::encode_cursor(&next.encode())),
+            }),
+        ))
+    }
+
     /// The SKU and warehouse a stock path names; a warehouse the shop does
     /// not have is `404`, as a product it does not sell is.
     fn stock_path(&self, request: &Request) -> Result<(Sku, WarehouseId), ApiError> {
@@ -314,6 +359,25 @@ fn stock_view(warehouse: &WarehouseId, level: StockLevel) -> serde_json::Value {
         "set_aside": level.set_aside,
         "backordered": level.backordered,
         "available": level.available(),
+    })
+}
+
+fn movement_view(movement: &Movement) -> serde_json::Value {
+    let change = movement.change;
+    json!({
+        "warehouse": movement.warehouse,
+        "version": movement.version,
+        "cause": movement.note.cause.as_str(),
+        "reference": movement.note.reference,
+        "at": movement.note.at.to_rfc3339(),
+        "change": {
+            "on_hand": change.on_hand,
+            "reserved": change.reserved,
+            "set_aside": change.set_aside,
+            "backordered": change.backordered,
+            "available": change.available(),
+        },
+        "after": stock_view(&movement.warehouse, movement.after),
     })
 }
 

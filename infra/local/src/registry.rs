@@ -49,6 +49,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         scheduled::<backorder_expirer::Deployed>(),
         scheduled::<courier_poller::Deployed>(),
         stream::<outbox_relay::Deployed>(),
+        stream::<stock_ledger::Deployed>(),
     ]
 }
 

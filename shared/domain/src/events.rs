@@ -3,6 +3,7 @@
 
 use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
+use crate::movement::MovementCause;
 use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
 use crate::shipment::{Shipment, ShipmentId, ShippedLine};
@@ -17,6 +18,7 @@ pub enum DomainEvent {
     OrderCreated(OrderCreated),
     OrderStatusChanged(OrderStatusChanged),
     InventoryRestocked(InventoryRestocked),
+    InventoryLowStock(InventoryLowStock),
     BackorderMoved(BackorderMoved),
     AllocationRequested(AllocationRequested),
     PaymentReported(PaymentReported),
@@ -31,6 +33,7 @@ impl DomainEvent {
             Self::OrderCreated(_) => "order.created",
             Self::OrderStatusChanged(change) => change.trigger.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
+            Self::InventoryLowStock(_) => "inventory.low_stock",
             Self::BackorderMoved(moved) => moved.kind.detail_type(),
             Self::AllocationRequested(_) => "backorder.allocation_requested",
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
@@ -46,6 +49,7 @@ impl DomainEvent {
                 "shopflow.orders"
             }
             Self::InventoryRestocked(_)
+            | Self::InventoryLowStock(_)
             | Self::BackorderMoved(_)
             | Self::AllocationRequested(_) => "shopflow.inventory",
             Self::PaymentReported(_) => "shopflow.payments",
@@ -135,6 +139,23 @@ pub struct InventoryRestocked {
     pub warehouse: WarehouseId,
     pub received: u32,
     pub set_aside: u32,
+}
+
+/// A warehouse's available units fell to its low-stock threshold or
+/// below: raised once per fall, armed again when they rise above it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryLowStock {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub threshold: u32,
+    pub available: u32,
+    pub on_hand: u32,
+    pub reserved: u32,
+    pub set_aside: u32,
+    /// The change that made it low.
+    pub cause: MovementCause,
+    /// The stock level's version that change made.
+    pub version: u64,
 }
 
 /// Staff asked for the units set aside for a queue to be allocated now.

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod inventory;
 pub mod lifecycle;
 pub mod money;
+pub mod movement;
 pub mod order;
 pub mod payment;
 pub mod polling;
@@ -32,6 +33,7 @@ pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, Wareho
 pub use inventory::{StockError, StockLevel};
 pub use lifecycle::{Actor, CancelError};
 pub use money::{Currency, Money, MoneyError};
+pub use movement::{LevelChange, LowStock, Movement, MovementCause, MovementNote};
 pub use order::{
     BackorderState, CancelRefund, LineBackorder, Order, OrderLine, OrderTotals, Product,
 };

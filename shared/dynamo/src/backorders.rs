@@ -6,10 +6,14 @@ use super::items::{
     backorder_key, backorder_queue, backorder_standing, order_key, standing_sort, stock_key,
     stored_fulfillment,
 };
-use super::{DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, n, s};
+use super::{
+    DynamoStore, carrying_item, condition_failed, corrupt, key, malformed, movement, n, s,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
-use shopflow_domain::{Backorder, BackorderStatus, Order, OrderId, Sku, WarehouseId};
+use shopflow_domain::{
+    Backorder, BackorderStatus, MovementCause, MovementNote, Order, OrderId, Sku, WarehouseId,
+};
 use shopflow_ports::{
     AllocateError, AllocationBatch, BackorderAllocation, BackorderCancellation, BackorderStore,
     Queue, RefundWrite, Reprioritization, StoreError,
@@ -114,7 +118,11 @@ impl BackorderStore for DynamoStore {
                 );
             }
             let stock_at = writes.len();
-            writes.extend(self.hand_back(&cancellation.handback, Some(&levels))?);
+            writes.extend(self.hand_back(
+                &cancellation.handback,
+                Some(&levels),
+                &cancelled_units(cancellation)?,
+            )?);
             let Some(reasons) = self.transact(writes).await? else {
                 return Ok(());
             };
@@ -227,16 +235,26 @@ impl DynamoStore {
     /// The batch's units move from set aside to reserved, and out of the
     /// backordered count, only while that many are still set aside.
     fn allocate_stock(&self, batch: &AllocationBatch) -> Result<TransactWriteItem, StoreError> {
+        // The ledger names the batch by its first allocation record.
+        let first = batch
+            .allocations
+            .first()
+            .ok_or_else(|| StoreError::Defect {
+                what: "backorder allocation".into(),
+                source: "an allocation batch with no allocations".into(),
+            })?;
+        let note = MovementNote::new(MovementCause::BackorderAllocated, first.record_id, first.at);
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(stock_key(&batch.sku, &batch.warehouse))))
             .update_expression(
                 "SET set_aside = set_aside - :u, backordered = backordered - :u, \
-                 reserved = reserved + :u, version = version + :one",
+                 reserved = reserved + :u, version = version + :one, mv = :mv",
             )
             .condition_expression("set_aside >= :u AND backordered >= :u")
             .expression_attribute_values(":u", n(batch.units()))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":mv", movement(&note))
             .build()
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -315,4 +333,22 @@ impl DynamoStore {
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
+}
+
+/// The ledger's note of a cancellation's stock change: its backorder's
+/// waiting units leave the queue.
+fn cancelled_units(cancellation: &BackorderCancellation) -> Result<MovementNote, StoreError> {
+    let leaving = cancellation
+        .handback
+        .leaving
+        .as_ref()
+        .ok_or_else(|| StoreError::Defect {
+            what: "backorder cancellation".into(),
+            source: "a cancellation with no backorder leaving the queue".into(),
+        })?;
+    Ok(MovementNote::new(
+        MovementCause::BackorderCancelled,
+        leaving.backorder.id,
+        leaving.event.occurred_at,
+    ))
 }

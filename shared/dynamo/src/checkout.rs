@@ -5,11 +5,16 @@ use super::items::{
     BackorderItem, IdempotencyItem, OrderItem, ProductItem, StockItem, idempotency_key,
     product_key, stock_key,
 };
-use super::{DynamoStore, Item, StockMove, carrying_item, corrupt, key, malformed, n, now_secs};
+use super::{
+    DynamoStore, Item, StockMove, carrying_item, corrupt, key, malformed, movement, n, now_secs,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
-use shopflow_domain::{Backorder, BackorderSettings, Order, OrderLine, Sku, Stock, WarehouseId};
+use shopflow_domain::{
+    Backorder, BackorderSettings, MovementCause, MovementNote, Order, OrderLine, Sku, Stock,
+    WarehouseId,
+};
 use shopflow_ports::{
     CheckoutReceipt, CheckoutSnapshot, CheckoutStore, IdempotencyKey, OutboxEvent, PlaceOrderError,
     StoreError,
@@ -78,19 +83,25 @@ impl CheckoutStore for DynamoStore {
     ) -> Result<(), PlaceOrderError> {
         let now = now_secs();
         let backorders = order.backorders();
+        let sale = MovementNote::new(MovementCause::Sale, order.id, order.created_at);
         let mut writes = Vec::with_capacity(order.lines.len() + backorders.len() + 2);
         let order_item: Item =
             serde_dynamo::to_item(OrderItem::from_order(order)).map_err(corrupt("order"))?;
         writes.push(self.put_new(order_item)?);
         for line in &order.lines {
             writes.push(if line.backordered() > 0 {
-                self.backorder_stock(line, &decided_on.settings(&line.sku, &line.warehouse))?
+                self.backorder_stock(
+                    line,
+                    &decided_on.settings(&line.sku, &line.warehouse),
+                    &sale,
+                )?
             } else {
                 self.move_stock(
                     &line.sku,
                     &line.warehouse,
                     line.quantity.get(),
                     StockMove::Reserve,
+                    &sale,
                 )?
             });
         }
@@ -128,6 +139,7 @@ impl DynamoStore {
         &self,
         line: &OrderLine,
         settings: &BackorderSettings,
+        sale: &MovementNote,
     ) -> Result<TransactWriteItem, StoreError> {
         let backordered = line.backordered();
         let room = settings.max_backorder_quantity - backordered;
@@ -137,7 +149,7 @@ impl DynamoStore {
             .update_expression(
                 "SET reserved = reserved + :r, available = available - :r, \
                  backordered = if_not_exists(backordered, :zero) + :b, \
-                 set_aside = if_not_exists(set_aside, :zero), version = version + :one",
+                 set_aside = if_not_exists(set_aside, :zero), version = version + :one, mv = :mv",
             )
             .condition_expression(
                 "available = :r AND #bo.#allow = :yes AND #bo.#max = :max \
@@ -153,6 +165,7 @@ impl DynamoStore {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":mv", movement(sale))
             .build()
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())

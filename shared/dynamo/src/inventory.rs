@@ -6,10 +6,13 @@ use super::items::{
     OutboxItem, ProductItem, RestockReceiptItem, SettingsAttr, StockItem, idempotency_key,
     product_key, stock_key, stock_partition,
 };
-use super::{DynamoStore, SortKeys, corrupt, key, malformed, n, now_secs};
+use super::{DynamoStore, SortKeys, corrupt, key, malformed, movement, n, now_secs};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use shopflow_domain::{BackorderSettings, Product, Sku, StockLevel, WarehouseId};
+use shopflow_domain::{
+    BackorderSettings, MovementCause, MovementNote, Product, Sku, StockLevel, Timestamp,
+    WarehouseId,
+};
 use shopflow_ports::{
     InventoryStore, OutboxEvent, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
     StoreError,
@@ -220,7 +223,15 @@ impl DynamoStore {
             .update_expression(
                 "SET #type = :stock, sku = :sku, warehouse = :wh, bo = :bo, \
                  on_hand = if_not_exists(on_hand, :zero), reserved = if_not_exists(reserved, :zero), \
-                 available = if_not_exists(available, :zero) ADD version :one",
+                 available = if_not_exists(available, :zero), mv = :mv ADD version :one",
+            )
+            .expression_attribute_values(
+                ":mv",
+                movement(&MovementNote::new(
+                    MovementCause::SettingsChanged,
+                    "backorder_settings",
+                    Timestamp::from_millis(now_secs() * 1_000),
+                )),
             )
             .expression_attribute_names("#type", "type")
             .expression_attribute_values(":stock", AttributeValue::S("stock".into()))
@@ -248,8 +259,16 @@ impl DynamoStore {
             .set_key(Some(key(stock_key(&restock.sku, &restock.warehouse))))
             .update_expression(
                 "SET #type = :stock, sku = :sku, warehouse = :wh, reserved = if_not_exists(reserved, :zero), \
-                 backordered = if_not_exists(backordered, :zero) \
-                 ADD on_hand :q, available :free, set_aside :aside, version :one",
+                 backordered = if_not_exists(backordered, :zero), \
+                 mv = :mv ADD on_hand :q, available :free, set_aside :aside, version :one",
+            )
+            .expression_attribute_values(
+                ":mv",
+                movement(&MovementNote::new(
+                    MovementCause::Restocked,
+                    restock.event_id,
+                    restock.at,
+                )),
             )
             .expression_attribute_values(":free", n(restock.received - set_aside))
             .expression_attribute_values(":aside", n(set_aside))

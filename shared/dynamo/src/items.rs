@@ -1,17 +1,18 @@
 //! Keys and item shapes of the single table. Attribute names are short on
 //! purpose: item size is what DynamoDB bills (see docs/cost-model.md).
 
+use super::corrupt;
 use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Carrier, Currency,
-    CustomerId, Email, FulfillmentStatus, Journey, LineBackorder, Money, Order, OrderId, OrderLine,
-    OrderState, OrderStatus, OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus,
-    Product, Quantity, Refund, RefundStatus, Shipment, ShipmentId, ShipmentStanding, ShippedLine,
-    ShippingAddress, Sku, StockLevel, Timestamp, TrackingEvent, TrackingNumber, TrackingStatus,
-    WarehouseId,
+    CustomerId, Email, FulfillmentStatus, Journey, LevelChange, LineBackorder, LowStock, Money,
+    Movement, MovementCause, MovementNote, Order, OrderId, OrderLine, OrderState, OrderStatus,
+    OrderTotals, OrderTrigger, Payment, PaymentAttempt, PaymentStatus, Product, Quantity, Refund,
+    RefundStatus, Shipment, ShipmentId, ShipmentStanding, ShippedLine, ShippingAddress, Sku,
+    StockLevel, Timestamp, TrackingEvent, TrackingNumber, TrackingStatus, WarehouseId,
 };
-use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StoreError};
+use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StockChange, StoreError};
 use ulid::Ulid;
 
 pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
@@ -255,6 +256,12 @@ pub struct StockItem {
     /// Backorder settings, once staff saved some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bo: Option<SettingsAttr>,
+    /// The low-stock threshold, once staff set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low: Option<u32>,
+    /// Why the last write changed the level (every stock write sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mv: Option<MovementAttr>,
 }
 
 impl StockItem {
@@ -273,6 +280,176 @@ impl StockItem {
             .map(SettingsAttr::settings)
             .unwrap_or_default()
     }
+}
+
+/// A stock write's note for the ledger, in short names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovementAttr {
+    pub c: MovementCause,
+    pub r: String,
+    pub at: Timestamp,
+}
+
+impl MovementAttr {
+    fn note(&self) -> MovementNote {
+        MovementNote {
+            cause: self.c,
+            reference: self.r.clone(),
+            at: self.at,
+        }
+    }
+}
+
+/// A stock item's change from the table's stream, or `None` when the
+/// record is about another item (or a stock item's removal, which never
+/// happens). A stock image that cannot be read is an error: stock-ledger
+/// hands it back rather than skip a change.
+pub fn stock_change(
+    event_name: &str,
+    old_image: serde_dynamo::Item,
+    new_image: serde_dynamo::Item,
+    seen_at: Timestamp,
+) -> Result<Option<StockChange>, StoreError> {
+    let is_stock = |image: &serde_dynamo::Item| matches!(image.get("type"), Some(serde_dynamo::AttributeValue::S(kind)) if kind == "stock");
+    if event_name == "REMOVE" || !is_stock(&new_image) {
+        return Ok(None);
+    }
+    let after: StockItem = serde_dynamo::from_item(new_image).map_err(corrupt("stock"))?;
+    let before: Option<StockItem> = if is_stock(&old_image) {
+        Some(serde_dynamo::from_item(old_image).map_err(corrupt("stock"))?)
+    } else {
+        None
+    };
+    let note_before = before.as_ref().and_then(|item| item.mv.clone());
+    let note = after
+        .mv
+        .as_ref()
+        .filter(|note| note_before.as_ref() != Some(*note))
+        .map(MovementAttr::note);
+    Ok(Some(StockChange {
+        sku: after.sku.clone(),
+        warehouse: after.warehouse.clone(),
+        version: after.version,
+        before: before.as_ref().map(StockItem::level).unwrap_or_default(),
+        after: after.level(),
+        low_before: before
+            .and_then(|item| item.low)
+            .map(|threshold| LowStock { threshold }),
+        low_after: after.low.map(|threshold| LowStock { threshold }),
+        note,
+        seen_at,
+    }))
+}
+
+/// One movement of the stock ledger, in its SKU's partition by when it
+/// happened; the warehouse and the version its change made end the key, so
+/// a change the stream delivers twice is one movement.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MovementItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub sku: Sku,
+    pub wh: WarehouseId,
+    pub v: u64,
+    pub mv: MovementAttr,
+    /// The change: on hand, reserved, set aside, backordered.
+    pub d: [i64; 4],
+    /// The level after.
+    pub after: [u32; 4],
+}
+
+impl MovementItem {
+    pub const TYPE: &'static str = "movement";
+
+    pub fn new(movement: &Movement) -> Self {
+        let (pk, sk) = movement_key(
+            &movement.sku,
+            movement.note.at,
+            &movement.warehouse,
+            movement.version,
+        );
+        let change = movement.change;
+        let after = movement.after;
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            sku: movement.sku.clone(),
+            wh: movement.warehouse.clone(),
+            v: movement.version,
+            mv: MovementAttr {
+                c: movement.note.cause,
+                r: movement.note.reference.clone(),
+                at: movement.note.at,
+            },
+            d: [
+                change.on_hand,
+                change.reserved,
+                change.set_aside,
+                change.backordered,
+            ],
+            after: [
+                after.on_hand,
+                after.reserved,
+                after.set_aside,
+                after.backordered,
+            ],
+        }
+    }
+
+    pub fn into_movement(self) -> Movement {
+        let [on_hand, reserved, set_aside, backordered] = self.d;
+        let [
+            after_on_hand,
+            after_reserved,
+            after_set_aside,
+            after_backordered,
+        ] = self.after;
+        Movement {
+            sku: self.sku,
+            warehouse: self.wh,
+            version: self.v,
+            note: self.mv.note(),
+            change: LevelChange {
+                on_hand,
+                reserved,
+                set_aside,
+                backordered,
+            },
+            after: StockLevel {
+                on_hand: after_on_hand,
+                reserved: after_reserved,
+                set_aside: after_set_aside,
+                backordered: after_backordered,
+            },
+        }
+    }
+}
+
+/// A SKU's ledger partition.
+pub fn movements_partition(sku: &Sku) -> String {
+    format!("MOVES#{sku}")
+}
+
+/// Where in its ledger a movement sorts: when, then which warehouse and
+/// version.
+pub fn movement_key(
+    sku: &Sku,
+    at: Timestamp,
+    warehouse: &WarehouseId,
+    version: u64,
+) -> (String, String) {
+    (
+        movements_partition(sku),
+        format!("{:013}#{warehouse}#{version:012}", at.as_millis()),
+    )
+}
+
+/// The first sort key at or after `at`, in a ledger partition.
+pub fn movement_sort_from(at: Timestamp) -> String {
+    format!("{:013}#", at.as_millis())
 }
 
 /// A stock item's backorder settings, in short names.

@@ -9,6 +9,7 @@ mod checkout;
 mod inventory;
 mod items;
 mod jobs;
+mod ledger;
 mod lifecycle;
 mod orders;
 mod payments;
@@ -19,11 +20,12 @@ mod webhooks;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use shopflow_domain::MovementNote;
 use shopflow_ports::StoreError;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use items::OutboxItem;
+pub use items::{OutboxItem, stock_change};
 
 /// One DynamoDB item, attribute name to value.
 type Item = HashMap<String, AttributeValue>;
@@ -305,17 +307,18 @@ impl DynamoStore {
         sku: &shopflow_domain::Sku,
         warehouse: &shopflow_domain::WarehouseId,
         units: u32,
-        movement: StockMove,
+        direction: StockMove,
+        note: &MovementNote,
     ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
-        let (expression, condition) = match movement {
+        let (expression, condition) = match direction {
             StockMove::Reserve => (
-                "SET reserved = reserved + :q, available = available - :q, version = version + :one",
+                "SET reserved = reserved + :q, available = available - :q, version = version + :one, mv = :mv",
                 "available >= :q",
             ),
             // Only while the backorder queue is owed nothing: otherwise the
             // units are the queue's (the hand-back writes them exactly).
             StockMove::Release => (
-                "SET reserved = reserved - :q, available = available + :q, version = version + :one",
+                "SET reserved = reserved - :q, available = available + :q, version = version + :one, mv = :mv",
                 "reserved >= :q AND (attribute_not_exists(backordered) OR backordered <= set_aside)",
             ),
         };
@@ -326,6 +329,7 @@ impl DynamoStore {
             .condition_expression(condition)
             .expression_attribute_values(":q", n(units))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":mv", movement(note))
             .build()
             .map_err(malformed)?;
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
@@ -463,6 +467,17 @@ fn key((pk, sk): (String, String)) -> Item {
 }
 
 /// A string attribute.
+/// The `mv` attribute every stock write sets: the ledger's note of why the
+/// level changed (stock-ledger reads it from the stream with the two
+/// levels).
+fn movement(note: &MovementNote) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("c".to_owned(), s(note.cause.as_str())),
+        ("r".to_owned(), s(note.reference.clone())),
+        ("at".to_owned(), n(note.at.as_millis())),
+    ]))
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }

@@ -9,12 +9,14 @@ use super::items::{
     stored_fulfillment,
 };
 use super::{
-    DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, malformed, n,
-    s, sdk,
+    DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, malformed,
+    movement, n, s, sdk,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use shopflow_domain::{BackorderStatus, Order, OrderId, OrderStatus, Timestamp};
+use shopflow_domain::{
+    BackorderStatus, MovementCause, MovementNote, Order, OrderId, OrderStatus, Timestamp,
+};
 use shopflow_ports::{
     ChangeError, ChangeRefusal, Handback, HistoryEntry, LeavingQueue, OrderLifecycle, OutboxEvent,
     Page, StatusChange, StoreError,
@@ -39,13 +41,21 @@ impl DynamoStore {
     ) -> Result<Written, ChangeError> {
         let mut writes = vec![self.status_update(change)?, self.history_put(change)?];
         let handed_from = writes.len();
+        let released = MovementNote::new(MovementCause::Released, change.order_id, change.at);
         for handback in &change.release {
-            writes.extend(self.hand_back(handback, levels)?);
+            writes.extend(self.hand_back(handback, levels, &released)?);
         }
         let handed = handed_from..writes.len();
         let reserved_from = writes.len();
+        let rereserved = MovementNote::new(MovementCause::Rereserved, change.order_id, change.at);
         for (sku, warehouse, units) in &change.reserve {
-            writes.push(self.move_stock(sku, warehouse, *units, StockMove::Reserve)?);
+            writes.push(self.move_stock(
+                sku,
+                warehouse,
+                *units,
+                StockMove::Reserve,
+                &rereserved,
+            )?);
         }
         let reserved = reserved_from..writes.len();
         let applied_index = writes.len();
@@ -97,6 +107,7 @@ impl DynamoStore {
         &self,
         handback: &Handback,
         levels: Option<&Levels>,
+        note: &MovementNote,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let at = stock_key(&handback.sku, &handback.warehouse);
         let mut writes = Vec::with_capacity(2);
@@ -106,6 +117,7 @@ impl DynamoStore {
                 &handback.warehouse,
                 handback.reserved,
                 StockMove::Release,
+                note,
             )?),
             None => {}
             Some(stock) => {
@@ -113,7 +125,7 @@ impl DynamoStore {
                     entity: "stock",
                     reason: format!("no stock item for {}/{} to hand back to", at.0, at.1),
                 })?;
-                writes.push(self.set_level(handback, stock)?);
+                writes.push(self.set_level(handback, stock, note)?);
             }
         }
         if let Some(leaving) = &handback.leaving {
@@ -128,6 +140,7 @@ impl DynamoStore {
         &self,
         handback: &Handback,
         stock: &StockItem,
+        note: &MovementNote,
     ) -> Result<TransactWriteItem, StoreError> {
         let after = handback
             .applied_to(stock.level())
@@ -140,7 +153,7 @@ impl DynamoStore {
             .set_key(Some(key(stock_key(&handback.sku, &handback.warehouse))))
             .update_expression(
                 "SET reserved = :reserved, set_aside = :aside, backordered = :backordered, \
-                 available = :available, version = version + :one",
+                 available = :available, version = version + :one, mv = :mv",
             )
             .condition_expression("version = :version")
             .expression_attribute_values(":reserved", n(after.reserved))
@@ -149,6 +162,7 @@ impl DynamoStore {
             .expression_attribute_values(":available", n(after.available()))
             .expression_attribute_values(":version", n(stock.version))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":mv", movement(note))
             .build()
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())

@@ -8,14 +8,14 @@ use super::items::{
     shipment_standing_named, shipment_standing_sort, stock_key, tracking_partition,
 };
 use super::{
-    DynamoStore, SortKeys, carrying_item, condition_failed, corrupt, key, malformed, n, now_secs,
-    s, sdk,
+    DynamoStore, SortKeys, carrying_item, condition_failed, corrupt, key, malformed, movement, n,
+    now_secs, s, sdk,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use shopflow_domain::{
-    Carrier, OrderId, Shipment, ShipmentFigures, ShipmentId, ShipmentStanding, ShippedLine,
-    TrackedBy, TrackingNumber, WarehouseId,
+    Carrier, MovementCause, MovementNote, OrderId, Shipment, ShipmentFigures, ShipmentId,
+    ShipmentStanding, ShippedLine, TrackedBy, TrackingNumber,
 };
 use shopflow_ports::{
     FulfilError, Fulfilment, FulfilmentReceipt, IdempotencyKey, OrderTouch, ShipmentStore,
@@ -68,7 +68,7 @@ impl ShipmentStore for DynamoStore {
         }
         let stock_from = writes.len();
         for line in &shipment.lines {
-            writes.push(self.take_shipped(&shipment.warehouse, line)?);
+            writes.push(self.take_shipped(shipment, line)?);
         }
         let Some(reasons) = self.transact(writes).await? else {
             return Ok(());
@@ -220,18 +220,21 @@ impl DynamoStore {
     /// `reserved` both, so `available` and `set_aside` are untouched.
     fn take_shipped(
         &self,
-        warehouse: &WarehouseId,
+        shipment: &Shipment,
         line: &ShippedLine,
     ) -> Result<TransactWriteItem, StoreError> {
+        let note = MovementNote::new(MovementCause::Shipped, shipment.id, shipment.created_at);
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(stock_key(&line.sku, warehouse))))
+            .set_key(Some(key(stock_key(&line.sku, &shipment.warehouse))))
             .update_expression(
-                "SET on_hand = on_hand - :q, reserved = reserved - :q, version = version + :one",
+                "SET on_hand = on_hand - :q, reserved = reserved - :q, version = version + :one, \
+                 mv = :mv",
             )
             .condition_expression("reserved >= :q AND on_hand >= :q")
             .expression_attribute_values(":q", n(line.quantity.get()))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":mv", movement(&note))
             .build()
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())

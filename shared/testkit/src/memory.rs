@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 mod archive;
+mod ledger;
 mod shipments;
 
 pub use archive::{MemoryBucket, MemorySecrets};
@@ -68,6 +69,8 @@ struct State {
     fulfilments: HashMap<IdempotencyKey, FulfilmentReceipt>,
     /// Small raw payloads kept, gzipped, by reference.
     raw_payloads: BTreeMap<String, Vec<u8>>,
+    /// The stock ledger, as stock-ledger recorded it.
+    movements: Vec<shopflow_domain::Movement>,
 }
 
 impl State {

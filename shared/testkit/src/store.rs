@@ -393,6 +393,24 @@ impl<H: StoreHooks> JobRuns for SharedStore<H> {
 }
 
 #[async_trait]
+impl<H: StoreHooks> shopflow_ports::StockLedger for SharedStore<H> {
+    async fn record_movement(
+        &self,
+        movement: &shopflow_domain::Movement,
+        event: Option<&OutboxEvent>,
+    ) -> Result<shopflow_ports::Recorded, StoreError> {
+        self.memory.record_movement(movement, event).await
+    }
+
+    async fn movements(
+        &self,
+        query: &shopflow_ports::MovementQuery,
+    ) -> Result<Page<shopflow_domain::Movement, shopflow_ports::MovementCursor>, StoreError> {
+        self.memory.movements(query).await
+    }
+}
+
+#[async_trait]
 impl<H: StoreHooks> ShipmentStore for SharedStore<H> {
     async fn fulfilment_receipt(
         &self,

@@ -205,6 +205,18 @@ impl InventoryApi {
         .await
     }
 
+    /// `GET /v1/inventory/{sku}/movements?<query>`.
+    pub async fn movements(&self, code: &str, query: &str, claims: Claims) -> Reply {
+        let mut event = request(
+            "GET",
+            "/v1/inventory/{sku}/movements",
+            &[("sku", code)],
+            claims,
+        );
+        event.raw_query = query.to_owned();
+        self.send(event).await
+    }
+
     /// `POST /v1/admin/backorders/allocate`.
     pub async fn request_allocation(&self, body: impl ToString, claims: Claims) -> Reply {
         self.send(json_request(
