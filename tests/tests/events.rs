@@ -510,3 +510,65 @@ fn every_backorder_move_matches_its_schema() {
         assert!(errors.is_empty(), "{name}: {errors:?}\n{detail}");
     }
 }
+
+/// Staff adjust a count and move units between warehouses: both events
+/// reach the bus once, each matching its schema.
+#[tokio::test]
+async fn every_staff_move_reaches_a_subscribed_queue_as_a_valid_event() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let url = tap_queue().await;
+    let sku = unique("EVTMOVE");
+    let all = warehouses();
+    api.product_with_stock(&admin, &sku, 250, &[(&all[0], 10)])
+        .await;
+    let moves = [
+        (
+            format!("/v1/inventory/{sku}/{}/adjust", all[0]),
+            json!({ "delta": -2, "reason": "damaged", "note": "crushed pallet" }),
+        ),
+        (
+            format!("/v1/inventory/{sku}/transfer"),
+            json!({ "from": all[0], "to": all[1], "quantity": 3 }),
+        ),
+    ];
+    for (path, body) in moves {
+        let key = unique("move");
+        let reply = api
+            .send(
+                "POST",
+                &path,
+                Some(&admin),
+                &[("idempotency-key", key.as_str())],
+                Some(body.to_string()),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    let ours = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| e["detail"]["data"]["sku"] == sku.as_str())
+            .cloned()
+            .collect()
+    };
+    let events = receive_until(&url, |events| ours(events).len() >= 3).await;
+    let mine = ours(&events);
+    let kinds: Vec<&str> = mine
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "inventory.restocked",
+        "inventory.adjusted",
+        "inventory.transferred",
+    ] {
+        assert_eq!(kinds.iter().filter(|k| **k == kind).count(), 1, "{kinds:?}");
+    }
+    let adjusted = mine
+        .iter()
+        .find(|e| e["detail-type"] == "inventory.adjusted")
+        .unwrap();
+    assert_eq!(adjusted["detail"]["data"]["on_hand"], 8);
+    assert_valid(&mine);
+}

@@ -1,23 +1,28 @@
 //! Inventory on the local stack, end to end: every stock write names its
 //! cause, stock-ledger records it from the table's stream, and the ledger
-//! replayed from zero gives the level the inventory API shows.
+//! replayed from zero gives the level the inventory API shows; staff's
+//! adjustments and transfers racing checkouts never touch a reserved unit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use futures::future::join_all;
 use serde_json::{Value, json};
-use shopflow_tests::{Api, cart, fulfil, paid_order, stack, tracking_number, unique, warehouses};
+use shopflow_tests::{
+    Api, Reply, cart, fulfil, paid_order, stack, tracking_number, unique, warehouses,
+};
 use std::time::Duration;
 
 /// The level's counters as the ledger keeps them.
 const COUNTERS: [&str; 4] = ["on_hand", "reserved", "set_aside", "backordered"];
 
-/// Every movement of `sku` in `warehouse`, oldest first, every page.
-async fn ledger(api: &Api, sku: &str, warehouse: &str) -> Vec<Value> {
+/// Every movement of `sku` in `warehouse`, oldest first, every page of
+/// `per_page`.
+async fn ledger(api: &Api, sku: &str, warehouse: &str, per_page: u16) -> Vec<Value> {
     let mut movements = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let query = match &cursor {
-            Some(cursor) => format!("warehouse={warehouse}&limit=3&cursor={cursor}"),
-            None => format!("warehouse={warehouse}&limit=3"),
+            Some(cursor) => format!("warehouse={warehouse}&limit={per_page}&cursor={cursor}"),
+            None => format!("warehouse={warehouse}&limit={per_page}"),
         };
         let reply = api
             .get(
@@ -57,11 +62,11 @@ fn counters(level: &Value) -> Vec<i64> {
 /// The ledger once it replays to the level the inventory API shows,
 /// waiting up to a minute for stock-ledger; the last read when it never
 /// does.
-async fn ledger_once(api: &Api, sku: &str, warehouse: &str) -> (Vec<Value>, Value) {
+async fn ledger_once(api: &Api, sku: &str, warehouse: &str, per_page: u16) -> (Vec<Value>, Value) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let level = api.level(&stack().admin(), sku, warehouse).await;
-        let movements = ledger(api, sku, warehouse).await;
+        let movements = ledger(api, sku, warehouse, per_page).await;
         if replayed(&movements) == counters(&level) || std::time::Instant::now() > deadline {
             return (movements, level);
         }
@@ -123,7 +128,7 @@ async fn sales_backorders_cancellations_and_shipments_replay_to_the_level() {
     .await;
     assert_eq!(shipped.status, 201, "{}", shipped.body);
 
-    let (movements, level) = ledger_once(&api, &sku, &warehouse).await;
+    let (movements, level) = ledger_once(&api, &sku, &warehouse, 3).await;
 
     assert_eq!(replayed(&movements), counters(&level), "{movements:#?}");
     assert_eq!(counters(&level), [6, 0, 0, 0]);
@@ -157,5 +162,120 @@ async fn sales_backorders_cancellations_and_shipments_replay_to_the_level() {
     assert!(
         versions.windows(2).all(|pair| pair[0] < pair[1]),
         "{versions:?}"
+    );
+}
+
+/// A staff move sent under one key until it is not refused for contention,
+/// as a client retries `concurrent_update`.
+async fn staff_sends(api: &Api, path: &str, body: Value) -> Reply {
+    let key = unique("staff");
+    for _ in 0..40 {
+        let reply = api
+            .send(
+                "POST",
+                path,
+                Some(&stack().admin()),
+                &[("idempotency-key", key.as_str())],
+                Some(body.to_string()),
+            )
+            .await;
+        if reply.error_code() != "concurrent_update" {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} stayed contended");
+}
+
+/// One unit bought by a customer of its own, retried while contended.
+async fn checkout_one(api: &Api, sku: &str) -> Reply {
+    let buyer = stack().customer(&unique("buyer"));
+    let key = unique("key");
+    for _ in 0..40 {
+        let reply = api.checkout(&buyer, &key, &cart(&[(sku, 1)])).await;
+        if reply.status != 503 {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("checkout stayed contended");
+}
+
+fn made(replies: &[Reply]) -> usize {
+    for reply in replies {
+        assert!(
+            reply.status == 200
+                || (reply.status == 409 && reply.error_code() == "insufficient_stock"),
+            "{:?}",
+            reply.body
+        );
+    }
+    replies.iter().filter(|reply| reply.status == 200).count()
+}
+
+#[tokio::test]
+async fn adjustments_and_transfers_racing_fifty_checkouts_never_touch_reserved_units() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let all = warehouses();
+    let (first, second) = (all[0].clone(), all[1].clone());
+    let sku = unique("RACE");
+    api.product_with_stock(&admin, &sku, 1_000, &[(&first, 60)])
+        .await;
+    let adjust = format!("/v1/inventory/{sku}/{first}/adjust");
+    let transfer = format!("/v1/inventory/{sku}/transfer");
+
+    let (adjusted, transferred, sales) = tokio::join!(
+        join_all((0..10).map(|_| staff_sends(
+            &api,
+            &adjust,
+            json!({ "delta": -2, "reason": "lost" })
+        ))),
+        join_all((0..10).map(|_| staff_sends(
+            &api,
+            &transfer,
+            json!({ "from": first, "to": second, "quantity": 3 })
+        ))),
+        join_all((0..50).map(|_| checkout_one(&api, &sku))),
+    );
+
+    let sold = sales.iter().filter(|reply| reply.status == 201).count() as i64;
+    for reply in &sales {
+        assert!(
+            reply.status == 201 || reply.error_code() == "insufficient_stock",
+            "{:?}",
+            reply.body
+        );
+    }
+    let (lost, moved) = (made(&adjusted) as i64, made(&transferred) as i64);
+    let (here, there) = tokio::join!(
+        ledger_once(&api, &sku, &first, 100),
+        ledger_once(&api, &sku, &second, 100)
+    );
+    let (here_level, there_level) = (counters(&here.1), counters(&there.1));
+    assert_eq!(replayed(&here.0), here_level, "{:#?}", here.0);
+    assert_eq!(replayed(&there.0), there_level, "{:#?}", there.0);
+    // Units are conserved, and every unit sold is still reserved.
+    assert_eq!(here_level[0], 60 - 2 * lost - 3 * moved, "{here:?}");
+    assert_eq!(there_level[0], 3 * moved, "{there:?}");
+    assert_eq!(here_level[1] + there_level[1], sold);
+    for level in [&here_level, &there_level] {
+        assert_eq!(level[2], 0, "nothing waits, nothing is set aside");
+    }
+    eprintln!("{sold} sold, {lost} adjustments, {moved} transfers");
+    // A sale refused found no unit free anywhere, and none come back: then
+    // every unit ends sold or written off.
+    if sold < 50 {
+        assert_eq!(sold + 2 * lost, 60, "{sold} sold, {lost} written off");
+        assert_eq!(here_level[0] - here_level[1], 0, "{here:?}");
+        assert_eq!(there_level[0] - there_level[1], 0, "{there:?}");
+    }
+    let causes_here = causes(&here.0);
+    assert_eq!(
+        causes_here.iter().filter(|c| **c == "transfer_out").count() as i64,
+        moved
+    );
+    assert_eq!(
+        causes_here.iter().filter(|c| **c == "adjusted").count() as i64,
+        lost
     );
 }

@@ -5,14 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use shopflow_domain::{
-    Actor, BackorderSettings, Order, OrderId, OrderTrigger, Product, StockLevel, Timestamp,
+    Actor, AdjustReason, BackorderSettings, CustomerId, MoveError, Order, OrderId, OrderTrigger,
+    Product, StockLevel, StockMove, Timestamp,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
     AllocateError, AllocationBatch, BackorderAllocation, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStanding, BackorderStore, ChangeError, CheckoutStore, IdempotencyKey,
     InventoryStore, JobRun, JobRuns, OrderLifecycle, OrderReader, PaymentRecords, PlaceOrderError,
-    Reprioritization, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
+    Reprioritization, SaveSettingsError, SettingsRow, StaffMove, StaffMoveError, StaffMoved,
     StandingRange, StatusChange,
 };
 use shopflow_ports::{
@@ -184,19 +185,37 @@ async fn a_redelivered_event_is_a_duplicate_whatever_else_changed(store: &impl S
 }
 
 /// A restock of `units` of `code` under `key`.
-fn restock(code: &str, units: u32, key: &str) -> Restock {
-    Restock {
+fn restock(code: &str, units: u32, key: &str) -> StaffMove {
+    by_staff(
+        code,
+        StockMove::Restock {
+            warehouse: wh(WAREHOUSE),
+            received: units,
+        },
+        key,
+    )
+}
+
+/// Staff's `change` to the stock of `code` under `key`.
+fn by_staff(code: &str, change: StockMove, key: &str) -> StaffMove {
+    StaffMove {
         sku: sku(code),
-        warehouse: shopflow_testkit::wh(WAREHOUSE),
-        received: units,
+        fingerprint: format!("{code}#{change:?}"),
+        change,
+        note: None,
+        by: CustomerId::parse("staff-1").unwrap(),
         key: IdempotencyKey {
-            scope: "restock#contract".into(),
+            scope: "staff#contract".into(),
             key: key.into(),
         },
-        fingerprint: format!("{code}#{units}"),
         event_id: Ulid::generate(),
         at: now(),
     }
+}
+
+/// What a staff move left in [`WAREHOUSE`] alone.
+fn left_here(level: StockLevel) -> Vec<(shopflow_domain::WarehouseId, StockLevel)> {
+    vec![(wh(WAREHOUSE), level)]
 }
 
 /// D4: a restock retried (its answer lost) adds its units once and answers
@@ -206,19 +225,22 @@ async fn a_restock_replayed_under_its_key_adds_once(store: &impl Store) {
     let key = Ulid::generate().to_string();
     let delivery = restock(&code, 10, &key);
 
-    let first = store.restock(&delivery).await.unwrap();
+    let first = store.staff_move(&delivery).await.unwrap();
     placed(store, &code, 2).await;
-    let retry = store.restock(&delivery).await.unwrap();
-    let reused = store.restock(&restock(&code, 11, &key)).await;
+    let retry = store.staff_move(&delivery).await.unwrap();
+    let reused = store.staff_move(&restock(&code, 11, &key)).await;
 
     let left = StockLevel {
         on_hand: 13,
         reserved: 0,
         ..StockLevel::default()
     };
-    assert_eq!(first, Restocked::Now(left));
-    assert_eq!(retry, Restocked::Before(left));
-    assert!(matches!(reused, Err(RestockError::KeyReused)), "{reused:?}");
+    assert_eq!(first, StaffMoved::Now(left_here(left)));
+    assert_eq!(retry, StaffMoved::Before(left_here(left)));
+    assert!(
+        matches!(reused, Err(StaffMoveError::KeyReused)),
+        "{reused:?}"
+    );
     let levels = store.stock_levels(&sku(&code)).await.unwrap();
     assert_eq!(levels[0].1.on_hand, 13, "one increment");
     assert_eq!(available(&levels), 11);
@@ -229,10 +251,10 @@ async fn a_restock_of_an_unknown_product_is_refused(store: &impl Store) {
     let code = format!("C-{}", Ulid::generate());
     let delivery = restock(&code, 1, &Ulid::generate().to_string());
 
-    let refused = store.restock(&delivery).await;
+    let refused = store.staff_move(&delivery).await;
 
     assert!(
-        matches!(refused, Err(RestockError::UnknownProduct(_))),
+        matches!(refused, Err(StaffMoveError::UnknownProduct(_))),
         "{refused:?}"
     );
     assert!(store.stock_levels(&sku(&code)).await.unwrap().is_empty());
@@ -359,9 +381,9 @@ async fn a_restock_sets_aside_what_the_queue_is_owed(store: &impl Store) {
     backordered(store, &code, (3, 3)).await.unwrap();
 
     let key = Ulid::generate().to_string();
-    let restocked = store.restock(&restock(&code, 5, &key)).await.unwrap();
+    let restocked = store.staff_move(&restock(&code, 5, &key)).await.unwrap();
 
-    assert_eq!(restocked, Restocked::Now(counters(5, 0, 3, 3)));
+    assert_eq!(restocked, StaffMoved::Now(left_here(counters(5, 0, 3, 3))));
     let taken = placed(store, &code, 2).await;
     assert_eq!(taken.lines[0].reserved(), 2);
     assert_eq!(level(store, &code).await, counters(5, 2, 3, 3));
@@ -401,7 +423,7 @@ async fn allocations_hold_only_on_what_was_read(store: &impl Store) {
     let first = backordered(store, &code, (2, 2)).await.unwrap();
     let second = backordered(store, &code, (3, 3)).await.unwrap();
     let key = Ulid::generate().to_string();
-    store.restock(&restock(&code, 4, &key)).await.unwrap();
+    store.staff_move(&restock(&code, 4, &key)).await.unwrap();
 
     let queue = BackorderStore::queue(store, &sku(&code), &wh(WAREHOUSE))
         .await
@@ -474,7 +496,7 @@ async fn a_cancelled_backorder_leaves_the_queue_and_holds_its_refund(store: &imp
     };
     place_order(store, &order, Ulid::generate()).await;
     let key = Ulid::generate().to_string();
-    store.restock(&restock(&code, 1, &key)).await.unwrap();
+    store.staff_move(&restock(&code, 1, &key)).await.unwrap();
     let order = store.order(id).await.unwrap().unwrap();
     let backorder_id = order.lines[0].backorder.unwrap().id;
     let backorder = store.backorder(backorder_id).await.unwrap().unwrap();
@@ -1076,7 +1098,99 @@ macro_rules! contract {
     };
 }
 
+/// An adjustment writes off only units nobody holds: refused with the
+/// level read, nothing written; units found go to the queue first.
+async fn an_adjustment_never_touches_held_units(store: &impl Store) {
+    let code = stocked(store, 6).await;
+    allow_backorders(store, &code, WAREHOUSE, 10).await;
+    placed(store, &code, 4).await;
+    let lost = |delta| StockMove::Adjust {
+        warehouse: wh(WAREHOUSE),
+        delta,
+        reason: AdjustReason::CountCorrection,
+    };
+
+    let refused = store
+        .staff_move(&by_staff(&code, lost(-3), &Ulid::generate().to_string()))
+        .await;
+    let written_off = store
+        .staff_move(&by_staff(&code, lost(-2), &Ulid::generate().to_string()))
+        .await
+        .unwrap();
+    backordered(store, &code, (2, 2)).await.unwrap();
+    let found = store
+        .staff_move(&by_staff(&code, lost(3), &Ulid::generate().to_string()))
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(
+            refused,
+            Err(StaffMoveError::Refused(MoveError::Short { requested: 3, level, .. }))
+                if level == counters(6, 4, 0, 0)
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        written_off,
+        StaffMoved::Now(left_here(counters(4, 4, 0, 0)))
+    );
+    assert_eq!(found, StaffMoved::Now(left_here(counters(7, 4, 2, 2))));
+    assert_eq!(level(store, &code).await, counters(7, 4, 2, 2));
+}
+
+/// A transfer writes both warehouses or neither: units the sender does not
+/// have free leave nothing changed at either end.
+async fn a_transfer_moves_free_units_at_once(store: &impl Store) {
+    let code = stocked(store, 5).await;
+    placed(store, &code, 2).await;
+    let south = "WH-SOUTH";
+    let transfer = |quantity| StockMove::Transfer {
+        from: wh(WAREHOUSE),
+        to: wh(south),
+        quantity,
+    };
+
+    let refused = store
+        .staff_move(&by_staff(&code, transfer(4), &Ulid::generate().to_string()))
+        .await;
+    let key = Ulid::generate().to_string();
+    let moved = store
+        .staff_move(&by_staff(&code, transfer(3), &key))
+        .await
+        .unwrap();
+    let retried = store
+        .staff_move(&by_staff(&code, transfer(3), &key))
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(
+            refused,
+            Err(StaffMoveError::Refused(MoveError::Short { .. }))
+        ),
+        "{refused:?}"
+    );
+    let left = vec![
+        (wh(WAREHOUSE), counters(2, 2, 0, 0)),
+        (wh(south), counters(3, 0, 0, 0)),
+    ];
+    assert_eq!(moved, StaffMoved::Now(left.clone()));
+    assert_eq!(retried, StaffMoved::Before(left));
+    let mut levels = store.stock_levels(&sku(&code)).await.unwrap();
+    levels.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        levels,
+        [
+            (wh(WAREHOUSE), counters(2, 2, 0, 0)),
+            (wh(south), counters(3, 0, 0, 0))
+        ]
+    );
+}
+
 contract!(
+    an_adjustment_never_touches_held_units,
+    a_transfer_moves_free_units_at_once,
     a_restock_replayed_under_its_key_adds_once,
     a_restock_of_an_unknown_product_is_refused,
     a_late_payment_that_lost_the_race_is_stale_not_out_of_stock,

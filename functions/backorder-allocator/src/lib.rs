@@ -1,9 +1,11 @@
 //! Gives the stock set aside for a backorder queue to its backorders, in
 //! queue order (highest priority, then first come), partly where the units
-//! run out. Consumed from its own SQS queue: `inventory.restocked`, staff's
-//! `backorder.allocation_requested` and the releases of `order.cancelled` /
-//! `order.expired` name the queues that may have units set aside. The event is only the nudge: every run reads the
-//! stock and the queue as they are and distributes what is set aside, so a
+//! run out. Consumed from its own SQS queue: `inventory.restocked`,
+//! `inventory.adjusted`, `inventory.transferred` (its receiving warehouse),
+//! staff's `backorder.allocation_requested` and the releases of
+//! `order.cancelled` / `order.expired` name the queues that may have units
+//! set aside. The event is only the nudge: every run reads the stock and
+//! the queue as they are and distributes what is set aside, so a
 //! redelivery, two restocks at once or a crash half way all end the same,
 //! and each batch is one transaction that holds only while what it read is
 //! unchanged.
@@ -83,6 +85,13 @@ impl Allocated {
 struct Place {
     sku: Sku,
     warehouse: WarehouseId,
+}
+
+/// Where a transfer brought units.
+#[derive(Deserialize)]
+struct Arrival {
+    sku: Sku,
+    to: WarehouseId,
 }
 
 /// The lines an order's lapse or cancellation released.
@@ -264,8 +273,17 @@ fn orphaned(backorder: shopflow_domain::BackorderId, order: OrderId) -> Allocate
 fn queues_named(event: &BusEvent) -> Result<BTreeSet<(Sku, WarehouseId)>, ConsumeError> {
     let unreadable = |e: serde_json::Error| ConsumeError::Unreadable(e.to_string());
     let places = match event.detail_type.as_str() {
-        "inventory.restocked" | "backorder.allocation_requested" => {
+        "inventory.restocked" | "inventory.adjusted" | "backorder.allocation_requested" => {
             vec![serde_json::from_value::<Place>(event.data.clone()).map_err(unreadable)?]
+        }
+        // Units arrive at `to`: only its queue can have been given any.
+        "inventory.transferred" => {
+            let arrival: Arrival =
+                serde_json::from_value(event.data.clone()).map_err(unreadable)?;
+            vec![Place {
+                sku: arrival.sku,
+                warehouse: arrival.to,
+            }]
         }
         "order.cancelled" | "order.expired" => {
             serde_json::from_value::<Released>(event.data.clone())

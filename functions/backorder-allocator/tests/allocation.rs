@@ -490,3 +490,63 @@ async fn staff_asking_for_an_allocation_serves_what_is_set_aside() {
     let records = shop.memory().allocation_records();
     assert_eq!(records[0].3, "backorder.allocation_requested");
 }
+
+#[tokio::test]
+async fn units_transferred_in_serve_the_receiving_queue() {
+    let shop = Shop::<()>::new().await;
+    shop.backorders(&[2]).await;
+    shopflow_testkit::receive_stock(
+        shop.memory(),
+        POSTER,
+        "MUC",
+        5,
+        Ulid::generate(),
+        shopflow_lambda_kit::now(),
+    )
+    .await;
+    let transfer = shopflow_ports::StaffMove {
+        sku: sku(POSTER),
+        change: shopflow_domain::StockMove::Transfer {
+            from: wh("MUC"),
+            to: wh(WAREHOUSE),
+            quantity: 3,
+        },
+        note: None,
+        by: CustomerId::parse("staff-1").unwrap(),
+        key: shopflow_ports::IdempotencyKey {
+            scope: "transfer#test".into(),
+            key: "1".into(),
+        },
+        fingerprint: "transfer 3".into(),
+        event_id: Ulid::generate(),
+        at: shopflow_lambda_kit::now(),
+    };
+    shop.memory().staff_move(&transfer).await.unwrap();
+    let event = shop
+        .memory()
+        .outbox()
+        .into_iter()
+        .find(|event| event.event.detail_type() == "inventory.transferred")
+        .unwrap();
+
+    let outcome = shop
+        .app
+        .apply(bus_event(
+            "inventory.transferred",
+            serde_json::to_value(&event.event).unwrap(),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, Handled::Applied);
+    assert_eq!(statuses(&shop.queue()), [(2, BackorderStatus::Fulfilled)]);
+    assert_eq!(
+        shop.level(),
+        StockLevel {
+            on_hand: 3,
+            reserved: 2,
+            set_aside: 0,
+            backordered: 0
+        }
+    );
+}

@@ -1,23 +1,27 @@
-//! The catalog and stock: products (admin), restocks (admin, once per
-//! Idempotency-Key), per-warehouse stock levels, backorder settings, the
-//! stock ledger, and staff's request that a backorder queue be served now.
+//! The catalog and stock: products (admin), restocks, adjustments and
+//! transfers (admin, once per Idempotency-Key), per-warehouse stock levels,
+//! backorder settings, the stock ledger, and staff's request that a
+//! backorder queue be served now.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod backorder_settings;
+mod staff_moves;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::events::{AllocationRequested, DomainEvent};
-use shopflow_domain::{Actor, Currency, Money, Movement, Product, Sku, StockLevel, WarehouseId};
+use shopflow_domain::{
+    Actor, Currency, Money, MoveError, Movement, Product, Sku, StockLevel, StockMove, WarehouseId,
+};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
 use shopflow_ports::{
-    InventoryStore, MovementCursor, MovementQuery, OutboxEvent, Restock, RestockError, Restocked,
-    SettingsRow, StockLedger,
+    InventoryStore, MovementCursor, MovementQuery, OutboxEvent, SettingsRow, StaffMove, StaffMoved,
+    StockLedger,
 };
 use tracing::Instrument;
 use ulid::Ulid;
@@ -30,9 +34,8 @@ pub const PUT_BACKORDER_SETTINGS: &str = "PUT /v1/inventory/{sku}/{warehouse}/ba
 pub const PUT_BULK_BACKORDER_SETTINGS: &str = "PUT /v1/admin/backorder-settings";
 pub const REQUEST_ALLOCATION: &str = "POST /v1/admin/backorders/allocate";
 pub const LIST_MOVEMENTS: &str = "GET /v1/inventory/{sku}/movements";
-
-/// The most units one restock may add.
-const MAX_RESTOCK: u32 = 1_000_000;
+pub const ADJUST: &str = "POST /v1/inventory/{sku}/{warehouse}/adjust";
+pub const TRANSFER: &str = "POST /v1/inventory/{sku}/transfer";
 
 /// The function's name, in its logs, metrics and the registry.
 pub const FUNCTION: &str = "inventory-api";
@@ -77,6 +80,8 @@ impl<S: InventoryStore + StockLedger> App<S> {
             match http::route_key(&request).as_deref() {
                 Some(PUT_PRODUCT) => self.put_product(&request).await,
                 Some(RESTOCK) => self.restock(&request).await,
+                Some(ADJUST) => self.adjust(&request).await,
+                Some(TRANSFER) => self.transfer(&request).await,
                 Some(GET_STOCK) => self.stock(&request).await,
                 Some(GET_BACKORDER_SETTINGS) => self.backorder_settings(&request).await,
                 Some(PUT_BACKORDER_SETTINGS) => self.save_backorder_settings(&request).await,
@@ -112,46 +117,114 @@ impl<S: InventoryStore + StockLedger> App<S> {
         let caller = Caller::from_request(request)?;
         caller.require_admin()?;
         let (sku, warehouse) = self.stock_path(request)?;
-        let key = idempotency::key(request, "restock", &caller)?;
-        let body: RestockBody = http::json_body(request)?;
-        let received = u32::try_from(body.quantity)
-            .ok()
-            .filter(|q| (1..=MAX_RESTOCK).contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid_field("quantity", format!("must be between 1 and {MAX_RESTOCK}"))
-            })?;
-        // The path is part of the request: the same body for another SKU or
-        // warehouse under the same key is another restock.
-        let fingerprint = idempotency::sha256_hex(format!(
-            "{sku}#{warehouse}#{}",
-            idempotency::fingerprint(http::body_bytes(request)?)
-        ));
-        let restock = Restock {
-            sku: sku.clone(),
-            warehouse: warehouse.clone(),
+        let body: staff_moves::RestockBody = http::json_body(request)?;
+        let received = body.received()?;
+        let change = StockMove::Restock {
+            warehouse,
             received,
+        };
+        self.make_staff_move(request, &caller, "restock", sku, change, None)
+            .await
+    }
+
+    /// Corrects a warehouse's count by a signed number of units, for a
+    /// reason: units found go to its backorder queue first, and only units
+    /// nobody holds can be written off (`409` with the figures).
+    async fn adjust(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let (sku, warehouse) = self.stock_path(request)?;
+        let body: staff_moves::AdjustBody = http::json_body(request)?;
+        let adjustment = body.into_adjustment()?;
+        let change = StockMove::Adjust {
+            warehouse,
+            delta: adjustment.delta,
+            reason: adjustment.reason,
+        };
+        self.make_staff_move(request, &caller, "adjust", sku, change, adjustment.note)
+            .await
+    }
+
+    /// Moves units nobody holds from one warehouse to another in one
+    /// transaction; the receiving warehouse's queue takes what it is owed.
+    async fn transfer(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let sku = Sku::parse(&http::path_param(request, "sku")?)?;
+        let body: staff_moves::TransferBody = http::json_body(request)?;
+        let quantity = body.quantity()?;
+        let from = WarehouseId::parse(&body.from)
+            .map_err(|error| ApiError::invalid_field("from", error.to_string()))?;
+        let to = WarehouseId::parse(&body.to)
+            .map_err(|error| ApiError::invalid_field("to", error.to_string()))?;
+        if from == to {
+            return Err(staff_moves::refused(MoveError::SameWarehouse.into()));
+        }
+        let change = StockMove::Transfer {
+            from: self.configured(from)?,
+            to: self.configured(to)?,
+            quantity,
+        };
+        self.make_staff_move(request, &caller, "transfer", sku, change, None)
+            .await
+    }
+
+    /// Makes a staff move once per Idempotency-Key and answers with the
+    /// level it left in each warehouse it touched.
+    async fn make_staff_move(
+        &self,
+        request: &Request,
+        caller: &Caller,
+        operation: &str,
+        sku: Sku,
+        change: StockMove,
+        note: Option<String>,
+    ) -> Result<Response<Body>, ApiError> {
+        let key = idempotency::key(request, operation, caller)?;
+        // The path is part of the request: the same body for another SKU or
+        // warehouse under the same key is another move.
+        let mut fingerprint = sku.to_string();
+        for warehouse in change.warehouses() {
+            fingerprint.push('#');
+            fingerprint.push_str(warehouse.as_str());
+        }
+        fingerprint.push('#');
+        fingerprint.push_str(&idempotency::fingerprint(http::body_bytes(request)?));
+        let staff_move = StaffMove {
+            sku,
+            change,
+            note,
+            by: caller.customer_id.clone(),
             key,
-            fingerprint,
+            fingerprint: idempotency::sha256_hex(fingerprint),
             event_id: Ulid::generate(),
             at: now(),
         };
         let outcome = self
             .store
-            .restock(&restock)
+            .staff_move(&staff_move)
             .await
-            .map_err(restock_refused)?;
-        let answer = |level| {
-            http::json(
-                StatusCode::OK,
-                &json!({ "sku": sku, "stock": stock_view(&warehouse, level) }),
-            )
+            .map_err(staff_moves::refused)?;
+        // A transfer names both ends; a restock or an adjustment its one
+        // warehouse.
+        let answer = |levels: &[(WarehouseId, StockLevel)]| {
+            let mut views = levels
+                .iter()
+                .map(|(warehouse, level)| stock_view(warehouse, *level));
+            let body = match staff_move.change {
+                StockMove::Transfer { .. } => json!({
+                    "sku": staff_move.sku, "from": views.next(), "to": views.next(),
+                }),
+                _ => json!({ "sku": staff_move.sku, "stock": views.next() }),
+            };
+            http::json(StatusCode::OK, &body)
         };
         Ok(match outcome {
-            Restocked::Now(level) => {
-                tracing::info!(%sku, %warehouse, received, on_hand = level.on_hand, "restocked");
-                answer(level)
+            StaffMoved::Now(levels) => {
+                tracing::info!(sku = %staff_move.sku, operation, change = ?staff_move.change, by = %caller.customer_id, event_id = %staff_move.event_id, levels = ?levels, "stock moved by staff");
+                answer(&levels)
             }
-            Restocked::Before(level) => idempotency::replayed(answer(level)),
+            StaffMoved::Before(levels) => idempotency::replayed(answer(&levels)),
         })
     }
 
@@ -328,22 +401,6 @@ impl<S: InventoryStore + StockLedger> App<S> {
     }
 }
 
-fn restock_refused(error: RestockError) -> ApiError {
-    match error {
-        RestockError::UnknownProduct(_) => ApiError::not_found("product"),
-        RestockError::Overflow => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "stock_overflow",
-            "the stock level would exceed the maximum",
-        ),
-        RestockError::KeyReused => idempotency::key_reused(),
-        RestockError::Conflict => {
-            ApiError::concurrent_update("the stock is changing; retry the restock")
-        }
-        RestockError::Store(error) => error.into(),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AllocationBody {
@@ -421,11 +478,4 @@ impl ProductBody {
             active: self.active,
         })
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RestockBody {
-    #[serde(deserialize_with = "integral::i64")]
-    quantity: i64,
 }

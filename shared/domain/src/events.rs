@@ -3,6 +3,7 @@
 
 use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
+use crate::inventory::AdjustReason;
 use crate::movement::MovementCause;
 use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
@@ -18,6 +19,8 @@ pub enum DomainEvent {
     OrderCreated(OrderCreated),
     OrderStatusChanged(OrderStatusChanged),
     InventoryRestocked(InventoryRestocked),
+    InventoryAdjusted(InventoryAdjusted),
+    InventoryTransferred(InventoryTransferred),
     InventoryLowStock(InventoryLowStock),
     BackorderMoved(BackorderMoved),
     AllocationRequested(AllocationRequested),
@@ -33,6 +36,8 @@ impl DomainEvent {
             Self::OrderCreated(_) => "order.created",
             Self::OrderStatusChanged(change) => change.trigger.event_name(),
             Self::InventoryRestocked(_) => "inventory.restocked",
+            Self::InventoryAdjusted(_) => "inventory.adjusted",
+            Self::InventoryTransferred(_) => "inventory.transferred",
             Self::InventoryLowStock(_) => "inventory.low_stock",
             Self::BackorderMoved(moved) => moved.kind.detail_type(),
             Self::AllocationRequested(_) => "backorder.allocation_requested",
@@ -49,6 +54,8 @@ impl DomainEvent {
                 "shopflow.orders"
             }
             Self::InventoryRestocked(_)
+            | Self::InventoryAdjusted(_)
+            | Self::InventoryTransferred(_)
             | Self::InventoryLowStock(_)
             | Self::BackorderMoved(_)
             | Self::AllocationRequested(_) => "shopflow.inventory",
@@ -139,6 +146,35 @@ pub struct InventoryRestocked {
     pub warehouse: WarehouseId,
     pub received: u32,
     pub set_aside: u32,
+}
+
+/// Staff corrected a warehouse's count. Units found went to its backorder
+/// queue first (`set_aside`); units written off were ones nobody held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryAdjusted {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    /// Signed: units found are positive, units written off negative.
+    pub delta: i64,
+    pub reason: AdjustReason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub set_aside: u32,
+    pub on_hand: u32,
+    pub available: u32,
+    pub adjusted_by: CustomerId,
+}
+
+/// Units nobody held moved from one warehouse to another, at once; at
+/// `to` its backorder queue took what it was owed first (`set_aside`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryTransferred {
+    pub sku: Sku,
+    pub from: WarehouseId,
+    pub to: WarehouseId,
+    pub quantity: u32,
+    pub set_aside: u32,
+    pub transferred_by: CustomerId,
 }
 
 /// A warehouse's available units fell to its low-stock threshold or

@@ -107,6 +107,33 @@ impl StockLevel {
         Ok(Self { on_hand, ..self }.freed(received))
     }
 
+    /// Staff's correction of the count by `delta` units: units found are
+    /// received (the queue takes what it is owed); units written off can
+    /// only be ones nobody holds, neither reserved nor set aside.
+    pub fn adjust(self, delta: i64) -> Result<Self, StockError> {
+        let units = u32::try_from(delta.unsigned_abs()).map_err(|_| StockError::Overflow)?;
+        if delta >= 0 {
+            self.restock(units)
+        } else {
+            self.take_out(units)
+        }
+    }
+
+    /// Units that leave the warehouse without a sale (written off, or sent
+    /// to another warehouse): only units nobody holds.
+    pub fn take_out(self, units: u32) -> Result<Self, StockError> {
+        if units > self.available() {
+            return Err(StockError::Insufficient {
+                requested: units,
+                available: self.available(),
+            });
+        }
+        Ok(Self {
+            on_hand: self.on_hand - units,
+            ..self
+        })
+    }
+
     /// `requested` more units bought to wait in the queue, within `limit`
     /// open backordered units.
     pub fn backorder(self, requested: u32, limit: u32) -> Result<Self, StockError> {
@@ -155,6 +182,55 @@ impl StockLevel {
             set_aside: self.set_aside.min(backordered),
             ..self
         })
+    }
+}
+
+/// Why staff correct a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustReason {
+    /// Units found that no restock recorded.
+    Received,
+    Damaged,
+    Lost,
+    /// A stock take found another number: up or down.
+    CountCorrection,
+    /// Units a customer sent back, fit to sell again.
+    Returned,
+}
+
+impl AdjustReason {
+    pub const ALL: [AdjustReason; 5] = [
+        Self::Received,
+        Self::Damaged,
+        Self::Lost,
+        Self::CountCorrection,
+        Self::Returned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Damaged => "damaged",
+            Self::Lost => "lost",
+            Self::CountCorrection => "count_correction",
+            Self::Returned => "returned",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == raw)
+    }
+
+    /// Whether a change of `delta` units can have this reason: units are
+    /// received or returned, damaged or lost units go, a count moves
+    /// either way. Never zero.
+    pub fn allows(self, delta: i64) -> bool {
+        match self {
+            Self::Received | Self::Returned => delta > 0,
+            Self::Damaged | Self::Lost => delta < 0,
+            Self::CountCorrection => delta != 0,
+        }
     }
 }
 
@@ -229,5 +305,51 @@ mod tests {
             level.release(2),
             Err(StockError::ReleaseExceedsReserved { .. })
         ));
+    }
+
+    #[test]
+    fn units_found_go_to_the_queue_first_and_only_free_units_are_written_off() {
+        let owed = StockLevel {
+            reserved: 2,
+            backordered: 3,
+            ..StockLevel::on_hand(4)
+        };
+        let found = owed.adjust(5).unwrap();
+        assert_eq!(
+            (found.on_hand, found.set_aside, found.available()),
+            (9, 3, 4)
+        );
+        assert_eq!(
+            found.adjust(-5),
+            Err(StockError::Insufficient {
+                requested: 5,
+                available: 4
+            })
+        );
+        let written_off = found.adjust(-4).unwrap();
+        assert_eq!(
+            (
+                written_off.on_hand,
+                written_off.reserved,
+                written_off.set_aside
+            ),
+            (5, 2, 3)
+        );
+        assert_eq!(written_off.available(), 0);
+    }
+
+    #[test]
+    fn a_reason_says_which_way_the_count_moves() {
+        use AdjustReason as R;
+        assert!(R::Received.allows(1) && !R::Received.allows(-1));
+        assert!(R::Returned.allows(2) && !R::Returned.allows(0));
+        assert!(R::Damaged.allows(-1) && !R::Damaged.allows(1));
+        assert!(R::Lost.allows(-3) && !R::Lost.allows(3));
+        assert!(R::CountCorrection.allows(-7) && R::CountCorrection.allows(7));
+        assert!(!R::CountCorrection.allows(0));
+        for reason in R::ALL {
+            assert_eq!(R::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(R::parse("stolen"), None);
     }
 }

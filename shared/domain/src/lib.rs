@@ -17,6 +17,7 @@ pub mod polling;
 pub mod reports;
 pub mod shipment;
 pub mod status;
+pub mod stock_move;
 pub mod time;
 pub mod tracking;
 
@@ -30,7 +31,7 @@ pub use checkout::{
     ValidatedCheckout,
 };
 pub use ids::{CustomerId, Email, OrderId, Quantity, ShippingAddress, Sku, WarehouseId};
-pub use inventory::{StockError, StockLevel};
+pub use inventory::{AdjustReason, StockError, StockLevel};
 pub use lifecycle::{Actor, CancelError};
 pub use money::{Currency, Money, MoneyError};
 pub use movement::{LevelChange, LowStock, Movement, MovementCause, MovementNote};
@@ -51,6 +52,7 @@ pub use status::{
     FulfillmentStatus, IllegalTransition, Machine, OrderState, OrderStatus, OrderTrigger,
     PaymentStatus,
 };
+pub use stock_move::{MoveError, Moved, StockMove};
 pub use time::Timestamp;
 pub use tracking::{
     Carrier, Journey, JourneyUpdate, TrackedBy, TrackingEvent, TrackingNumber, TrackingStatus,

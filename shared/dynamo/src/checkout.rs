@@ -6,7 +6,7 @@ use super::items::{
     product_key, stock_key,
 };
 use super::{
-    DynamoStore, Item, StockMove, carrying_item, corrupt, key, malformed, movement, n, now_secs,
+    Direction, DynamoStore, Item, carrying_item, corrupt, key, malformed, movement, n, now_secs,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -100,7 +100,7 @@ impl CheckoutStore for DynamoStore {
                     &line.sku,
                     &line.warehouse,
                     line.quantity.get(),
-                    StockMove::Reserve,
+                    Direction::Reserve,
                     &sale,
                 )?
             });

@@ -1,23 +1,24 @@
 //! Catalog entries, per-warehouse stock and its backorder settings, and
-//! restocks: read, then one transaction of the stock (on the version read)
-//! and the key's receipt.
+//! staff moves (restocks, adjustments, transfers): read, then one
+//! transaction of each stock item touched (on the version read) and the
+//! key's receipt.
 
 use super::items::{
-    OutboxItem, ProductItem, RestockReceiptItem, SettingsAttr, StockItem, idempotency_key,
+    OutboxItem, ProductItem, SettingsAttr, StockItem, StockReceiptItem, idempotency_key,
     product_key, stock_key, stock_partition,
 };
-use super::{DynamoStore, SortKeys, corrupt, key, malformed, movement, n, now_secs};
+use super::{DynamoStore, SortKeys, corrupt, key, malformed, movement, n, now_secs, s};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use shopflow_domain::{
-    BackorderSettings, MovementCause, MovementNote, Product, Sku, StockLevel, Timestamp,
+    BackorderSettings, Moved, MovementCause, MovementNote, Product, Sku, StockLevel, Timestamp,
     WarehouseId,
 };
 use shopflow_ports::{
-    InventoryStore, OutboxEvent, Restock, RestockError, Restocked, SaveSettingsError, SettingsRow,
-    StoreError,
+    InventoryStore, OutboxEvent, SaveSettingsError, SettingsRow, StaffMove, StaffMoveError,
+    StaffMoved, StoreError,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 #[async_trait]
@@ -43,47 +44,53 @@ impl InventoryStore for DynamoStore {
             .collect()
     }
 
-    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError> {
-        for attempt in 0..RESTOCK_ATTEMPTS {
+    async fn staff_move(&self, staff_move: &StaffMove) -> Result<StaffMoved, StaffMoveError> {
+        let warehouses: Vec<WarehouseId> = staff_move
+            .change
+            .warehouses()
+            .into_iter()
+            .cloned()
+            .collect();
+        let answer = |levels: Vec<StockLevel>| warehouses.iter().cloned().zip(levels).collect();
+        for attempt in 0..STAFF_MOVE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
             }
-            let seen = self.restock_snapshot(restock).await?;
+            let seen = self.staff_move_snapshot(staff_move, &warehouses).await?;
             if let Some(receipt) = seen.receipt {
-                return if receipt.fingerprint == restock.fingerprint {
-                    Ok(Restocked::Before(receipt.level()))
+                return if receipt.fingerprint == staff_move.fingerprint {
+                    Ok(StaffMoved::Before(answer(receipt.levels())))
                 } else {
-                    Err(RestockError::KeyReused)
+                    Err(StaffMoveError::KeyReused)
                 };
             }
             if !seen.product_known {
-                return Err(RestockError::UnknownProduct(restock.sku.clone()));
+                return Err(StaffMoveError::UnknownProduct(staff_move.sku.clone()));
             }
-            let before = seen
-                .stock
-                .as_ref()
-                .map(StockItem::level)
-                .unwrap_or_default();
-            let after = before
-                .restock(restock.received)
-                .map_err(|_| RestockError::Overflow)?;
-            let event = restock.event(before, after);
-            let writes = vec![
-                self.add_received(
-                    restock,
-                    after.set_aside - before.set_aside,
-                    seen.stock.map(|stock| stock.version),
-                )?,
-                self.restock_receipt(restock, after, &event)?,
-            ];
-            // Refused: the stock moved since it was read, the key's receipt
+            let moved = staff_move.change.apply(|warehouse| {
+                seen.stock
+                    .get(warehouse)
+                    .map(StockItem::level)
+                    .unwrap_or_default()
+            })?;
+            let event = staff_move.event(&moved);
+            let levels: Vec<StockLevel> = moved.iter().map(|moved| moved.after).collect();
+            let mut writes = moved
+                .iter()
+                .map(|moved| {
+                    let version = seen.stock.get(&moved.warehouse).map(|stock| stock.version);
+                    self.write_moved(staff_move, moved, version)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            writes.push(self.staff_move_receipt(staff_move, &levels, &event)?);
+            // Refused: a level moved since it was read, the key's receipt
             // was written meanwhile, or another transaction held an item.
             // Read again: a receipt now there answers the retry.
             if self.transact(writes).await?.is_none() {
-                return Ok(Restocked::Now(after));
+                return Ok(StaffMoved::Now(answer(levels)));
             }
         }
-        Err(RestockError::Conflict)
+        Err(StaffMoveError::Conflict)
     }
 
     async fn backorder_settings(
@@ -139,28 +146,38 @@ impl InventoryStore for DynamoStore {
     }
 }
 
-/// Reads before a restock writes: it may have to retry after a version moved.
-const RESTOCK_ATTEMPTS: u32 = 5;
+/// Reads before a staff move writes: it may have to retry after a version
+/// moved.
+const STAFF_MOVE_ATTEMPTS: u32 = 5;
 
-/// What a restock reads before it writes.
-struct RestockSnapshot {
-    /// The key's receipt, if it answered a restock in the last 24 hours.
-    receipt: Option<RestockReceiptItem>,
+/// What a staff move reads before it writes.
+struct StaffMoveSnapshot {
+    /// The key's receipt, if it answered a move in the last 24 hours.
+    receipt: Option<StockReceiptItem>,
     product_known: bool,
-    stock: Option<StockItem>,
+    /// The stock items of the warehouses it touches that exist.
+    stock: HashMap<WarehouseId, StockItem>,
 }
 
 impl DynamoStore {
-    async fn restock_snapshot(&self, restock: &Restock) -> Result<RestockSnapshot, StoreError> {
-        let keys = vec![
-            key(idempotency_key(&restock.key)),
-            key(product_key(&restock.sku)),
-            key(stock_key(&restock.sku, &restock.warehouse)),
+    async fn staff_move_snapshot(
+        &self,
+        staff_move: &StaffMove,
+        warehouses: &[WarehouseId],
+    ) -> Result<StaffMoveSnapshot, StoreError> {
+        let mut keys = vec![
+            key(idempotency_key(&staff_move.key)),
+            key(product_key(&staff_move.sku)),
         ];
-        let mut seen = RestockSnapshot {
+        keys.extend(
+            warehouses
+                .iter()
+                .map(|warehouse| key(stock_key(&staff_move.sku, warehouse))),
+        );
+        let mut seen = StaffMoveSnapshot {
             receipt: None,
             product_known: false,
-            stock: None,
+            stock: HashMap::new(),
         };
         let now = now_secs();
         for item in self.batch_get(keys).await? {
@@ -169,18 +186,20 @@ impl DynamoStore {
                 .and_then(|kind| kind.as_s().ok())
                 .map(String::as_str)
             {
-                Some(RestockReceiptItem::TYPE) => {
-                    let receipt: RestockReceiptItem =
-                        serde_dynamo::from_item(item).map_err(corrupt("restock receipt"))?;
+                Some(StockReceiptItem::TYPE | StockReceiptItem::RESTOCK_TYPE) => {
+                    let receipt: StockReceiptItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("stock receipt"))?;
                     seen.receipt = receipt.is_live(now).then_some(receipt);
                 }
                 Some("product") => seen.product_known = true,
                 Some("stock") => {
-                    seen.stock = Some(serde_dynamo::from_item(item).map_err(corrupt("stock"))?);
+                    let stock: StockItem =
+                        serde_dynamo::from_item(item).map_err(corrupt("stock"))?;
+                    seen.stock.insert(stock.warehouse.clone(), stock);
                 }
                 other => {
                     return Err(StoreError::Corrupt {
-                        entity: "restock read",
+                        entity: "staff move read",
                         reason: format!("unexpected item type {other:?}"),
                     });
                 }
@@ -245,44 +264,39 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The received units added to the stock as it was read (at `version`,
-    /// or created when there was no stock item yet), `set_aside` of them for
-    /// the backorder queue.
-    fn add_received(
+    /// One warehouse's stock set to the level the move left, if it is
+    /// still at the `version` read (or created, when there was no stock
+    /// item yet).
+    fn write_moved(
         &self,
-        restock: &Restock,
-        set_aside: u32,
+        staff_move: &StaffMove,
+        moved: &Moved,
         version: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
+        let after = moved.after;
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(stock_key(&restock.sku, &restock.warehouse))))
+            .set_key(Some(key(stock_key(&staff_move.sku, &moved.warehouse))))
             .update_expression(
-                "SET #type = :stock, sku = :sku, warehouse = :wh, reserved = if_not_exists(reserved, :zero), \
-                 backordered = if_not_exists(backordered, :zero), \
-                 mv = :mv ADD on_hand :q, available :free, set_aside :aside, version :one",
+                "SET #type = :stock, sku = :sku, warehouse = :wh, on_hand = :on_hand, \
+                 reserved = :reserved, set_aside = :aside, backordered = :backordered, \
+                 available = :available, mv = :mv ADD version :one",
             )
-            .expression_attribute_values(
-                ":mv",
-                movement(&MovementNote::new(
-                    MovementCause::Restocked,
-                    restock.event_id,
-                    restock.at,
-                )),
-            )
-            .expression_attribute_values(":free", n(restock.received - set_aside))
-            .expression_attribute_values(":aside", n(set_aside))
             .expression_attribute_names("#type", "type")
-            .expression_attribute_values(":stock", AttributeValue::S("stock".into()))
-            .expression_attribute_values(":sku", AttributeValue::S(restock.sku.to_string()))
-            .expression_attribute_values(":wh", AttributeValue::S(restock.warehouse.to_string()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":q", AttributeValue::N(restock.received.to_string()));
+            .expression_attribute_values(":stock", s("stock"))
+            .expression_attribute_values(":sku", s(staff_move.sku.to_string()))
+            .expression_attribute_values(":wh", s(moved.warehouse.to_string()))
+            .expression_attribute_values(":on_hand", n(after.on_hand))
+            .expression_attribute_values(":reserved", n(after.reserved))
+            .expression_attribute_values(":aside", n(after.set_aside))
+            .expression_attribute_values(":backordered", n(after.backordered))
+            .expression_attribute_values(":available", n(after.available()))
+            .expression_attribute_values(":mv", movement(&staff_move.note_for(moved)))
+            .expression_attribute_values(":one", n(1));
         let update = match version {
             Some(version) => update
                 .condition_expression("version = :version")
-                .expression_attribute_values(":version", AttributeValue::N(version.to_string())),
+                .expression_attribute_values(":version", n(version)),
             None => update.condition_expression("attribute_not_exists(pk)"),
         };
         Ok(TransactWriteItem::builder()
@@ -290,18 +304,18 @@ impl DynamoStore {
             .build())
     }
 
-    /// The key's receipt, carrying `inventory.restocked` for the relay: no
+    /// The key's receipt, carrying the move's event for the relay: no
     /// separate outbox item. An expired receipt still present is replaced.
-    fn restock_receipt(
+    fn staff_move_receipt(
         &self,
-        restock: &Restock,
-        level: StockLevel,
+        staff_move: &StaffMove,
+        levels: &[StockLevel],
         event: &OutboxEvent,
     ) -> Result<TransactWriteItem, StoreError> {
         let now = now_secs();
-        let receipt = RestockReceiptItem::new(restock, level, event, now)?;
+        let receipt = StockReceiptItem::new(staff_move, levels, event, now)?;
         self.conditional_put(
-            serde_dynamo::to_item(receipt).map_err(corrupt("restock receipt"))?,
+            serde_dynamo::to_item(receipt).map_err(corrupt("stock receipt"))?,
             "attribute_not_exists(pk) OR #ttl <= :now",
             Some(("#ttl", "ttl", ":now", AttributeValue::N(now.to_string()))),
         )

@@ -892,10 +892,13 @@ impl IdempotencyItem {
     }
 }
 
-/// What a restock's idempotency key remembers: the request and the level it
-/// left, and the `inventory.restocked` event the relay publishes from it.
+/// What a staff move's idempotency key remembers: the request, the level
+/// it left in each warehouse it touched, and the event the relay publishes
+/// from it. The first warehouse's level is kept flat, as restock receipts
+/// kept it before adjustments and transfers shared them, so a receipt of
+/// either shape answers a retry.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct RestockReceiptItem {
+pub struct StockReceiptItem {
     pub pk: String,
     pub sk: String,
     #[serde(rename = "type")]
@@ -907,36 +910,51 @@ pub struct RestockReceiptItem {
     pub set_aside: u32,
     #[serde(default)]
     pub backordered: u32,
+    /// A transfer's receiving warehouse: on hand, reserved, set aside,
+    /// backordered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<[u32; 4]>,
     pub source: String,
     pub detail_type: String,
     pub detail: String,
     pub ttl: u64,
 }
 
-impl RestockReceiptItem {
-    pub const TYPE: &'static str = "restock_receipt";
+impl StockReceiptItem {
+    pub const TYPE: &'static str = "stock_receipt";
+    /// The type restock receipts had before; they expire within 24 hours.
+    pub const RESTOCK_TYPE: &'static str = "restock_receipt";
 
     pub fn new(
-        restock: &shopflow_ports::Restock,
-        level: StockLevel,
+        staff_move: &shopflow_ports::StaffMove,
+        levels: &[StockLevel],
         event: &OutboxEvent,
         now_secs: u64,
     ) -> Result<Self, StoreError> {
-        let (pk, sk) = idempotency_key(&restock.key);
+        let (pk, sk) = idempotency_key(&staff_move.key);
         let PendingEvent {
             source,
             detail_type,
             detail,
         } = PendingEvent::from_event(event)?;
+        let first = levels.first().copied().unwrap_or_default();
         Ok(Self {
             pk,
             sk,
             kind: Self::TYPE.into(),
-            fingerprint: restock.fingerprint.clone(),
-            on_hand: level.on_hand,
-            reserved: level.reserved,
-            set_aside: level.set_aside,
-            backordered: level.backordered,
+            fingerprint: staff_move.fingerprint.clone(),
+            on_hand: first.on_hand,
+            reserved: first.reserved,
+            set_aside: first.set_aside,
+            backordered: first.backordered,
+            to: levels.get(1).map(|level| {
+                [
+                    level.on_hand,
+                    level.reserved,
+                    level.set_aside,
+                    level.backordered,
+                ]
+            }),
             source,
             detail_type,
             detail,
@@ -949,13 +967,25 @@ impl RestockReceiptItem {
         self.ttl > now_secs
     }
 
-    pub fn level(&self) -> StockLevel {
-        StockLevel {
+    /// The levels the move left, in the order of its warehouses.
+    pub fn levels(&self) -> Vec<StockLevel> {
+        let first = StockLevel {
             on_hand: self.on_hand,
             reserved: self.reserved,
             set_aside: self.set_aside,
             backordered: self.backordered,
-        }
+        };
+        std::iter::once(first)
+            .chain(
+                self.to
+                    .map(|[on_hand, reserved, set_aside, backordered]| StockLevel {
+                        on_hand,
+                        reserved,
+                        set_aside,
+                        backordered,
+                    }),
+            )
+            .collect()
     }
 }
 

@@ -296,7 +296,7 @@ impl DynamoStore {
 /// when there are enough to move (conditions cannot subtract, so both
 /// counters are kept).
 #[derive(Debug, Clone, Copy)]
-enum StockMove {
+enum Direction {
     Reserve,
     Release,
 }
@@ -307,17 +307,17 @@ impl DynamoStore {
         sku: &shopflow_domain::Sku,
         warehouse: &shopflow_domain::WarehouseId,
         units: u32,
-        direction: StockMove,
+        direction: Direction,
         note: &MovementNote,
     ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
         let (expression, condition) = match direction {
-            StockMove::Reserve => (
+            Direction::Reserve => (
                 "SET reserved = reserved + :q, available = available - :q, version = version + :one, mv = :mv",
                 "available >= :q",
             ),
             // Only while the backorder queue is owed nothing: otherwise the
             // units are the queue's (the hand-back writes them exactly).
-            StockMove::Release => (
+            Direction::Release => (
                 "SET reserved = reserved - :q, available = available + :q, version = version + :one, mv = :mv",
                 "reserved >= :q AND (attribute_not_exists(backordered) OR backordered <= set_aside)",
             ),

@@ -9,7 +9,7 @@ use super::items::{
     stored_fulfillment,
 };
 use super::{
-    DynamoStore, SortKeys, StockMove, carrying_item, condition_failed, corrupt, key, malformed,
+    Direction, DynamoStore, SortKeys, carrying_item, condition_failed, corrupt, key, malformed,
     movement, n, s, sdk,
 };
 use async_trait::async_trait;
@@ -53,7 +53,7 @@ impl DynamoStore {
                 sku,
                 warehouse,
                 *units,
-                StockMove::Reserve,
+                Direction::Reserve,
                 &rereserved,
             )?);
         }
@@ -116,7 +116,7 @@ impl DynamoStore {
                 &handback.sku,
                 &handback.warehouse,
                 handback.reserved,
-                StockMove::Release,
+                Direction::Release,
                 note,
             )?),
             None => {}

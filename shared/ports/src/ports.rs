@@ -7,9 +7,9 @@ use shopflow_domain::events::{
     BackorderMove, BackorderMoved, DomainEvent, OrderStatusChanged, ReservedLine,
 };
 use shopflow_domain::{
-    Actor, Backorder, BackorderSettings, CustomerId, FulfillmentStatus, Order, OrderId, OrderState,
-    OrderStatus, OrderTrigger, Payment, PaymentStatus, Product, Sku, StockError, StockLevel,
-    Timestamp, WarehouseId,
+    Actor, Backorder, BackorderSettings, CustomerId, FulfillmentStatus, MoveError, Moved,
+    MovementNote, Order, OrderId, OrderState, OrderStatus, OrderTrigger, Payment, PaymentStatus,
+    Product, Sku, StockError, StockLevel, StockMove, Timestamp, WarehouseId,
 };
 use std::collections::{BTreeMap, HashMap};
 use ulid::Ulid;
@@ -134,14 +134,17 @@ pub trait OrderReader: Send + Sync {
     ) -> Result<Page<Order, OrderId>, StoreError>;
 }
 
+/// Why a staff move was not made; nothing changed.
 #[derive(Debug, thiserror::Error)]
-pub enum RestockError {
+pub enum StaffMoveError {
     #[error("unknown sku {0}")]
     UnknownProduct(Sku),
-    #[error("the stock level would exceed the maximum")]
-    Overflow,
+    /// The stock cannot make the move (too few units nobody holds, past
+    /// the maximum, a reason that does not fit the change).
+    #[error(transparent)]
+    Refused(#[from] MoveError),
     /// The key answered another request (another body, SKU or warehouse).
-    #[error("the idempotency key was used for another restock")]
+    #[error("the idempotency key was used for another request")]
     KeyReused,
     /// The stock kept changing between read and write; retry shortly.
     #[error("the stock kept changing")]
@@ -150,45 +153,92 @@ pub enum RestockError {
     Store(#[from] StoreError),
 }
 
-/// Units received into a warehouse, under the caller's idempotency key.
+/// A change staff make to a SKU's stock by hand (a restock, an
+/// adjustment, a transfer), under their idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Restock {
+pub struct StaffMove {
     pub sku: Sku,
-    pub warehouse: WarehouseId,
-    pub received: u32,
+    pub change: StockMove,
+    /// Staff's words on an adjustment, kept on its event.
+    pub note: Option<String>,
+    /// Who made it.
+    pub by: CustomerId,
     pub key: IdempotencyKey,
-    /// Digest of the request (its SKU, warehouse and body): a retry with
-    /// another request under the same key is refused.
+    /// Digest of the request (its path and body): a retry with another
+    /// request under the same key is refused.
     pub fingerprint: String,
-    /// The id and time of the `inventory.restocked` event it makes.
+    /// The id and time of the event it makes; the id is the movements'
+    /// reference in the ledger.
     pub event_id: Ulid,
     pub at: Timestamp,
 }
 
-impl Restock {
-    /// `inventory.restocked` for this restock taking the stock from
-    /// `before` to `after`: what it set aside for the backorder queue too.
-    pub fn event(&self, before: StockLevel, after: StockLevel) -> OutboxEvent {
+impl StaffMove {
+    /// The event this move makes, from what it did to each warehouse
+    /// (`moved` in the order of `change.warehouses()`).
+    pub fn event(&self, moved: &[Moved]) -> OutboxEvent {
+        use shopflow_domain::events::{
+            InventoryAdjusted, InventoryRestocked, InventoryTransferred,
+        };
+        let set_aside = moved.iter().map(Moved::set_aside).sum();
+        let left = moved.last().map(|moved| moved.after).unwrap_or_default();
+        let event = match &self.change {
+            StockMove::Restock {
+                warehouse,
+                received,
+            } => DomainEvent::InventoryRestocked(InventoryRestocked {
+                sku: self.sku.clone(),
+                warehouse: warehouse.clone(),
+                received: *received,
+                set_aside,
+            }),
+            StockMove::Adjust {
+                warehouse,
+                delta,
+                reason,
+            } => DomainEvent::InventoryAdjusted(InventoryAdjusted {
+                sku: self.sku.clone(),
+                warehouse: warehouse.clone(),
+                delta: *delta,
+                reason: *reason,
+                note: self.note.clone(),
+                set_aside,
+                on_hand: left.on_hand,
+                available: left.available(),
+                adjusted_by: self.by.clone(),
+            }),
+            StockMove::Transfer { from, to, quantity } => {
+                DomainEvent::InventoryTransferred(InventoryTransferred {
+                    sku: self.sku.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                    quantity: *quantity,
+                    set_aside,
+                    transferred_by: self.by.clone(),
+                })
+            }
+        };
         OutboxEvent {
             id: self.event_id,
             occurred_at: self.at,
-            event: DomainEvent::InventoryRestocked(shopflow_domain::events::InventoryRestocked {
-                sku: self.sku.clone(),
-                warehouse: self.warehouse.clone(),
-                received: self.received,
-                set_aside: after.set_aside - before.set_aside,
-            }),
+            event,
         }
+    }
+
+    /// The ledger's note for the movements this move makes in `warehouse`.
+    pub fn note_for(&self, moved: &Moved) -> MovementNote {
+        MovementNote::new(moved.cause, self.event_id, self.at)
     }
 }
 
-/// What a restock did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restocked {
-    /// Received now; the level it left.
-    Now(StockLevel),
-    /// Received before under the same key; the level it left then.
-    Before(StockLevel),
+/// What a staff move did: each warehouse it touched, with the level it
+/// left, in the order of `change.warehouses()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffMoved {
+    /// Made now.
+    Now(Vec<(WarehouseId, StockLevel)>),
+    /// Made before under the same key; the levels it left then.
+    Before(Vec<(WarehouseId, StockLevel)>),
 }
 
 #[async_trait]
@@ -200,13 +250,13 @@ pub trait InventoryStore: Send + Sync {
     /// Stock of the SKU in every warehouse that has ever held it.
     async fn stock_levels(&self, sku: &Sku) -> Result<Vec<(WarehouseId, StockLevel)>, StoreError>;
 
-    /// Adds received units to a warehouse's stock, setting aside what its
-    /// backorder queue is owed, with the key's receipt (which carries the
-    /// restock's `inventory.restocked` for the relay) in the same transaction, once
-    /// per key: a retry is answered from the receipt. The level returned is
-    /// the one this restock left, known from the version it was written on,
-    /// not read again afterwards.
-    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError>;
+    /// Makes a staff move on the levels it reads, every warehouse it
+    /// touches or none, with the key's receipt (which carries the move's
+    /// event for the relay) in the same transaction, once per key: a retry
+    /// is answered from the receipt. Units that become available go to the
+    /// warehouse's backorder queue first. The levels returned are the ones
+    /// this move left, known from the versions it was written on.
+    async fn staff_move(&self, staff_move: &StaffMove) -> Result<StaffMoved, StaffMoveError>;
 
     /// The backorder settings of a SKU in a warehouse (the defaults until
     /// staff save some), or `None` when the catalog has no such product.

@@ -8,12 +8,12 @@ use shopflow_domain::{
     Actor, BackorderId, BackorderSettings, CaptureState, Carrier, Currency, CustomerId, Email,
     FulfillmentStatus, Journey, LineBackorder, Money, Order, OrderId, OrderLine, OrderStatus,
     OrderTotals, OrderTrigger, Payment, Quantity, Shipment, ShipmentId, ShippedLine,
-    ShippingAddress, Sku, Timestamp, TrackingNumber, WarehouseId,
+    ShippingAddress, Sku, StockMove, Timestamp, TrackingNumber, WarehouseId,
 };
 use shopflow_ports::{
     ChangeError, CheckoutReceipt, CheckoutStore, Fulfilment, IdempotencyKey, InventoryStore,
-    OrderLifecycle, OrderReader, OutboxEvent, PlaceOrderError, Restock, SettingsRow, ShipmentStore,
-    StatusChange,
+    OrderLifecycle, OrderReader, OutboxEvent, PlaceOrderError, SettingsRow, ShipmentStore,
+    StaffMove, StatusChange,
 };
 use ulid::Ulid;
 
@@ -202,10 +202,14 @@ pub async fn receive_stock(
     event_id: Ulid,
     at: Timestamp,
 ) {
-    let restock = Restock {
+    let restock = StaffMove {
         sku: sku(code),
-        warehouse: wh(warehouse),
-        received: units,
+        change: StockMove::Restock {
+            warehouse: wh(warehouse),
+            received: units,
+        },
+        note: None,
+        by: CustomerId::parse("staff").unwrap(),
         key: IdempotencyKey {
             scope: "restock#fixture".into(),
             key: event_id.to_string(),
@@ -214,7 +218,7 @@ pub async fn receive_stock(
         event_id,
         at,
     };
-    store.restock(&restock).await.unwrap();
+    store.staff_move(&restock).await.unwrap();
 }
 
 /// Ada's order for `units` of `code` (a product the store knows) from

@@ -15,11 +15,11 @@ use shopflow_ports::{
     BackorderScope, BackorderStanding, BackorderStore, ChangeError, ChangeRefusal, CheckoutReceipt,
     CheckoutSnapshot, CheckoutStore, Delivery, HistoryEntry, IdempotencyKey, InventoryStore,
     JobRun, JobRuns, OrderLifecycle, OrderPayments, OrderQuery, OrderReader, OrderSearch,
-    OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, Queue, RefundWrite, Restock,
-    RestockError, Restocked, SaveSettingsError, SettingsRow, StandingEntry, StandingRange,
-    StatusChange, StatusCount, StoreError, WebhookInbox,
+    OutboxEvent, Page, PaymentChange, PaymentRecords, PlaceOrderError, Queue, RefundWrite,
+    SaveSettingsError, SettingsRow, StandingEntry, StandingRange, StatusChange, StatusCount,
+    StoreError, WebhookInbox,
 };
-use shopflow_ports::{FulfilmentReceipt, PollEntry};
+use shopflow_ports::{FulfilmentReceipt, PollEntry, StaffMove, StaffMoveError, StaffMoved};
 use shopflow_ports::{PriorityChange, Reprioritization};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -45,8 +45,9 @@ struct State {
     /// When each order reached its current status, for the status index.
     status_at: HashMap<OrderId, Timestamp>,
     idempotency: HashMap<IdempotencyKey, CheckoutReceipt>,
-    /// Each restock key's request fingerprint and the level it left.
-    restocks: HashMap<IdempotencyKey, (String, StockLevel)>,
+    /// Each staff move's key: its request fingerprint and the levels it
+    /// left.
+    staff_moves: HashMap<IdempotencyKey, (String, Vec<(WarehouseId, StockLevel)>)>,
     outbox: Vec<OutboxEvent>,
     attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
     refunds: BTreeMap<OrderId, Vec<Refund>>,
@@ -594,29 +595,40 @@ impl InventoryStore for MemoryStore {
             .collect())
     }
 
-    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError> {
+    async fn staff_move(&self, staff_move: &StaffMove) -> Result<StaffMoved, StaffMoveError> {
         let mut state = self.state();
-        if let Some((fingerprint, level)) = state.restocks.get(&restock.key) {
-            return if *fingerprint == restock.fingerprint {
-                Ok(Restocked::Before(*level))
+        if let Some((fingerprint, levels)) = state.staff_moves.get(&staff_move.key) {
+            return if *fingerprint == staff_move.fingerprint {
+                Ok(StaffMoved::Before(levels.clone()))
             } else {
-                Err(RestockError::KeyReused)
+                Err(StaffMoveError::KeyReused)
             };
         }
-        if !state.products.contains_key(&restock.sku) {
-            return Err(RestockError::UnknownProduct(restock.sku.clone()));
+        if !state.products.contains_key(&staff_move.sku) {
+            return Err(StaffMoveError::UnknownProduct(staff_move.sku.clone()));
         }
-        let at = (restock.sku.clone(), restock.warehouse.clone());
-        let level = state.stock.get(&at).copied().unwrap_or_default();
-        let next = level
-            .restock(restock.received)
-            .map_err(|_| RestockError::Overflow)?;
-        state.stock.insert(at, next);
-        state
-            .restocks
-            .insert(restock.key.clone(), (restock.fingerprint.clone(), next));
-        state.outbox.push(restock.event(level, next));
-        Ok(Restocked::Now(next))
+        let moved = staff_move.change.apply(|warehouse| {
+            state
+                .stock
+                .get(&(staff_move.sku.clone(), warehouse.clone()))
+                .copied()
+                .unwrap_or_default()
+        })?;
+        let levels: Vec<_> = moved
+            .iter()
+            .map(|moved| (moved.warehouse.clone(), moved.after))
+            .collect();
+        for (warehouse, level) in &levels {
+            state
+                .stock
+                .insert((staff_move.sku.clone(), warehouse.clone()), *level);
+        }
+        state.staff_moves.insert(
+            staff_move.key.clone(),
+            (staff_move.fingerprint.clone(), levels.clone()),
+        );
+        state.outbox.push(staff_move.event(&moved));
+        Ok(StaffMoved::Now(levels))
     }
 
     async fn backorder_settings(

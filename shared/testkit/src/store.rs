@@ -9,18 +9,18 @@ use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, Carrier, CustomerId, Order, OrderId, OrderStatus,
     Product, Shipment, ShipmentId, Sku, Stock, StockLevel, Timestamp, TrackingNumber, WarehouseId,
 };
-use shopflow_ports::Reprioritization;
 use shopflow_ports::{
     AllocateError, AllocationBatch, AllocationRecord, BackorderCancellation, BackorderReader,
     BackorderScope, BackorderStore, ChangeError, CheckoutReceipt, CheckoutSnapshot, CheckoutStore,
     Delivery, HistoryEntry, IdempotencyKey, InventoryStore, JobRun, JobRuns, OrderLifecycle,
     OrderPayments, OrderQuery, OrderReader, OrderSearch, OutboxEvent, Page, PaymentChange,
-    PaymentRecords, PlaceOrderError, Queue, Restock, RestockError, Restocked, SaveSettingsError,
-    SettingsRow, StandingEntry, StandingRange, StatusChange, StatusCount, StoreError, WebhookInbox,
+    PaymentRecords, PlaceOrderError, Queue, SaveSettingsError, SettingsRow, StandingEntry,
+    StandingRange, StatusChange, StatusCount, StoreError, WebhookInbox,
 };
 use shopflow_ports::{
     FulfilError, Fulfilment, FulfilmentReceipt, ShipmentStore, TrackingUpdate, TrackingWriteError,
 };
+use shopflow_ports::{Reprioritization, StaffMove, StaffMoveError, StaffMoved};
 use std::sync::Arc;
 
 /// Where a test steps in on the store. Each hook gets the memory store and
@@ -193,8 +193,8 @@ impl<H: StoreHooks> InventoryStore for SharedStore<H> {
         self.memory.stock_levels(sku).await
     }
 
-    async fn restock(&self, restock: &Restock) -> Result<Restocked, RestockError> {
-        self.memory.restock(restock).await
+    async fn staff_move(&self, staff_move: &StaffMove) -> Result<StaffMoved, StaffMoveError> {
+        self.memory.staff_move(staff_move).await
     }
 
     async fn backorder_settings(

@@ -8,9 +8,10 @@
 //! allocator serving a queue of 1,000.
 //!
 //! And shipping: the write units of a fulfilment and of a 6-event journey
-//! pushed by the carrier.
+//! pushed by the carrier; inventory: the write units of staff's
+//! adjustments and transfers with their ledger movements.
 //!
-//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments|backorders|shipping]...
+//!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments|backorders|shipping|inventory]...
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::{
@@ -1006,6 +1007,100 @@ async fn allocation_units(
     );
 }
 
+/// Inventory: staff's adjustment and transfer over HTTP, `RUNS` of each,
+/// their write units as AWS bills them (from the items read back: each
+/// stock item and the receipt written in a transaction, then one ledger
+/// movement per warehouse, a plain put from the stream) and their latency.
+async fn inventory(stack: &LocalStack) {
+    const RUNS: usize = 20;
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouses: Vec<String> = stack.spec.environment_of("checkout-api")["WAREHOUSES"]
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let (from, to) = (&warehouses[0], &warehouses[1]);
+    let sku = unique("BENCHINV");
+    api.product_with_stock(&admin, &sku, 1_250, &[(from, 10_000)])
+        .await;
+    let clients = stack.clients().await;
+    let table = &stack.spec.table.name;
+    let moves = [
+        (
+            "adjust",
+            format!("/v1/inventory/{sku}/{from}/adjust"),
+            serde_json::json!({ "delta": -1, "reason": "damaged", "note": "dropped in aisle 4" }),
+        ),
+        (
+            "transfer",
+            format!("/v1/inventory/{sku}/transfer"),
+            serde_json::json!({ "from": from, "to": to, "quantity": 2 }),
+        ),
+    ];
+    println!("== Staff moves over HTTP on the local stack ({RUNS} of each, one at a time)");
+    for (name, path, body) in moves {
+        let mut latencies = Vec::with_capacity(RUNS);
+        let mut key = String::new();
+        for _ in 0..RUNS {
+            key = unique(name);
+            let sent = Instant::now();
+            let reply = api
+                .send(
+                    "POST",
+                    &path,
+                    Some(&admin),
+                    &[("idempotency-key", key.as_str())],
+                    Some(body.to_string()),
+                )
+                .await;
+            latencies.push(sent.elapsed());
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+        latencies.sort();
+        let receipt = get_item(
+            &clients,
+            table,
+            &format!("IDEMP#{name}#11:bench-admin#{key}"),
+            "IDEMP",
+        )
+        .await;
+        assert!(!receipt.is_empty(), "no receipt for {name} {key}");
+        let touched = if name == "transfer" { 2 } else { 1 };
+        let stock = get_item(
+            &clients,
+            table,
+            &format!("SKU#{sku}"),
+            &format!("STOCK#{from}"),
+        )
+        .await;
+        let movement = clients
+            .dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("MOVES#{sku}")))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+            .pop()
+            .unwrap_or_default();
+        let units = wru(&receipt, true) + touched * (wru(&stock, true) + wru(&movement, false));
+        println!(
+            "{name}: {units} WRU ({touched} stock item(s) {} B and the receipt {} B in one transaction, {touched} movement(s) {} B); latency p50 {:?}, p95 {:?}",
+            item_size(&stock),
+            item_size(&receipt),
+            item_size(&movement),
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.95)
+        );
+    }
+    println!();
+}
+
 #[tokio::main]
 async fn main() {
     let mut which: Vec<String> = std::env::args().skip(1).collect();
@@ -1018,6 +1113,7 @@ async fn main() {
             "payments".into(),
             "backorders".into(),
             "shipping".into(),
+            "inventory".into(),
         ];
     }
     let stack = LocalStack::start(Options {
@@ -1037,6 +1133,7 @@ async fn main() {
             "payments" => payments(&stack).await,
             "shipping" => shipping(&stack).await,
             "backorders" => backorders(&stack).await,
+            "inventory" => inventory(&stack).await,
             other => eprintln!("unknown benchmark {other}"),
         }
     }

@@ -153,6 +153,55 @@ impl InventoryApi {
         self.send(event).await
     }
 
+    /// `POST /v1/inventory/{sku}/{warehouse}/adjust` under `key`.
+    pub async fn adjust(
+        &self,
+        code: &str,
+        warehouse: &str,
+        body: impl ToString,
+        claims: Claims,
+        key: &str,
+    ) -> Reply {
+        let mut event = json_request(
+            "POST",
+            "/v1/inventory/{sku}/{warehouse}/adjust",
+            &[("sku", code), ("warehouse", warehouse)],
+            Some(body.to_string()),
+            claims,
+        );
+        event.headers.insert("idempotency-key".into(), key.into());
+        self.send(event).await
+    }
+
+    /// `POST /v1/inventory/{sku}/transfer` under `key`.
+    pub async fn transfer(
+        &self,
+        code: &str,
+        body: impl ToString,
+        claims: Claims,
+        key: &str,
+    ) -> Reply {
+        let mut event = json_request(
+            "POST",
+            "/v1/inventory/{sku}/transfer",
+            &[("sku", code)],
+            Some(body.to_string()),
+            claims,
+        );
+        event.headers.insert("idempotency-key".into(), key.into());
+        self.send(event).await
+    }
+
+    /// The events of `detail_type` recorded so far, as published.
+    pub fn published(&self, detail_type: &str) -> Vec<serde_json::Value> {
+        self.store()
+            .outbox()
+            .into_iter()
+            .filter(|event| event.event.detail_type() == detail_type)
+            .map(|event| serde_json::to_value(&event.event).unwrap())
+            .collect()
+    }
+
     /// `GET /v1/inventory/{sku}`.
     pub async fn stock(&self, code: &str, claims: Claims) -> Reply {
         self.send(request(
