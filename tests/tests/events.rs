@@ -572,3 +572,73 @@ async fn every_staff_move_reaches_a_subscribed_queue_as_a_valid_event() {
     assert_eq!(adjusted["detail"]["data"]["on_hand"], 8);
     assert_valid(&mine);
 }
+
+/// 20 sales take a warehouse from 30 to 10 available across its threshold
+/// of 15: one `inventory.low_stock`. A restock lifts it above and re-arms
+/// it; the next fall raises it again.
+#[tokio::test]
+async fn low_stock_is_raised_once_per_fall_and_rearmed_above_the_threshold() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let url = tap_queue().await;
+    let sku = unique("EVTLOW");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 250, &[(&warehouse, 30)])
+        .await;
+    let reply = api
+        .send(
+            "PUT",
+            &format!("/v1/inventory/{sku}/{warehouse}/low-stock"),
+            Some(&admin),
+            &[],
+            Some(json!({ "threshold": 15 }).to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["low_stock"]["low"], false);
+    let sell = |count: usize| {
+        let api = &api;
+        let sku = &sku;
+        futures::future::join_all((0..count).map(move |_| async move {
+            let buyer = stack().customer(&unique("buyer"));
+            let key = unique("key");
+            loop {
+                let reply = api.checkout(&buyer, &key, &cart(&[(sku, 1)])).await;
+                if reply.status != 503 {
+                    assert_eq!(reply.status, 201, "{}", reply.body);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }))
+    };
+
+    sell(20).await;
+    api.restock(&admin, &sku, &warehouse, 10).await;
+    sell(5).await;
+
+    let low = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| {
+                e["detail-type"] == "inventory.low_stock"
+                    && e["detail"]["data"]["sku"] == sku.as_str()
+            })
+            .cloned()
+            .collect()
+    };
+    let events = receive_until(&url, |events| low(events).len() >= 2).await;
+    // A third would arrive close behind the second: listen a while longer.
+    let quiet_until = Instant::now() + Duration::from_secs(3);
+    let mut falls = low(&events);
+    falls.extend(low(
+        &receive_until(&url, |_| Instant::now() > quiet_until).await
+    ));
+    assert_eq!(falls.len(), 2, "{falls:#?}");
+    for fall in &falls {
+        let data = &fall["detail"]["data"];
+        assert_eq!(data["threshold"], 15);
+        assert_eq!(data["available"], 15, "{data}");
+        assert_eq!(data["cause"], "sale");
+    }
+    assert_valid(&falls);
+}

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use shopflow_domain::{
-    Actor, AdjustReason, BackorderSettings, CustomerId, MoveError, Order, OrderId, OrderTrigger,
-    Product, StockLevel, StockMove, Timestamp,
+    Actor, AdjustReason, BackorderSettings, CustomerId, LowStock, MoveError, Order, OrderId,
+    OrderTrigger, Product, StockLevel, StockMove, Timestamp,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_ports::{
@@ -1188,7 +1188,43 @@ async fn a_transfer_moves_free_units_at_once(store: &impl Store) {
     );
 }
 
+/// A low-stock threshold is set (or cleared) without moving a unit, also
+/// where the SKU never was; a SKU the catalog does not have is `None`.
+async fn a_low_stock_threshold_moves_no_unit(store: &impl Store) {
+    let code = stocked(store, 5).await;
+    let threshold = Some(LowStock { threshold: 2 });
+
+    let here = store
+        .set_low_stock(&sku(&code), &wh(WAREHOUSE), threshold, now())
+        .await
+        .unwrap();
+    let elsewhere = store
+        .set_low_stock(&sku(&code), &wh("WH-SOUTH"), threshold, now())
+        .await
+        .unwrap();
+    let cleared = store
+        .set_low_stock(&sku(&code), &wh(WAREHOUSE), None, now())
+        .await
+        .unwrap();
+    let unknown = store
+        .set_low_stock(
+            &sku(&format!("C-{}", Ulid::generate())),
+            &wh(WAREHOUSE),
+            threshold,
+            now(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(here, Some(counters(5, 0, 0, 0)));
+    assert_eq!(elsewhere, Some(StockLevel::default()));
+    assert_eq!(cleared, Some(counters(5, 0, 0, 0)));
+    assert_eq!(unknown, None);
+    assert_eq!(level(store, &code).await, counters(5, 0, 0, 0));
+}
+
 contract!(
+    a_low_stock_threshold_moves_no_unit,
     an_adjustment_never_touches_held_units,
     a_transfer_moves_free_units_at_once,
     a_restock_replayed_under_its_key_adds_once,

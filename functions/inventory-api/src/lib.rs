@@ -1,7 +1,7 @@
 //! The catalog and stock: products (admin), restocks, adjustments and
 //! transfers (admin, once per Idempotency-Key), per-warehouse stock levels,
-//! backorder settings, the stock ledger, and staff's request that a
-//! backorder queue be served now.
+//! backorder settings and low-stock thresholds, the stock ledger, and
+//! staff's request that a backorder queue be served now.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod backorder_settings;
@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::events::{AllocationRequested, DomainEvent};
 use shopflow_domain::{
-    Actor, Currency, Money, MoveError, Movement, Product, Sku, StockLevel, StockMove, WarehouseId,
+    Actor, Currency, LowStock, Money, MoveError, Movement, Product, Sku, StockLevel, StockMove,
+    WarehouseId,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -36,6 +37,10 @@ pub const REQUEST_ALLOCATION: &str = "POST /v1/admin/backorders/allocate";
 pub const LIST_MOVEMENTS: &str = "GET /v1/inventory/{sku}/movements";
 pub const ADJUST: &str = "POST /v1/inventory/{sku}/{warehouse}/adjust";
 pub const TRANSFER: &str = "POST /v1/inventory/{sku}/transfer";
+pub const PUT_LOW_STOCK: &str = "PUT /v1/inventory/{sku}/{warehouse}/low-stock";
+
+/// The highest low-stock threshold staff may set.
+const MAX_LOW_STOCK: u32 = 1_000_000;
 
 /// The function's name, in its logs, metrics and the registry.
 pub const FUNCTION: &str = "inventory-api";
@@ -82,6 +87,7 @@ impl<S: InventoryStore + StockLedger> App<S> {
                 Some(RESTOCK) => self.restock(&request).await,
                 Some(ADJUST) => self.adjust(&request).await,
                 Some(TRANSFER) => self.transfer(&request).await,
+                Some(PUT_LOW_STOCK) => self.set_low_stock(&request).await,
                 Some(GET_STOCK) => self.stock(&request).await,
                 Some(GET_BACKORDER_SETTINGS) => self.backorder_settings(&request).await,
                 Some(PUT_BACKORDER_SETTINGS) => self.save_backorder_settings(&request).await,
@@ -261,6 +267,35 @@ impl<S: InventoryStore + StockLedger> App<S> {
         Ok(backorder_settings::answer(&sku, &warehouse, &settings))
     }
 
+    /// Sets (or, with `null`, clears) a warehouse's low-stock threshold:
+    /// `inventory.low_stock` is raised once each time available units fall
+    /// to it or below, this change included when the stock is low already.
+    async fn set_low_stock(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let (sku, warehouse) = self.stock_path(request)?;
+        let body: LowStockBody = http::json_body(request)?;
+        let threshold = body.threshold()?;
+        let level = self
+            .store
+            .set_low_stock(&sku, &warehouse, threshold, now())
+            .await?
+            .ok_or_else(|| ApiError::not_found("product"))?;
+        tracing::info!(%sku, %warehouse, by = %caller.customer_id, threshold = ?threshold.map(|t| t.threshold), available = level.available(), "low-stock threshold set");
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({
+                "sku": sku,
+                "warehouse": warehouse,
+                "low_stock": {
+                    "threshold": threshold.map(|t| t.threshold),
+                    "low": threshold.is_some_and(|t| t.is_low(level)),
+                },
+                "stock": stock_view(&warehouse, level),
+            }),
+        ))
+    }
+
     /// Asks backorder-allocator to serve a queue now: what is set aside for
     /// it goes to its backorders in order. Answered before the allocation
     /// runs (`202`); the allocator's events and the queue show the outcome.
@@ -398,6 +433,33 @@ impl<S: InventoryStore + StockLedger> App<S> {
             Err(ApiError::not_found("warehouse")
                 .with_details(json!({ "warehouse": warehouse, "warehouses": self.warehouses })))
         }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LowStockBody {
+    /// Required, and `null` to clear.
+    #[serde(deserialize_with = "integral::nullable_i64")]
+    threshold: Option<i64>,
+}
+
+impl LowStockBody {
+    fn threshold(&self) -> Result<Option<LowStock>, ApiError> {
+        self.threshold
+            .map(|raw| {
+                u32::try_from(raw)
+                    .ok()
+                    .filter(|threshold| *threshold <= MAX_LOW_STOCK)
+                    .map(|threshold| LowStock { threshold })
+                    .ok_or_else(|| {
+                        ApiError::invalid_field(
+                            "threshold",
+                            format!("must be between 0 and {MAX_LOW_STOCK}, or null"),
+                        )
+                    })
+            })
+            .transpose()
     }
 }
 

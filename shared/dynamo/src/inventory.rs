@@ -7,12 +7,12 @@ use super::items::{
     OutboxItem, ProductItem, SettingsAttr, StockItem, StockReceiptItem, idempotency_key,
     product_key, stock_key, stock_partition,
 };
-use super::{DynamoStore, SortKeys, corrupt, key, malformed, movement, n, now_secs, s};
+use super::{DynamoStore, SortKeys, corrupt, key, malformed, movement, n, now_secs, s, sdk};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use shopflow_domain::{
-    BackorderSettings, Moved, MovementCause, MovementNote, Product, Sku, StockLevel, Timestamp,
-    WarehouseId,
+    BackorderSettings, LowStock, Moved, MovementCause, MovementNote, Product, Sku, StockLevel,
+    Timestamp, WarehouseId,
 };
 use shopflow_ports::{
     InventoryStore, OutboxEvent, SaveSettingsError, SettingsRow, StaffMove, StaffMoveError,
@@ -137,6 +137,55 @@ impl InventoryStore for DynamoStore {
             )
             .into()),
         }
+    }
+
+    async fn set_low_stock(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+        threshold: Option<LowStock>,
+        at: Timestamp,
+    ) -> Result<Option<StockLevel>, StoreError> {
+        // Products are never deleted: one known now is known at the write.
+        if self.product(sku).await?.is_none() {
+            return Ok(None);
+        }
+        let threshold_write = match threshold {
+            Some(_) => "SET low = :low, ",
+            None => "REMOVE low SET ",
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_key(sku, warehouse))))
+            .update_expression(format!(
+                "{threshold_write}#type = :stock, sku = :sku, warehouse = :wh, \
+                 on_hand = if_not_exists(on_hand, :zero), reserved = if_not_exists(reserved, :zero), \
+                 available = if_not_exists(available, :zero), mv = :mv ADD version :one"
+            ))
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":stock", s("stock"))
+            .expression_attribute_values(":sku", s(sku.to_string()))
+            .expression_attribute_values(":wh", s(warehouse.to_string()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(
+                ":mv",
+                movement(&MovementNote::new(
+                    MovementCause::SettingsChanged,
+                    "low_stock",
+                    at,
+                )),
+            )
+            .return_values(ReturnValue::AllNew);
+        if let Some(threshold) = threshold {
+            update = update.expression_attribute_values(":low", n(threshold.threshold));
+        }
+        let written = update.send().await.map_err(sdk)?;
+        let stock: StockItem = serde_dynamo::from_item(written.attributes.unwrap_or_default())
+            .map_err(corrupt("stock"))?;
+        Ok(Some(stock.level()))
     }
 
     async fn announce(&self, event: &OutboxEvent) -> Result<(), StoreError> {

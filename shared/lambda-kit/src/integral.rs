@@ -44,6 +44,37 @@ pub fn optional_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
     i64(deserializer).map(Some)
 }
 
+/// An integer field that may be `null`, which means none.
+pub fn nullable_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    struct Nullable;
+
+    impl Visitor<'_> for Nullable {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an integer or null")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Option<i64>, E> {
+            Ok(None)
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Option<i64>, E> {
+            Integral.visit_i64(value).map(Some)
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Option<i64>, E> {
+            Integral.visit_u64(value).map(Some)
+        }
+
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<Option<i64>, E> {
+            Integral.visit_f64(value).map(Some)
+        }
+    }
+
+    deserializer.deserialize_any(Nullable)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -84,6 +115,22 @@ mod tests {
             r#"{"quantity": "878"}"#,
             r#"{"quantity": null}"#,
         ] {
+            assert!(read(json).is_err(), "{json}");
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Threshold {
+        #[serde(deserialize_with = "super::nullable_i64")]
+        threshold: Option<i64>,
+    }
+
+    #[test]
+    fn a_nullable_integer_is_required_and_null_means_none() {
+        let read = |json: &str| serde_json::from_str::<Threshold>(json).map(|t| t.threshold);
+        assert_eq!(read(r#"{"threshold": 5.0}"#).unwrap(), Some(5));
+        assert_eq!(read(r#"{"threshold": null}"#).unwrap(), None);
+        for json in [r#"{}"#, r#"{"threshold": 1.5}"#, r#"{"threshold": "5"}"#] {
             assert!(read(json).is_err(), "{json}");
         }
     }

@@ -7,7 +7,7 @@ use shopflow_domain::events::{
     BackorderMove, BackorderMoved, DomainEvent, OrderStatusChanged, ReservedLine,
 };
 use shopflow_domain::{
-    Actor, Backorder, BackorderSettings, CustomerId, FulfillmentStatus, MoveError, Moved,
+    Actor, Backorder, BackorderSettings, CustomerId, FulfillmentStatus, LowStock, MoveError, Moved,
     MovementNote, Order, OrderId, OrderState, OrderStatus, OrderTrigger, Payment, PaymentStatus,
     Product, Sku, StockError, StockLevel, StockMove, Timestamp, WarehouseId,
 };
@@ -269,6 +269,18 @@ pub trait InventoryStore: Send + Sync {
     /// Saves every row or none: at most 100 rows, each SKU × warehouse once.
     /// A warehouse that never held the SKU gets an empty stock item.
     async fn save_backorder_settings(&self, rows: &[SettingsRow]) -> Result<(), SaveSettingsError>;
+
+    /// Sets (or, with `None`, clears) the low-stock threshold of a SKU in a
+    /// warehouse, creating an empty stock item where it never was; the
+    /// level as it stands, or `None` when the catalog has no such product.
+    /// Whether the stock is low now is the ledger's to say, from the change.
+    async fn set_low_stock(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+        threshold: Option<LowStock>,
+        at: Timestamp,
+    ) -> Result<Option<StockLevel>, StoreError>;
 
     /// Records an event about stock that changes nothing else (staff asking
     /// for an allocation), for the relay to publish.

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use shopflow_domain::Budget;
+use shopflow_domain::LowStock;
 use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, Carrier, CustomerId, Order,
@@ -48,6 +49,8 @@ struct State {
     /// Each staff move's key: its request fingerprint and the levels it
     /// left.
     staff_moves: HashMap<IdempotencyKey, (String, Vec<(WarehouseId, StockLevel)>)>,
+    /// Low-stock thresholds by SKU and warehouse.
+    low_stock: HashMap<(Sku, WarehouseId), LowStock>,
     outbox: Vec<OutboxEvent>,
     attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
     refunds: BTreeMap<OrderId, Vec<Refund>>,
@@ -168,6 +171,14 @@ impl MemoryStore {
             .get(&(sku.clone(), warehouse.clone()))
             .copied()
             .unwrap_or_default()
+    }
+
+    /// The low-stock threshold staff set for a SKU in a warehouse.
+    pub fn low_stock(&self, sku: &Sku, warehouse: &WarehouseId) -> Option<LowStock> {
+        self.state()
+            .low_stock
+            .get(&(sku.clone(), warehouse.clone()))
+            .copied()
     }
 
     /// Every backorder of a SKU in a warehouse, in allocation order.
@@ -629,6 +640,25 @@ impl InventoryStore for MemoryStore {
         );
         state.outbox.push(staff_move.event(&moved));
         Ok(StaffMoved::Now(levels))
+    }
+
+    async fn set_low_stock(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+        threshold: Option<LowStock>,
+        _at: Timestamp,
+    ) -> Result<Option<StockLevel>, StoreError> {
+        let mut state = self.state();
+        if !state.products.contains_key(sku) {
+            return Ok(None);
+        }
+        let at = (sku.clone(), warehouse.clone());
+        match threshold {
+            Some(threshold) => state.low_stock.insert(at.clone(), threshold),
+            None => state.low_stock.remove(&at),
+        };
+        Ok(Some(*state.stock.entry(at).or_default()))
     }
 
     async fn backorder_settings(

@@ -4,6 +4,7 @@
 
 use crate::memory::MemoryStore;
 use async_trait::async_trait;
+use shopflow_domain::LowStock;
 use shopflow_domain::PaymentAttempt;
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, Carrier, CustomerId, Order, OrderId, OrderStatus,
@@ -195,6 +196,18 @@ impl<H: StoreHooks> InventoryStore for SharedStore<H> {
 
     async fn staff_move(&self, staff_move: &StaffMove) -> Result<StaffMoved, StaffMoveError> {
         self.memory.staff_move(staff_move).await
+    }
+
+    async fn set_low_stock(
+        &self,
+        sku: &Sku,
+        warehouse: &WarehouseId,
+        threshold: Option<LowStock>,
+        at: Timestamp,
+    ) -> Result<Option<StockLevel>, StoreError> {
+        self.memory
+            .set_low_stock(sku, warehouse, threshold, at)
+            .await
     }
 
     async fn backorder_settings(

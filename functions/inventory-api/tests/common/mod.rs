@@ -192,6 +192,24 @@ impl InventoryApi {
         self.send(event).await
     }
 
+    /// `PUT /v1/inventory/{sku}/{warehouse}/low-stock`.
+    pub async fn put_low_stock(
+        &self,
+        code: &str,
+        warehouse: &str,
+        body: impl ToString,
+        claims: Claims,
+    ) -> Reply {
+        self.send(json_request(
+            "PUT",
+            "/v1/inventory/{sku}/{warehouse}/low-stock",
+            &[("sku", code), ("warehouse", warehouse)],
+            Some(body.to_string()),
+            claims,
+        ))
+        .await
+    }
+
     /// The events of `detail_type` recorded so far, as published.
     pub fn published(&self, detail_type: &str) -> Vec<serde_json::Value> {
         self.store()
