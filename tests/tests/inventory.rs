@@ -279,3 +279,58 @@ async fn adjustments_and_transfers_racing_fifty_checkouts_never_touch_reserved_u
         lost
     );
 }
+
+/// A storefront asks without a token: the answer, then `304` for the tag
+/// it holds, a new tag once the stock moves, `404` for a SKU not sold.
+#[tokio::test]
+async fn storefronts_read_availability_without_a_token_and_revalidate_by_etag() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let warehouse = warehouses()[0].clone();
+    let sku = unique("AVAIL");
+    api.product_with_stock(&admin, &sku, 1_000, &[(&warehouse, 3)])
+        .await;
+    let path = format!("/v1/products/{sku}/availability");
+
+    let first = api.send("GET", &path, None, &[], None).await;
+    let etag = first.headers["etag"].to_str().unwrap().to_owned();
+    let again = api
+        .send(
+            "GET",
+            &path,
+            None,
+            &[("if-none-match", etag.as_str())],
+            None,
+        )
+        .await;
+    api.restock(&admin, &sku, &warehouse, 20).await;
+    let moved = api
+        .send(
+            "GET",
+            &path,
+            None,
+            &[("if-none-match", etag.as_str())],
+            None,
+        )
+        .await;
+    let unknown = api
+        .send(
+            "GET",
+            "/v1/products/NO-SUCH-SKU/availability",
+            None,
+            &[],
+            None,
+        )
+        .await;
+
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["in_stock"], true);
+    assert_eq!(first.body["available"]["display"], "3");
+    assert_eq!(first.headers["cache-control"], "public, max-age=15");
+    assert_eq!(again.status, 304);
+    assert_eq!(again.headers["etag"], etag.as_str());
+    assert_eq!(moved.status, 200);
+    assert_eq!(moved.body["available"]["display"], "10+");
+    assert_ne!(moved.headers["etag"], etag.as_str());
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert_eq!(unknown.error_code(), "not_found");
+}

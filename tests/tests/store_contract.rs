@@ -1223,7 +1223,49 @@ async fn a_low_stock_threshold_moves_no_unit(store: &impl Store) {
     assert_eq!(level(store, &code).await, counters(5, 0, 0, 0));
 }
 
+/// A storefront's read: the product and its stock in the warehouses asked
+/// for, in their order, empty where it never was; nothing for a SKU the
+/// catalog does not have.
+async fn a_storefront_reads_a_product_with_its_stock_everywhere(store: &impl Store) {
+    let code = stocked(store, 5).await;
+    allow_backorders(store, &code, "WH-SOUTH", 7).await;
+    let asked = [wh("WH-EAST"), wh(WAREHOUSE), wh("WH-SOUTH")];
+
+    let (product, stocks) = store
+        .storefront_stock(&sku(&code), &asked)
+        .await
+        .unwrap()
+        .unwrap();
+    let unknown = store
+        .storefront_stock(&sku(&format!("C-{}", Ulid::generate())), &asked)
+        .await
+        .unwrap();
+
+    assert_eq!(product.sku, sku(&code));
+    let seen: Vec<_> = stocks
+        .iter()
+        .map(|stock| {
+            (
+                stock.warehouse.as_str(),
+                stock.level.on_hand,
+                stock.settings.allow_backorder,
+                stock.settings.max_backorder_quantity,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("WH-EAST", 0, false, 100),
+            (WAREHOUSE, 5, false, 100),
+            ("WH-SOUTH", 0, true, 7)
+        ]
+    );
+    assert!(unknown.is_none());
+}
+
 contract!(
+    a_storefront_reads_a_product_with_its_stock_everywhere,
     a_low_stock_threshold_moves_no_unit,
     an_adjustment_never_touches_held_units,
     a_transfer_moves_free_units_at_once,

@@ -1,4 +1,5 @@
-//! The catalog and stock: products (admin), restocks, adjustments and
+//! The catalog and stock: products (admin), what a storefront shows of a
+//! product's availability (public, cacheable), restocks, adjustments and
 //! transfers (admin, once per Idempotency-Key), per-warehouse stock levels,
 //! backorder settings and low-stock thresholds, the stock ledger, and
 //! staff's request that a backorder queue be served now.
@@ -11,10 +12,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use shopflow_domain::availability::{Availability, BackorderOutlook, Shown};
 use shopflow_domain::events::{AllocationRequested, DomainEvent};
 use shopflow_domain::{
     Actor, Currency, LowStock, Money, MoveError, Movement, Product, Sku, StockLevel, StockMove,
-    WarehouseId,
+    Timestamp, WarehouseId,
 };
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
@@ -38,6 +40,11 @@ pub const LIST_MOVEMENTS: &str = "GET /v1/inventory/{sku}/movements";
 pub const ADJUST: &str = "POST /v1/inventory/{sku}/{warehouse}/adjust";
 pub const TRANSFER: &str = "POST /v1/inventory/{sku}/transfer";
 pub const PUT_LOW_STOCK: &str = "PUT /v1/inventory/{sku}/{warehouse}/low-stock";
+pub const GET_AVAILABILITY: &str = "GET /v1/products/{sku}/availability";
+
+/// How long a storefront, a browser or a CDN may reuse an availability
+/// answer: stock moves, but checkout decides, never this answer.
+const AVAILABILITY_MAX_AGE_SECS: u32 = 15;
 
 /// The highest low-stock threshold staff may set.
 const MAX_LOW_STOCK: u32 = 1_000_000;
@@ -88,6 +95,7 @@ impl<S: InventoryStore + StockLedger> App<S> {
                 Some(ADJUST) => self.adjust(&request).await,
                 Some(TRANSFER) => self.transfer(&request).await,
                 Some(PUT_LOW_STOCK) => self.set_low_stock(&request).await,
+                Some(GET_AVAILABILITY) => self.availability(&request).await,
                 Some(GET_STOCK) => self.stock(&request).await,
                 Some(GET_BACKORDER_SETTINGS) => self.backorder_settings(&request).await,
                 Some(PUT_BACKORDER_SETTINGS) => self.save_backorder_settings(&request).await,
@@ -253,6 +261,46 @@ impl<S: InventoryStore + StockLedger> App<S> {
         Ok(http::json(
             StatusCode::OK,
             &json!({ "sku": sku, "available": total, "warehouses": warehouses }),
+        ))
+    }
+
+    /// What a storefront shows, to anyone without a token: in stock or
+    /// not, units capped for display, and backorders per warehouse and
+    /// overall. One read; cacheable, with an ETag (`304` when unchanged).
+    /// A SKU the shop does not sell (unknown or inactive) is `404`.
+    async fn availability(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let sku = Sku::parse(&http::path_param(request, "sku")?)?;
+        let (product, stocks) = self
+            .store
+            .storefront_stock(&sku, &self.warehouses)
+            .await?
+            .filter(|(product, _)| product.active)
+            .ok_or_else(|| ApiError::not_found("product"))?;
+        let today = now();
+        let seen = Availability::of(&stocks, today);
+        let warehouses: Vec<_> = seen
+            .warehouses
+            .iter()
+            .map(|warehouse| {
+                json!({
+                    "warehouse": warehouse.warehouse,
+                    "in_stock": warehouse.available.quantity > 0,
+                    "available": shown_view(warehouse.available),
+                    "backorder": outlook_view(&warehouse.backorder, today),
+                })
+            })
+            .collect();
+        Ok(http::cacheable(
+            request,
+            &json!({
+                "sku": product.sku,
+                "name": product.name,
+                "in_stock": seen.in_stock,
+                "available": shown_view(seen.available),
+                "backorder": outlook_view(&seen.backorder, today),
+                "warehouses": warehouses,
+            }),
+            AVAILABILITY_MAX_AGE_SECS,
         ))
     }
 
@@ -478,6 +526,19 @@ fn stock_view(warehouse: &WarehouseId, level: StockLevel) -> serde_json::Value {
         "set_aside": level.set_aside,
         "backordered": level.backordered,
         "available": level.available(),
+    })
+}
+
+fn shown_view(shown: Shown) -> serde_json::Value {
+    json!({ "quantity": shown.quantity, "display": shown.display() })
+}
+
+fn outlook_view(outlook: &BackorderOutlook, today: Timestamp) -> serde_json::Value {
+    json!({
+        "allowed": outlook.allowed,
+        "remaining_capacity": outlook.remaining_capacity,
+        "estimated_restock_date": outlook.estimated_restock.map(|date| date.to_rfc3339()),
+        "estimated_restock_days": outlook.days_until_restock(today),
     })
 }
 

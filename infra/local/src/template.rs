@@ -567,8 +567,8 @@ mod tests {
         assert!(routes.iter().any(|r| r.method == "POST"
             && r.path == "/v1/checkout"
             && r.function == "checkout-api"));
-        // Only webhooks skip the JWT authorizer: they authenticate by
-        // signature or token.
+        // Only webhooks (which authenticate by signature or token) and
+        // what storefronts show anyone skip the JWT authorizer.
         let open: Vec<&str> = routes
             .iter()
             .filter(|r| !r.authorized)
@@ -576,7 +576,11 @@ mod tests {
             .collect();
         assert_eq!(
             open,
-            ["/v1/webhooks/couriers/{carrier}", "/v1/webhooks/stripe"]
+            [
+                "/v1/products/{sku}/availability",
+                "/v1/webhooks/couriers/{carrier}",
+                "/v1/webhooks/stripe"
+            ]
         );
     }
 

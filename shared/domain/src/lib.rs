@@ -2,6 +2,7 @@
 //! events they raise. Pure types and rules only: no AWS, no I/O, no clock.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod availability;
 pub mod backorder;
 pub mod checkout;
 pub mod country;

@@ -10,6 +10,7 @@ use super::items::{
 use super::{DynamoStore, SortKeys, corrupt, key, malformed, movement, n, now_secs, s, sdk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use shopflow_domain::availability::WarehouseStock;
 use shopflow_domain::{
     BackorderSettings, LowStock, Moved, MovementCause, MovementNote, Product, Sku, StockLevel,
     Timestamp, WarehouseId,
@@ -91,6 +92,50 @@ impl InventoryStore for DynamoStore {
             }
         }
         Err(StaffMoveError::Conflict)
+    }
+
+    async fn storefront_stock(
+        &self,
+        sku: &Sku,
+        warehouses: &[WarehouseId],
+    ) -> Result<Option<(Product, Vec<WarehouseStock>)>, StoreError> {
+        let mut keys = vec![key(product_key(sku))];
+        keys.extend(
+            warehouses
+                .iter()
+                .map(|warehouse| key(stock_key(sku, warehouse))),
+        );
+        let mut product = None;
+        let mut stock = HashMap::new();
+        for item in self.batch_get_eventually(keys).await? {
+            if item
+                .get("type")
+                .and_then(|kind| kind.as_s().ok())
+                .map(String::as_str)
+                == Some("stock")
+            {
+                let item: StockItem = serde_dynamo::from_item(item).map_err(corrupt("stock"))?;
+                stock.insert(item.warehouse.clone(), item);
+            } else {
+                let item: ProductItem =
+                    serde_dynamo::from_item(item).map_err(corrupt("product"))?;
+                product = Some(item.into_product()?);
+            }
+        }
+        Ok(product.map(|product| {
+            let stocks = warehouses
+                .iter()
+                .map(|warehouse| {
+                    let item = stock.get(warehouse);
+                    WarehouseStock {
+                        warehouse: warehouse.clone(),
+                        level: item.map(StockItem::level).unwrap_or_default(),
+                        settings: item.map(StockItem::backorder_settings).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            (product, stocks)
+        }))
     }
 
     async fn backorder_settings(

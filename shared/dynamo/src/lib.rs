@@ -348,13 +348,27 @@ impl DynamoStore {
     /// Reads items by key (strongly consistent), following `UnprocessedKeys`
     /// with backoff until every key is answered, a bounded number of times.
     async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        self.batch_get_read(keys, true).await
+    }
+
+    /// The items at `keys` as reads a moment old may show them: half the
+    /// read units of [`Self::batch_get`], for answers that may lag.
+    async fn batch_get_eventually(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        self.batch_get_read(keys, false).await
+    }
+
+    async fn batch_get_read(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
         use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnConsumedCapacity};
         let mut found = Vec::new();
         for chunk in keys.chunks(BATCH_GET_LIMIT) {
             let mut pending = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
+                    .consistent_read(consistent)
                     .build()
                     .map_err(malformed)?,
             );

@@ -25,6 +25,43 @@ pub fn answer(function: &str, result: Result<Response<Body>, ApiError>) -> Respo
     response
 }
 
+/// A public answer caches and CDNs may keep for `max_age_secs`, tagged
+/// with an ETag of its body: a client that sends the tag it holds in
+/// `If-None-Match` gets `304 Not Modified` and no body.
+pub fn cacheable<T: Serialize + ?Sized>(
+    request: &Request,
+    value: &T,
+    max_age_secs: u32,
+) -> Response<Body> {
+    let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
+    let digest = crate::idempotency::sha256_hex(&body);
+    let etag = format!("\"{}\"", &digest[..32]);
+    let held = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/"))
+                .any(|tag| tag == etag || tag == "*")
+        });
+    let mut response = if held {
+        let mut response = Response::new(Body::Empty);
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        raw_json(StatusCode::OK, body)
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = header::HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = header::HeaderValue::from_str(&format!("public, max-age={max_age_secs}")) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
 /// Bodies above this are refused with 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -234,6 +271,44 @@ pub fn line_of(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_cacheable_answer_is_tagged_and_a_held_tag_is_not_modified() {
+        let body = serde_json::json!({ "in_stock": true });
+        let first = super::cacheable(&Request::default(), &body, 15);
+        assert_eq!(first.status(), 200);
+        assert_eq!(first.headers()["cache-control"], "public, max-age=15");
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+
+        for held in [
+            etag.clone(),
+            format!("W/{etag}"),
+            format!("\"other\", {etag}"),
+            "*".into(),
+        ] {
+            let mut request = Request::default();
+            request
+                .headers_mut()
+                .insert("if-none-match", held.parse().unwrap());
+            let again = super::cacheable(&request, &body, 15);
+            assert_eq!(again.status(), 304, "{held}");
+            assert_eq!(again.headers()["etag"], etag.as_str());
+            assert!(matches!(again.body(), Body::Empty));
+        }
+        let mut stale = Request::default();
+        stale
+            .headers_mut()
+            .insert("if-none-match", "\"other\"".parse().unwrap());
+        assert_eq!(super::cacheable(&stale, &body, 15).status(), 200);
+        let changed = super::cacheable(
+            &Request::default(),
+            &serde_json::json!({ "in_stock": false }),
+            15,
+        );
+        assert_ne!(changed.headers()["etag"], etag.as_str());
+    }
+
     use super::*;
 
     #[test]

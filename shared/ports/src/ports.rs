@@ -3,6 +3,7 @@
 //! tests, by the test kit's in-memory fake.
 
 use async_trait::async_trait;
+use shopflow_domain::availability::WarehouseStock;
 use shopflow_domain::events::{
     BackorderMove, BackorderMoved, DomainEvent, OrderStatusChanged, ReservedLine,
 };
@@ -257,6 +258,16 @@ pub trait InventoryStore: Send + Sync {
     /// warehouse's backorder queue first. The levels returned are the ones
     /// this move left, known from the versions it was written on.
     async fn staff_move(&self, staff_move: &StaffMove) -> Result<StaffMoved, StaffMoveError>;
+
+    /// A product and its stock in each of `warehouses` (in that order; an
+    /// empty level with the default settings where it never was), as a
+    /// storefront reads them: in one round trip, possibly a moment old.
+    /// `None` when the catalog has no such product.
+    async fn storefront_stock(
+        &self,
+        sku: &Sku,
+        warehouses: &[WarehouseId],
+    ) -> Result<Option<(Product, Vec<WarehouseStock>)>, StoreError>;
 
     /// The backorder settings of a SKU in a warehouse (the defaults until
     /// staff save some), or `None` when the catalog has no such product.

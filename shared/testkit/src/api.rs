@@ -105,6 +105,8 @@ pub struct Reply {
     /// idempotency key.
     pub replayed: bool,
     pub body: String,
+    /// Every header, by lower-case name.
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 impl Reply {
@@ -113,7 +115,17 @@ impl Reply {
             status: response.status().as_u16(),
             replayed: response.headers().contains_key("idempotent-replayed"),
             body: String::from_utf8(response.body().as_ref().to_vec()).unwrap(),
+            headers: response
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+                .collect(),
         }
+    }
+
+    /// A header's value, if the answer has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
     }
 
     pub fn json(&self) -> Value {

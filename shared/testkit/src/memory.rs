@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use shopflow_domain::Budget;
 use shopflow_domain::LowStock;
+use shopflow_domain::availability::WarehouseStock;
 use shopflow_domain::events::{BackorderMove, BackorderMoved, DomainEvent};
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, Carrier, CustomerId, Order,
@@ -640,6 +641,32 @@ impl InventoryStore for MemoryStore {
         );
         state.outbox.push(staff_move.event(&moved));
         Ok(StaffMoved::Now(levels))
+    }
+
+    async fn storefront_stock(
+        &self,
+        sku: &Sku,
+        warehouses: &[WarehouseId],
+    ) -> Result<Option<(Product, Vec<WarehouseStock>)>, StoreError> {
+        let state = self.state();
+        Ok(state.products.get(sku).map(|product| {
+            let stocks = warehouses
+                .iter()
+                .map(|warehouse| {
+                    let at = (sku.clone(), warehouse.clone());
+                    WarehouseStock {
+                        warehouse: warehouse.clone(),
+                        level: state.stock.get(&at).copied().unwrap_or_default(),
+                        settings: state
+                            .backorder_settings
+                            .get(&at)
+                            .copied()
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect();
+            (product.clone(), stocks)
+        }))
     }
 
     async fn set_low_stock(

@@ -6,6 +6,7 @@ use crate::memory::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::LowStock;
 use shopflow_domain::PaymentAttempt;
+use shopflow_domain::availability::WarehouseStock;
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, Carrier, CustomerId, Order, OrderId, OrderStatus,
     Product, Shipment, ShipmentId, Sku, Stock, StockLevel, Timestamp, TrackingNumber, WarehouseId,
@@ -196,6 +197,14 @@ impl<H: StoreHooks> InventoryStore for SharedStore<H> {
 
     async fn staff_move(&self, staff_move: &StaffMove) -> Result<StaffMoved, StaffMoveError> {
         self.memory.staff_move(staff_move).await
+    }
+
+    async fn storefront_stock(
+        &self,
+        sku: &Sku,
+        warehouses: &[WarehouseId],
+    ) -> Result<Option<(Product, Vec<WarehouseStock>)>, StoreError> {
+        self.memory.storefront_stock(sku, warehouses).await
     }
 
     async fn set_low_stock(

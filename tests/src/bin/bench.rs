@@ -9,7 +9,9 @@
 //!
 //! And shipping: the write units of a fulfilment and of a 6-event journey
 //! pushed by the carrier; inventory: the write units of staff's
-//! adjustments and transfers with their ledger movements.
+//! adjustments and transfers with their ledger movements, and the
+//! storefront's availability read: its read units and its latency under
+//! 50 concurrent clients.
 //!
 //!   cargo run --release -p shopflow-tests --bin bench -- [units|throughput|sweep|init|payments|backorders|shipping|inventory]...
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -1098,6 +1100,68 @@ async fn inventory(stack: &LocalStack) {
             percentile(&latencies, 0.95)
         );
     }
+    println!();
+    availability(stack, &api, &sku, &warehouses).await;
+}
+
+/// The storefront's availability read: the read units DynamoDB reports for
+/// one (the product and each warehouse's stock, eventually consistent), and
+/// latency over HTTP with 50 clients asking at once, without a token and
+/// without an ETag (every answer read and rendered).
+async fn availability(stack: &LocalStack, api: &Api, sku: &str, warehouses: &[String]) {
+    const CLIENTS: usize = 50;
+    const PER_CLIENT: usize = 20;
+    use shopflow_ports::InventoryStore;
+    let clients = stack.clients().await;
+    let meter = Meter::default();
+    let store = DynamoStore::new(meter.client(&clients), &stack.spec.table.name);
+    let asked: Vec<shopflow_domain::WarehouseId> = warehouses
+        .iter()
+        .map(|code| shopflow_domain::WarehouseId::parse(code).unwrap())
+        .collect();
+    store
+        .storefront_stock(&shopflow_domain::Sku::parse(sku).unwrap(), &asked)
+        .await
+        .unwrap()
+        .unwrap();
+    let (calls, rcu) = {
+        let state = meter.0.lock().unwrap();
+        (state.calls.clone(), state.reported_rcu)
+    };
+    let path = format!("/v1/products/{sku}/availability");
+    let started = Instant::now();
+    let workers = (0..CLIENTS).map(|_| {
+        let (api, path) = (api.clone(), path.clone());
+        async move {
+            let mut latencies = Vec::with_capacity(PER_CLIENT);
+            for _ in 0..PER_CLIENT {
+                let sent = Instant::now();
+                let reply = api.send("GET", &path, None, &[], None).await;
+                assert_eq!(reply.status, 200, "{}", reply.body);
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }
+    });
+    let mut latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
+    let elapsed = started.elapsed();
+    latencies.sort();
+    println!(
+        "== Availability (GET /v1/products/{{sku}}/availability, no token) on the local stack"
+    );
+    println!(
+        "one read: {calls:?}, {rcu} RRU reported ({} keys, eventually consistent)",
+        1 + asked.len()
+    );
+    println!(
+        "{} reads by {CLIENTS} concurrent clients in {:.1} s: {:.0}/s; latency p50 {:?}, p95 {:?}, p99 {:?}",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99)
+    );
     println!();
 }
 

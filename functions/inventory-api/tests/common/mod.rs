@@ -210,6 +210,20 @@ impl InventoryApi {
         .await
     }
 
+    /// `GET /v1/products/{sku}/availability`, with no token, holding `etag`.
+    pub async fn availability(&self, code: &str, etag: Option<&str>) -> Reply {
+        let mut event = request(
+            "GET",
+            "/v1/products/{sku}/availability",
+            &[("sku", code)],
+            anonymous(),
+        );
+        if let Some(etag) = etag {
+            event.headers.insert("if-none-match".into(), etag.into());
+        }
+        self.send(event).await
+    }
+
     /// The events of `detail_type` recorded so far, as published.
     pub fn published(&self, detail_type: &str) -> Vec<serde_json::Value> {
         self.store()
