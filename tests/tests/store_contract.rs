@@ -37,6 +37,7 @@ trait Store:
     + PaymentRecords
     + JobRuns
     + ShipmentStore
+    + shopflow_ports::Waitlist
 {
 }
 impl<S> Store for S where
@@ -49,6 +50,7 @@ impl<S> Store for S where
         + PaymentRecords
         + JobRuns
         + ShipmentStore
+        + shopflow_ports::Waitlist
 {
 }
 
@@ -1264,7 +1266,67 @@ async fn a_storefront_reads_a_product_with_its_stock_everywhere(store: &impl Sto
     assert!(unknown.is_none());
 }
 
+/// An address waits for a SKU once whatever its case, leaves once, and
+/// signups count against their window until it is full.
+async fn a_waitlist_keeps_an_address_once_and_counts_signups_per_window(store: &impl Store) {
+    use shopflow_domain::Email;
+    use shopflow_domain::waitlist::{FixedWindow, WaitlistEntry};
+    use shopflow_ports::Admission;
+    let code = format!("W-{}", Ulid::generate());
+    let address = |raw: &str| Email::parse(raw).unwrap();
+    let entry = |raw: &str| WaitlistEntry {
+        sku: sku(&code),
+        email: address(raw),
+        at: now(),
+    };
+
+    let joined = store
+        .join_waitlist(&entry("ada@example.com"))
+        .await
+        .unwrap();
+    let again = store
+        .join_waitlist(&entry("ADA@example.com"))
+        .await
+        .unwrap();
+    let left = store
+        .leave_waitlist(&sku(&code), &address("Ada@Example.com"))
+        .await
+        .unwrap();
+    let left_again = store
+        .leave_waitlist(&sku(&code), &address("ada@example.com"))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (joined, again, left, left_again),
+        (true, false, true, false)
+    );
+    let window = FixedWindow {
+        limit: 2,
+        secs: 3_600,
+    };
+    let bucket = format!("contract#{}", Ulid::generate());
+    let at = now();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(store.admit(&bucket, window, at).await.unwrap());
+    }
+    let next_window = store
+        .admit(&bucket, window, at.plus_secs(3_600))
+        .await
+        .unwrap();
+    assert_eq!(answers[..2], [Admission::Admitted, Admission::Admitted]);
+    assert_eq!(
+        answers[2],
+        Admission::Refused {
+            retry_after_secs: window.retry_after(at)
+        }
+    );
+    assert_eq!(next_window, Admission::Admitted);
+}
+
 contract!(
+    a_waitlist_keeps_an_address_once_and_counts_signups_per_window,
     a_storefront_reads_a_product_with_its_stock_everywhere,
     a_low_stock_threshold_moves_no_unit,
     an_adjustment_never_touches_held_units,

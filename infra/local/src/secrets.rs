@@ -1,6 +1,7 @@
-//! The carriers' credentials on the local stack: put into moto's SSM as
-//! SecureString parameters, under the names the template gives the
-//! functions, so the functions read them exactly as they do in AWS.
+//! The carriers' credentials and the waitlist's signing key on the local
+//! stack: put into moto's SSM as SecureString parameters, under the names
+//! the template gives the functions, so the functions read them exactly as
+//! they do in AWS.
 
 use crate::resources::{Clients, ResourceError};
 use crate::template::StackSpec;
@@ -17,6 +18,9 @@ pub const LOCAL_CANADA_POST_CREDENTIALS: &str = "shopflow-local:canada-post-pass
 /// Chit Chats' access token on the local stack.
 pub const LOCAL_CHIT_CHATS_TOKEN: &str = "chitchats_local_token";
 
+/// The key the local stack signs waitlist unsubscribe links with.
+pub const LOCAL_WAITLIST_KEY: &str = "waitlist_local_signing_key";
+
 /// Each environment variable naming a secret's parameter, and the local value.
 const LOCAL_SECRETS: &[(&str, &str)] = &[
     ("USPS_SECRET_PARAMETER", LOCAL_USPS_SECRET),
@@ -26,6 +30,7 @@ const LOCAL_SECRETS: &[(&str, &str)] = &[
         LOCAL_CANADA_POST_CREDENTIALS,
     ),
     ("CHIT_CHATS_TOKEN_PARAMETER", LOCAL_CHIT_CHATS_TOKEN),
+    ("WAITLIST_KEY_PARAMETER", LOCAL_WAITLIST_KEY),
 ];
 
 /// The parameters the functions' environments name, with their local values.

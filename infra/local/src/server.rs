@@ -174,6 +174,8 @@ impl Router {
             body: (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned()),
             claims,
             request_id: ulid::Ulid::generate().to_string(),
+            // Every caller of the local stack is this machine.
+            source_ip: None,
         };
         let Some(handler) = self.functions.get(&route.function) else {
             return respond(502, r#"{"message":"function not loaded"}"#);

@@ -578,6 +578,8 @@ mod tests {
             open,
             [
                 "/v1/products/{sku}/availability",
+                "/v1/products/{sku}/waitlist",
+                "/v1/waitlist/unsubscribe",
                 "/v1/webhooks/couriers/{carrier}",
                 "/v1/webhooks/stripe"
             ]

@@ -21,6 +21,7 @@ pub mod status;
 pub mod stock_move;
 pub mod time;
 pub mod tracking;
+pub mod waitlist;
 
 pub use backorder::{
     Allotment, Backorder, BackorderFigures, BackorderFilter, BackorderId, BackorderOffer,

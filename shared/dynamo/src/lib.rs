@@ -16,6 +16,7 @@ mod payments;
 mod polling;
 mod search;
 mod shipments;
+mod waitlist;
 mod webhooks;
 
 use aws_sdk_dynamodb::Client;

@@ -20,6 +20,8 @@ pub struct HttpEvent {
     /// Verified JWT claims, as API Gateway's JWT authorizer passes them on.
     pub claims: Option<BTreeMap<String, String>>,
     pub request_id: String,
+    /// The caller's address as API Gateway saw it; 127.0.0.1 when unset.
+    pub source_ip: Option<String>,
 }
 
 impl HttpEvent {
@@ -42,7 +44,7 @@ impl HttpEvent {
                 "method": self.method,
                 "path": self.path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
+                "sourceIp": self.source_ip.as_deref().unwrap_or("127.0.0.1"),
                 "userAgent": self.headers.get("user-agent").cloned().unwrap_or_default(),
             },
             "requestId": self.request_id,

@@ -247,6 +247,15 @@ pub fn request_id(request: &Request) -> String {
     }
 }
 
+/// The caller's address as API Gateway saw it (the client, not a proxy
+/// the client controls): what per-source limits count.
+pub fn source_ip(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    }
+}
+
 /// The SKU and quantity of line `index` of a request's `lines`, each
 /// checked; a bad one names its field (`lines[2].quantity`).
 pub fn line_of(

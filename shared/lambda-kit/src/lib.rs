@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod payments;
 pub mod problem;
+pub mod signed_link;
 pub mod telemetry;
 pub mod views;
 

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
+    /// Seconds the caller should wait before trying again (`Retry-After`).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -24,7 +26,18 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
+            retry_after_secs: None,
         }
+    }
+
+    /// `429 rate_limited`: the caller tried too often; `Retry-After` says
+    /// when it may again.
+    pub fn rate_limited(retry_after_secs: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
+        .with_detail("retry_after_secs", retry_after_secs)
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -107,7 +120,14 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
-        crate::http::json(self.status, &body)
+        let mut response = crate::http::json(self.status, &body);
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(
+                lambda_http::http::header::RETRY_AFTER,
+                lambda_http::http::HeaderValue::from(secs),
+            );
+        }
+        response
     }
 }
 

@@ -14,6 +14,7 @@ mod polling;
 mod ports;
 mod secrets;
 mod shipments;
+mod waitlist;
 
 pub use archive::*;
 pub use backorders::*;
@@ -25,3 +26,4 @@ pub use polling::*;
 pub use ports::*;
 pub use secrets::*;
 pub use shipments::*;
+pub use waitlist::*;

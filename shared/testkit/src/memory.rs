@@ -29,6 +29,7 @@ use std::sync::{Mutex, MutexGuard};
 mod archive;
 mod ledger;
 mod shipments;
+mod waitlist;
 
 pub use archive::{MemoryBucket, MemorySecrets};
 
@@ -52,6 +53,10 @@ struct State {
     staff_moves: HashMap<IdempotencyKey, (String, Vec<(WarehouseId, StockLevel)>)>,
     /// Low-stock thresholds by SKU and warehouse.
     low_stock: HashMap<(Sku, WarehouseId), LowStock>,
+    /// Waitlists by SKU and address key.
+    waitlist: BTreeMap<(Sku, String), shopflow_domain::waitlist::WaitlistEntry>,
+    /// Hits by rate bucket and window start.
+    rate_windows: HashMap<(String, u64), u32>,
     outbox: Vec<OutboxEvent>,
     attempts: BTreeMap<OrderId, Vec<PaymentAttempt>>,
     refunds: BTreeMap<OrderId, Vec<Refund>>,

@@ -433,6 +433,33 @@ impl<H: StoreHooks> shopflow_ports::StockLedger for SharedStore<H> {
 }
 
 #[async_trait]
+impl<H: StoreHooks> shopflow_ports::Waitlist for SharedStore<H> {
+    async fn admit(
+        &self,
+        bucket: &str,
+        window: shopflow_domain::waitlist::FixedWindow,
+        now: shopflow_domain::Timestamp,
+    ) -> Result<shopflow_ports::Admission, StoreError> {
+        self.memory.admit(bucket, window, now).await
+    }
+
+    async fn join_waitlist(
+        &self,
+        entry: &shopflow_domain::waitlist::WaitlistEntry,
+    ) -> Result<bool, StoreError> {
+        self.memory.join_waitlist(entry).await
+    }
+
+    async fn leave_waitlist(
+        &self,
+        sku: &Sku,
+        email: &shopflow_domain::Email,
+    ) -> Result<bool, StoreError> {
+        self.memory.leave_waitlist(sku, email).await
+    }
+}
+
+#[async_trait]
 impl<H: StoreHooks> ShipmentStore for SharedStore<H> {
     async fn fulfilment_receipt(
         &self,
