@@ -140,13 +140,27 @@ impl InventoryApi {
         claims: Claims,
         key: Option<&str>,
     ) -> Reply {
-        let mut event = json_request(
-            "POST",
+        let params = [("sku", code), ("warehouse", warehouse)];
+        self.post_keyed(
             "/v1/inventory/{sku}/{warehouse}/restock",
-            &[("sku", code), ("warehouse", warehouse)],
-            Some(body.to_string()),
+            &params,
+            body,
             claims,
-        );
+            key,
+        )
+        .await
+    }
+
+    /// `POST route` with `body`, under the Idempotency-Key `key` (or none).
+    async fn post_keyed(
+        &self,
+        route: &str,
+        params: &[(&str, &str)],
+        body: impl ToString,
+        claims: Claims,
+        key: Option<&str>,
+    ) -> Reply {
+        let mut event = json_request("POST", route, params, Some(body.to_string()), claims);
         if let Some(key) = key {
             event.headers.insert("idempotency-key".into(), key.into());
         }
@@ -162,15 +176,15 @@ impl InventoryApi {
         claims: Claims,
         key: &str,
     ) -> Reply {
-        let mut event = json_request(
-            "POST",
+        let params = [("sku", code), ("warehouse", warehouse)];
+        self.post_keyed(
             "/v1/inventory/{sku}/{warehouse}/adjust",
-            &[("sku", code), ("warehouse", warehouse)],
-            Some(body.to_string()),
+            &params,
+            body,
             claims,
-        );
-        event.headers.insert("idempotency-key".into(), key.into());
-        self.send(event).await
+            Some(key),
+        )
+        .await
     }
 
     /// `POST /v1/inventory/{sku}/transfer` under `key`.
@@ -181,15 +195,14 @@ impl InventoryApi {
         claims: Claims,
         key: &str,
     ) -> Reply {
-        let mut event = json_request(
-            "POST",
+        self.post_keyed(
             "/v1/inventory/{sku}/transfer",
             &[("sku", code)],
-            Some(body.to_string()),
+            body,
             claims,
-        );
-        event.headers.insert("idempotency-key".into(), key.into());
-        self.send(event).await
+            Some(key),
+        )
+        .await
     }
 
     /// `PUT /v1/inventory/{sku}/{warehouse}/low-stock`.
@@ -200,14 +213,8 @@ impl InventoryApi {
         body: impl ToString,
         claims: Claims,
     ) -> Reply {
-        self.send(json_request(
-            "PUT",
-            "/v1/inventory/{sku}/{warehouse}/low-stock",
-            &[("sku", code), ("warehouse", warehouse)],
-            Some(body.to_string()),
-            claims,
-        ))
-        .await
+        self.put_stock_setting("low-stock", code, warehouse, body, claims)
+            .await
     }
 
     /// `GET /v1/products/{sku}/availability`, with no token, holding `etag`.
@@ -264,9 +271,22 @@ impl InventoryApi {
         body: impl ToString,
         claims: Claims,
     ) -> Reply {
+        self.put_stock_setting("backorder-settings", code, warehouse, body, claims)
+            .await
+    }
+
+    /// `PUT /v1/inventory/{sku}/{warehouse}/<setting>`.
+    async fn put_stock_setting(
+        &self,
+        setting: &str,
+        code: &str,
+        warehouse: &str,
+        body: impl ToString,
+        claims: Claims,
+    ) -> Reply {
         self.send(json_request(
             "PUT",
-            "/v1/inventory/{sku}/{warehouse}/backorder-settings",
+            &format!("/v1/inventory/{{sku}}/{{warehouse}}/{setting}"),
             &[("sku", code), ("warehouse", warehouse)],
             Some(body.to_string()),
             claims,
