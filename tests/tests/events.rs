@@ -545,10 +545,16 @@ async fn every_staff_move_reaches_a_subscribed_queue_as_a_valid_event() {
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
 
+    let staff_kinds = [
+        "inventory.restocked",
+        "inventory.adjusted",
+        "inventory.transferred",
+    ];
     let ours = |events: &[Value]| -> Vec<Value> {
         events
             .iter()
             .filter(|e| e["detail"]["data"]["sku"] == sku.as_str())
+            .filter(|e| staff_kinds.iter().any(|kind| e["detail-type"] == *kind))
             .cloned()
             .collect()
     };
@@ -558,11 +564,7 @@ async fn every_staff_move_reaches_a_subscribed_queue_as_a_valid_event() {
         .iter()
         .map(|e| e["detail-type"].as_str().unwrap())
         .collect();
-    for kind in [
-        "inventory.restocked",
-        "inventory.adjusted",
-        "inventory.transferred",
-    ] {
+    for kind in staff_kinds {
         assert_eq!(kinds.iter().filter(|k| **k == kind).count(), 1, "{kinds:?}");
     }
     let adjusted = mine
@@ -641,4 +643,85 @@ async fn low_stock_is_raised_once_per_fall_and_rearmed_above_the_threshold() {
         assert_eq!(data["cause"], "sale");
     }
     assert_valid(&falls);
+}
+
+/// Three shoppers wait for a product with no stock; a restock brings it
+/// back: `inventory.available_again`, then one `inventory.back_in_stock`
+/// naming all three, each once, and the waitlist is empty after.
+#[tokio::test]
+async fn shoppers_waiting_are_told_once_when_the_product_is_back() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let url = tap_queue().await;
+    let sku = unique("EVTBACK");
+    let warehouse = warehouses()[0].clone();
+    api.product_with_stock(&admin, &sku, 250, &[]).await;
+    let shoppers: Vec<String> = (0..3)
+        .map(|n| format!("{}{n}@example.com", unique("waiting").to_lowercase()))
+        .collect();
+    for email in &shoppers {
+        let reply = api
+            .send(
+                "POST",
+                &format!("/v1/products/{sku}/waitlist"),
+                None,
+                &[],
+                Some(json!({ "email": email }).to_string()),
+            )
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+    }
+
+    api.restock(&admin, &sku, &warehouse, 4).await;
+    api.restock(&admin, &sku, &warehouse, 1).await;
+
+    let ours = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| e["detail"]["data"]["sku"] == sku.as_str())
+            .filter(|e| {
+                e["detail-type"] == "inventory.back_in_stock"
+                    || e["detail-type"] == "inventory.available_again"
+            })
+            .cloned()
+            .collect()
+    };
+    let events = receive_until(&url, |events| {
+        ours(events)
+            .iter()
+            .any(|e| e["detail-type"] == "inventory.back_in_stock")
+    })
+    .await;
+    let quiet_until = Instant::now() + Duration::from_secs(3);
+    let mut mine = ours(&events);
+    mine.extend(ours(
+        &receive_until(&url, |_| Instant::now() > quiet_until).await,
+    ));
+    let kinds: Vec<&str> = mine
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "inventory.available_again")
+            .count(),
+        1,
+        "only the first restock found no unit free: {kinds:?}"
+    );
+    let told: Vec<&Value> = mine
+        .iter()
+        .filter(|e| e["detail-type"] == "inventory.back_in_stock")
+        .collect();
+    assert_eq!(told.len(), 1, "{kinds:?}");
+    let mut emails: Vec<&str> = told[0]["detail"]["data"]["subscribers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["email"].as_str().unwrap())
+        .collect();
+    emails.sort_unstable();
+    let mut waited: Vec<&str> = shoppers.iter().map(String::as_str).collect();
+    waited.sort_unstable();
+    assert_eq!(emails, waited);
+    assert_valid(&mine);
 }

@@ -1325,7 +1325,53 @@ async fn a_waitlist_keeps_an_address_once_and_counts_signups_per_window(store: &
     assert_eq!(next_window, Admission::Admitted);
 }
 
+/// Telling a page of the waitlist takes it off in the same write as the
+/// event; a page one of whom left meanwhile writes nothing.
+async fn a_told_page_leaves_the_waitlist_with_its_event(store: &impl Store) {
+    use shopflow_domain::Email;
+    use shopflow_domain::events::{DomainEvent, InventoryBackInStock};
+    use shopflow_domain::waitlist::WaitlistEntry;
+    let code = format!("W-{}", Ulid::generate());
+    for n in 0..3 {
+        let entry = WaitlistEntry {
+            sku: sku(&code),
+            email: Email::parse(&format!("s{n}@example.com")).unwrap(),
+            at: now(),
+        };
+        store.join_waitlist(&entry).await.unwrap();
+    }
+    let event = |id| shopflow_ports::OutboxEvent {
+        id,
+        occurred_at: now(),
+        event: DomainEvent::InventoryBackInStock(InventoryBackInStock {
+            sku: sku(&code),
+            name: "Contract tee".into(),
+            subscribers: Vec::new(),
+        }),
+    };
+
+    let page = store.waiting(&sku(&code), 2).await.unwrap();
+    let gone = page[1].email.clone();
+    store.leave_waitlist(&sku(&code), &gone).await.unwrap();
+    let stale = store
+        .tell_waitlist(&page, &event(Ulid::generate()))
+        .await
+        .unwrap();
+    let fresh = store.waiting(&sku(&code), 50).await.unwrap();
+    let told = store
+        .tell_waitlist(&fresh, &event(Ulid::generate()))
+        .await
+        .unwrap();
+
+    assert_eq!(page.len(), 2);
+    assert!(!stale, "one of the page had left");
+    assert_eq!(fresh.len(), 2, "the stale page took nobody off");
+    assert!(told);
+    assert!(store.waiting(&sku(&code), 50).await.unwrap().is_empty());
+}
+
 contract!(
+    a_told_page_leaves_the_waitlist_with_its_event,
     a_waitlist_keeps_an_address_once_and_counts_signups_per_window,
     a_storefront_reads_a_product_with_its_stock_everywhere,
     a_low_stock_threshold_moves_no_unit,

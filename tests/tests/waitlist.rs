@@ -6,9 +6,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
+use shopflow_domain::waitlist::UnsubscribeLink;
 use shopflow_lambda_kit::signed_link;
 use shopflow_tests::{Api, Reply, stack, unique};
-use waitlist_api::Unsubscribe;
 
 async fn join(api: &Api, sku: &str, email: &str) -> Reply {
     api.send(
@@ -42,7 +42,7 @@ async fn waiting(sku: &str) -> Vec<String> {
 }
 
 fn link(sku: &str, email: &str, key: &str) -> String {
-    let named = Unsubscribe {
+    let named = UnsubscribeLink {
         sku: sku.into(),
         email: email.into(),
     };

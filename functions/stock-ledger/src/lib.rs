@@ -1,6 +1,8 @@
 //! Keeps the stock ledger from the table's stream: every change of a stock
-//! item becomes one movement with the cause its write named, and a change
-//! that makes the stock low carries `inventory.low_stock` on its movement.
+//! item becomes one movement with the cause its write named; a change that
+//! makes the stock low carries `inventory.low_stock` on its movement, and
+//! one that gives a warehouse with no unit free some again carries
+//! `inventory.available_again` (the waitlist's nudge).
 //! A movement is keyed by the version its change made, so a batch the
 //! stream delivers again records nothing twice. The first record that
 //! cannot be kept is reported as the batch's failure: Lambda delivers it
@@ -57,6 +59,8 @@ pub struct Tally {
     /// Changes whose movement was kept before (a redelivery).
     pub repeated: u64,
     pub low_stock: u64,
+    /// Warehouses that had no unit free and have some again.
+    pub available_again: u64,
     /// Movements of writes that named no cause: each is a defect to fix.
     pub unexplained: u64,
 }
@@ -83,6 +87,11 @@ impl<S: StockLedger> App<S> {
             &[
                 ("MovementsRecorded", tally.recorded as f64, Unit::Count),
                 ("LowStockRaised", tally.low_stock as f64, Unit::Count),
+                (
+                    "AvailableAgainRaised",
+                    tally.available_again as f64,
+                    Unit::Count,
+                ),
                 (
                     "UnexplainedMovements",
                     tally.unexplained as f64,
@@ -123,15 +132,19 @@ impl<S: StockLedger> App<S> {
         else {
             return Ok(());
         };
-        let event = stock.low_stock(Ulid::generate());
+        let low_stock = stock.low_stock(Ulid::generate());
         let Some(movement) = stock.movement() else {
             // No unit moved, yet a new threshold may make the stock low:
             // the settings change is kept so its event has an item to ride.
-            return match event {
+            return match low_stock {
                 Some(event) => self.keep_settings_change(&stock, &event, tally).await,
                 None => Ok(()),
             };
         };
+        // A change either empties a warehouse's free units toward its
+        // threshold or brings some back, never both.
+        let available_again = stock.available_again(Ulid::generate());
+        let event = low_stock.clone().or_else(|| available_again.clone());
         match self
             .store
             .record_movement(&movement, event.as_ref())
@@ -140,12 +153,13 @@ impl<S: StockLedger> App<S> {
             Recorded::Before => tally.repeated += 1,
             Recorded::Now => {
                 tally.recorded += 1;
-                tally.low_stock += u64::from(event.is_some());
+                tally.low_stock += u64::from(low_stock.is_some());
+                tally.available_again += u64::from(available_again.is_some());
                 if movement.note.cause == MovementCause::Unexplained {
                     tally.unexplained += 1;
                     tracing::error!(sku = %movement.sku, warehouse = %movement.warehouse, version = movement.version, "a stock write named no cause");
                 }
-                tracing::info!(sku = %movement.sku, warehouse = %movement.warehouse, version = movement.version, cause = movement.note.cause.as_str(), reference = %movement.note.reference, low_stock = event.is_some(), "movement recorded");
+                tracing::info!(sku = %movement.sku, warehouse = %movement.warehouse, version = movement.version, cause = movement.note.cause.as_str(), reference = %movement.note.reference, event = event.as_ref().map(|e| e.event.detail_type()), "movement recorded");
             }
         }
         Ok(())

@@ -356,3 +356,38 @@ async fn an_unreadable_stock_image_is_handed_back_with_everything_after_it() {
     assert_eq!(failed, [format!("{:021}", 3)]);
     assert_eq!(ledger.movements().await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_warehouse_with_no_unit_free_that_gets_some_raises_available_again_once() {
+    let ledger = Ledger::new();
+    // 3 received (from nothing: available again), sold out, 1 released
+    // (available again), 2 more received while 1 is free (not again).
+    let levels = vec![
+        Stock::new(3, 0, 1).by("restocked", "rs-1", 1_000),
+        Stock::new(3, 3, 2).by("sale", "order-1", 2_000),
+        Stock::new(3, 2, 3).by("released", "order-1", 3_000),
+        Stock::new(5, 2, 4).by("restocked", "rs-2", 4_000),
+    ];
+
+    ledger.deliver(walk(&levels)).await;
+    ledger.deliver(walk(&levels)).await;
+
+    let again: Vec<Value> = ledger
+        .store()
+        .outbox()
+        .into_iter()
+        .filter_map(|event| match event.event {
+            DomainEvent::InventoryAvailableAgain(again) => {
+                Some(serde_json::to_value(again).unwrap())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        again,
+        [
+            json!({ "sku": "TEE", "warehouse": "BER", "available": 3, "cause": "restocked", "version": 1 }),
+            json!({ "sku": "TEE", "warehouse": "BER", "available": 1, "cause": "released", "version": 3 }),
+        ]
+    );
+}

@@ -7,9 +7,9 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
-use shopflow_domain::waitlist::{FixedWindow, WaitlistEntry};
+use shopflow_domain::waitlist::{FixedWindow, UnsubscribeLink, WaitlistEntry};
 use shopflow_domain::{Email, Sku, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{self, ConfigError, Env};
@@ -33,8 +33,6 @@ pub struct Settings {
     pub signing_key_parameter: String,
     pub per_address: FixedWindow,
     pub per_source: FixedWindow,
-    /// How long an unsubscribe link works, in days.
-    pub link_days: u64,
 }
 
 impl Settings {
@@ -52,7 +50,6 @@ impl Settings {
                 "WAITLIST_SIGNUPS_PER_SOURCE_HOUR",
                 30,
             )?),
-            link_days: config::parsed_or(env, "WAITLIST_LINK_DAYS", 90)?,
         })
     }
 }
@@ -85,13 +82,6 @@ impl HttpFunction for Deployed {
     ) -> impl std::future::Future<Output = Result<Response<Body>, Error>> + Send {
         self.handle(request)
     }
-}
-
-/// What an unsubscribe link names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unsubscribe {
-    pub sku: String,
-    pub email: String,
 }
 
 impl<S: InventoryStore + Waitlist, K: Secrets> App<S, K> {
@@ -167,7 +157,7 @@ impl<S: InventoryStore + Waitlist, K: Secrets> App<S, K> {
         let token = http::query_param(request, "token")
             .ok_or_else(|| ApiError::invalid_field("token", "is required"))?;
         let key = self.signing_key().await?;
-        let named: Unsubscribe =
+        let named: UnsubscribeLink =
             signed_link::verify(key.as_bytes(), &token, now()).map_err(|error| match error {
                 LinkError::Forged => ApiError::invalid_field("token", "is not a link we sent"),
                 LinkError::Expired => ApiError::invalid_field("token", "has expired"),

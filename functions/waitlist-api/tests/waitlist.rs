@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 use shopflow_domain::waitlist::FixedWindow;
+use shopflow_domain::waitlist::UnsubscribeLink;
 use shopflow_domain::{Product, Timestamp};
 use shopflow_lambda_kit::signed_link;
 use shopflow_ports::InventoryStore;
@@ -13,7 +14,7 @@ use shopflow_testkit::{
     MemorySecrets, Reply, SharedStore, anonymous, eur, json_request, request, sku,
 };
 use std::collections::HashMap;
-use waitlist_api::{App, Settings, Unsubscribe};
+use waitlist_api::{App, Settings};
 
 const KEY: &str = "waitlist-test-key";
 const KEY_PARAMETER: &str = "/shopflow/test/waitlist/signing-key";
@@ -47,7 +48,6 @@ impl Storefront {
                 limit: 5,
                 secs: 3_600,
             },
-            link_days: 90,
         };
         Self {
             app: App::new(store.clone(), secrets, settings),
@@ -89,7 +89,7 @@ impl Storefront {
 }
 
 fn link(email: &str, key: &str, expires_at: Timestamp) -> String {
-    let named = Unsubscribe {
+    let named = UnsubscribeLink {
         sku: TEE.into(),
         email: email.into(),
     };

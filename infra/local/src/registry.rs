@@ -46,6 +46,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         queue::<backorder_allocator::Deployed>(),
         queue::<order_status::Deployed>(),
         queue::<payment_actions::Deployed>(),
+        queue::<waitlist_notifier::Deployed>(),
         scheduled::<reservation_sweeper::Deployed>(),
         scheduled::<backorder_expirer::Deployed>(),
         scheduled::<courier_poller::Deployed>(),

@@ -22,6 +22,8 @@ pub enum DomainEvent {
     InventoryAdjusted(InventoryAdjusted),
     InventoryTransferred(InventoryTransferred),
     InventoryLowStock(InventoryLowStock),
+    InventoryAvailableAgain(InventoryAvailableAgain),
+    InventoryBackInStock(InventoryBackInStock),
     BackorderMoved(BackorderMoved),
     AllocationRequested(AllocationRequested),
     PaymentReported(PaymentReported),
@@ -39,6 +41,8 @@ impl DomainEvent {
             Self::InventoryAdjusted(_) => "inventory.adjusted",
             Self::InventoryTransferred(_) => "inventory.transferred",
             Self::InventoryLowStock(_) => "inventory.low_stock",
+            Self::InventoryAvailableAgain(_) => "inventory.available_again",
+            Self::InventoryBackInStock(_) => "inventory.back_in_stock",
             Self::BackorderMoved(moved) => moved.kind.detail_type(),
             Self::AllocationRequested(_) => "backorder.allocation_requested",
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
@@ -57,6 +61,8 @@ impl DomainEvent {
             | Self::InventoryAdjusted(_)
             | Self::InventoryTransferred(_)
             | Self::InventoryLowStock(_)
+            | Self::InventoryAvailableAgain(_)
+            | Self::InventoryBackInStock(_)
             | Self::BackorderMoved(_)
             | Self::AllocationRequested(_) => "shopflow.inventory",
             Self::PaymentReported(_) => "shopflow.payments",
@@ -175,6 +181,35 @@ pub struct InventoryTransferred {
     pub quantity: u32,
     pub set_aside: u32,
     pub transferred_by: CustomerId,
+}
+
+/// A warehouse that had no unit free for sale has some again: the nudge
+/// that sends the SKU's waitlist its news.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryAvailableAgain {
+    pub sku: Sku,
+    pub warehouse: WarehouseId,
+    pub available: u32,
+    /// The change that freed them.
+    pub cause: MovementCause,
+    /// The stock level's version that change made.
+    pub version: u64,
+}
+
+/// A SKU is back in stock: one page of the addresses that waited for it,
+/// each told once and taken off the list, with its unsubscribe token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryBackInStock {
+    pub sku: Sku,
+    pub name: String,
+    pub subscribers: Vec<BackInStockSubscriber>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackInStockSubscriber {
+    pub email: String,
+    /// For `GET /v1/waitlist/unsubscribe?token=`: signed, expiring.
+    pub unsubscribe_token: String,
 }
 
 /// A warehouse's available units fell to its low-stock threshold or

@@ -3,6 +3,7 @@
 //! how often one address or one caller may sign up.
 
 use crate::{Email, Sku, Timestamp};
+use serde::{Deserialize, Serialize};
 
 /// An address waiting for a SKU to be back in stock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,23 @@ impl WaitlistEntry {
     /// providers treat `Ada@Example.com` and `ada@example.com` as one).
     pub fn address_key(email: &Email) -> String {
         email.as_str().to_lowercase()
+    }
+}
+
+/// What an unsubscribe link names: a SKU's list and the address to take
+/// off it. The link signs it (see the waitlist API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsubscribeLink {
+    pub sku: String,
+    pub email: String,
+}
+
+impl UnsubscribeLink {
+    pub fn of(entry: &WaitlistEntry) -> Self {
+        Self {
+            sku: entry.sku.to_string(),
+            email: entry.email.as_str().to_owned(),
+        }
     }
 }
 

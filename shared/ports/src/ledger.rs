@@ -1,13 +1,13 @@
 //! The stock ledger: every stock write names its cause on the stock item
 //! (the domain's `MovementNote`), and stock-ledger turns each change the
 //! table's stream shows into a movement, raising `inventory.low_stock` on
-//! the way down. The stream holds every change of an item in order, and a
+//! the way down and `inventory.available_again` when units come back. The stream holds every change of an item in order, and a
 //! movement is keyed by the version its change made, so each change is
 //! recorded exactly once however often the stream delivers it.
 
 use crate::{OutboxEvent, Page, StoreError};
 use async_trait::async_trait;
-use shopflow_domain::events::{DomainEvent, InventoryLowStock};
+use shopflow_domain::events::{DomainEvent, InventoryAvailableAgain, InventoryLowStock};
 use shopflow_domain::movement::LevelChange;
 use shopflow_domain::{
     LowStock, Movement, MovementCause, MovementNote, Sku, StockLevel, Timestamp, WarehouseId,
@@ -76,6 +76,26 @@ impl StockChange {
                 on_hand: self.after.on_hand,
                 reserved: self.after.reserved,
                 set_aside: self.after.set_aside,
+                cause: note.map_or(MovementCause::Unexplained, |note| note.cause),
+                version: self.version,
+            }),
+        })
+    }
+
+    /// `inventory.available_again`, when this change gave a warehouse that
+    /// had no unit free some to sell.
+    pub fn available_again(&self, id: Ulid) -> Option<OutboxEvent> {
+        if self.before.available() > 0 || self.after.available() == 0 {
+            return None;
+        }
+        let note = self.note.as_ref();
+        Some(OutboxEvent {
+            id,
+            occurred_at: note.map_or(self.seen_at, |note| note.at),
+            event: DomainEvent::InventoryAvailableAgain(InventoryAvailableAgain {
+                sku: self.sku.clone(),
+                warehouse: self.warehouse.clone(),
+                available: self.after.available(),
                 cause: note.map_or(MovementCause::Unexplained, |note| note.cause),
                 version: self.version,
             }),

@@ -1,7 +1,8 @@
 //! The waitlist's storage: signups once per SKU and address, taken off by
-//! unsubscribing, and the fixed-window counters that rate-limit signups.
+//! unsubscribing or by being told the SKU is back, and the fixed-window
+//! counters that rate-limit signups.
 
-use crate::StoreError;
+use crate::{OutboxEvent, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::waitlist::{FixedWindow, WaitlistEntry};
 use shopflow_domain::{Email, Sku, Timestamp};
@@ -34,4 +35,17 @@ pub trait Waitlist: Send + Sync {
 
     /// Takes the address off the SKU's list: `true` when it was there.
     async fn leave_waitlist(&self, sku: &Sku, email: &Email) -> Result<bool, StoreError>;
+
+    /// The first `limit` addresses on the SKU's list, as the last write
+    /// left it.
+    async fn waiting(&self, sku: &Sku, limit: u16) -> Result<Vec<WaitlistEntry>, StoreError>;
+
+    /// Takes `told` off their list and records `event` (which tells them)
+    /// in one write, all or nothing: `false`, and nothing written, when
+    /// one of them left the list meanwhile (read the page again).
+    async fn tell_waitlist(
+        &self,
+        told: &[WaitlistEntry],
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError>;
 }

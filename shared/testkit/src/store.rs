@@ -457,6 +457,22 @@ impl<H: StoreHooks> shopflow_ports::Waitlist for SharedStore<H> {
     ) -> Result<bool, StoreError> {
         self.memory.leave_waitlist(sku, email).await
     }
+
+    async fn waiting(
+        &self,
+        sku: &Sku,
+        limit: u16,
+    ) -> Result<Vec<shopflow_domain::waitlist::WaitlistEntry>, StoreError> {
+        self.memory.waiting(sku, limit).await
+    }
+
+    async fn tell_waitlist(
+        &self,
+        told: &[shopflow_domain::waitlist::WaitlistEntry],
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError> {
+        self.memory.tell_waitlist(told, event).await
+    }
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use super::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::waitlist::{FixedWindow, WaitlistEntry};
 use shopflow_domain::{Email, Sku, Timestamp};
-use shopflow_ports::{Admission, StoreError, Waitlist};
+use shopflow_ports::{Admission, OutboxEvent, StoreError, Waitlist};
 
 #[async_trait]
 impl Waitlist for MemoryStore {
@@ -43,6 +43,32 @@ impl Waitlist for MemoryStore {
     async fn leave_waitlist(&self, sku: &Sku, email: &Email) -> Result<bool, StoreError> {
         let at = (sku.clone(), WaitlistEntry::address_key(email));
         Ok(self.state().waitlist.remove(&at).is_some())
+    }
+
+    async fn waiting(&self, sku: &Sku, limit: u16) -> Result<Vec<WaitlistEntry>, StoreError> {
+        let mut waiting = self.waitlist_of(sku);
+        waiting.truncate(usize::from(limit));
+        Ok(waiting)
+    }
+
+    async fn tell_waitlist(
+        &self,
+        told: &[WaitlistEntry],
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError> {
+        let keys: Vec<(Sku, String)> = told
+            .iter()
+            .map(|entry| (entry.sku.clone(), WaitlistEntry::address_key(&entry.email)))
+            .collect();
+        let mut state = self.state();
+        if !keys.iter().all(|at| state.waitlist.contains_key(at)) {
+            return Ok(false);
+        }
+        for at in &keys {
+            state.waitlist.remove(at);
+        }
+        state.outbox.push(event.clone());
+        Ok(true)
     }
 }
 
