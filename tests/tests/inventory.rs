@@ -334,3 +334,58 @@ async fn storefronts_read_availability_without_a_token_and_revalidate_by_etag() 
     assert_eq!(unknown.status, 404, "{}", unknown.body);
     assert_eq!(unknown.error_code(), "not_found");
 }
+
+/// 5 units against 2 in the first warehouse and 3 in the second: one line
+/// per warehouse, each reserving there; cancelled, each warehouse gets
+/// back exactly its own units, and the ledger says so.
+#[tokio::test]
+async fn a_line_split_across_two_warehouses_gives_each_its_units_back_on_cancel() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let all = warehouses();
+    let (first, second) = (all[0].clone(), all[1].clone());
+    let sku = unique("SPLIT");
+    api.product_with_stock(&admin, &sku, 1_000, &[(&first, 2), (&second, 3)])
+        .await;
+    let buyer = stack().customer(&unique("buyer"));
+
+    let placed = api
+        .checkout(&buyer, &unique("key"), &cart(&[(&sku, 5)]))
+        .await;
+
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let lines: Vec<(String, u64)> = placed.body["order"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["warehouse"].as_str().unwrap().to_owned(),
+                l["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(lines, [(first.clone(), 2), (second.clone(), 3)]);
+    assert_eq!(api.level(&admin, &sku, &first).await["reserved"], 2);
+    assert_eq!(api.level(&admin, &sku, &second).await["reserved"], 3);
+
+    let order = placed.body["order"]["id"].as_str().unwrap();
+    let cancelled = api
+        .cancel(order, &buyer, &json!({ "reason": "changed my mind" }))
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+
+    for (warehouse, units) in [(&first, 2), (&second, 3)] {
+        // The sale and the release cancel out: wait for all three.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let (mut movements, mut level) = ledger_once(&api, &sku, warehouse, 50).await;
+        while movements.len() < 3 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            (movements, level) = ledger_once(&api, &sku, warehouse, 50).await;
+        }
+        assert_eq!(counters(&level), [units, 0, 0, 0], "{warehouse}");
+        assert_eq!(replayed(&movements), counters(&level), "{movements:#?}");
+        assert_eq!(causes(&movements), ["restocked", "sale", "released"]);
+        assert_eq!(movements[1]["change"]["reserved"], units);
+        assert_eq!(movements[2]["reference"], order);
+    }
+}

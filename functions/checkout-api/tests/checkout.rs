@@ -139,7 +139,7 @@ async fn checkout_reserves_each_line_in_the_first_warehouse_by_priority_that_can
 }
 
 #[tokio::test]
-async fn checkout_never_splits_a_line_across_warehouses() {
+async fn a_line_no_warehouse_fills_alone_is_split_across_warehouses() {
     let shop = Shop::new();
     shop.sells("TEE-RED", 1_250).await;
     shop.stocks("TEE-RED", FIRST_WAREHOUSE, 2).await;
@@ -147,9 +147,28 @@ async fn checkout_never_splits_a_line_across_warehouses() {
 
     let reply = shop.checkout(&cart(&[("TEE-RED", 3)])).await;
 
-    let details = reply.problem(409, "insufficient_stock");
-    assert_eq!(details["lines"], json!([short("TEE-RED", 3, 2)]));
-    shop.assert_nothing_placed(&["TEE-RED"]);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let lines: Vec<(String, u64, i64)> = reply.json()["order"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            (
+                line["warehouse"].as_str().unwrap().to_owned(),
+                line["quantity"].as_u64().unwrap(),
+                line["line_total_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (FIRST_WAREHOUSE.to_owned(), 2, 2_500),
+            (SECOND_WAREHOUSE.to_owned(), 1, 1_250)
+        ]
+    );
+    assert_eq!(shop.stock("TEE-RED", FIRST_WAREHOUSE).reserved, 2);
+    assert_eq!(shop.stock("TEE-RED", SECOND_WAREHOUSE).reserved, 1);
 }
 
 #[tokio::test]
@@ -163,13 +182,13 @@ async fn checkout_rolls_back_everything_when_one_line_is_short() {
     shop.stocks("SHORT", SECOND_WAREHOUSE, 2).await;
 
     let reply = shop
-        .checkout(&cart(&[("PLENTY", 5), ("SHORT", 3), ("NONE", 1)]))
+        .checkout(&cart(&[("PLENTY", 5), ("SHORT", 4), ("NONE", 1)]))
         .await;
 
     let details = reply.problem(409, "insufficient_stock");
     assert_eq!(
         details["lines"],
-        json!([short("SHORT", 3, 2), short("NONE", 1, 0)])
+        json!([short("SHORT", 4, 3), short("NONE", 1, 0)])
     );
     shop.assert_nothing_placed(&["PLENTY", "SHORT", "NONE"]);
     assert_eq!(shop.stock("PLENTY", FIRST_WAREHOUSE).on_hand, 100);

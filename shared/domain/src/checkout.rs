@@ -63,12 +63,12 @@ impl Stock {
     }
 }
 
-/// A line that cannot be filled from any single warehouse.
+/// A line the shop's warehouses cannot fill, even together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortage {
     pub sku: Sku,
     pub requested: u32,
-    /// The most any one warehouse could fill (lines are not split).
+    /// What all the warehouses together could fill.
     pub available: u32,
     /// The best backorder offer for the line: the first warehouse by
     /// priority that allows backorders (else the first warehouse).
@@ -302,13 +302,18 @@ impl CheckoutPolicy {
     /// undoes them stays within one 100-item transaction.
     pub const MAX_LINES_AND_BACKORDERS: usize = 97;
 
-    /// Picks, for each line, the first warehouse by priority that can fill
-    /// it whole. A line no warehouse can fill is short: when the customer
+    /// Picks, for each line, where its units come from (docs/inventory.md,
+    /// "A line across warehouses"): the first warehouse by priority that
+    /// can fill it whole; else the fewest warehouses that can fill it
+    /// together, the earliest set by priority among those as few, each
+    /// giving what it has in priority order and the last the rest. A line
+    /// all of them together cannot fill is short: when the customer
     /// accepted backorders, the first warehouse whose queue can take what it
     /// is short reserves what it has and backorders the rest; otherwise the
     /// whole cart is refused, and every short line is reported with the
     /// best backorder offer for it. Each backorder is named by
-    /// `backorder_id` and joins its queue at everyone's priority.
+    /// `backorder_id` and joins its queue at everyone's priority. One line
+    /// may so give several allocations, one per warehouse.
     pub fn allocate(
         &self,
         lines: &[CartLine],
@@ -321,7 +326,7 @@ impl CheckoutPolicy {
         let mut shortages = Vec::new();
         for line in lines {
             match self.allocate_line(line, stock, backorders, now, &mut backorder_id) {
-                Ok(allocation) => allocations.push(allocation),
+                Ok(parts) => allocations.extend(parts),
                 Err(shortage) => shortages.push(shortage),
             }
         }
@@ -329,9 +334,9 @@ impl CheckoutPolicy {
             return Err(refusal);
         }
         let backordered = allocations.iter().filter(|a| a.backorder.is_some()).count();
-        if lines.len() + backordered > Self::MAX_LINES_AND_BACKORDERS {
+        if allocations.len() + backordered > Self::MAX_LINES_AND_BACKORDERS {
             return Err(CheckoutError::TooManyBackorders {
-                lines: lines.len(),
+                lines: allocations.len(),
                 backordered,
                 max: Self::MAX_LINES_AND_BACKORDERS,
             });
@@ -346,7 +351,7 @@ impl CheckoutPolicy {
         backorders: Backorders,
         now: Timestamp,
         backorder_id: &mut impl FnMut() -> BackorderId,
-    ) -> Result<Allocation, Shortage> {
+    ) -> Result<Vec<Allocation>, Shortage> {
         let requested = line.quantity.get();
         let allocation = |warehouse: &WarehouseId, backorder| Allocation {
             sku: line.sku.clone(),
@@ -359,7 +364,10 @@ impl CheckoutPolicy {
             .iter()
             .find(|wh| stock.level(&line.sku, wh).can_fill(requested))
         {
-            return Ok(allocation(warehouse, None));
+            return Ok(vec![allocation(warehouse, None)]);
+        }
+        if let Some(parts) = self.split(line, stock) {
+            return Ok(parts);
         }
         let short_in = |wh: &WarehouseId| requested - stock.level(&line.sku, wh).available();
         if backorders == Backorders::Accepted {
@@ -377,10 +385,41 @@ impl CheckoutPolicy {
                     cancelled: 0,
                     estimated_restock: offer.estimated_restock,
                 };
-                return Ok(allocation(warehouse, Some(backorder)));
+                return Ok(vec![allocation(warehouse, Some(backorder))]);
             }
         }
         Err(self.shortage(line, stock, now))
+    }
+
+    /// The line across the fewest warehouses that together have its
+    /// units, the earliest such set by priority; each gives what it has,
+    /// in priority order, the last only the rest. `None` when even all of
+    /// them together are short.
+    fn split(&self, line: &CartLine, stock: &Stock) -> Option<Vec<Allocation>> {
+        let requested = u64::from(line.quantity.get());
+        let available: Vec<u64> = self
+            .warehouses
+            .iter()
+            .map(|wh| u64::from(stock.level(&line.sku, wh).available()))
+            .collect();
+        let chosen = (2..=self.warehouses.len()).find_map(|count| {
+            combinations(self.warehouses.len(), count)
+                .find(|set| set.iter().map(|&i| available[i]).sum::<u64>() >= requested)
+        })?;
+        let mut left = requested;
+        let mut parts = Vec::with_capacity(chosen.len());
+        for index in chosen {
+            let taken = left.min(available[index]);
+            left -= taken;
+            let quantity = Quantity::parse(u32::try_from(taken).ok()?).ok()?;
+            parts.push(Allocation {
+                sku: line.sku.clone(),
+                warehouse: self.warehouses[index].clone(),
+                quantity,
+                backorder: None,
+            });
+        }
+        Some(parts)
     }
 
     fn shortage(&self, line: &CartLine, stock: &Stock, now: Timestamp) -> Shortage {
@@ -397,7 +436,13 @@ impl CheckoutPolicy {
         Shortage {
             sku: line.sku.clone(),
             requested: line.quantity.get(),
-            available: self.warehouses.iter().map(available).max().unwrap_or(0),
+            available: self
+                .warehouses
+                .iter()
+                .map(|wh| u64::from(available(wh)))
+                .sum::<u64>()
+                .try_into()
+                .unwrap_or(u32::MAX),
             backorder,
             warehouse: offering.cloned(),
         }
@@ -430,21 +475,33 @@ impl CheckoutPolicy {
         allocations: &[Allocation],
         now: Timestamp,
     ) -> Order {
-        let lines: Vec<OrderLine> = priced
-            .lines
-            .into_iter()
-            .zip(allocations)
-            .map(|(line, allocation)| OrderLine {
-                sku: line.sku,
-                name: line.name,
-                quantity: line.quantity,
-                unit_price: line.unit_price,
-                line_total: line.line_total,
-                warehouse: allocation.warehouse.clone(),
-                backorder: allocation.backorder,
-                shipped: 0,
-            })
-            .collect();
+        // Allocations follow the cart's lines, a split line's parts in a
+        // row: each part is a line of the order at its warehouse.
+        let mut parts = allocations.iter().peekable();
+        let mut lines: Vec<OrderLine> = Vec::with_capacity(allocations.len());
+        for line in priced.lines {
+            while let Some(part) = parts.next_if(|part| part.sku == line.sku) {
+                let whole = part.quantity == line.quantity;
+                lines.push(OrderLine {
+                    sku: line.sku.clone(),
+                    name: line.name.clone(),
+                    quantity: part.quantity,
+                    unit_price: line.unit_price.clone(),
+                    // A part's total is at most the line's, which fit.
+                    line_total: if whole {
+                        line.line_total.clone()
+                    } else {
+                        Money {
+                            minor: line.unit_price.minor * i64::from(part.quantity.get()),
+                            currency: line.unit_price.currency.clone(),
+                        }
+                    },
+                    warehouse: part.warehouse.clone(),
+                    backorder: part.backorder,
+                    shipped: 0,
+                });
+            }
+        }
         let fulfillment_status = if lines.iter().any(|line| line.backordered() > 0) {
             FulfillmentStatus::AwaitingStock
         } else {
@@ -466,6 +523,26 @@ impl CheckoutPolicy {
             version: 1,
         }
     }
+}
+
+/// The `count`-element subsets of `0..n`, each ascending, in
+/// lexicographic order: by priority when indexes are priorities.
+fn combinations(n: usize, count: usize) -> impl Iterator<Item = Vec<usize>> {
+    let mut next = (count <= n).then(|| (0..count).collect::<Vec<_>>());
+    std::iter::from_fn(move || {
+        let current = next.take()?;
+        let mut following = current.clone();
+        // The rightmost index that can still move right, moved, and the
+        // ones after it packed behind it.
+        if let Some(at) = (0..count).rev().find(|&i| following[i] < n - count + i) {
+            following[at] += 1;
+            for i in at + 1..count {
+                following[i] = following[i - 1] + 1;
+            }
+            next = Some(following);
+        }
+        Some(current)
+    })
 }
 
 #[cfg(test)]
@@ -680,10 +757,10 @@ mod tests {
     }
 
     #[test]
-    fn allocation_reports_every_short_line_and_does_not_split_lines() {
-        let stock = stock(&[("A", "BER", 2, 0), ("A", "HAM", 3, 1), ("B", "BER", 9, 0)]);
+    fn allocation_reports_every_line_all_warehouses_together_cannot_fill() {
+        let stock = stock(&[("A", "BER", 2, 0), ("A", "HAM", 3, 2), ("B", "BER", 9, 0)]);
         let result = allocate(
-            &[line("A", 3), line("B", 1), line("C", 1)],
+            &[line("A", 4), line("B", 1), line("C", 1)],
             &stock,
             Backorders::Refused,
         );
@@ -701,7 +778,110 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(short, [("A", 3, 2, false), ("C", 1, 0, false)]);
+        assert_eq!(short, [("A", 4, 3, false), ("C", 1, 0, false)]);
+    }
+
+    fn parts(allocations: &[Allocation]) -> Vec<(&str, &str, u32)> {
+        allocations
+            .iter()
+            .map(|a| (a.sku.as_str(), a.warehouse.as_str(), a.quantity.get()))
+            .collect()
+    }
+
+    #[test]
+    fn a_line_no_warehouse_fills_alone_is_split_across_them() {
+        let stock = stock(&[("A", "BER", 2, 0), ("A", "HAM", 3, 0), ("B", "HAM", 4, 0)]);
+
+        let allocations =
+            allocate(&[line("A", 5), line("B", 4)], &stock, Backorders::Refused).unwrap();
+
+        assert_eq!(
+            parts(&allocations),
+            [("A", "BER", 2), ("A", "HAM", 3), ("B", "HAM", 4)]
+        );
+        assert!(allocations.iter().all(|a| a.backorder.is_none()));
+    }
+
+    #[test]
+    fn a_split_takes_the_fewest_warehouses_then_the_first_by_priority() {
+        let policy = CheckoutPolicy {
+            warehouses: vec![wh("BER"), wh("HAM"), wh("MUC"), wh("KOE")],
+            ..policy()
+        };
+        let split = |levels: &[(&str, &str, u32, u32)], units| {
+            let allocations = policy
+                .allocate(
+                    &[line("A", units)],
+                    &stock(levels),
+                    Backorders::Refused,
+                    NOW,
+                    || BackorderId::from_ulid(ulid::Ulid::generate()),
+                )
+                .unwrap();
+            parts(&allocations)
+                .into_iter()
+                .map(|(_, wh, units)| (wh.to_owned(), units))
+                .collect::<Vec<_>>()
+        };
+        let owned = |parts: &[(&str, u32)]| {
+            parts
+                .iter()
+                .map(|(wh, units)| ((*wh).to_owned(), *units))
+                .collect::<Vec<_>>()
+        };
+        // Three small warehouses first by priority, one big one last: two
+        // warehouses (BER and KOE) beat three (BER, HAM, MUC).
+        let levels = [
+            ("A", "BER", 2, 0),
+            ("A", "HAM", 2, 0),
+            ("A", "MUC", 2, 0),
+            ("A", "KOE", 5, 0),
+        ];
+        assert_eq!(split(&levels, 6), owned(&[("BER", 2), ("KOE", 4)]));
+        // As few either way: the first pair by priority, each giving what
+        // it has in order and the last the rest.
+        let levels = [("A", "BER", 3, 0), ("A", "HAM", 3, 0), ("A", "MUC", 9, 0)];
+        assert_eq!(split(&levels, 10), owned(&[("BER", 3), ("MUC", 7)]));
+        let levels = [("A", "BER", 3, 0), ("A", "HAM", 3, 0), ("A", "MUC", 4, 0)];
+        assert_eq!(split(&levels, 5), owned(&[("BER", 3), ("HAM", 2)]));
+    }
+
+    #[test]
+    fn a_split_line_becomes_one_order_line_per_warehouse_with_its_share_of_the_total() {
+        let stock = stock(&[("A", "BER", 2, 0), ("A", "HAM", 3, 0)]);
+        let checkout = checkout(vec![line("A", 5)]).unwrap();
+        let priced = policy()
+            .price(&checkout, &catalog(&[("A", 1_250, true)]))
+            .unwrap();
+        let allocations = allocate(checkout.lines(), &stock, Backorders::Refused).unwrap();
+
+        let order = policy().place_order(
+            OrderId::from_ulid(ulid::Ulid::generate()),
+            CustomerId::parse("ada").unwrap(),
+            checkout,
+            priced,
+            &allocations,
+            NOW,
+        );
+
+        let lines: Vec<_> = order
+            .lines
+            .iter()
+            .map(|l| (l.warehouse.as_str(), l.quantity.get(), l.line_total.minor))
+            .collect();
+        assert_eq!(lines, [("BER", 2, 2_500), ("HAM", 3, 3_750)]);
+        assert_eq!(order.totals.subtotal.minor, 6_250);
+    }
+
+    #[test]
+    fn combinations_come_in_priority_order() {
+        let all: Vec<Vec<usize>> = combinations(4, 2).collect();
+        assert_eq!(
+            all,
+            [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]].map(Vec::from)
+        );
+        assert_eq!(combinations(3, 3).count(), 1);
+        assert_eq!(combinations(2, 3).count(), 0);
     }
 
     #[test]

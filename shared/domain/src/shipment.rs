@@ -240,11 +240,15 @@ impl Order {
         Self::check_shipment_lines(lines)?;
         let mut after = self.clone();
         for shipped in lines {
-            let line = after
+            // A line split across warehouses is one line per warehouse:
+            // the one this shipment leaves from, else any (to say why not).
+            let at = after
                 .lines
-                .iter_mut()
-                .find(|line| line.sku == shipped.sku)
+                .iter()
+                .position(|line| line.sku == shipped.sku && &line.warehouse == warehouse)
+                .or_else(|| after.lines.iter().position(|line| line.sku == shipped.sku))
                 .ok_or_else(|| ShipError::NotOnOrder(shipped.sku.clone()))?;
+            let line = &mut after.lines[at];
             let requested = shipped.quantity.get();
             let reserved = if &line.warehouse == warehouse {
                 line.reserved()
@@ -373,6 +377,35 @@ mod tests {
         assert_eq!(rest.trigger, OrderTrigger::Shipped);
         assert_eq!(rest.order.fulfillment_status, FulfillmentStatus::Shipped);
         assert!(rest.order.lines.iter().all(|line| line.reserved() == 0));
+    }
+
+    #[test]
+    fn each_warehouse_ships_its_own_part_of_a_split_line() {
+        let mut order = confirmed(0);
+        let mut from_hamburg = order.lines[1].clone();
+        from_hamburg.warehouse = wh("HAM");
+        from_hamburg.quantity = crate::Quantity::parse(3).unwrap();
+        order.lines.push(from_hamburg);
+
+        let hamburg = order.ship(&wh("HAM"), &[ship("MUG", 3)]).unwrap();
+        assert_eq!(hamburg.trigger, OrderTrigger::PartlyShipped);
+        let shipped: Vec<(&str, u32)> = hamburg
+            .order
+            .lines
+            .iter()
+            .filter(|line| line.sku.as_str() == "MUG")
+            .map(|line| (line.warehouse.as_str(), line.shipped))
+            .collect();
+        assert_eq!(shipped, [("BER", 0), ("HAM", 3)]);
+        assert!(matches!(
+            hamburg.order.ship(&wh("HAM"), &[ship("MUG", 1)]),
+            Err(ShipError::MoreThanReserved { reserved: 0, .. })
+        ));
+        let berlin = hamburg
+            .order
+            .ship(&wh("BER"), &[ship("MUG", 2), ship("POSTER-A2", 3)])
+            .unwrap();
+        assert_eq!(berlin.trigger, OrderTrigger::Shipped);
     }
 
     #[test]

@@ -1101,7 +1101,74 @@ async fn inventory(stack: &LocalStack) {
         );
     }
     println!();
+    split_checkout(stack, &api, &admin, &warehouses).await;
     availability(stack, &api, &sku, &warehouses).await;
+}
+
+/// A 1-line cart of 5 against 2 units in one warehouse and 3 in another:
+/// the write units of the split checkout as AWS bills them, from the items
+/// read back (the order, its receipt and both stock items in the
+/// transaction, the order into gsi1 and gsi2, the payment attempt after).
+async fn split_checkout(stack: &LocalStack, api: &Api, admin: &str, warehouses: &[String]) {
+    let sku = unique("BENCHSPLIT");
+    api.product_with_stock(
+        admin,
+        &sku,
+        1_250,
+        &[(&warehouses[0], 2), (&warehouses[1], 3)],
+    )
+    .await;
+    let buyer = stack.customer_token("bench-split");
+    let placed = api
+        .checkout(&buyer, &unique("key"), &cart(&[(&sku, 5)]))
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let clients = stack.clients().await;
+    let table = &stack.spec.table.name;
+    let order_id = placed.body["order"]["id"].as_str().unwrap();
+    let order = get_item(&clients, table, &format!("ORDER#{order_id}"), "META").await;
+    let receipt = clients
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .filter_expression("#t = :i AND order_id = :order")
+        .expression_attribute_names("#t", "type")
+        .expression_attribute_values(":i", AttributeValue::S("idempotency".into()))
+        .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default();
+    let mut units = wru(&order, true) + wru(&receipt, true) + 2 * wru(&order, false);
+    for warehouse in &warehouses[..2] {
+        let stock = get_item(
+            &clients,
+            table,
+            &format!("SKU#{sku}"),
+            &format!("STOCK#{warehouse}"),
+        )
+        .await;
+        units += wru(&stock, true);
+    }
+    let intent = placed.body["payment"]["intent_id"].as_str().unwrap();
+    let attempt = get_item(
+        &clients,
+        table,
+        &format!("ORDER#{order_id}"),
+        &format!("PAY#{intent}"),
+    )
+    .await;
+    units += wru(&attempt, false);
+    println!(
+        "split checkout (1 line of 5 from 2 + 3): {units} WRU (order {} B, receipt {} B, two stock items, the order into gsi1 and gsi2, the payment attempt); {} order lines",
+        item_size(&order),
+        item_size(&receipt),
+        placed.body["order"]["lines"].as_array().map_or(0, Vec::len)
+    );
+    println!();
 }
 
 /// The storefront's availability read: the read units DynamoDB reports for
