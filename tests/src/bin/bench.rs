@@ -179,6 +179,53 @@ async fn get_item(
         .unwrap_or_default()
 }
 
+/// The checkout receipt that placed `order_id` (found by a scan: the bench
+/// does not know the caller's key).
+async fn checkout_receipt(
+    clients: &Clients,
+    table: &str,
+    order_id: &str,
+) -> HashMap<String, AttributeValue> {
+    clients
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .filter_expression("#t = :i AND order_id = :order")
+        .expression_attribute_names("#t", "type")
+        .expression_attribute_values(":i", AttributeValue::S("idempotency".into()))
+        .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .pop()
+        .unwrap_or_default()
+}
+
+/// `clients` callers each making `per_client` requests one after another
+/// (`send(client)` makes one): every latency, sorted, and the wall time.
+async fn load<F, Fut>(clients: usize, per_client: usize, send: F) -> (Vec<Duration>, Duration)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let started = Instant::now();
+    let send = &send;
+    let workers = (0..clients).map(|client| async move {
+        let mut latencies = Vec::with_capacity(per_client);
+        for _ in 0..per_client {
+            let sent = Instant::now();
+            send(client).await;
+            latencies.push(sent.elapsed());
+        }
+        latencies
+    });
+    let mut latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
+    latencies.sort();
+    (latencies, started.elapsed())
+}
+
 fn checkout_request(
     token_claims: BTreeMap<String, String>,
     key: &str,
@@ -280,21 +327,7 @@ async fn units(stack: &LocalStack) {
     // read is 1 RCU per started 4 KB, and a key that finds nothing costs 1 too.
     let order_id = last["order"]["id"].as_str().unwrap();
     let order = get_item(&clients, &table, &format!("ORDER#{order_id}"), "META").await;
-    let receipt = clients
-        .dynamodb
-        .scan()
-        .table_name(&table)
-        .filter_expression("#t = :i AND order_id = :order")
-        .expression_attribute_names("#t", "type")
-        .expression_attribute_values(":i", AttributeValue::S("idempotency".into()))
-        .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default()
-        .pop()
-        .unwrap_or_default();
+    let receipt = checkout_receipt(&clients, &table, order_id).await;
     let mut writes = vec![
         ("order", item_size(&order)),
         ("receipt (idempotency + order.created)", item_size(&receipt)),
@@ -457,25 +490,17 @@ async fn throughput(stack: &LocalStack) {
     let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
     let body = cart(&lines);
 
-    let started = Instant::now();
-    let workers = (0..CLIENTS).map(|client| {
-        let api = api.clone();
-        let token = stack.customer_token(&format!("bench-client-{client}"));
-        let body = body.clone();
+    let tokens: Vec<String> = (0..CLIENTS)
+        .map(|client| stack.customer_token(&format!("bench-client-{client}")))
+        .collect();
+    let (latencies, elapsed) = load(CLIENTS, CHECKOUTS_PER_CLIENT, |client| {
+        let (api, token, body) = (&api, &tokens[client], &body);
         async move {
-            let mut latencies = Vec::with_capacity(CHECKOUTS_PER_CLIENT);
-            for _ in 0..CHECKOUTS_PER_CLIENT {
-                let sent = Instant::now();
-                let reply = api.checkout(&token, &unique("key"), &body).await;
-                assert_eq!(reply.status, 201, "{}", reply.body);
-                latencies.push(sent.elapsed());
-            }
-            latencies
+            let reply = api.checkout(token, &unique("key"), body).await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
         }
-    });
-    let mut latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
-    let elapsed = started.elapsed();
-    latencies.sort();
+    })
+    .await;
     println!(
         "== Checkout throughput over HTTP on the local stack (3-line carts, {CLIENTS} clients)"
     );
@@ -1075,21 +1100,7 @@ async fn inventory(stack: &LocalStack) {
             &format!("STOCK#{from}"),
         )
         .await;
-        let movement = clients
-            .dynamodb
-            .query()
-            .table_name(table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("MOVES#{sku}")))
-            .scan_index_forward(false)
-            .limit(1)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap_or_default()
-            .pop()
-            .unwrap_or_default();
+        let movement = newest_movement(&clients, table, &sku).await;
         let units = wru(&receipt, true) + touched * (wru(&stock, true) + wru(&movement, false));
         println!(
             "{name}: {units} WRU ({touched} stock item(s) {} B and the receipt {} B in one transaction, {touched} movement(s) {} B); latency p50 {:?}, p95 {:?}",
@@ -1127,21 +1138,7 @@ async fn split_checkout(stack: &LocalStack, api: &Api, admin: &str, warehouses: 
     let table = &stack.spec.table.name;
     let order_id = placed.body["order"]["id"].as_str().unwrap();
     let order = get_item(&clients, table, &format!("ORDER#{order_id}"), "META").await;
-    let receipt = clients
-        .dynamodb
-        .scan()
-        .table_name(table)
-        .filter_expression("#t = :i AND order_id = :order")
-        .expression_attribute_names("#t", "type")
-        .expression_attribute_values(":i", AttributeValue::S("idempotency".into()))
-        .expression_attribute_values(":order", AttributeValue::S(order_id.to_owned()))
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default()
-        .pop()
-        .unwrap_or_default();
+    let receipt = checkout_receipt(&clients, table, order_id).await;
     let mut units = wru(&order, true) + wru(&receipt, true) + 2 * wru(&order, false);
     for warehouse in &warehouses[..2] {
         let stock = get_item(
@@ -1171,6 +1168,37 @@ async fn split_checkout(stack: &LocalStack, api: &Api, admin: &str, warehouses: 
     println!();
 }
 
+/// The newest movement of `sku`'s ledger, once stock-ledger has written
+/// one (it follows the stream, a moment behind the write).
+async fn newest_movement(
+    clients: &Clients,
+    table: &str,
+    sku: &str,
+) -> HashMap<String, AttributeValue> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let newest = clients
+            .dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("MOVES#{sku}")))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+            .pop();
+        match newest {
+            Some(movement) => return movement,
+            None if Instant::now() > deadline => panic!("no movement of {sku} recorded"),
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
 /// The storefront's availability read: the read units DynamoDB reports for
 /// one (the product and each warehouse's stock, eventually consistent), and
 /// latency over HTTP with 50 clients asking at once, without a token and
@@ -1196,23 +1224,14 @@ async fn availability(stack: &LocalStack, api: &Api, sku: &str, warehouses: &[St
         (state.calls.clone(), state.reported_rcu)
     };
     let path = format!("/v1/products/{sku}/availability");
-    let started = Instant::now();
-    let workers = (0..CLIENTS).map(|_| {
-        let (api, path) = (api.clone(), path.clone());
+    let (latencies, elapsed) = load(CLIENTS, PER_CLIENT, |_| {
+        let path = &path;
         async move {
-            let mut latencies = Vec::with_capacity(PER_CLIENT);
-            for _ in 0..PER_CLIENT {
-                let sent = Instant::now();
-                let reply = api.send("GET", &path, None, &[], None).await;
-                assert_eq!(reply.status, 200, "{}", reply.body);
-                latencies.push(sent.elapsed());
-            }
-            latencies
+            let reply = api.send("GET", path, None, &[], None).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
         }
-    });
-    let mut latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
-    let elapsed = started.elapsed();
-    latencies.sort();
+    })
+    .await;
     println!(
         "== Availability (GET /v1/products/{{sku}}/availability, no token) on the local stack"
     );
