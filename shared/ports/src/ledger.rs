@@ -35,7 +35,6 @@ pub struct StockChange {
 
 impl StockChange {
     /// The movement it makes, unless no unit moved (a settings change).
-    /// A write that left no note is recorded as `unexplained`, never lost.
     pub fn movement(&self) -> Option<Movement> {
         let movement = self.settings_movement();
         (!movement.change.is_empty()).then_some(movement)
@@ -48,14 +47,21 @@ impl StockChange {
             sku: self.sku.clone(),
             warehouse: self.warehouse.clone(),
             version: self.version,
-            note: self.note.clone().unwrap_or_else(|| MovementNote {
-                cause: MovementCause::Unexplained,
-                reference: String::new(),
-                at: self.seen_at,
-            }),
+            note: self.recorded_note(),
             change: LevelChange::between(self.before, self.after),
             after: self.after,
         }
+    }
+
+    /// The note the write left, or, when it left none, an `unexplained`
+    /// one at the time the stream saw the change: a defect recorded, never
+    /// lost.
+    fn recorded_note(&self) -> MovementNote {
+        self.note.clone().unwrap_or_else(|| MovementNote {
+            cause: MovementCause::Unexplained,
+            reference: String::new(),
+            at: self.seen_at,
+        })
     }
 
     /// `inventory.low_stock`, when this change made the stock low.
@@ -64,10 +70,10 @@ impl StockChange {
         if !LowStock::crossed((self.before, self.low_before), (self.after, self.low_after)) {
             return None;
         }
-        let note = self.note.as_ref();
+        let note = self.recorded_note();
         Some(OutboxEvent {
             id,
-            occurred_at: note.map_or(self.seen_at, |note| note.at),
+            occurred_at: note.at,
             event: DomainEvent::InventoryLowStock(InventoryLowStock {
                 sku: self.sku.clone(),
                 warehouse: self.warehouse.clone(),
@@ -76,7 +82,7 @@ impl StockChange {
                 on_hand: self.after.on_hand,
                 reserved: self.after.reserved,
                 set_aside: self.after.set_aside,
-                cause: note.map_or(MovementCause::Unexplained, |note| note.cause),
+                cause: note.cause,
                 version: self.version,
             }),
         })
@@ -88,15 +94,15 @@ impl StockChange {
         if self.before.available() > 0 || self.after.available() == 0 {
             return None;
         }
-        let note = self.note.as_ref();
+        let note = self.recorded_note();
         Some(OutboxEvent {
             id,
-            occurred_at: note.map_or(self.seen_at, |note| note.at),
+            occurred_at: note.at,
             event: DomainEvent::InventoryAvailableAgain(InventoryAvailableAgain {
                 sku: self.sku.clone(),
                 warehouse: self.warehouse.clone(),
                 available: self.after.available(),
-                cause: note.map_or(MovementCause::Unexplained, |note| note.cause),
+                cause: note.cause,
                 version: self.version,
             }),
         })

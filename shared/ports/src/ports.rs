@@ -226,7 +226,7 @@ impl StaffMove {
         }
     }
 
-    /// The ledger's note for the movements this move makes in `warehouse`.
+    /// The ledger's note for what this move did to one warehouse.
     pub fn note_for(&self, moved: &Moved) -> MovementNote {
         MovementNote::new(moved.cause, self.event_id, self.at)
     }
