@@ -481,20 +481,16 @@ impl CheckoutPolicy {
         let mut lines: Vec<OrderLine> = Vec::with_capacity(allocations.len());
         for line in priced.lines {
             while let Some(part) = parts.next_if(|part| part.sku == line.sku) {
-                let whole = part.quantity == line.quantity;
                 lines.push(OrderLine {
                     sku: line.sku.clone(),
                     name: line.name.clone(),
                     quantity: part.quantity,
                     unit_price: line.unit_price.clone(),
-                    // A part's total is at most the line's, which fit.
-                    line_total: if whole {
-                        line.line_total.clone()
-                    } else {
-                        Money {
-                            minor: line.unit_price.minor * i64::from(part.quantity.get()),
-                            currency: line.unit_price.currency.clone(),
-                        }
+                    // Priced as the whole line was: a part's total is at
+                    // most the line's, which fit.
+                    line_total: Money {
+                        minor: line.unit_price.minor * i64::from(part.quantity.get()),
+                        currency: line.unit_price.currency.clone(),
                     },
                     warehouse: part.warehouse.clone(),
                     backorder: part.backorder,
