@@ -309,7 +309,7 @@ impl Asked {
     /// The shipment these units of `order` leave in, made by `by` at `at`.
     fn shipment_of(&self, order: &Order, by: &Actor, at: shopflow_domain::Timestamp) -> Shipment {
         Shipment {
-            id: ShipmentId::from_ulid(ulid::Ulid::generate()),
+            id: ShipmentId::made_at(at),
             order_id: order.id,
             customer_id: order.customer_id.clone(),
             warehouse: self.warehouse.clone(),

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
-use ulid::Ulid;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, UNIX_EPOCH};
+use ulid::{Generator, Ulid};
 
 /// A shipment's id: a ULID, so an order's shipments list in the order
 /// they were made.
@@ -22,6 +24,19 @@ use ulid::Ulid;
 pub struct ShipmentId(Ulid);
 
 impl ShipmentId {
+    /// A new id for a shipment made at `at`. It sorts after every id this
+    /// process made before, so shipments made within one millisecond still
+    /// list in the order they were made.
+    pub fn made_at(at: Timestamp) -> Self {
+        static MADE: Mutex<Generator> = Mutex::new(Generator::new());
+        let instant = UNIX_EPOCH + Duration::from_millis(at.as_millis());
+        let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = made
+            .generate_from_datetime(instant)
+            .unwrap_or_else(|_| Ulid::from_datetime(instant));
+        Self(id)
+    }
+
     pub fn from_ulid(ulid: Ulid) -> Self {
         Self(ulid)
     }
@@ -338,6 +353,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn shipments_made_in_one_millisecond_keep_the_order_they_were_made_in() {
+        let at = Timestamp::from_millis(1_700_000_000_000);
+        let made: Vec<ShipmentId> = (0..50).map(|_| ShipmentId::made_at(at)).collect();
+
+        let mut sorted = made.clone();
+        sorted.sort();
+        assert_eq!(sorted, made);
+        assert!(made.windows(2).all(|pair| pair[0] != pair[1]));
+    }
+
     /// A confirmed order of 3 posters reserved in BER, `waiting` more on
     /// backorder, and 2 mugs reserved in BER.
     fn confirmed(waiting: u32) -> Order {
@@ -492,7 +518,7 @@ mod tests {
             })
             .collect();
         Shipment {
-            id: ShipmentId::from_ulid(Ulid::generate()),
+            id: ShipmentId::made_at(Timestamp::from_millis(0)),
             order_id: order.id,
             customer_id: order.customer_id.clone(),
             warehouse: wh("BER"),
