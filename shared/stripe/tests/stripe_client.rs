@@ -110,9 +110,15 @@ impl FakeStripe {
     }
 }
 
+/// A client of the fake whose attempts wait long enough for any answer the
+/// fake gives in time, however busy the machine.
 fn client(base: &str) -> StripeClient {
+    client_waiting(base, Duration::from_secs(5))
+}
+
+fn client_waiting(base: &str, attempt_timeout: Duration) -> StripeClient {
     let mut config = StripeConfig::new("sk_test_fake", base);
-    config.attempt_timeout = Duration::from_millis(300);
+    config.attempt_timeout = attempt_timeout;
     config.first_backoff = Duration::from_millis(5);
     StripeClient::new(config).unwrap()
 }
@@ -252,7 +258,7 @@ async fn a_slow_answer_times_out_and_three_of_them_make_stripe_unavailable() {
         ..answer(200, intent_json("requires_payment_method"))
     };
     let (fake, base) = FakeStripe::start(vec![slow.clone(), slow.clone(), slow]).await;
-    let error = client(&base)
+    let error = client_waiting(&base, Duration::from_millis(300))
         .create_intent(&intent_request())
         .await
         .unwrap_err();
