@@ -4,6 +4,7 @@
 use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
 use crate::inventory::AdjustReason;
+use crate::invoice::{Invoice, InvoiceId, InvoiceNumber};
 use crate::movement::MovementCause;
 use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
@@ -29,6 +30,7 @@ pub enum DomainEvent {
     PaymentReported(PaymentReported),
     RefundRequired(RefundRequired),
     ShipmentMoved(ShipmentMoved),
+    InvoiceMoved(InvoiceMoved),
 }
 
 impl DomainEvent {
@@ -48,6 +50,7 @@ impl DomainEvent {
             Self::PaymentReported(payment) => payment.outcome.detail_type(),
             Self::RefundRequired(_) => "payment.refund_required",
             Self::ShipmentMoved(moved) => moved.kind.detail_type(),
+            Self::InvoiceMoved(moved) => moved.kind.detail_type(),
         }
     }
 
@@ -67,6 +70,7 @@ impl DomainEvent {
             | Self::AllocationRequested(_) => "shopflow.inventory",
             Self::PaymentReported(_) => "shopflow.payments",
             Self::ShipmentMoved(_) => "shopflow.fulfillment",
+            Self::InvoiceMoved(_) => "shopflow.billing",
         }
     }
 }
@@ -555,6 +559,78 @@ pub struct RefundRequired {
     pub currency: String,
     pub settle: GiveBackBy,
     pub reason: String,
+}
+
+/// What happened to an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceMove {
+    Issued,
+    PartiallyPaid,
+    Paid,
+}
+
+impl InvoiceMove {
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::Issued => "invoice.issued",
+            Self::PartiallyPaid => "invoice.partially_paid",
+            Self::Paid => "invoice.paid",
+        }
+    }
+}
+
+/// An invoice issued or paid, as it stands after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceMoved {
+    #[serde(skip)]
+    pub kind: InvoiceMove,
+    pub invoice_id: InvoiceId,
+    pub number: Option<InvoiceNumber>,
+    pub order_id: Option<OrderId>,
+    pub customer_id: CustomerId,
+    pub email: Option<String>,
+    pub status: &'static str,
+    pub currency: String,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub open_minor: i64,
+    pub issued_at: Option<String>,
+    pub due_at: Option<String>,
+}
+
+impl InvoiceMoved {
+    pub fn new(kind: InvoiceMove, invoice: &Invoice) -> Self {
+        Self {
+            kind,
+            invoice_id: invoice.id,
+            number: invoice.number,
+            order_id: invoice.order_id,
+            customer_id: invoice.customer_id.clone(),
+            email: invoice
+                .buyer
+                .email
+                .as_ref()
+                .map(|email| email.as_str().to_owned()),
+            status: invoice.status.as_str(),
+            currency: invoice.currency.as_str().to_owned(),
+            total_minor: invoice.totals.total_minor,
+            paid_minor: invoice.paid_minor,
+            open_minor: invoice.open_minor(),
+            issued_at: invoice.issued_at.map(Timestamp::to_rfc3339),
+            due_at: invoice.due_at.map(Timestamp::to_rfc3339),
+        }
+    }
+
+    /// How money allocated to an invoice is announced: paid, or partly.
+    pub fn payment(invoice: &Invoice) -> Self {
+        let kind = if invoice.open_minor() == 0 {
+            InvoiceMove::Paid
+        } else {
+            InvoiceMove::PartiallyPaid
+        };
+        Self::new(kind, invoice)
+    }
 }
 
 /// The EventBridge `detail` of every event: `{id, occurred_at, version, data}`.

@@ -3,7 +3,20 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-use ulid::Ulid;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, UNIX_EPOCH};
+use ulid::{Generator, Ulid};
+
+/// A ULID for something made at `at` that sorts after every ULID this
+/// process made with it before: two made within one millisecond still sort
+/// in the order they were made.
+pub fn monotonic_ulid(at: crate::time::Timestamp) -> Ulid {
+    static MADE: Mutex<Generator> = Mutex::new(Generator::new());
+    let instant = UNIX_EPOCH + Duration::from_millis(at.as_millis());
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    made.generate_from_datetime(instant)
+        .unwrap_or_else(|_| Ulid::from_datetime(instant))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]

@@ -9,6 +9,7 @@ pub mod country;
 pub mod events;
 pub mod ids;
 pub mod inventory;
+pub mod invoice;
 pub mod lifecycle;
 pub mod money;
 pub mod movement;

@@ -13,9 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, UNIX_EPOCH};
-use ulid::{Generator, Ulid};
+use ulid::Ulid;
 
 /// A shipment's id: a ULID, so an order's shipments list in the order
 /// they were made.
@@ -28,13 +26,7 @@ impl ShipmentId {
     /// process made before, so shipments made within one millisecond still
     /// list in the order they were made.
     pub fn made_at(at: Timestamp) -> Self {
-        static MADE: Mutex<Generator> = Mutex::new(Generator::new());
-        let instant = UNIX_EPOCH + Duration::from_millis(at.as_millis());
-        let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
-        let id = made
-            .generate_from_datetime(instant)
-            .unwrap_or_else(|_| Ulid::from_datetime(instant));
-        Self(id)
+        Self(crate::ids::monotonic_ulid(at))
     }
 
     pub fn from_ulid(ulid: Ulid) -> Self {

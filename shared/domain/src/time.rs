@@ -118,6 +118,12 @@ impl Timestamp {
     pub const fn minus_secs(self, secs: u64) -> Self {
         Self(self.0.saturating_sub(secs.saturating_mul(1_000)))
     }
+
+    /// Its calendar year in UTC.
+    pub fn year(self) -> u16 {
+        let days = i64::try_from(self.0 / 86_400_000).unwrap_or(i64::MAX);
+        u16::try_from(civil_year(days)).unwrap_or(u16::MAX)
+    }
 }
 
 fn is_leap_year(year: i64) -> bool {
@@ -145,6 +151,24 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// The proleptic Gregorian year of the day `days` after 1970-01-01 (the
+/// year half of Hinnant's `civil_from_days`).
+fn civil_year(days: i64) -> i64 {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let year = year_of_era + era * 400;
+    if month_from_march >= 10 {
+        year + 1
+    } else {
+        year
+    }
+}
+
 #[cfg(test)]
 mod parse_tests {
     use super::*;
@@ -158,6 +182,16 @@ mod parse_tests {
             Some(Timestamp::from_millis(1_700_000_000_000))
         );
         assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn a_year_turns_at_midnight_utc_on_new_year() {
+        let year_of = |raw: &str| Timestamp::parse_rfc3339(raw).unwrap().year();
+        assert_eq!(year_of("1970-01-01T00:00:00Z"), 1970);
+        assert_eq!(year_of("2026-12-31T23:59:59.999Z"), 2026);
+        assert_eq!(year_of("2027-01-01T00:00:00Z"), 2027);
+        assert_eq!(year_of("2028-02-29T12:00:00Z"), 2028);
+        assert_eq!(year_of("2027-01-01T00:30:00+01:00"), 2026);
     }
 
     #[test]

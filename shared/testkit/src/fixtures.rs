@@ -271,7 +271,7 @@ pub async fn ship_all(
     let shipping = order.ship(&warehouse, &lines).unwrap();
     let staff = Actor::Admin(CustomerId::parse(STAFF).unwrap());
     let shipment = Shipment {
-        id: ShipmentId::from_ulid(Ulid::generate()),
+        id: ShipmentId::made_at(at),
         order_id: order.id,
         customer_id: order.customer_id.clone(),
         warehouse,

@@ -1,0 +1,685 @@
+//! Invoices: the documents a buyer is owed for what an order charged.
+//!
+//! An invoice is built as a draft, then issued under the next number of its
+//! series for the year (`INV-2026-000123`). Issuing is the only thing that
+//! numbers it, and an issued invoice is never edited: money received is
+//! allocated to it, and what is given back goes on a credit note of its own.
+
+use crate::ids::{CustomerId, Email, OrderId, Sku};
+use crate::money::Currency;
+use crate::order::Order;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use ulid::Ulid;
+
+/// An invoice's id: a ULID, given when the draft is made, before it has a
+/// number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InvoiceId(Ulid);
+
+impl InvoiceId {
+    /// A new id for an invoice made at `at`, after every id this process
+    /// made before.
+    pub fn made_at(at: Timestamp) -> Self {
+        Self(crate::ids::monotonic_ulid(at))
+    }
+
+    pub fn from_ulid(ulid: Ulid) -> Self {
+        Self(ulid)
+    }
+}
+
+impl fmt::Display for InvoiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for InvoiceId {
+    type Err = ulid::DecodeError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        raw.parse().map(Self)
+    }
+}
+
+/// Which run of numbers a document takes its number from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Series {
+    Invoice,
+    CreditNote,
+}
+
+impl Series {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Invoice => "INV",
+            Self::CreditNote => "CN",
+        }
+    }
+}
+
+/// One gap-free run of numbers: a series in a calendar year (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sequence {
+    pub series: Series,
+    pub year: u16,
+}
+
+impl Sequence {
+    /// The run a document of `series` issued at `at` is numbered in.
+    pub fn of(series: Series, at: Timestamp) -> Self {
+        Self {
+            series,
+            year: at.year(),
+        }
+    }
+
+    /// The number after `last`, the sequence's last issued one (none yet:
+    /// the first).
+    pub fn next_after(self, last: Option<u64>) -> InvoiceNumber {
+        InvoiceNumber {
+            sequence: self,
+            number: last.unwrap_or(0) + 1,
+        }
+    }
+}
+
+impl fmt::Display for Sequence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.series.prefix(), self.year)
+    }
+}
+
+/// A document's number: its sequence and its place in it, shown as
+/// `INV-2026-000123` (six digits at least).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InvoiceNumber {
+    pub sequence: Sequence,
+    pub number: u64,
+}
+
+impl fmt::Display for InvoiceNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:06}", self.sequence, self.number)
+    }
+}
+
+impl FromStr for InvoiceNumber {
+    type Err = InvoiceError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvoiceError::InvalidNumber(raw.to_owned());
+        let mut parts = raw.splitn(3, '-');
+        let series = match parts.next() {
+            Some("INV") => Series::Invoice,
+            Some("CN") => Series::CreditNote,
+            _ => return Err(invalid()),
+        };
+        let year = parts
+            .next()
+            .filter(|year| year.len() == 4)
+            .and_then(|year| year.parse().ok())
+            .ok_or_else(invalid)?;
+        let number = parts
+            .next()
+            .filter(|number| number.len() >= 6 && number.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|number| number.parse().ok())
+            .filter(|number| *number > 0)
+            .ok_or_else(invalid)?;
+        Ok(Self {
+            sequence: Sequence { series, year },
+            number,
+        })
+    }
+}
+
+impl Serialize for InvoiceNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for InvoiceNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who issues or receives an invoice, as printed on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub name: String,
+    /// Postal address, one line each.
+    pub address: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+}
+
+impl Party {
+    /// The order's buyer: the name and address it ships to, and its email.
+    pub fn buyer_of(order: &Order) -> Self {
+        let to = &order.shipping_address;
+        let town = match &to.region {
+            Some(region) => format!("{} {} {region}", to.postal_code, to.city),
+            None => format!("{} {}", to.postal_code, to.city),
+        };
+        let address = [
+            Some(to.line1.clone()),
+            to.line2.clone(),
+            Some(town),
+            Some(to.country.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Self {
+            name: to.name.clone(),
+            address,
+            tax_id: None,
+            email: Some(order.email.clone()),
+        }
+    }
+}
+
+/// What the shop asks of every invoice it issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms {
+    pub seller: Party,
+    /// Days from issue to due.
+    pub due_days: u64,
+}
+
+/// A billed item: units of a SKU (or a charge such as shipping), at a unit
+/// price, in minor units of the invoice's currency. Tax is charged on the
+/// invoice as a whole, as checkout charged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<Sku>,
+    pub description: String,
+    pub quantity: u32,
+    pub unit_price_minor: i64,
+    pub total_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceTotals {
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub shipping_minor: i64,
+    pub total_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Draft,
+    Issued,
+    PartiallyPaid,
+    Paid,
+    Void,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Issued => "issued",
+            Self::PartiallyPaid => "partially_paid",
+            Self::Paid => "paid",
+            Self::Void => "void",
+        }
+    }
+
+    /// Issued and not settled: money is still owed on it.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Issued | Self::PartiallyPaid)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvoiceError {
+    #[error("{0} is not an invoice number like INV-2026-000123")]
+    InvalidNumber(String),
+    #[error("an invoice can only be issued from a draft; this one is {0}")]
+    NotDraft(&'static str),
+    #[error("money can only be allocated to an issued, unpaid invoice; this one is {0}")]
+    NotOpen(&'static str),
+    #[error("an allocation must be more than zero")]
+    NothingAllocated,
+    #[error("allocating {asked_minor} exceeds the invoice's open balance of {open_minor}")]
+    ExceedsBalance { asked_minor: i64, open_minor: i64 },
+}
+
+/// A bill for an order, or for anything staff bill outside checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    /// Given at issue; a draft has none.
+    pub number: Option<InvoiceNumber>,
+    pub order_id: Option<OrderId>,
+    pub customer_id: CustomerId,
+    pub seller: Party,
+    pub buyer: Party,
+    pub currency: Currency,
+    pub lines: Vec<InvoiceLine>,
+    pub totals: InvoiceTotals,
+    pub status: InvoiceStatus,
+    /// Money allocated to it, in minor units.
+    pub paid_minor: i64,
+    pub created_at: Timestamp,
+    pub issued_at: Option<Timestamp>,
+    pub due_at: Option<Timestamp>,
+    /// Optimistic-locking counter: every update is conditional on it.
+    pub version: u64,
+}
+
+impl Invoice {
+    /// A draft billing `order` as it was placed: one line per SKU and unit
+    /// price (a line split across warehouses is billed once), shipping as a
+    /// line of its own, and the order's totals.
+    pub fn draft_for_order(order: &Order, terms: &Terms, at: Timestamp) -> Self {
+        let mut lines: Vec<InvoiceLine> = Vec::with_capacity(order.lines.len() + 1);
+        for line in &order.lines {
+            let same = lines.iter_mut().find(|billed| {
+                billed.sku.as_ref() == Some(&line.sku)
+                    && billed.unit_price_minor == line.unit_price.minor
+            });
+            match same {
+                Some(billed) => {
+                    billed.quantity += line.quantity.get();
+                    billed.total_minor += line.line_total.minor;
+                }
+                None => lines.push(InvoiceLine {
+                    sku: Some(line.sku.clone()),
+                    description: line.name.clone(),
+                    quantity: line.quantity.get(),
+                    unit_price_minor: line.unit_price.minor,
+                    total_minor: line.line_total.minor,
+                }),
+            }
+        }
+        let totals = &order.totals;
+        Self {
+            id: InvoiceId::made_at(at),
+            number: None,
+            order_id: Some(order.id),
+            customer_id: order.customer_id.clone(),
+            seller: terms.seller.clone(),
+            buyer: Party::buyer_of(order),
+            currency: order.currency.clone(),
+            lines,
+            totals: InvoiceTotals {
+                subtotal_minor: totals.subtotal.minor,
+                tax_minor: totals.tax.minor,
+                shipping_minor: totals.shipping.minor,
+                total_minor: totals.grand_total.minor,
+            },
+            status: InvoiceStatus::Draft,
+            paid_minor: 0,
+            created_at: at,
+            issued_at: None,
+            due_at: None,
+            version: 0,
+        }
+    }
+
+    /// The draft issued under `number` at `at`, due `terms.due_days` later.
+    pub fn issued(
+        &self,
+        number: InvoiceNumber,
+        terms: &Terms,
+        at: Timestamp,
+    ) -> Result<Self, InvoiceError> {
+        if self.status != InvoiceStatus::Draft {
+            return Err(InvoiceError::NotDraft(self.status.as_str()));
+        }
+        Ok(Self {
+            number: Some(number),
+            status: InvoiceStatus::Issued,
+            issued_at: Some(at),
+            due_at: Some(at.plus_secs(terms.due_days * 86_400)),
+            ..self.clone()
+        })
+    }
+
+    /// What is still owed on it.
+    pub fn open_minor(&self) -> i64 {
+        if self.status.is_open() {
+            self.totals.total_minor - self.paid_minor
+        } else {
+            0
+        }
+    }
+
+    /// The invoice once `amount_minor` more is allocated to it: paid in
+    /// full or in part. Never more than is owed.
+    pub fn allocated(&self, amount_minor: i64) -> Result<Self, InvoiceError> {
+        if !self.status.is_open() {
+            return Err(InvoiceError::NotOpen(self.status.as_str()));
+        }
+        if amount_minor <= 0 {
+            return Err(InvoiceError::NothingAllocated);
+        }
+        let open_minor = self.open_minor();
+        if amount_minor > open_minor {
+            return Err(InvoiceError::ExceedsBalance {
+                asked_minor: amount_minor,
+                open_minor,
+            });
+        }
+        let paid_minor = self.paid_minor + amount_minor;
+        let status = if paid_minor == self.totals.total_minor {
+            InvoiceStatus::Paid
+        } else {
+            InvoiceStatus::PartiallyPaid
+        };
+        Ok(Self {
+            paid_minor,
+            status,
+            ..self.clone()
+        })
+    }
+
+    /// Past due with money still owed: derived, never stored.
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.open_minor() > 0 && self.due_at.is_some_and(|due| now > due)
+    }
+
+    /// How it stands at `now`: its status, or `overdue`.
+    pub fn standing(&self, now: Timestamp) -> &'static str {
+        if self.is_overdue(now) {
+            "overdue"
+        } else {
+            self.status.as_str()
+        }
+    }
+}
+
+/// How money reached the shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Taken by the payment provider (a Stripe capture).
+    Card,
+    BankTransfer,
+    Cash,
+    Other,
+}
+
+/// A share of a payment given to one invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAllocation {
+    pub invoice_id: InvoiceId,
+    pub amount_minor: i64,
+}
+
+/// Money received, and the invoices it was allocated to. Allocations never
+/// add up to more than the amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    pub id: Ulid,
+    pub method: PaymentMethod,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// The provider's payment id, or the reference staff gave.
+    pub reference: String,
+    pub received_at: Timestamp,
+    pub allocations: Vec<PaymentAllocation>,
+}
+
+impl PaymentRecord {
+    /// What the provider took for `order`, if it took anything, received
+    /// at `at`.
+    pub fn captured_for(order: &Order, at: Timestamp) -> Option<Self> {
+        let payment = &order.payment;
+        let taken = payment.captured_minor;
+        if taken <= 0 {
+            return None;
+        }
+        Some(Self {
+            id: crate::ids::monotonic_ulid(at),
+            method: PaymentMethod::Card,
+            amount_minor: taken,
+            currency: order.currency.clone(),
+            reference: payment
+                .intent_id
+                .clone()
+                .unwrap_or_else(|| format!("order:{}", order.id)),
+            received_at: at,
+            allocations: Vec::new(),
+        })
+    }
+
+    /// What is not allocated yet.
+    pub fn unallocated_minor(&self) -> i64 {
+        self.amount_minor
+            - self
+                .allocations
+                .iter()
+                .map(|allocation| allocation.amount_minor)
+                .sum::<i64>()
+    }
+
+    /// Allocates as much of what is left as `invoice` still owes, and
+    /// answers both after; nothing when either side has nothing left.
+    pub fn settle(&self, invoice: &Invoice) -> Result<(Self, Invoice), InvoiceError> {
+        let amount_minor = self.unallocated_minor().min(invoice.open_minor());
+        let invoice = invoice.allocated(amount_minor)?;
+        let mut payment = self.clone();
+        payment.allocations.push(PaymentAllocation {
+            invoice_id: invoice.id,
+            amount_minor,
+        });
+        Ok((payment, invoice))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Quantity, WarehouseId};
+    use crate::money::Money;
+    use crate::order::OrderLine;
+    use crate::order::test_support::order_in;
+    use crate::status::OrderStatus;
+
+    const AT: Timestamp = Timestamp::from_millis(1_796_000_000_000); // 2026-11-29
+
+    fn terms() -> Terms {
+        Terms {
+            seller: Party {
+                name: "Shopflow Demo GmbH".into(),
+                address: vec!["Torstrasse 1".into(), "10119 Berlin".into(), "DE".into()],
+                tax_id: Some("DE123456789".into()),
+                email: None,
+            },
+            due_days: 14,
+        }
+    }
+
+    fn line(sku: &str, warehouse: &str, units: u32, unit_minor: i64) -> OrderLine {
+        let eur = Currency::parse("EUR").unwrap();
+        OrderLine {
+            sku: Sku::parse(sku).unwrap(),
+            name: format!("{sku} name"),
+            quantity: Quantity::parse(units).unwrap(),
+            unit_price: Money::new(unit_minor, eur.clone()).unwrap(),
+            line_total: Money::new(unit_minor * i64::from(units), eur).unwrap(),
+            warehouse: WarehouseId::parse(warehouse).unwrap(),
+            backorder: None,
+            shipped: 0,
+        }
+    }
+
+    /// 5 posters split 2 + 3 over two warehouses and a mug; 19% tax, 490
+    /// shipping, 4,500 captured of 8,060.
+    fn paid_order() -> Order {
+        let eur = Currency::parse("EUR").unwrap();
+        let money = |minor| Money::new(minor, eur.clone()).unwrap();
+        let mut order = order_in(OrderStatus::Confirmed);
+        order.lines = vec![
+            line("POSTER-A2", "BER", 2, 1_000),
+            line("POSTER-A2", "HAM", 3, 1_000),
+            line("MUG", "BER", 1, 1_500),
+        ];
+        order.totals = crate::order::OrderTotals {
+            subtotal: money(6_500),
+            tax: money(1_235),
+            shipping: money(490),
+            grand_total: money(8_225),
+        };
+        order.payment.intent_id = Some("pi_123".into());
+        order.payment.captured_minor = 8_225;
+        order
+    }
+
+    fn issued() -> Invoice {
+        let draft = Invoice::draft_for_order(&paid_order(), &terms(), AT);
+        let number = Sequence::of(Series::Invoice, AT).next_after(Some(122));
+        draft.issued(number, &terms(), AT).unwrap()
+    }
+
+    #[test]
+    fn numbers_read_as_series_year_and_six_digits_and_parse_back() {
+        let first = Sequence::of(Series::Invoice, AT).next_after(None);
+        assert_eq!(first.to_string(), "INV-2026-000001");
+        let big = Sequence::of(Series::CreditNote, AT).next_after(Some(1_234_566));
+        assert_eq!(big.to_string(), "CN-2026-1234567");
+        for shown in ["INV-2026-000001", "CN-2026-1234567", "INV-2027-000123"] {
+            assert_eq!(shown.parse::<InvoiceNumber>().unwrap().to_string(), shown);
+        }
+        for junk in [
+            "INV-2026-1",
+            "INV-26-000001",
+            "XX-2026-000001",
+            "INV-2026-000000",
+            "INV-2026-00000a",
+        ] {
+            assert!(junk.parse::<InvoiceNumber>().is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_new_year_starts_its_sequence_at_one() {
+        let new_year = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z").unwrap();
+        let sequence = Sequence::of(Series::Invoice, new_year);
+        assert_eq!(sequence.to_string(), "INV-2027");
+        assert_eq!(sequence.next_after(None).number, 1);
+    }
+
+    #[test]
+    fn an_order_invoice_bills_a_split_line_once_and_carries_the_orders_totals() {
+        let order = paid_order();
+        let draft = Invoice::draft_for_order(&order, &terms(), AT);
+
+        assert_eq!(draft.status, InvoiceStatus::Draft);
+        assert_eq!(draft.number, None);
+        let billed: Vec<(&str, u32, i64)> = draft
+            .lines
+            .iter()
+            .map(|line| {
+                (
+                    line.sku.as_ref().unwrap().as_str(),
+                    line.quantity,
+                    line.total_minor,
+                )
+            })
+            .collect();
+        assert_eq!(billed, [("POSTER-A2", 5, 5_000), ("MUG", 1, 1_500)]);
+        assert_eq!(draft.totals.total_minor, order.totals.grand_total.minor);
+        assert_eq!(
+            draft.lines.iter().map(|line| line.total_minor).sum::<i64>(),
+            draft.totals.subtotal_minor
+        );
+        assert_eq!(draft.buyer.name, "Ada");
+        assert_eq!(draft.buyer.address, ["1 Way", "N1 London", "GB"]);
+        assert_eq!(draft.seller, terms().seller);
+    }
+
+    #[test]
+    fn issuing_numbers_and_dates_a_draft_once() {
+        let invoice = issued();
+        assert_eq!(invoice.status, InvoiceStatus::Issued);
+        assert_eq!(invoice.number.unwrap().to_string(), "INV-2026-000123");
+        assert_eq!(invoice.issued_at, Some(AT));
+        assert_eq!(invoice.due_at, Some(AT.plus_secs(14 * 86_400)));
+        let again = Sequence::of(Series::Invoice, AT).next_after(Some(123));
+        assert_eq!(
+            invoice.issued(again, &terms(), AT),
+            Err(InvoiceError::NotDraft("issued"))
+        );
+    }
+
+    #[test]
+    fn allocations_pay_an_invoice_in_part_then_in_full_and_never_beyond() {
+        let invoice = issued();
+        let part = invoice.allocated(5_000).unwrap();
+        assert_eq!(
+            (part.status, part.open_minor()),
+            (InvoiceStatus::PartiallyPaid, 3_225)
+        );
+        assert_eq!(
+            part.allocated(3_226),
+            Err(InvoiceError::ExceedsBalance {
+                asked_minor: 3_226,
+                open_minor: 3_225
+            })
+        );
+        assert_eq!(part.allocated(0), Err(InvoiceError::NothingAllocated));
+        let paid = part.allocated(3_225).unwrap();
+        assert_eq!((paid.status, paid.open_minor()), (InvoiceStatus::Paid, 0));
+        assert_eq!(paid.allocated(1), Err(InvoiceError::NotOpen("paid")));
+        let draft = Invoice::draft_for_order(&paid_order(), &terms(), AT);
+        assert_eq!(draft.allocated(1), Err(InvoiceError::NotOpen("draft")));
+    }
+
+    #[test]
+    fn an_invoice_is_overdue_only_past_due_with_money_owed() {
+        let invoice = issued();
+        let due = invoice.due_at.unwrap();
+        assert_eq!(invoice.standing(due), "issued");
+        assert_eq!(invoice.standing(due.plus_secs(1)), "overdue");
+        let paid = invoice.allocated(invoice.open_minor()).unwrap();
+        assert_eq!(paid.standing(due.plus_secs(86_400)), "paid");
+    }
+
+    #[test]
+    fn a_capture_settles_what_it_can_and_keeps_the_rest_unallocated() {
+        let order = paid_order();
+        let capture = PaymentRecord::captured_for(&order, AT).unwrap();
+        assert_eq!(
+            (capture.method, capture.reference.as_str()),
+            (PaymentMethod::Card, "pi_123")
+        );
+
+        let (capture, invoice) = capture.settle(&issued()).unwrap();
+        assert_eq!(invoice.status, InvoiceStatus::Paid);
+        assert_eq!(capture.unallocated_minor(), 0);
+        assert_eq!(capture.allocations[0].invoice_id, invoice.id);
+
+        let mut short = order.clone();
+        short.payment.captured_minor = 8_000;
+        let (capture, invoice) = PaymentRecord::captured_for(&short, AT)
+            .unwrap()
+            .settle(&issued())
+            .unwrap();
+        assert_eq!(
+            (invoice.status, invoice.open_minor()),
+            (InvoiceStatus::PartiallyPaid, 225)
+        );
+        assert_eq!(capture.unallocated_minor(), 0);
+
+        let mut nothing = order;
+        nothing.payment.captured_minor = 0;
+        assert_eq!(PaymentRecord::captured_for(&nothing, AT), None);
+    }
+}
