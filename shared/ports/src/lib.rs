@@ -7,6 +7,7 @@
 mod archive;
 mod backorders;
 mod cancellation;
+mod invoices;
 mod jobs;
 mod ledger;
 mod payments;
@@ -19,6 +20,7 @@ mod waitlist;
 pub use archive::*;
 pub use backorders::*;
 pub use cancellation::*;
+pub use invoices::*;
 pub use jobs::*;
 pub use ledger::*;
 pub use payments::*;

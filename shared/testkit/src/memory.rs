@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 mod archive;
+mod invoices;
 mod ledger;
 mod shipments;
 mod waitlist;
@@ -81,6 +82,12 @@ struct State {
     raw_payloads: BTreeMap<String, Vec<u8>>,
     /// The stock ledger, as stock-ledger recorded it.
     movements: Vec<shopflow_domain::Movement>,
+    /// Each invoice sequence's last number.
+    sequences: HashMap<shopflow_domain::invoice::Sequence, u64>,
+    invoices: BTreeMap<shopflow_domain::invoice::InvoiceId, shopflow_domain::invoice::Invoice>,
+    /// Each order's invoice.
+    order_invoices: HashMap<OrderId, shopflow_domain::invoice::InvoiceId>,
+    payment_records: BTreeMap<ulid::Ulid, shopflow_domain::invoice::PaymentRecord>,
 }
 
 impl State {

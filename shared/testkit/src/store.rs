@@ -80,6 +80,15 @@ pub trait StoreHooks: Send + Sync {
         memory.fulfil(fulfilment).await
     }
 
+    /// An invoice's issue: its number, the invoice and its payment.
+    async fn issue_invoice(
+        &self,
+        memory: &MemoryStore,
+        issue: &shopflow_ports::InvoiceIssue,
+    ) -> Result<(), shopflow_ports::IssueError> {
+        shopflow_ports::InvoiceStore::issue_invoice(memory, issue).await
+    }
+
     /// A tracking update's write.
     async fn record_tracking(
         &self,
@@ -510,6 +519,37 @@ impl<H: StoreHooks> ShipmentStore for SharedStore<H> {
 
     async fn shipment_figures(&self) -> Result<shopflow_domain::ShipmentFigures, StoreError> {
         self.memory.shipment_figures().await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> shopflow_ports::InvoiceStore for SharedStore<H> {
+    async fn last_number(
+        &self,
+        sequence: shopflow_domain::invoice::Sequence,
+    ) -> Result<Option<u64>, StoreError> {
+        self.memory.last_number(sequence).await
+    }
+
+    async fn issue_invoice(
+        &self,
+        issue: &shopflow_ports::InvoiceIssue,
+    ) -> Result<(), shopflow_ports::IssueError> {
+        self.hooks.issue_invoice(&self.memory, issue).await
+    }
+
+    async fn invoice(
+        &self,
+        id: shopflow_domain::invoice::InvoiceId,
+    ) -> Result<Option<shopflow_domain::invoice::Invoice>, StoreError> {
+        self.memory.invoice(id).await
+    }
+
+    async fn order_invoices(
+        &self,
+        order: OrderId,
+    ) -> Result<Vec<shopflow_domain::invoice::Invoice>, StoreError> {
+        self.memory.order_invoices(order).await
     }
 }
 
