@@ -257,6 +257,13 @@ pub enum InvoiceError {
     NothingAllocated,
     #[error("allocating {asked_minor} exceeds the invoice's open balance of {open_minor}")]
     ExceedsBalance { asked_minor: i64, open_minor: i64 },
+    #[error("allocating {asked_minor} exceeds the payment's unallocated {unallocated_minor}")]
+    ExceedsPayment {
+        asked_minor: i64,
+        unallocated_minor: i64,
+    },
+    #[error("a payment in {payment} cannot pay an invoice in {invoice}")]
+    CurrencyMismatch { payment: String, invoice: String },
 }
 
 /// A bill for an order, or for anything staff bill outside checkout.
@@ -469,10 +476,27 @@ impl PaymentRecord {
                 .sum::<i64>()
     }
 
-    /// Allocates as much of what is left as `invoice` still owes, and
-    /// answers both after; nothing when either side has nothing left.
-    pub fn settle(&self, invoice: &Invoice) -> Result<(Self, Invoice), InvoiceError> {
-        let amount_minor = self.unallocated_minor().min(invoice.open_minor());
+    /// Allocates `amount_minor` of what is left to `invoice`, and answers
+    /// both after. Never more than either side has left, never across
+    /// currencies.
+    pub fn allocate(
+        &self,
+        invoice: &Invoice,
+        amount_minor: i64,
+    ) -> Result<(Self, Invoice), InvoiceError> {
+        if self.currency != invoice.currency {
+            return Err(InvoiceError::CurrencyMismatch {
+                payment: self.currency.as_str().to_owned(),
+                invoice: invoice.currency.as_str().to_owned(),
+            });
+        }
+        let unallocated_minor = self.unallocated_minor();
+        if amount_minor > unallocated_minor {
+            return Err(InvoiceError::ExceedsPayment {
+                asked_minor: amount_minor,
+                unallocated_minor,
+            });
+        }
         let invoice = invoice.allocated(amount_minor)?;
         let mut payment = self.clone();
         payment.allocations.push(PaymentAllocation {
@@ -480,6 +504,11 @@ impl PaymentRecord {
             amount_minor,
         });
         Ok((payment, invoice))
+    }
+
+    /// Allocates as much of what is left as `invoice` still owes.
+    pub fn settle(&self, invoice: &Invoice) -> Result<(Self, Invoice), InvoiceError> {
+        self.allocate(invoice, self.unallocated_minor().min(invoice.open_minor()))
     }
 }
 
@@ -681,5 +710,69 @@ mod tests {
         let mut nothing = order;
         nothing.payment.captured_minor = 0;
         assert_eq!(PaymentRecord::captured_for(&nothing, AT), None);
+    }
+
+    #[test]
+    fn a_payment_refuses_to_allocate_more_than_it_has_left_or_another_currency() {
+        let capture = PaymentRecord::captured_for(&paid_order(), AT).unwrap();
+        let (capture, _) = capture.allocate(&issued(), 8_000).unwrap();
+        assert_eq!(
+            capture.allocate(&issued(), 226),
+            Err(InvoiceError::ExceedsPayment {
+                asked_minor: 226,
+                unallocated_minor: 225
+            })
+        );
+        let mut dollars = issued();
+        dollars.currency = Currency::parse("USD").unwrap();
+        assert_eq!(
+            capture.allocate(&dollars, 1),
+            Err(InvoiceError::CurrencyMismatch {
+                payment: "EUR".into(),
+                invoice: "USD".into()
+            })
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever is asked, in whatever order, an invoice is never paid
+        /// beyond its total, a payment never allocates beyond its amount,
+        /// and every unit allocated lands on exactly one invoice.
+        #[test]
+        fn allocations_never_exceed_either_side(
+            totals in proptest::collection::vec(1i64..10_000, 1..5),
+            amounts in proptest::collection::vec(1i64..10_000, 1..5),
+            asks in proptest::collection::vec((0usize..5, 0usize..5, -50i64..12_000), 0..60),
+        ) {
+            let mut invoices: Vec<Invoice> = totals.iter().map(|total| {
+                let mut invoice = issued();
+                invoice.id = InvoiceId::made_at(AT);
+                invoice.totals.total_minor = *total;
+                invoice
+            }).collect();
+            let mut payments: Vec<PaymentRecord> = amounts.iter().map(|amount| {
+                let mut payment = PaymentRecord::captured_for(&paid_order(), AT).unwrap();
+                payment.amount_minor = *amount;
+                payment
+            }).collect();
+            for (p, i, amount) in asks {
+                let (p, i) = (p % payments.len(), i % invoices.len());
+                if let Ok((payment, invoice)) = payments[p].allocate(&invoices[i], amount) {
+                    proptest::prop_assert!(amount > 0);
+                    payments[p] = payment;
+                    invoices[i] = invoice;
+                }
+            }
+            for invoice in &invoices {
+                proptest::prop_assert!(invoice.paid_minor <= invoice.totals.total_minor);
+                proptest::prop_assert!(invoice.paid_minor >= 0);
+            }
+            for payment in &payments {
+                proptest::prop_assert!(payment.unallocated_minor() >= 0);
+            }
+            let allocated: i64 = payments.iter().flat_map(|p| &p.allocations).map(|a| a.amount_minor).sum();
+            let paid: i64 = invoices.iter().map(|invoice| invoice.paid_minor).sum();
+            proptest::prop_assert_eq!(allocated, paid);
+        }
     }
 }
