@@ -4,6 +4,10 @@
 //! the store, and the `contract!` list runs it on both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
+use shopflow_domain::invoice::{
+    Invoice, InvoiceId, InvoiceStatus, Party, PaymentRecord, Sequence, Series, Terms,
+};
 use shopflow_domain::{
     Actor, AdjustReason, BackorderSettings, CustomerId, LowStock, MoveError, Order, OrderId,
     OrderTrigger, Product, StockLevel, StockMove, Timestamp,
@@ -18,6 +22,9 @@ use shopflow_ports::{
 };
 use shopflow_ports::{
     FulfilError, Fulfilment, OrderTouch, ShipmentStore, TrackingUpdate, TrackingWriteError,
+};
+use shopflow_ports::{
+    InvoiceIssue, InvoiceStore, Invoiced, InvoicingError, IssueError, issue_order_invoice,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
@@ -38,6 +45,7 @@ trait Store:
     + JobRuns
     + ShipmentStore
     + shopflow_ports::Waitlist
+    + InvoiceStore
 {
 }
 impl<S> Store for S where
@@ -51,6 +59,7 @@ impl<S> Store for S where
         + JobRuns
         + ShipmentStore
         + shopflow_ports::Waitlist
+        + InvoiceStore
 {
 }
 
@@ -1370,7 +1379,352 @@ async fn a_told_page_leaves_the_waitlist_with_its_event(store: &impl Store) {
     assert!(store.waiting(&sku(&code), 50).await.unwrap().is_empty());
 }
 
+/// The shop's terms on the invoices of these behaviours.
+fn invoice_terms() -> Terms {
+    Terms {
+        seller: Party {
+            name: "Shopflow Contract GmbH".into(),
+            address: vec!["Torstrasse 1".into(), "10119 Berlin".into(), "DE".into()],
+            tax_id: Some("DE123456789".into()),
+            email: Some(shopflow_domain::Email::parse("billing@example.com").unwrap()),
+        },
+        due_days: 14,
+    }
+}
+
+/// An instant in `year`: invoices are numbered per year, so each behaviour
+/// gives its own year a sequence the shared table holds for it alone.
+fn in_year(year: u16) -> Timestamp {
+    Timestamp::parse_rfc3339(&format!("{year}-03-01T10:00:00Z")).unwrap()
+}
+
+/// Ada's order at `at` of two tees and a mug from two warehouses, with tax
+/// and shipping, of which the provider captured `captured` (8,225 in all).
+/// The invoice path takes the order as read; the store never reads it.
+fn billable(at: Timestamp, captured: i64) -> Order {
+    let mut order = unpaid_order(
+        OrderId::from_ulid(Ulid::generate()),
+        ADA,
+        vec![
+            order_line("INV-TEE", WAREHOUSE, 2, 2_500),
+            order_line("INV-MUG", "WH-SOUTH", 1, 1_500),
+        ],
+        at,
+    );
+    order.shipping_address.region = Some("Berlin".into());
+    order.totals.tax = eur(1_235);
+    order.totals.shipping = eur(490);
+    order.totals.grand_total = eur(8_225);
+    if captured > 0 {
+        order.payment.intent_id = Some(format!("pi_{}", Ulid::generate()));
+        order.payment.status = shopflow_domain::CaptureState::Captured;
+        order.payment.authorized_minor = captured;
+        order.payment.captured_minor = captured;
+    }
+    order
+}
+
+/// Issues `order`'s invoice at `at`, which must be new.
+async fn issued_invoice(store: &impl Store, order: &Order, at: Timestamp) -> Invoice {
+    match issue_order_invoice(store, order, &invoice_terms(), at).await {
+        Ok(Invoiced::Issued(invoice)) => *invoice,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An invoice as its store keeps it: written at version 1.
+fn as_stored(invoice: &Invoice) -> Invoice {
+    Invoice {
+        version: 1,
+        ..invoice.clone()
+    }
+}
+
+/// What an issue wrote besides the invoice, looked up by id.
+trait Written {
+    async fn has_event(&self, id: Ulid) -> bool;
+    async fn has_payment_record(&self, id: Ulid) -> bool;
+}
+
+impl Written for MemoryStore {
+    async fn has_event(&self, id: Ulid) -> bool {
+        self.outbox().iter().any(|event| event.id == id)
+    }
+
+    async fn has_payment_record(&self, id: Ulid) -> bool {
+        self.payment_records().iter().any(|record| record.id == id)
+    }
+}
+
+/// Whether the table holds an item at `pk` / `sk`.
+async fn holds(store: &DynamoStore, pk: String, sk: &str) -> bool {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .is_some()
+}
+
+impl Written for DynamoStore {
+    async fn has_event(&self, id: Ulid) -> bool {
+        holds(self, format!("OUTBOX#{id}"), "OUTBOX").await
+    }
+
+    async fn has_payment_record(&self, id: Ulid) -> bool {
+        holds(self, format!("PAYREC#{id}"), "PAYREC").await
+    }
+}
+
+/// An order's invoice is the first of a fresh sequence, lists under the
+/// order, and reads back as written, field for field; so does an invoice
+/// for no order, with what an order's never has (a line with no SKU, a
+/// buyer with no address to write to).
+async fn an_orders_invoice_opens_its_sequence_and_reads_back_whole(store: &(impl Store + Written)) {
+    let at = in_year(2101);
+    let sequence = Sequence::of(Series::Invoice, at);
+    let order = billable(at, 5_000);
+
+    let invoice = issued_invoice(store, &order, at).await;
+
+    assert_eq!(
+        invoice.number.map(|number| number.to_string()).as_deref(),
+        Some("INV-2101-000001")
+    );
+    assert_eq!(
+        (invoice.status, invoice.paid_minor, invoice.open_minor()),
+        (InvoiceStatus::PartiallyPaid, 5_000, 3_225)
+    );
+    assert_eq!(store.last_number(sequence).await.unwrap(), Some(1));
+    assert_eq!(
+        store.invoice(invoice.id).await.unwrap(),
+        Some(as_stored(&invoice))
+    );
+    assert_eq!(
+        store.order_invoices(order.id).await.unwrap(),
+        [as_stored(&invoice)]
+    );
+    let elsewhere = OrderId::from_ulid(Ulid::generate());
+    assert!(store.order_invoices(elsewhere).await.unwrap().is_empty());
+    let unknown = InvoiceId::from_ulid(Ulid::generate());
+    assert_eq!(store.invoice(unknown).await.unwrap(), None);
+
+    let mut draft = Invoice::draft_for_order(&billable(at, 0), &invoice_terms(), at);
+    draft.order_id = None;
+    draft.buyer.email = None;
+    draft.buyer.tax_id = Some("GB987654321".into());
+    draft.lines.push(shopflow_domain::invoice::InvoiceLine {
+        sku: None,
+        description: "Gift wrapping".into(),
+        quantity: 1,
+        unit_price_minor: 0,
+        total_minor: 0,
+    });
+    let loose = draft
+        .issued(sequence.next_after(Some(1)), &invoice_terms(), at)
+        .unwrap();
+    let issue = InvoiceIssue {
+        invoice: loose.clone(),
+        follows: Some(1),
+        payment: None,
+        events: vec![invoice_event(InvoiceMove::Issued, &loose, at)],
+    };
+    store.issue_invoice(&issue).await.unwrap();
+
+    assert_eq!(
+        store.invoice(loose.id).await.unwrap(),
+        Some(as_stored(&loose))
+    );
+    assert!(store.has_event(issue.events[0].id).await);
+    assert_eq!(store.last_number(sequence).await.unwrap(), Some(2));
+}
+
+/// `kind` of `invoice` as an outbox event at `at`.
+fn invoice_event(
+    kind: InvoiceMove,
+    invoice: &Invoice,
+    at: Timestamp,
+) -> shopflow_ports::OutboxEvent {
+    shopflow_ports::OutboxEvent {
+        id: Ulid::generate(),
+        occurred_at: at,
+        event: DomainEvent::InvoiceMoved(InvoiceMoved::new(kind, invoice)),
+    }
+}
+
+/// The event that issues an order's invoice, delivered twice, issues it
+/// once: the second answers the first's invoice and takes no number.
+async fn a_redelivered_issue_answers_the_orders_invoice_and_takes_no_number(
+    store: &(impl Store + Written),
+) {
+    let at = in_year(2102);
+    let sequence = Sequence::of(Series::Invoice, at);
+    let order = billable(at, 8_225);
+
+    let first = issued_invoice(store, &order, at).await;
+    let again = issue_order_invoice(store, &order, &invoice_terms(), at.plus_secs(60))
+        .await
+        .unwrap();
+
+    assert_eq!(first.status, InvoiceStatus::Paid);
+    assert_eq!(again, Invoiced::AlreadyInvoiced(first.id));
+    assert_eq!(store.last_number(sequence).await.unwrap(), Some(1));
+    assert_eq!(
+        store.order_invoices(order.id).await.unwrap(),
+        [as_stored(&first)]
+    );
+}
+
+/// An issue on a last number that moved on since it was read is refused,
+/// whether it read an empty sequence or an older number, and writes
+/// nothing: no invoice, claim, payment record or event.
+async fn an_issue_on_a_stale_number_is_refused_and_writes_nothing(store: &(impl Store + Written)) {
+    let at = in_year(2103);
+    let sequence = Sequence::of(Series::Invoice, at);
+    issued_invoice(store, &billable(at, 0), at).await;
+    issued_invoice(store, &billable(at, 0), at).await;
+    let order = billable(at, 8_225);
+    let draft = Invoice::draft_for_order(&order, &invoice_terms(), at);
+    let stale = |follows: Option<u64>| {
+        let issued = draft
+            .issued(sequence.next_after(follows), &invoice_terms(), at)
+            .unwrap();
+        let capture = PaymentRecord::captured_for(&order, at).unwrap();
+        let (payment, invoice) = capture.settle(&issued).unwrap();
+        InvoiceIssue {
+            events: vec![
+                invoice_event(InvoiceMove::Issued, &issued, at),
+                invoice_event(InvoiceMove::Paid, &invoice, at),
+            ],
+            invoice,
+            follows,
+            payment: Some(payment),
+        }
+    };
+
+    for follows in [None, Some(1)] {
+        let issue = stale(follows);
+        let refused = store.issue_invoice(&issue).await;
+
+        assert!(
+            matches!(refused, Err(IssueError::NumberTaken)),
+            "{refused:?}"
+        );
+        assert_eq!(store.invoice(draft.id).await.unwrap(), None);
+        assert!(store.order_invoices(order.id).await.unwrap().is_empty());
+        let payment = issue.payment.as_ref().unwrap();
+        assert!(!store.has_payment_record(payment.id).await);
+        for event in &issue.events {
+            assert!(!store.has_event(event.id).await);
+        }
+    }
+    assert_eq!(store.last_number(sequence).await.unwrap(), Some(2));
+}
+
+/// A store that counts how often the sequence is read: once per attempt
+/// at a number.
+struct CountingReads<'a, S> {
+    store: &'a S,
+    reads: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl<S: InvoiceStore> InvoiceStore for CountingReads<'_, S> {
+    async fn last_number(
+        &self,
+        sequence: Sequence,
+    ) -> Result<Option<u64>, shopflow_ports::StoreError> {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.store.last_number(sequence).await
+    }
+
+    async fn issue_invoice(&self, issue: &InvoiceIssue) -> Result<(), IssueError> {
+        self.store.issue_invoice(issue).await
+    }
+
+    async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>, shopflow_ports::StoreError> {
+        self.store.invoice(id).await
+    }
+
+    async fn order_invoices(
+        &self,
+        order: OrderId,
+    ) -> Result<Vec<Invoice>, shopflow_ports::StoreError> {
+        self.store.order_invoices(order).await
+    }
+}
+
+/// 50 orders invoiced at once, each issue retried a moment later when the
+/// sequence kept moving (as the queue would redeliver it), take the
+/// numbers 1 to 50, each once, one invoice per order.
+async fn invoices_issued_at_once_take_every_number_once(store: &(impl Store + Written)) {
+    const ORDERS: u64 = 50;
+    let at = in_year(2104);
+    let sequence = Sequence::of(Series::Invoice, at);
+    let orders: Vec<Order> = (0..ORDERS).map(|_| billable(at, 8_225)).collect();
+    let counting = CountingReads {
+        store,
+        reads: std::sync::atomic::AtomicU32::new(0),
+    };
+    let redelivered = std::sync::atomic::AtomicU32::new(0);
+    let started = std::time::Instant::now();
+
+    let invoices = futures::future::join_all(orders.iter().map(|order| {
+        let (counting, redelivered) = (&counting, &redelivered);
+        async move {
+            // Each redelivery waits longer, a random part of a doubling
+            // window, as a queue's backoff spreads its retries.
+            let mut window_ms = 20u128;
+            loop {
+                match issue_order_invoice(counting, order, &invoice_terms(), at).await {
+                    Ok(Invoiced::Issued(invoice)) => return *invoice,
+                    Err(InvoicingError::KeptChanging(_)) => {
+                        redelivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let pause = u64::try_from(Ulid::generate().random() % window_ms).unwrap();
+                        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                        window_ms = (window_ms * 2).min(2_000);
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }))
+    .await;
+
+    println!(
+        "{ORDERS} invoices issued at once in {:?}: {} attempts at a number, {} redeliveries",
+        started.elapsed(),
+        counting.reads.into_inner(),
+        redelivered.into_inner()
+    );
+    let mut numbers: Vec<u64> = invoices
+        .iter()
+        .map(|invoice| invoice.number.unwrap().number)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=ORDERS).collect::<Vec<_>>());
+    assert_eq!(store.last_number(sequence).await.unwrap(), Some(ORDERS));
+    for (order, invoice) in orders.iter().zip(&invoices) {
+        assert_eq!(
+            store.order_invoices(order.id).await.unwrap(),
+            [as_stored(invoice)]
+        );
+    }
+}
+
 contract!(
+    an_orders_invoice_opens_its_sequence_and_reads_back_whole,
+    a_redelivered_issue_answers_the_orders_invoice_and_takes_no_number,
+    an_issue_on_a_stale_number_is_refused_and_writes_nothing,
+    invoices_issued_at_once_take_every_number_once,
     a_told_page_leaves_the_waitlist_with_its_event,
     a_waitlist_keeps_an_address_once_and_counts_signups_per_window,
     a_storefront_reads_a_product_with_its_stock_everywhere,

@@ -4,6 +4,10 @@
 use super::corrupt;
 use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
+use shopflow_domain::invoice::{
+    Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceStatus, InvoiceTotals, Party,
+    PaymentMethod, PaymentRecord, Sequence,
+};
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Carrier, Currency,
     CustomerId, Email, FulfillmentStatus, Journey, LevelChange, LineBackorder, LowStock, Money,
@@ -1882,4 +1886,256 @@ impl FulfilmentReceiptItem {
 /// Where a small raw payload is kept.
 pub fn raw_payload_key(id: Ulid) -> (String, String) {
     (format!("RAW#{id}"), "RAW".to_owned())
+}
+
+/// A sequence's counter: the last number issued in it.
+pub fn sequence_key(sequence: Sequence) -> (String, String) {
+    (format!("SEQ#{sequence}"), "SEQ".to_owned())
+}
+
+pub fn invoice_key(id: InvoiceId) -> (String, String) {
+    (format!("INVOICE#{id}"), "INVOICE".to_owned())
+}
+
+/// gsi1: a customer's invoices sort under `INVOICE#`, beside their orders.
+pub fn customer_invoice_sort(id: InvoiceId) -> String {
+    format!("INVOICE#{id}")
+}
+
+/// An order's claim on its invoice: under the order, sorted before its
+/// `META` item, so reads of the order's payment records (from `META` on)
+/// never read it.
+pub fn invoice_claim_key(order: OrderId) -> (String, String) {
+    let (pk, _) = order_key(order);
+    (pk, "INVOICE".to_owned())
+}
+
+pub fn payment_record_key(id: Ulid) -> (String, String) {
+    (format!("PAYREC#{id}"), "PAYREC".to_owned())
+}
+
+/// The last number issued in a sequence; every issue moves it on from the
+/// number it read.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SequenceItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub last: u64,
+}
+
+impl SequenceItem {
+    pub const TYPE: &'static str = "invoice_sequence";
+
+    /// `number` is the first issued in its sequence.
+    pub fn first(number: InvoiceNumber) -> Self {
+        let (pk, sk) = sequence_key(number.sequence);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            last: number.number,
+        }
+    }
+}
+
+/// A billed item, in short names.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InvoiceLineAttr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<Sku>,
+    pub d: String,
+    pub qty: u32,
+    pub unit: i64,
+    pub total: i64,
+}
+
+/// An invoice, and (gsi1) where its customer's invoices are listed. Issued
+/// once; what is paid is allocated to it later, on the version read.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InvoiceItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub id: InvoiceId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<InvoiceNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderId>,
+    pub cust: CustomerId,
+    pub seller: Party,
+    pub buyer: Party,
+    pub currency: Currency,
+    pub lines: Vec<InvoiceLineAttr>,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub shipping: i64,
+    pub total: i64,
+    pub status: InvoiceStatus,
+    pub paid: i64,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
+    pub version: u64,
+}
+
+impl InvoiceItem {
+    pub const TYPE: &'static str = "invoice";
+
+    pub fn new(invoice: &Invoice) -> Self {
+        let (pk, sk) = invoice_key(invoice.id);
+        let totals = invoice.totals;
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            gsi1pk: customer_orders_partition(&invoice.customer_id),
+            gsi1sk: customer_invoice_sort(invoice.id),
+            id: invoice.id,
+            number: invoice.number,
+            order: invoice.order_id,
+            cust: invoice.customer_id.clone(),
+            seller: invoice.seller.clone(),
+            buyer: invoice.buyer.clone(),
+            currency: invoice.currency.clone(),
+            lines: invoice
+                .lines
+                .iter()
+                .map(|line| InvoiceLineAttr {
+                    sku: line.sku.clone(),
+                    d: line.description.clone(),
+                    qty: line.quantity,
+                    unit: line.unit_price_minor,
+                    total: line.total_minor,
+                })
+                .collect(),
+            subtotal: totals.subtotal_minor,
+            tax: totals.tax_minor,
+            shipping: totals.shipping_minor,
+            total: totals.total_minor,
+            status: invoice.status,
+            paid: invoice.paid_minor,
+            created_at: invoice.created_at,
+            issued_at: invoice.issued_at,
+            due_at: invoice.due_at,
+            version: invoice.version,
+        }
+    }
+
+    pub fn into_invoice(self) -> Invoice {
+        Invoice {
+            id: self.id,
+            number: self.number,
+            order_id: self.order,
+            customer_id: self.cust,
+            seller: self.seller,
+            buyer: self.buyer,
+            currency: self.currency,
+            lines: self
+                .lines
+                .into_iter()
+                .map(|line| InvoiceLine {
+                    sku: line.sku,
+                    description: line.d,
+                    quantity: line.qty,
+                    unit_price_minor: line.unit,
+                    total_minor: line.total,
+                })
+                .collect(),
+            totals: InvoiceTotals {
+                subtotal_minor: self.subtotal,
+                tax_minor: self.tax,
+                shipping_minor: self.shipping,
+                total_minor: self.total,
+            },
+            status: self.status,
+            paid_minor: self.paid,
+            created_at: self.created_at,
+            issued_at: self.issued_at,
+            due_at: self.due_at,
+            version: self.version,
+        }
+    }
+}
+
+/// An order's claim on its invoice: written with the invoice, only if the
+/// order has none, so an order is invoiced once.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InvoiceClaimItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub invoice: InvoiceId,
+}
+
+impl InvoiceClaimItem {
+    pub const TYPE: &'static str = "invoice_claim";
+
+    pub fn new(order: OrderId, invoice: InvoiceId) -> Self {
+        let (pk, sk) = invoice_claim_key(order);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            invoice,
+        }
+    }
+}
+
+/// A share of a payment given to one invoice, in short names.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AllocationAttr {
+    pub inv: InvoiceId,
+    pub amt: i64,
+}
+
+/// Money received, and the invoices it was allocated to.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PaymentRecordItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Ulid,
+    pub method: PaymentMethod,
+    pub amount: i64,
+    pub currency: Currency,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub at: Timestamp,
+    pub alloc: Vec<AllocationAttr>,
+}
+
+impl PaymentRecordItem {
+    pub const TYPE: &'static str = "payment_record";
+
+    pub fn new(record: &PaymentRecord) -> Self {
+        let (pk, sk) = payment_record_key(record.id);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            id: record.id,
+            method: record.method,
+            amount: record.amount_minor,
+            currency: record.currency.clone(),
+            reference: record.reference.clone(),
+            at: record.received_at,
+            alloc: record
+                .allocations
+                .iter()
+                .map(|allocation| AllocationAttr {
+                    inv: allocation.invoice_id,
+                    amt: allocation.amount_minor,
+                })
+                .collect(),
+        }
+    }
 }

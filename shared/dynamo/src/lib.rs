@@ -7,6 +7,7 @@ mod backorder_reads;
 mod backorders;
 mod checkout;
 mod inventory;
+mod invoices;
 mod items;
 mod jobs;
 mod ledger;
