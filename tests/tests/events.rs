@@ -725,3 +725,51 @@ async fn shoppers_waiting_are_told_once_when_the_product_is_back() {
     assert_eq!(emails, waited);
     assert_valid(&mine);
 }
+
+/// An invoice issued, paid in part and paid in full: each event matches
+/// its schema.
+#[test]
+fn every_invoice_move_matches_its_schema() {
+    use shopflow_domain::events::{DomainEvent, EventEnvelope, InvoiceMove, InvoiceMoved};
+    use shopflow_domain::invoice::{Invoice, Party, Sequence, Series, Terms};
+    use shopflow_domain::{OrderId, Timestamp};
+    let at = Timestamp::from_millis(1_795_874_400_000);
+    let order = shopflow_testkit::unpaid_order(
+        OrderId::from_ulid(ulid::Ulid::generate()),
+        shopflow_testkit::ADA,
+        vec![shopflow_testkit::order_line("TEE-RED", "BER", 2, 1_000)],
+        at,
+    );
+    let terms = Terms {
+        seller: Party {
+            name: "Shop".into(),
+            address: vec!["1 Way".into()],
+            tax_id: None,
+            email: None,
+        },
+        due_days: 14,
+    };
+    let number = Sequence::of(Series::Invoice, at).next_after(Some(41));
+    let issued = Invoice::draft_for_order(&order, &terms, at)
+        .issued(number, &terms, at)
+        .unwrap();
+    let part = issued.allocated(500).unwrap();
+    let paid = part.allocated(part.open_minor()).unwrap();
+    let moves = [
+        InvoiceMoved::new(InvoiceMove::Issued, &issued),
+        InvoiceMoved::payment(&part),
+        InvoiceMoved::payment(&paid),
+    ];
+    let schemas = schemas();
+    for moved in moves {
+        let event = DomainEvent::InvoiceMoved(moved);
+        let name = event.detail_type();
+        let schema = schemas
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} has no schema in events/"));
+        let envelope = EventEnvelope::new(ulid::Ulid::generate().to_string(), at, &event);
+        let detail = serde_json::to_value(&envelope).unwrap();
+        let errors: Vec<String> = schema.iter_errors(&detail).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}\n{detail}");
+    }
+}

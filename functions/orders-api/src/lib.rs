@@ -7,6 +7,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
+use shopflow_domain::invoice::Invoice;
 use shopflow_domain::{Actor, BackorderFigures, Order, OrderTrigger, PaymentAttempt, Shipment};
 use shopflow_domain::{CustomerId, FulfillmentStatus, OrderStatus, PaymentStatus, Timestamp};
 use shopflow_dynamo::DynamoStore;
@@ -16,8 +17,9 @@ use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
 use shopflow_ports::{
-    BackorderReader, BackorderStanding, ChangeError, OrderLifecycle, OrderQuery, OrderSearch,
-    PaymentRecords, STATUS_SHARDS, ShipmentStore, StandingEntry, StandingRange, StatusChange,
+    BackorderReader, BackorderStanding, ChangeError, InvoiceStore, OrderLifecycle, OrderQuery,
+    OrderSearch, PaymentRecords, STATUS_SHARDS, ShipmentStore, StandingEntry, StandingRange,
+    StatusChange,
 };
 use tracing::Instrument;
 
@@ -67,7 +69,15 @@ impl HttpFunction for Deployed {
     }
 }
 
-impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader + ShipmentStore> App<S> {
+impl<S> App<S>
+where
+    S: OrderLifecycle
+        + OrderSearch
+        + PaymentRecords
+        + BackorderReader
+        + ShipmentStore
+        + InvoiceStore,
+{
     pub fn new(store: S) -> Self {
         Self { store }
     }
@@ -179,10 +189,11 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader + Shipme
     async fn timeline(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         let order = self.visible_order(request, &caller).await?;
-        let (history, records, shipments) = futures::future::try_join3(
+        let (history, records, shipments, invoices) = futures::future::try_join4(
             self.store.history(order.id),
             self.store.order_payments(order.id),
             self.store.order_shipments(order.id),
+            self.store.order_invoices(order.id),
         )
         .await?;
         let mut entries = vec![json!({
@@ -219,6 +230,7 @@ impl<S: OrderLifecycle + OrderSearch + PaymentRecords + BackorderReader + Shipme
             })
         }));
         entries.extend(shipments.iter().flat_map(delivery_entries));
+        entries.extend(invoices.iter().flat_map(invoice_entries));
         // RFC 3339 UTC with fixed millisecond precision sorts as text.
         entries.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
         Ok(http::json(
@@ -445,6 +457,40 @@ fn delivery_entries(shipment: &Shipment) -> Vec<serde_json::Value> {
         })
     });
     std::iter::once(created).chain(reported).collect()
+}
+
+/// An invoice's issue and the money allocated to it, in the business lane.
+fn invoice_entries(invoice: &Invoice) -> Vec<serde_json::Value> {
+    let Some(issued_at) = invoice.issued_at.map(Timestamp::to_rfc3339) else {
+        return Vec::new();
+    };
+    let number = invoice.number.map(|number| number.to_string());
+    let issued = json!({
+        "at": issued_at,
+        "lane": "business",
+        "kind": "invoice.issued",
+        "invoice_id": invoice.id,
+        "number": number,
+        "total_minor": invoice.totals.total_minor,
+        "actor": "system:invoice-issuer",
+    });
+    let paid = (invoice.paid_minor > 0).then(|| {
+        let kind = if invoice.open_minor() == 0 {
+            "invoice.paid"
+        } else {
+            "invoice.partially_paid"
+        };
+        json!({
+            "at": issued_at,
+            "lane": "business",
+            "kind": kind,
+            "invoice_id": invoice.id,
+            "number": number,
+            "paid_minor": invoice.paid_minor,
+            "actor": "system:invoice-issuer",
+        })
+    });
+    std::iter::once(issued).chain(paid).collect()
 }
 
 /// A way the order was offered to be paid, as a timeline entry.

@@ -679,6 +679,38 @@ async fn the_timeline_shows_how_the_order_was_offered_to_be_paid_and_its_refunds
 }
 
 #[tokio::test]
+async fn the_timeline_shows_the_orders_invoice_and_its_payment_in_the_business_lane() {
+    let mut history = History::new().await;
+    let id = history.order_for(ADA).await;
+    history
+        .apply(id, OrderTrigger::PaymentCaptured, payments())
+        .await;
+    history.invoice(id).await;
+    let api = history.open();
+
+    let entries = api.timeline(&id.to_string(), customer(ADA)).await.json()["entries"]
+        .as_array()
+        .unwrap()
+        .clone();
+
+    let kinds: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["lane"].as_str().unwrap(), e["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("business", "order.created"),
+            ("business", "order.paid"),
+            ("business", "invoice.issued"),
+            ("business", "invoice.paid"),
+        ]
+    );
+    assert!(entries[2]["number"].as_str().unwrap().starts_with("INV-"));
+    assert_eq!(entries[3]["paid_minor"], entries[2]["total_minor"]);
+}
+
+#[tokio::test]
 async fn the_timeline_shows_each_shipment_and_what_its_carrier_reported_in_the_delivery_lane() {
     use shopflow_domain::TrackingStatus as T;
     let mut history = History::new().await;

@@ -47,6 +47,8 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         queue::<order_status::Deployed>(),
         queue::<payment_actions::Deployed>(),
         queue::<waitlist_notifier::Deployed>(),
+        queue::<invoice_issuer::Deployed>(),
+        http::<invoices_api::Deployed>(),
         scheduled::<reservation_sweeper::Deployed>(),
         scheduled::<backorder_expirer::Deployed>(),
         scheduled::<courier_poller::Deployed>(),

@@ -184,6 +184,26 @@ impl History {
         }
     }
 
+    /// Issues the paid order's invoice a minute after the last thing that
+    /// happened, as invoice-issuer does on `order.paid`.
+    pub async fn invoice(&mut self, id: OrderId) {
+        use shopflow_domain::invoice::{Party, Terms};
+        let order = self.store.memory().order(id).await.unwrap().unwrap();
+        let terms = Terms {
+            seller: Party {
+                name: "Shop".into(),
+                address: vec!["1 Way".into()],
+                tax_id: None,
+                email: None,
+            },
+            due_days: 14,
+        };
+        let at = self.tick();
+        shopflow_ports::issue_order_invoice(self.store.memory(), &order, &terms, at)
+            .await
+            .unwrap();
+    }
+
     /// The next write the handler makes finds its read stale: just before it,
     /// `actor` moves the order on by `trigger`.
     pub fn overtaken_by(self, trigger: OrderTrigger, actor: Actor, reason: Option<&str>) -> Self {

@@ -1,0 +1,140 @@
+//! Issues an order's invoice when its money is taken. On `order.paid` it
+//! reads the order and issues its invoice under the next number of the
+//! year's `INV` sequence, with the capture recorded as a payment and
+//! allocated to it, in one write. An order is invoiced once: a redelivered
+//! event finds the order's invoice and writes nothing.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Deserialize;
+use shopflow_domain::OrderId;
+use shopflow_domain::invoice::{Party, Terms};
+use shopflow_dynamo::DynamoStore;
+use shopflow_lambda_kit::config::{self, ConfigError, Env};
+use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
+use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
+use shopflow_lambda_kit::now;
+use shopflow_ports::{InvoiceStore, Invoiced, OrderReader, issue_order_invoice};
+
+pub const CONSUMER: &str = "invoice-issuer";
+/// Messages of one batch handled at once: one, since every issue of the
+/// year takes its number from the same sequence.
+const CONCURRENCY: usize = 1;
+
+/// The seller and payment terms printed on every invoice, from
+/// `SELLER_NAME`, `SELLER_ADDRESS` (lines separated by `|`),
+/// `SELLER_TAX_ID`, `SELLER_EMAIL` and `INVOICE_DUE_DAYS` (14 unless set).
+pub fn terms_from(env: &impl config::Source) -> Result<Terms, ConfigError> {
+    let address: Vec<String> = config::required(env, "SELLER_ADDRESS")?
+        .split('|')
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let email = config::optional(env, "SELLER_EMAIL")
+        .map(|raw| shopflow_domain::Email::parse(raw.trim()))
+        .transpose()
+        .map_err(|error| ConfigError::Invalid {
+            name: "SELLER_EMAIL",
+            reason: error.to_string(),
+        })?;
+    Ok(Terms {
+        seller: Party {
+            name: config::required(env, "SELLER_NAME")?,
+            address,
+            tax_id: config::optional(env, "SELLER_TAX_ID"),
+            email,
+        },
+        due_days: config::parsed_or(env, "INVOICE_DUE_DAYS", 14)?,
+    })
+}
+
+pub struct App<S> {
+    store: S,
+    terms: Terms,
+}
+
+/// invoice-issuer as deployed: on the DynamoDB table.
+pub type Deployed = App<DynamoStore>;
+
+impl Function for Deployed {
+    const NAME: &'static str = CONSUMER;
+
+    fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
+        Ok(Self::new(
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            terms_from(env)?,
+        ))
+    }
+}
+
+impl EventFunction<SqsEvent> for Deployed {
+    type Answer = SqsBatchResponse;
+
+    fn serve(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> impl std::future::Future<Output = Result<SqsBatchResponse, Error>> + Send {
+        self.handle(event)
+    }
+}
+
+/// The order `order.paid` names.
+#[derive(Deserialize)]
+struct Paid {
+    order_id: OrderId,
+}
+
+impl<S: OrderReader + InvoiceStore> App<S> {
+    pub fn new(store: S, terms: Terms) -> Self {
+        Self { store, terms }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        Ok(consumer::consume_counted(
+            CONSUMER,
+            "OrdersPaid",
+            event.payload,
+            CONCURRENCY,
+            |event| self.apply(event),
+        )
+        .await)
+    }
+
+    pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
+        if event.detail_type != "order.paid" {
+            return Ok(Handled::Ignored(format!(
+                "not a payment: {}",
+                event.detail_type
+            )));
+        }
+        let paid: Paid = serde_json::from_value(event.data)
+            .map_err(|error| ConsumeError::Unreadable(error.to_string()))?;
+        let order = self
+            .store
+            .order(paid.order_id)
+            .await
+            .map_err(|error| ConsumeError::failed(&error))?
+            .ok_or_else(|| {
+                ConsumeError::Unreadable(format!("order {} does not exist", paid.order_id))
+            })?;
+        match issue_order_invoice(&self.store, &order, &self.terms, now()).await {
+            Ok(Invoiced::Issued(invoice)) => {
+                tracing::info!(
+                    order_id = %order.id,
+                    invoice_id = %invoice.id,
+                    number = invoice.number.map(|n| n.to_string()).unwrap_or_default(),
+                    status = invoice.status.as_str(),
+                    "invoice issued"
+                );
+                Ok(Handled::Applied)
+            }
+            Ok(Invoiced::AlreadyInvoiced(id)) => {
+                tracing::info!(order_id = %order.id, invoice_id = %id, "order already invoiced");
+                Ok(Handled::Duplicate)
+            }
+            Err(error) => Err(ConsumeError::failed(&error)),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Reading invoices: one by id and an order's, by the invoice's customer or
+//! staff; anyone else gets 404, as does an id that is not one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use invoices_api::App;
+use shopflow_domain::invoice::{Invoice, Party, Terms};
+use shopflow_domain::{Order, Product, Timestamp};
+use shopflow_ports::{InventoryStore, Invoiced, issue_order_invoice};
+use shopflow_testkit::{
+    ADA, GRACE, Reply, SharedStore, admin, anonymous, customer, eur, request, sku,
+};
+
+/// A seller in Berlin, invoices due in 14 days.
+fn terms() -> Terms {
+    Terms {
+        seller: Party {
+            name: "Shopflow Demo GmbH".into(),
+            address: vec!["Torstrasse 1".into(), "10119 Berlin".into()],
+            tax_id: None,
+            email: None,
+        },
+        due_days: 14,
+    }
+}
+
+struct InvoicesApi {
+    app: App<SharedStore>,
+    store: SharedStore,
+}
+
+impl InvoicesApi {
+    async fn new() -> Self {
+        let store = SharedStore::default();
+        let tee = Product {
+            sku: sku("TEE-RED"),
+            name: "Red tee".into(),
+            price: eur(1_000),
+            active: true,
+        };
+        store.memory().upsert_product(&tee).await.unwrap();
+        Self {
+            app: App::new(store.clone()),
+            store,
+        }
+    }
+
+    /// Ada's paid order for 3 tees and its invoice, issued at `at`.
+    async fn invoiced_order(&self, at: Timestamp) -> (Order, Invoice) {
+        let memory = self.store.memory();
+        let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 3, at).await;
+        let Invoiced::Issued(invoice) = issue_order_invoice(memory, &order, &terms(), at)
+            .await
+            .unwrap()
+        else {
+            panic!("issued once")
+        };
+        (order, *invoice)
+    }
+
+    async fn get(&self, route: &str, id: &str, claims: shopflow_testkit::Claims) -> Reply {
+        let event = request("GET", route, &[("id", id)], claims);
+        shopflow_testkit::call(|request| self.app.handle(request), event).await
+    }
+}
+
+#[tokio::test]
+async fn the_customer_and_staff_read_an_invoice_and_others_get_404() {
+    let api = InvoicesApi::new().await;
+    let (order, invoice) = api.invoiced_order(shopflow_lambda_kit::now()).await;
+    let id = invoice.id.to_string();
+
+    for claims in [customer(ADA), admin()] {
+        let read = api.get("/v1/invoices/{id}", &id, claims).await;
+        assert_eq!(read.status, 200, "{}", read.body);
+        let body = read.json();
+        assert_eq!(body["number"], invoice.number.unwrap().to_string());
+        assert_eq!(body["status"], "paid");
+        assert_eq!(body["order_id"], order.id.to_string());
+        assert_eq!(
+            body["totals"]["total_minor"],
+            order.totals.grand_total.minor
+        );
+        assert_eq!(body["open_minor"], 0);
+        assert_eq!(body["lines"][0]["sku"], "TEE-RED");
+        assert_eq!(body["lines"][0]["quantity"], 3);
+        assert_eq!(body["buyer"]["email"], order.email.as_str());
+    }
+    api.get("/v1/invoices/{id}", &id, customer(GRACE))
+        .await
+        .problem(404, "not_found");
+    api.get("/v1/invoices/{id}", "not-a-ulid", admin())
+        .await
+        .problem(404, "not_found");
+    api.get(
+        "/v1/invoices/{id}",
+        &ulid::Ulid::generate().to_string(),
+        admin(),
+    )
+    .await
+    .problem(404, "not_found");
+    assert_eq!(
+        api.get("/v1/invoices/{id}", &id, anonymous()).await.status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn an_order_lists_its_invoice_for_its_customer_only() {
+    let api = InvoicesApi::new().await;
+    let (order, invoice) = api.invoiced_order(shopflow_lambda_kit::now()).await;
+    let route = "/v1/orders/{id}/invoices";
+
+    let listed = api.get(route, &order.id.to_string(), customer(ADA)).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let body = listed.json();
+    assert_eq!(body["order_id"], order.id.to_string());
+    assert_eq!(body["invoices"][0]["id"], invoice.id.to_string());
+    assert_eq!(body["invoices"].as_array().unwrap().len(), 1);
+
+    api.get(route, &order.id.to_string(), customer(GRACE))
+        .await
+        .problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn an_order_not_invoiced_yet_lists_none() {
+    let api = InvoicesApi::new().await;
+    let at = shopflow_lambda_kit::now();
+    let order = shopflow_testkit::paid_order(api.store.memory(), "TEE-RED", "BER", 1, at).await;
+
+    let listed = api
+        .get("/v1/orders/{id}/invoices", &order.id.to_string(), admin())
+        .await;
+
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json()["invoices"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn an_unpaid_invoice_past_due_reads_as_overdue() {
+    let api = InvoicesApi::new().await;
+    let long_ago = Timestamp::from_millis(1_704_067_200_000);
+    let memory = api.store.memory();
+    let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 1, long_ago).await;
+    let unpaid = Order {
+        payment: shopflow_domain::Payment::default(),
+        ..order
+    };
+    let Invoiced::Issued(invoice) = issue_order_invoice(memory, &unpaid, &terms(), long_ago)
+        .await
+        .unwrap()
+    else {
+        panic!("issued")
+    };
+
+    let read = api
+        .get("/v1/invoices/{id}", &invoice.id.to_string(), admin())
+        .await
+        .json();
+
+    assert_eq!(read["status"], "overdue");
+    assert_eq!(read["open_minor"], unpaid.totals.grand_total.minor);
+}

@@ -1,0 +1,61 @@
+//! Invoices end to end on the local stack: an order checked out and paid
+//! gets its invoice from `order.paid` through the bus and invoice-issuer's
+//! queue, numbered in the year's sequence and paid by the capture; only its
+//! customer and staff can read it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use shopflow_tests::{Api, paid_order, stack, unique, warehouses};
+use std::time::{Duration, Instant};
+
+/// The order's invoices, as `token` reads them, once there is one.
+async fn invoices_once(api: &Api, id: &str, token: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply = api.get(&format!("/v1/orders/{id}/invoices"), token).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let invoices = reply.body["invoices"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !invoices.is_empty() || Instant::now() > deadline {
+            return invoices;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
+    let api = stack().api();
+    let sku = unique("INVE2E");
+    api.product_with_stock(&stack().admin(), &sku, 2_500, &[(&warehouses()[0], 3)])
+        .await;
+    let (id, buyer) = paid_order(&api, &[(&sku, 3)]).await;
+
+    let invoices = invoices_once(&api, &id, &buyer).await;
+
+    let [invoice] = invoices.as_slice() else {
+        panic!("one invoice for the order: {invoices:#?}")
+    };
+    let number = invoice["number"].as_str().unwrap();
+    let year = shopflow_lambda_kit::now().year();
+    assert!(number.starts_with(&format!("INV-{year}-")), "{number}");
+    assert_eq!(number.len(), "INV-2026-000001".len(), "{number}");
+    assert_eq!(invoice["status"], "paid");
+    assert_eq!(invoice["open_minor"], 0);
+    let order = api.get(&format!("/v1/orders/{id}"), &buyer).await.body["order"].clone();
+    assert_eq!(
+        invoice["totals"]["total_minor"],
+        order["totals"]["grand_total_minor"]
+    );
+    assert_eq!(invoice["lines"][0]["sku"], sku.as_str());
+    assert_eq!(invoice["lines"][0]["quantity"], 3);
+
+    let route = format!("/v1/invoices/{}", invoice["id"].as_str().unwrap());
+    let read = api.get(&route, &stack().admin()).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["number"], number);
+    let stranger = stack().customer(&unique("stranger"));
+    assert_eq!(api.get(&route, &stranger).await.status, 404);
+}
