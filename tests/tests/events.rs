@@ -726,8 +726,8 @@ async fn shoppers_waiting_are_told_once_when_the_product_is_back() {
     assert_valid(&mine);
 }
 
-/// An invoice issued, paid in part and paid in full: each event matches
-/// its schema.
+/// An invoice issued, paid in part and paid in full, and a credit note on
+/// it: each event matches its schema.
 #[test]
 fn every_invoice_move_matches_its_schema() {
     use shopflow_domain::events::{DomainEvent, EventEnvelope, InvoiceMove, InvoiceMoved};
@@ -755,10 +755,20 @@ fn every_invoice_move_matches_its_schema() {
         .unwrap();
     let part = issued.allocated(500).unwrap();
     let paid = part.allocated(part.open_minor()).unwrap();
+    let note = paid
+        .credit_note(700, 0, "Refund", at)
+        .unwrap()
+        .issued(
+            Sequence::of(Series::CreditNote, at).next_after(None),
+            &terms,
+            at,
+        )
+        .unwrap();
     let moves = [
         InvoiceMoved::new(InvoiceMove::Issued, &issued),
         InvoiceMoved::payment(&part),
         InvoiceMoved::payment(&paid),
+        InvoiceMoved::new(InvoiceMove::CreditNoteIssued, &note),
     ];
     let schemas = schemas();
     for moved in moves {

@@ -1,15 +1,16 @@
 //! Invoices end to end on the local stack: an order checked out and paid
 //! gets its invoice from `order.paid` through the bus and invoice-issuer's
 //! queue, numbered in the year's sequence and paid by the capture; only its
-//! customer and staff can read it.
+//! customer and staff can read it; a refund brings a credit note.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use shopflow_tests::{Api, paid_order, stack, unique, warehouses};
 use std::time::{Duration, Instant};
 
-/// The order's invoices, as `token` reads them, once there is one.
-async fn invoices_once(api: &Api, id: &str, token: &str) -> Vec<Value> {
+/// The order's invoice and credit notes, as `token` reads them, once there
+/// are `count`.
+async fn documents_once(api: &Api, id: &str, token: &str, count: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let reply = api.get(&format!("/v1/orders/{id}/invoices"), token).await;
@@ -18,7 +19,7 @@ async fn invoices_once(api: &Api, id: &str, token: &str) -> Vec<Value> {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if !invoices.is_empty() || Instant::now() > deadline {
+        if invoices.len() >= count || Instant::now() > deadline {
             return invoices;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -33,7 +34,7 @@ async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
         .await;
     let (id, buyer) = paid_order(&api, &[(&sku, 3)]).await;
 
-    let invoices = invoices_once(&api, &id, &buyer).await;
+    let invoices = documents_once(&api, &id, &buyer, 1).await;
 
     let [invoice] = invoices.as_slice() else {
         panic!("one invoice for the order: {invoices:#?}")
@@ -58,4 +59,36 @@ async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
     assert_eq!(read.body["number"], number);
     let stranger = stack().customer(&unique("stranger"));
     assert_eq!(api.get(&route, &stranger).await.status, 404);
+
+    // Staff give 1,000 back: a credit note of the CN sequence credits it,
+    // and the invoice with its notes adds up to what the shop kept.
+    let refunded = api
+        .send(
+            "POST",
+            &format!("/v1/orders/{id}/refunds"),
+            Some(&stack().admin()),
+            &[("idempotency-key", &unique("refund"))],
+            Some(json!({ "amount_minor": 1_000, "reason": "scratched" }).to_string()),
+        )
+        .await;
+    assert_eq!(refunded.status, 201, "{}", refunded.body);
+    let documents = documents_once(&api, &id, &buyer, 2).await;
+    let [_, note] = documents.as_slice() else {
+        panic!("the invoice and a credit note: {documents:#?}")
+    };
+    assert_eq!(note["kind"], "credit_note");
+    assert!(
+        note["number"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("CN-{year}-"))
+    );
+    assert_eq!(note["credits"]["number"], number);
+    assert_eq!(note["totals"]["total_minor"], -1_000);
+    let kept = order["totals"]["grand_total_minor"].as_i64().unwrap() - 1_000;
+    let billed: i64 = documents
+        .iter()
+        .map(|d| d["totals"]["total_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(billed, kept);
 }

@@ -21,10 +21,11 @@ use shopflow_ports::{
     StandingRange, StatusChange,
 };
 use shopflow_ports::{
-    FulfilError, Fulfilment, OrderTouch, ShipmentStore, TrackingUpdate, TrackingWriteError,
+    Claim, InvoiceIssue, InvoiceStore, Invoiced, InvoicingError, IssueError, credit_refunds,
+    issue_order_invoice,
 };
 use shopflow_ports::{
-    InvoiceIssue, InvoiceStore, Invoiced, InvoicingError, IssueError, issue_order_invoice,
+    FulfilError, Fulfilment, OrderTouch, ShipmentStore, TrackingUpdate, TrackingWriteError,
 };
 use shopflow_testkit::memory::MemoryStore;
 use shopflow_testkit::{
@@ -1533,6 +1534,7 @@ async fn an_orders_invoice_opens_its_sequence_and_reads_back_whole(store: &(impl
     let issue = InvoiceIssue {
         invoice: loose.clone(),
         follows: Some(1),
+        claim: None,
         payment: None,
         events: vec![invoice_event(InvoiceMove::Issued, &loose, at)],
     };
@@ -1574,7 +1576,7 @@ async fn a_redelivered_issue_answers_the_orders_invoice_and_takes_no_number(
         .unwrap();
 
     assert_eq!(first.status, InvoiceStatus::Paid);
-    assert_eq!(again, Invoiced::AlreadyInvoiced(first.id));
+    assert_eq!(again, Invoiced::AlreadyIssued(first.id));
     assert_eq!(store.last_number(sequence).await.unwrap(), Some(1));
     assert_eq!(
         store.order_invoices(order.id).await.unwrap(),
@@ -1605,6 +1607,7 @@ async fn an_issue_on_a_stale_number_is_refused_and_writes_nothing(store: &(impl 
             ],
             invoice,
             follows,
+            claim: Some(Claim::Invoice(order.id)),
             payment: Some(payment),
         }
     };
@@ -1626,6 +1629,60 @@ async fn an_issue_on_a_stale_number_is_refused_and_writes_nothing(store: &(impl 
         }
     }
     assert_eq!(store.last_number(sequence).await.unwrap(), Some(2));
+}
+
+/// Refunds are credited in credit notes of their own sequence, each for
+/// what the order's refunds gave back beyond the notes before it: the
+/// invoice and its notes add up to what the shop kept, and crediting again,
+/// or twice at once, issues nothing more.
+async fn refunds_are_credited_once_up_to_what_was_refunded(store: &(impl Store + Written)) {
+    let at = in_year(2105);
+    let mut order = billable(at, 8_225);
+    let invoice = issued_invoice(store, &order, at).await;
+    assert!(matches!(
+        credit_refunds(store, &order, &invoice_terms(), at).await,
+        Ok(Invoiced::NothingOwed)
+    ));
+
+    order.payment.refunded_minor = 1_000;
+    let (first, again) = futures::future::join(
+        credit_refunds(store, &order, &invoice_terms(), at),
+        credit_refunds(store, &order, &invoice_terms(), at),
+    )
+    .await;
+    let issued: Vec<Invoice> = [first.unwrap(), again.unwrap()]
+        .into_iter()
+        .filter_map(|outcome| match outcome {
+            Invoiced::Issued(note) => Some(*note),
+            Invoiced::AlreadyIssued(_) | Invoiced::NothingOwed => None,
+        })
+        .collect();
+    let [note] = issued.as_slice() else {
+        panic!("one credit note: {issued:?}")
+    };
+    assert_eq!(note.number.unwrap().to_string(), "CN-2105-000001");
+    assert_eq!(note.credits.unwrap().invoice_id, invoice.id);
+    assert_eq!(note.totals.total_minor, -1_000);
+
+    order.payment.refunded_minor = 8_225;
+    let Invoiced::Issued(rest) = credit_refunds(store, &order, &invoice_terms(), at)
+        .await
+        .unwrap()
+    else {
+        panic!("the rest credited")
+    };
+    assert_eq!(rest.number.unwrap().to_string(), "CN-2105-000002");
+
+    let documents = store.order_invoices(order.id).await.unwrap();
+    assert_eq!(
+        documents,
+        [as_stored(&invoice), as_stored(note), as_stored(&rest)]
+    );
+    let billed: i64 = documents.iter().map(|d| d.totals.total_minor).sum();
+    let kept = order.payment.captured_minor - order.payment.refunded_minor;
+    assert_eq!(billed, kept);
+    let invoices = Sequence::of(Series::Invoice, at);
+    assert_eq!(store.last_number(invoices).await.unwrap(), Some(1));
 }
 
 /// A store that counts how often the sequence is read: once per attempt
@@ -1721,6 +1778,7 @@ async fn invoices_issued_at_once_take_every_number_once(store: &(impl Store + Wr
 }
 
 contract!(
+    refunds_are_credited_once_up_to_what_was_refunded,
     an_orders_invoice_opens_its_sequence_and_reads_back_whole,
     a_redelivered_issue_answers_the_orders_invoice_and_takes_no_number,
     an_issue_on_a_stale_number_is_refused_and_writes_nothing,

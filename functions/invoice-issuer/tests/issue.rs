@@ -8,13 +8,13 @@ use invoice_issuer::{App, terms_from};
 use serde_json::json;
 use shopflow_domain::events::DomainEvent;
 use shopflow_domain::invoice::{InvoiceStatus, PaymentMethod, Sequence, Series};
-use shopflow_domain::{Order, OrderId, Product};
+use shopflow_domain::{Order, OrderId, OrderTrigger, Product};
 use shopflow_lambda_kit::config;
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
 use shopflow_ports::{InventoryStore, InvoiceIssue, InvoiceStore, IssueError};
 use shopflow_testkit::StoreHooks;
 use shopflow_testkit::memory::MemoryStore;
-use shopflow_testkit::{ADA, SharedStore, eur, sku};
+use shopflow_testkit::{ADA, SharedStore, eur, payments, sku};
 use std::sync::atomic::{AtomicU32, Ordering};
 use ulid::Ulid;
 
@@ -81,10 +81,28 @@ impl<H: StoreHooks> Issuer<H> {
     }
 
     async fn paid(&self, order: OrderId) -> Result<Handled, ConsumeError> {
+        self.told("order.paid", order).await
+    }
+
+    /// The order's refunds reached `trigger` (a tenth of its total, or all
+    /// of it), and the event saying so arrives.
+    async fn refunded(
+        &self,
+        order: OrderId,
+        trigger: OrderTrigger,
+    ) -> Result<Handled, ConsumeError> {
+        let at = shopflow_lambda_kit::now();
+        shopflow_testkit::apply(self.store.memory(), order, trigger, &payments(), None, at)
+            .await
+            .unwrap();
+        self.told(trigger.event_name(), order).await
+    }
+
+    async fn told(&self, detail_type: &str, order: OrderId) -> Result<Handled, ConsumeError> {
         self.app
             .apply(BusEvent {
                 id: Ulid::generate().to_string(),
-                detail_type: "order.paid".into(),
+                detail_type: detail_type.into(),
                 source: "shopflow.orders".into(),
                 occurred_at: shopflow_lambda_kit::now().to_rfc3339(),
                 data: json!({ "order_id": order, "customer_id": ADA }),
@@ -195,6 +213,58 @@ async fn orders_paid_at_once_get_consecutive_numbers_without_gaps() {
     assert_eq!(numbers, (1..=200).collect::<Vec<u64>>());
     assert_eq!(issuer.last_number().await, Some(200));
     assert!(issuer.store.hooks().refused.load(Ordering::Relaxed) > 0);
+}
+
+#[tokio::test]
+async fn refunds_are_credited_in_credit_notes_that_add_up_to_what_was_kept() {
+    let issuer = Issuer::new().await;
+    let order = issuer.paid_order().await;
+    issuer.paid(order.id).await.unwrap();
+
+    let part = issuer
+        .refunded(order.id, OrderTrigger::PartlyRefunded)
+        .await;
+    assert_eq!(part.unwrap(), Handled::Applied);
+    for again in ["order.partially_refunded", "payment.refunded"] {
+        let told = issuer.told(again, order.id).await;
+        assert!(matches!(told, Ok(Handled::Ignored(_))), "{again}: {told:?}");
+    }
+    let rest = issuer.refunded(order.id, OrderTrigger::Refunded).await;
+    assert_eq!(rest.unwrap(), Handled::Applied);
+
+    let documents = issuer.store.order_invoices(order.id).await.unwrap();
+    let totals: Vec<i64> = documents.iter().map(|d| d.totals.total_minor).collect();
+    let total = order.totals.grand_total.minor;
+    assert_eq!(totals, [total, -(total / 10), -(total - total / 10)]);
+    let year = shopflow_lambda_kit::now().year();
+    assert_eq!(
+        documents[2].number.unwrap().to_string(),
+        format!("CN-{year}-000002")
+    );
+    assert_eq!(
+        issuer.published(),
+        [
+            "invoice.issued",
+            "invoice.paid",
+            "credit_note.issued",
+            "credit_note.issued"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refund_before_the_invoice_waits_for_it() {
+    let issuer = Issuer::new().await;
+    let order = issuer.paid_order().await;
+
+    let early = issuer
+        .refunded(order.id, OrderTrigger::PartlyRefunded)
+        .await;
+
+    assert!(matches!(early, Err(ConsumeError::Failed(_))), "{early:?}");
+    issuer.paid(order.id).await.unwrap();
+    let redelivered = issuer.told("order.partially_refunded", order.id).await;
+    assert_eq!(redelivered.unwrap(), Handled::Applied);
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! Invoices over HTTP, for the invoice's customer or staff (anyone else's
 //! invoice is `404`):
-//! - `GET /v1/invoices/{id}`: one invoice, with where it stands now
-//!   (`overdue` when it is past due and money is still owed);
-//! - `GET /v1/orders/{id}/invoices`: the order's invoices, oldest first.
+//! - `GET /v1/invoices/{id}`: one invoice or credit note, with where it
+//!   stands now (`overdue` when it is past due and money is still owed);
+//! - `GET /v1/orders/{id}/invoices`: the order's invoice, then its credit
+//!   notes, oldest first.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use lambda_http::http::StatusCode;
@@ -116,7 +117,9 @@ pub fn view(invoice: &Invoice, at: Timestamp) -> Value {
     let totals = &invoice.totals;
     json!({
         "id": invoice.id,
+        "kind": if invoice.is_credit_note() { "credit_note" } else { "invoice" },
         "number": invoice.number,
+        "credits": invoice.credits,
         "status": invoice.standing(at),
         "order_id": invoice.order_id,
         "customer_id": invoice.customer_id,

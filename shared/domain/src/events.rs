@@ -4,7 +4,7 @@
 use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
 use crate::inventory::AdjustReason;
-use crate::invoice::{Invoice, InvoiceId, InvoiceNumber};
+use crate::invoice::{Credited, Invoice, InvoiceId, InvoiceNumber};
 use crate::movement::MovementCause;
 use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
@@ -568,6 +568,7 @@ pub enum InvoiceMove {
     Issued,
     PartiallyPaid,
     Paid,
+    CreditNoteIssued,
 }
 
 impl InvoiceMove {
@@ -576,6 +577,7 @@ impl InvoiceMove {
             Self::Issued => "invoice.issued",
             Self::PartiallyPaid => "invoice.partially_paid",
             Self::Paid => "invoice.paid",
+            Self::CreditNoteIssued => "credit_note.issued",
         }
     }
 }
@@ -587,6 +589,9 @@ pub struct InvoiceMoved {
     pub kind: InvoiceMove,
     pub invoice_id: InvoiceId,
     pub number: Option<InvoiceNumber>,
+    /// The invoice a credit note credits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits: Option<Credited>,
     pub order_id: Option<OrderId>,
     pub customer_id: CustomerId,
     pub email: Option<String>,
@@ -605,6 +610,7 @@ impl InvoiceMoved {
             kind,
             invoice_id: invoice.id,
             number: invoice.number,
+            credits: invoice.credits,
             order_id: invoice.order_id,
             customer_id: invoice.customer_id.clone(),
             email: invoice

@@ -55,6 +55,11 @@ pub enum Series {
 }
 
 impl Series {
+    /// Where a document of this series is due: credit notes never are.
+    fn is_due(self) -> bool {
+        self == Self::Invoice
+    }
+
     pub fn prefix(self) -> &'static str {
         match self {
             Self::Invoice => "INV",
@@ -262,16 +267,34 @@ pub enum InvoiceError {
         asked_minor: i64,
         unallocated_minor: i64,
     },
+    #[error("only an issued invoice can be credited; this one is {0}")]
+    NotCreditable(&'static str),
+    #[error("crediting {asked_minor} exceeds the {creditable_minor} not credited yet")]
+    ExceedsCreditable {
+        asked_minor: i64,
+        creditable_minor: i64,
+    },
     #[error("a payment in {payment} cannot pay an invoice in {invoice}")]
     CurrencyMismatch { payment: String, invoice: String },
 }
 
-/// A bill for an order, or for anything staff bill outside checkout.
+/// The invoice a credit note gives money back on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credited {
+    pub invoice_id: InvoiceId,
+    pub number: InvoiceNumber,
+}
+
+/// A bill for an order, or for anything staff bill outside checkout; or,
+/// when it `credits` one, a credit note: a negative document giving part
+/// of an issued invoice back, numbered in the `CN` series.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoice {
     pub id: InvoiceId,
     /// Given at issue; a draft has none.
     pub number: Option<InvoiceNumber>,
+    /// The invoice a credit note credits; none for an invoice.
+    pub credits: Option<Credited>,
     pub order_id: Option<OrderId>,
     pub customer_id: CustomerId,
     pub seller: Party,
@@ -318,6 +341,7 @@ impl Invoice {
         Self {
             id: InvoiceId::made_at(at),
             number: None,
+            credits: None,
             order_id: Some(order.id),
             customer_id: order.customer_id.clone(),
             seller: terms.seller.clone(),
@@ -353,14 +377,31 @@ impl Invoice {
             number: Some(number),
             status: InvoiceStatus::Issued,
             issued_at: Some(at),
-            due_at: Some(at.plus_secs(terms.due_days * 86_400)),
+            due_at: number
+                .sequence
+                .series
+                .is_due()
+                .then(|| at.plus_secs(terms.due_days * 86_400)),
             ..self.clone()
         })
     }
 
-    /// What is still owed on it.
+    pub fn is_credit_note(&self) -> bool {
+        self.credits.is_some()
+    }
+
+    /// The series it is numbered in.
+    pub fn series(&self) -> Series {
+        if self.is_credit_note() {
+            Series::CreditNote
+        } else {
+            Series::Invoice
+        }
+    }
+
+    /// What is still owed on it: nothing on a credit note.
     pub fn open_minor(&self) -> i64 {
-        if self.status.is_open() {
+        if self.status.is_open() && !self.is_credit_note() {
             self.totals.total_minor - self.paid_minor
         } else {
             0
@@ -392,6 +433,70 @@ impl Invoice {
         Ok(Self {
             paid_minor,
             status,
+            ..self.clone()
+        })
+    }
+
+    /// A draft credit note giving `amount_minor` of this issued invoice
+    /// back, `credited_minor` having been given back on it before. Tax is
+    /// given back in the invoice's proportion (rounded half up), the rest
+    /// as goods; never more in all than the invoice's total.
+    pub fn credit_note(
+        &self,
+        amount_minor: i64,
+        credited_minor: i64,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<Self, InvoiceError> {
+        let Some(number) = self.number.filter(|_| !self.is_credit_note()) else {
+            return Err(InvoiceError::NotCreditable(self.status.as_str()));
+        };
+        if matches!(self.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
+            return Err(InvoiceError::NotCreditable(self.status.as_str()));
+        }
+        if amount_minor <= 0 {
+            return Err(InvoiceError::NothingAllocated);
+        }
+        let creditable_minor = self.totals.total_minor - credited_minor;
+        if amount_minor > creditable_minor {
+            return Err(InvoiceError::ExceedsCreditable {
+                asked_minor: amount_minor,
+                creditable_minor,
+            });
+        }
+        let total = i128::from(self.totals.total_minor).max(1);
+        let tax_minor = i64::try_from(
+            (i128::from(amount_minor) * i128::from(self.totals.tax_minor) * 2 + total)
+                / (2 * total),
+        )
+        .unwrap_or(0);
+        let goods_minor = amount_minor - tax_minor;
+        Ok(Self {
+            id: InvoiceId::made_at(at),
+            number: None,
+            credits: Some(Credited {
+                invoice_id: self.id,
+                number,
+            }),
+            lines: vec![InvoiceLine {
+                sku: None,
+                description: format!("{reason} (credits {number})"),
+                quantity: 1,
+                unit_price_minor: -goods_minor,
+                total_minor: -goods_minor,
+            }],
+            totals: InvoiceTotals {
+                subtotal_minor: -goods_minor,
+                tax_minor: -tax_minor,
+                shipping_minor: 0,
+                total_minor: -amount_minor,
+            },
+            status: InvoiceStatus::Draft,
+            paid_minor: 0,
+            created_at: at,
+            issued_at: None,
+            due_at: None,
+            version: 0,
             ..self.clone()
         })
     }
@@ -710,6 +815,59 @@ mod tests {
         let mut nothing = order;
         nothing.payment.captured_minor = 0;
         assert_eq!(PaymentRecord::captured_for(&nothing, AT), None);
+    }
+
+    #[test]
+    fn a_credit_note_gives_part_of_an_invoice_back_with_its_share_of_tax() {
+        let invoice = issued();
+        let note = invoice.credit_note(1_000, 0, "Refund", AT).unwrap();
+
+        assert!(note.is_credit_note());
+        assert_eq!(note.series(), Series::CreditNote);
+        assert_eq!(note.credits.unwrap().invoice_id, invoice.id);
+        // 1,000 of 8,225 carries 1,235 * 1,000 / 8,225 = 150.15 tax.
+        assert_eq!(
+            (
+                note.totals.subtotal_minor,
+                note.totals.tax_minor,
+                note.totals.total_minor
+            ),
+            (-850, -150, -1_000)
+        );
+        assert_eq!(
+            note.lines[0].description,
+            "Refund (credits INV-2026-000123)"
+        );
+        assert_eq!(note.customer_id, invoice.customer_id);
+        let number = Sequence::of(Series::CreditNote, AT).next_after(None);
+        let note = note.issued(number, &terms(), AT).unwrap();
+        assert_eq!((note.due_at, note.open_minor()), (None, 0));
+        assert_eq!(note.standing(AT.plus_secs(400 * 86_400)), "issued");
+        assert_eq!(note.number.unwrap().to_string(), "CN-2026-000001");
+    }
+
+    #[test]
+    fn no_more_is_credited_than_the_invoice_was_and_only_issued_ones() {
+        let invoice = issued();
+        assert_eq!(
+            invoice.credit_note(1_226, 7_000, "Refund", AT),
+            Err(InvoiceError::ExceedsCreditable {
+                asked_minor: 1_226,
+                creditable_minor: 1_225
+            })
+        );
+        assert!(invoice.credit_note(1_225, 7_000, "Refund", AT).is_ok());
+        assert_eq!(
+            invoice.credit_note(0, 0, "Refund", AT),
+            Err(InvoiceError::NothingAllocated)
+        );
+        let draft = Invoice::draft_for_order(&paid_order(), &terms(), AT);
+        assert_eq!(
+            draft.credit_note(1, 0, "Refund", AT),
+            Err(InvoiceError::NotCreditable("draft"))
+        );
+        let note = invoice.credit_note(1, 0, "Refund", AT).unwrap();
+        assert!(note.credit_note(1, 0, "Refund", AT).is_err());
     }
 
     #[test]

@@ -1,17 +1,17 @@
-//! Invoices: each sequence's counter, and an issue's one transaction that
-//! moves it on from the number read, with the invoice, its order's claim
-//! on it, the payment allocated to it and the events.
+//! Invoices and credit notes: each sequence's counter, and an issue's one
+//! transaction that moves it on from the number read, with the document,
+//! what it answers (its claim), the payment allocated to it and the events.
 
 use super::items::{
-    InvoiceClaimItem, InvoiceItem, OutboxItem, PaymentRecordItem, SequenceItem, invoice_claim_key,
-    invoice_key, sequence_key,
+    INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, OutboxItem, PaymentRecordItem, SequenceItem,
+    invoice_claim_key, invoice_key, order_key, sequence_key,
 };
-use super::{DynamoStore, condition_failed, corrupt, key, malformed, n};
+use super::{DynamoStore, SortKeys, condition_failed, corrupt, key, malformed, n};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use shopflow_domain::OrderId;
 use shopflow_domain::invoice::{Invoice, InvoiceId, InvoiceNumber, Sequence};
-use shopflow_ports::{InvoiceIssue, InvoiceStore, IssueError, StoreError};
+use shopflow_ports::{Claim, InvoiceIssue, InvoiceStore, IssueError, StoreError};
 
 #[async_trait]
 impl InvoiceStore for DynamoStore {
@@ -43,9 +43,9 @@ impl InvoiceStore for DynamoStore {
                 .map_err(corrupt("invoice"))?,
             )?,
         ];
-        let claim = invoice.order_id.map(|order| (order, writes.len()));
-        if let Some(order) = invoice.order_id {
-            let item = InvoiceClaimItem::new(order, invoice.id);
+        let claim = issue.claim.map(|claim| (claim, writes.len()));
+        if let Some(claim) = issue.claim {
+            let item = InvoiceClaimItem::new(claim, invoice.id);
             writes.push(
                 self.put_new(serde_dynamo::to_item(item).map_err(corrupt("invoice claim"))?)?,
             );
@@ -65,14 +65,14 @@ impl InvoiceStore for DynamoStore {
             return Ok(());
         };
         let failed = |index: usize| condition_failed(&reasons, index);
-        if let Some((order, index)) = claim
+        if let Some((claim, index)) = claim
             && failed(index)
         {
-            return match self.claimed_invoice(order).await? {
-                Some(claimed) => Err(IssueError::AlreadyInvoiced(claimed)),
+            return match self.answered_by(claim).await? {
+                Some(answered) => Err(IssueError::AlreadyIssued(answered)),
                 None => Err(StoreError::Corrupt {
                     entity: "invoice claim",
-                    reason: format!("order {order} was claimed, yet holds no claim"),
+                    reason: format!("{claim:?} was refused, yet holds no claim"),
                 }
                 .into()),
             };
@@ -98,10 +98,25 @@ impl InvoiceStore for DynamoStore {
     }
 
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError> {
-        let Some(id) = self.claimed_invoice(order).await? else {
-            return Ok(Vec::new());
-        };
-        Ok(self.invoice(id).await?.into_iter().collect())
+        let (pk, _) = order_key(order);
+        let mut documents = Vec::new();
+        for item in self
+            .query_partition(&pk, SortKeys::StartingWith(INVOICE_CLAIMS))
+            .await?
+        {
+            let claim: InvoiceClaimItem =
+                serde_dynamo::from_item(item).map_err(corrupt("invoice claim"))?;
+            match self.invoice(claim.invoice).await? {
+                Some(document) => documents.push(document),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        entity: "invoice claim",
+                        reason: format!("order {order} claims {} it lacks", claim.invoice),
+                    });
+                }
+            }
+        }
+        Ok(documents)
     }
 }
 
@@ -131,11 +146,11 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The invoice `order` claimed, if it has one.
-    async fn claimed_invoice(&self, order: OrderId) -> Result<Option<InvoiceId>, StoreError> {
-        let claim: Option<InvoiceClaimItem> = self
-            .get_consistent(invoice_claim_key(order), "invoice claim")
+    /// The document that answered `claim`, if one did.
+    async fn answered_by(&self, claim: Claim) -> Result<Option<InvoiceId>, StoreError> {
+        let item: Option<InvoiceClaimItem> = self
+            .get_consistent(invoice_claim_key(claim), "invoice claim")
             .await?;
-        Ok(claim.map(|claim| claim.invoice))
+        Ok(item.map(|item| item.invoice))
     }
 }

@@ -5,7 +5,7 @@ use super::corrupt;
 use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::invoice::{
-    Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceStatus, InvoiceTotals, Party,
+    Credited, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceStatus, InvoiceTotals, Party,
     PaymentMethod, PaymentRecord, Sequence,
 };
 use shopflow_domain::{
@@ -16,7 +16,7 @@ use shopflow_domain::{
     RefundStatus, Shipment, ShipmentId, ShipmentStanding, ShippedLine, ShippingAddress, Sku,
     StockLevel, Timestamp, TrackingEvent, TrackingNumber, TrackingStatus, WarehouseId,
 };
-use shopflow_ports::{CheckoutReceipt, HistoryEntry, OutboxEvent, StockChange, StoreError};
+use shopflow_ports::{CheckoutReceipt, Claim, HistoryEntry, OutboxEvent, StockChange, StoreError};
 use ulid::Ulid;
 
 pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
@@ -1902,13 +1902,26 @@ pub fn customer_invoice_sort(id: InvoiceId) -> String {
     format!("INVOICE#{id}")
 }
 
-/// An order's claim on its invoice: under the order, sorted before its
-/// `META` item, so reads of the order's payment records (from `META` on)
-/// never read it.
-pub fn invoice_claim_key(order: OrderId) -> (String, String) {
-    let (pk, _) = order_key(order);
-    (pk, "INVOICE".to_owned())
+/// What an invoice or credit note answers, under its order and sorted
+/// before the order's `META` item, so reads of the order's payment records
+/// (from `META` on) never read it: `INVOICE` for the order's invoice,
+/// `INVOICE#CN#<refunds so far, 15 digits>` for the credit note that
+/// credits them.
+pub fn invoice_claim_key(claim: Claim) -> (String, String) {
+    match claim {
+        Claim::Invoice(order) => (order_key(order).0, INVOICE_CLAIMS.to_owned()),
+        Claim::Refunds {
+            order,
+            refunded_minor,
+        } => (
+            order_key(order).0,
+            format!("{INVOICE_CLAIMS}#CN#{refunded_minor:015}"),
+        ),
+    }
 }
+
+/// Every claim of an order's documents starts so: the invoice's first.
+pub const INVOICE_CLAIMS: &str = "INVOICE";
 
 pub fn payment_record_key(id: Ulid) -> (String, String) {
     (format!("PAYREC#{id}"), "PAYREC".to_owned())
@@ -1964,6 +1977,9 @@ pub struct InvoiceItem {
     pub id: InvoiceId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<InvoiceNumber>,
+    /// A credit note's invoice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<Credited>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderId>,
     pub cust: CustomerId,
@@ -1999,6 +2015,7 @@ impl InvoiceItem {
             gsi1sk: customer_invoice_sort(invoice.id),
             id: invoice.id,
             number: invoice.number,
+            credits: invoice.credits,
             order: invoice.order_id,
             cust: invoice.customer_id.clone(),
             seller: invoice.seller.clone(),
@@ -2032,6 +2049,7 @@ impl InvoiceItem {
         Invoice {
             id: self.id,
             number: self.number,
+            credits: self.credits,
             order_id: self.order,
             customer_id: self.cust,
             seller: self.seller,
@@ -2078,8 +2096,8 @@ pub struct InvoiceClaimItem {
 impl InvoiceClaimItem {
     pub const TYPE: &'static str = "invoice_claim";
 
-    pub fn new(order: OrderId, invoice: InvoiceId) -> Self {
-        let (pk, sk) = invoice_claim_key(order);
+    pub fn new(claim: Claim, invoice: InvoiceId) -> Self {
+        let (pk, sk) = invoice_claim_key(claim);
         Self {
             pk,
             sk,

@@ -1,16 +1,25 @@
-//! Invoices: issued under gap-free numbers through the one path
-//! ([`issue_order_invoice`]) that reads a sequence's last number and writes
-//! the invoice under the next one, conditional on nobody having taken it.
+//! Invoices and credit notes: issued under gap-free numbers through the one
+//! path ([`issue_numbered`]) that reads a sequence's last number and writes
+//! the document under the next one, conditional on nobody having taken it
+//! and on what it answers (an order's invoice, a refund's credit note) not
+//! having been issued already.
 
 use crate::{OutboxEvent, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
-use shopflow_domain::invoice::{
-    Invoice, InvoiceError, InvoiceId, PaymentRecord, Sequence, Series, Terms,
-};
+use shopflow_domain::invoice::{Invoice, InvoiceError, InvoiceId, PaymentRecord, Sequence, Terms};
 use shopflow_domain::{Order, OrderId, Timestamp};
 
-/// An invoice issued under the number after `follows`, with the payment
+/// What a document answers, once: an order's invoice, or the credit note
+/// that brings what an order's invoice credits up to `refunded_minor`, the
+/// order's refunds so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Claim {
+    Invoice(OrderId),
+    Refunds { order: OrderId, refunded_minor: i64 },
+}
+
+/// A document issued under the number after `follows`, with the payment
 /// allocated to it and the events that announce both: one write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceIssue {
@@ -19,22 +28,25 @@ pub struct InvoiceIssue {
     /// The sequence's last number when it was read (none: nothing issued
     /// in it yet). The write is refused if that has moved on.
     pub follows: Option<u64>,
+    /// What it answers: refused if that was answered already. None for an
+    /// invoice of no order.
+    pub claim: Option<Claim>,
     /// Money already received for it, allocated to it.
     pub payment: Option<PaymentRecord>,
-    /// `invoice.issued`, then `invoice.paid` or `invoice.partially_paid`
-    /// when money was allocated.
+    /// `invoice.issued` (then `invoice.paid` or `invoice.partially_paid`
+    /// when money was allocated), or `credit_note.issued`.
     pub events: Vec<OutboxEvent>,
 }
 
 /// Why an issue wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    /// Another invoice took the number since the sequence was read.
+    /// Another document took the number since the sequence was read.
     #[error("the invoice number was taken")]
     NumberTaken,
-    /// The order already has its invoice.
-    #[error("the order already has invoice {0}")]
-    AlreadyInvoiced(InvoiceId),
+    /// What it answers was answered by this document already.
+    #[error("already answered by {0}")]
+    AlreadyIssued(InvoiceId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,22 +58,24 @@ pub trait InvoiceStore: Send + Sync {
     async fn last_number(&self, sequence: Sequence) -> Result<Option<u64>, StoreError>;
 
     /// Writes the issue in one transaction: the sequence moves from
-    /// `follows` to the invoice's number, the invoice, its order's claim on
-    /// it, the payment and the events, or nothing.
+    /// `follows` to the document's number, the document, its claim, the
+    /// payment and the events, or nothing.
     async fn issue_invoice(&self, issue: &InvoiceIssue) -> Result<(), IssueError>;
 
     async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>, StoreError>;
 
-    /// The order's invoices, oldest first.
+    /// The order's invoice, then its credit notes, oldest first.
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError>;
 }
 
-/// What issuing an order's invoice came to.
+/// What an issue came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invoiced {
     Issued(Box<Invoice>),
-    /// The order had its invoice already: nothing written.
-    AlreadyInvoiced(InvoiceId),
+    /// It was answered already, by this document: nothing written.
+    AlreadyIssued(InvoiceId),
+    /// There was nothing to issue: the order's refunds are credited.
+    NothingOwed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +84,10 @@ pub enum InvoicingError {
     Invoice(#[from] InvoiceError),
     #[error("the invoice sequence kept moving: {0} attempts")]
     KeptChanging(u32),
+    /// A refund came before the order's invoice: credit it once the
+    /// invoice is issued.
+    #[error("order {0} has no invoice to credit yet")]
+    NotInvoicedYet(OrderId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -89,15 +107,71 @@ pub async fn issue_order_invoice<S: InvoiceStore>(
 ) -> Result<Invoiced, InvoicingError> {
     let draft = Invoice::draft_for_order(order, terms, at);
     let capture = PaymentRecord::captured_for(order, at);
-    let sequence = Sequence::of(Series::Invoice, at);
+    issue_numbered(
+        store,
+        &draft,
+        terms,
+        Claim::Invoice(order.id),
+        capture.as_ref(),
+        at,
+    )
+    .await
+}
+
+/// Credits what `order`'s refunds gave back beyond what its credit notes
+/// already credit, in one credit note on its invoice issued at `at`. Safe
+/// to repeat: refunds credited already issue nothing.
+pub async fn credit_refunds<S: InvoiceStore>(
+    store: &S,
+    order: &Order,
+    terms: &Terms,
+    at: Timestamp,
+) -> Result<Invoiced, InvoicingError> {
+    let documents = store.order_invoices(order.id).await?;
+    let Some(invoice) = documents.iter().find(|document| !document.is_credit_note()) else {
+        return Err(InvoicingError::NotInvoicedYet(order.id));
+    };
+    let credited_minor: i64 = documents
+        .iter()
+        .filter(|document| document.is_credit_note())
+        .map(|note| -note.totals.total_minor)
+        .sum();
+    let refunded_minor = order.payment.refunded_minor;
+    if refunded_minor <= credited_minor {
+        return Ok(Invoiced::NothingOwed);
+    }
+    let draft = invoice.credit_note(
+        refunded_minor - credited_minor,
+        credited_minor,
+        "Refund",
+        at,
+    )?;
+    let claim = Claim::Refunds {
+        order: order.id,
+        refunded_minor,
+    };
+    issue_numbered(store, &draft, terms, claim, None, at).await
+}
+
+/// Issues `draft` under the next number of its series' sequence for `at`,
+/// settled by `payment` when there is one, answering `claim`.
+async fn issue_numbered<S: InvoiceStore>(
+    store: &S,
+    draft: &Invoice,
+    terms: &Terms,
+    claim: Claim,
+    payment: Option<&PaymentRecord>,
+    at: Timestamp,
+) -> Result<Invoiced, InvoicingError> {
+    let sequence = Sequence::of(draft.series(), at);
     for _ in 0..ISSUE_ATTEMPTS {
         let follows = store.last_number(sequence).await?;
         let issued = draft.issued(sequence.next_after(follows), terms, at)?;
-        let issue = issue_of(issued, follows, capture.as_ref(), at)?;
+        let issue = issue_of(issued, follows, claim, payment, at)?;
         match store.issue_invoice(&issue).await {
             Ok(()) => return Ok(Invoiced::Issued(Box::new(issue.invoice))),
             Err(IssueError::NumberTaken) => continue,
-            Err(IssueError::AlreadyInvoiced(id)) => return Ok(Invoiced::AlreadyInvoiced(id)),
+            Err(IssueError::AlreadyIssued(id)) => return Ok(Invoiced::AlreadyIssued(id)),
             Err(IssueError::Store(error)) => return Err(error.into()),
         }
     }
@@ -108,13 +182,16 @@ pub async fn issue_order_invoice<S: InvoiceStore>(
 fn issue_of(
     issued: Invoice,
     follows: Option<u64>,
+    claim: Claim,
     payment: Option<&PaymentRecord>,
     at: Timestamp,
 ) -> Result<InvoiceIssue, InvoiceError> {
-    let mut events = vec![invoice_event(
-        InvoiceMoved::new(InvoiceMove::Issued, &issued),
-        at,
-    )];
+    let announced = if issued.is_credit_note() {
+        InvoiceMove::CreditNoteIssued
+    } else {
+        InvoiceMove::Issued
+    };
+    let mut events = vec![invoice_event(InvoiceMoved::new(announced, &issued), at)];
     let (invoice, payment) = match payment {
         Some(payment) if issued.open_minor() > 0 => {
             let (payment, invoice) = payment.settle(&issued)?;
@@ -126,6 +203,7 @@ fn issue_of(
     Ok(InvoiceIssue {
         invoice,
         follows,
+        claim: Some(claim),
         payment,
         events,
     })

@@ -85,8 +85,8 @@ struct State {
     /// Each invoice sequence's last number.
     sequences: HashMap<shopflow_domain::invoice::Sequence, u64>,
     invoices: BTreeMap<shopflow_domain::invoice::InvoiceId, shopflow_domain::invoice::Invoice>,
-    /// Each order's invoice.
-    order_invoices: HashMap<OrderId, shopflow_domain::invoice::InvoiceId>,
+    /// What each invoice or credit note answers.
+    claims: HashMap<shopflow_ports::Claim, shopflow_domain::invoice::InvoiceId>,
     payment_records: BTreeMap<ulid::Ulid, shopflow_domain::invoice::PaymentRecord>,
 }
 

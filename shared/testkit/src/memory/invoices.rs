@@ -1,12 +1,12 @@
-//! Invoices in memory: each sequence's last number, the invoices, each
-//! order's claim on its invoice and the payment records, written together
-//! or not at all, as the DynamoDB adapter writes them.
+//! Invoices in memory: each sequence's last number, the invoices and
+//! credit notes, what each answers (its claim) and the payment records,
+//! written together or not at all, as the DynamoDB adapter writes them.
 
 use super::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::OrderId;
 use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentRecord, Sequence};
-use shopflow_ports::{InvoiceIssue, InvoiceStore, IssueError, StoreError};
+use shopflow_ports::{Claim, InvoiceIssue, InvoiceStore, IssueError, StoreError};
 
 #[async_trait]
 impl InvoiceStore for MemoryStore {
@@ -27,14 +27,14 @@ impl InvoiceStore for MemoryStore {
         if state.sequences.get(&number.sequence).copied() != issue.follows {
             return Err(IssueError::NumberTaken);
         }
-        if let Some(order) = invoice.order_id
-            && let Some(claimed) = state.order_invoices.get(&order)
+        if let Some(claim) = &issue.claim
+            && let Some(answered) = state.claims.get(claim)
         {
-            return Err(IssueError::AlreadyInvoiced(*claimed));
+            return Err(IssueError::AlreadyIssued(*answered));
         }
         state.sequences.insert(number.sequence, number.number);
-        if let Some(order) = invoice.order_id {
-            state.order_invoices.insert(order, invoice.id);
+        if let Some(claim) = issue.claim {
+            state.claims.insert(claim, invoice.id);
         }
         state.invoices.insert(
             invoice.id,
@@ -56,12 +56,23 @@ impl InvoiceStore for MemoryStore {
 
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError> {
         let state = self.state();
-        Ok(state
-            .order_invoices
-            .get(&order)
-            .and_then(|id| state.invoices.get(id))
-            .cloned()
+        let mut documents: Vec<(i64, Invoice)> = state
+            .claims
+            .iter()
+            .filter_map(|(claim, id)| match *claim {
+                Claim::Invoice(of) if of == order => Some((-1, id)),
+                Claim::Refunds {
+                    order: of,
+                    refunded_minor,
+                } if of == order => Some((refunded_minor, id)),
+                _ => None,
+            })
+            .filter_map(|(rank, id)| state.invoices.get(id).map(|doc| (rank, doc.clone())))
+            .collect();
+        documents.sort_by_key(|(rank, _)| *rank);
+        Ok(documents
             .into_iter()
+            .map(|(_, document)| document)
             .collect())
     }
 }
