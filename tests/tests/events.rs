@@ -726,8 +726,8 @@ async fn shoppers_waiting_are_told_once_when_the_product_is_back() {
     assert_valid(&mine);
 }
 
-/// An invoice issued, paid in part and paid in full, and a credit note on
-/// it: each event matches its schema.
+/// An invoice issued, paid in part and paid in full, a credit note on it,
+/// and one voided: each event matches its schema.
 #[test]
 fn every_invoice_move_matches_its_schema() {
     use shopflow_domain::events::{DomainEvent, EventEnvelope, InvoiceMove, InvoiceMoved};
@@ -769,6 +769,10 @@ fn every_invoice_move_matches_its_schema() {
         InvoiceMoved::payment(&part),
         InvoiceMoved::payment(&paid),
         InvoiceMoved::new(InvoiceMove::CreditNoteIssued, &note),
+        InvoiceMoved::new(
+            InvoiceMove::Voided,
+            &issued.voided("duplicate", "admin:staff", 0, at).unwrap(),
+        ),
     ];
     let schemas = schemas();
     for moved in moves {

@@ -1,7 +1,8 @@
 //! Invoices end to end on the local stack: an order checked out and paid
 //! gets its invoice from `order.paid` through the bus and invoice-issuer's
 //! queue, numbered in the year's sequence and paid by the capture; only its
-//! customer and staff can read it; a refund brings a credit note.
+//! customer and staff can read it; a refund brings a credit note, and once
+//! everything is given back staff can void it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
@@ -62,15 +63,21 @@ async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
 
     // Staff give 1,000 back: a credit note of the CN sequence credits it,
     // and the invoice with its notes adds up to what the shop kept.
-    let refunded = api
-        .send(
-            "POST",
-            &format!("/v1/orders/{id}/refunds"),
-            Some(&stack().admin()),
-            &[("idempotency-key", &unique("refund"))],
-            Some(json!({ "amount_minor": 1_000, "reason": "scratched" }).to_string()),
-        )
-        .await;
+    let refund = |amount_minor: i64| {
+        let api = api.clone();
+        let id = id.clone();
+        async move {
+            api.send(
+                "POST",
+                &format!("/v1/orders/{id}/refunds"),
+                Some(&stack().admin()),
+                &[("idempotency-key", &unique("refund"))],
+                Some(json!({ "amount_minor": amount_minor, "reason": "scratched" }).to_string()),
+            )
+            .await
+        }
+    };
+    let refunded = refund(1_000).await;
     assert_eq!(refunded.status, 201, "{}", refunded.body);
     let documents = documents_once(&api, &id, &buyer, 2).await;
     let [_, note] = documents.as_slice() else {

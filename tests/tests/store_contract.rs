@@ -6,7 +6,7 @@
 
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
 use shopflow_domain::invoice::{
-    Invoice, InvoiceId, InvoiceStatus, Party, PaymentRecord, Sequence, Series, Terms,
+    Invoice, InvoiceId, InvoiceStatus, Party, PaymentMethod, PaymentRecord, Sequence, Series, Terms,
 };
 use shopflow_domain::{
     Actor, AdjustReason, BackorderSettings, CustomerId, LowStock, MoveError, Order, OrderId,
@@ -21,8 +21,8 @@ use shopflow_ports::{
     StandingRange, StatusChange,
 };
 use shopflow_ports::{
-    Claim, InvoiceIssue, InvoiceStore, Invoiced, InvoicingError, IssueError, credit_refunds,
-    issue_order_invoice,
+    Claim, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt, InvoiceStore, InvoiceVoid,
+    InvoiceWriteError, Invoiced, InvoicingError, IssueError, credit_refunds, issue_order_invoice,
 };
 use shopflow_ports::{
     FulfilError, Fulfilment, OrderTouch, ShipmentStore, TrackingUpdate, TrackingWriteError,
@@ -1685,6 +1685,165 @@ async fn refunds_are_credited_once_up_to_what_was_refunded(store: &(impl Store +
     assert_eq!(store.last_number(invoices).await.unwrap(), Some(1));
 }
 
+/// A key of staff's own for a manual payment.
+fn payment_key() -> IdempotencyKey {
+    IdempotencyKey {
+        scope: "invoice-payment#5:staff".into(),
+        key: Ulid::generate().to_string(),
+    }
+}
+
+/// `amount_minor` staff received by bank transfer for `invoice` at `at`.
+fn transfer(invoice: &Invoice, amount_minor: i64, at: Timestamp) -> PaymentRecord {
+    let reference = format!("SEPA-{}", Ulid::generate());
+    PaymentRecord::received(
+        Ulid::generate(),
+        PaymentMethod::BankTransfer,
+        amount_minor,
+        invoice.currency.clone(),
+        &reference,
+        at,
+    )
+    .unwrap()
+}
+
+/// Money staff received, allocated to an unpaid invoice: its receipt, its
+/// record and the invoice after read back, with the event. The same write
+/// again, or the key used again on the invoice as it now is, is stale and
+/// changes nothing; so is a payment on a version that moved on, which
+/// writes no record, receipt or event.
+async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
+    store: &(impl Store + Written),
+) {
+    let at = in_year(2106);
+    let read = as_stored(&issued_invoice(store, &billable(at, 0), at).await);
+    assert_eq!((read.status, read.paid_minor), (InvoiceStatus::Issued, 0));
+    let key = payment_key();
+    let received = transfer(&read, 5_000, at);
+
+    let write = InvoicePayment::new(&read, &received, key.clone(), "fp-2106".into(), at).unwrap();
+    store.record_invoice_payment(&write).await.unwrap();
+
+    assert_eq!(
+        store.payment_receipt(&key).await.unwrap(),
+        Some(InvoicePaymentReceipt {
+            fingerprint: "fp-2106".into(),
+            invoice_id: read.id,
+            payment_id: received.id,
+        })
+    );
+    assert_eq!(
+        store.payment_record(received.id).await.unwrap(),
+        Some(write.payment.clone())
+    );
+    assert_eq!(write.payment.unallocated_minor(), 0);
+    let paid = store.invoice(read.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            paid.status,
+            paid.paid_minor,
+            paid.open_minor(),
+            paid.version
+        ),
+        (InvoiceStatus::PartiallyPaid, 5_000, 3_225, 2)
+    );
+    assert_eq!(
+        paid,
+        Invoice {
+            version: 2,
+            ..write.invoice.clone()
+        }
+    );
+    assert!(store.has_event(write.event.id).await);
+    let unknown = payment_key();
+    assert_eq!(store.payment_receipt(&unknown).await.unwrap(), None);
+    assert_eq!(store.payment_record(Ulid::generate()).await.unwrap(), None);
+
+    let again = store.record_invoice_payment(&write).await;
+    let rest = transfer(&paid, 3_225, at);
+    let reused = InvoicePayment::new(&paid, &rest, key.clone(), "fp-2106-b".into(), at).unwrap();
+    let reused_outcome = store.record_invoice_payment(&reused).await;
+
+    assert!(matches!(again, Err(InvoiceWriteError::Stale)), "{again:?}");
+    assert!(
+        matches!(reused_outcome, Err(InvoiceWriteError::Stale)),
+        "{reused_outcome:?}"
+    );
+    assert_eq!(store.invoice(read.id).await.unwrap(), Some(paid.clone()));
+    assert_eq!(
+        store
+            .payment_receipt(&key)
+            .await
+            .unwrap()
+            .map(|r| r.payment_id),
+        Some(received.id)
+    );
+    assert_eq!(store.payment_record(rest.id).await.unwrap(), None);
+    assert!(!store.has_event(reused.event.id).await);
+
+    let late_key = payment_key();
+    let late = transfer(&read, 1_000, at);
+    let stale = InvoicePayment::new(&read, &late, late_key.clone(), "fp-late".into(), at).unwrap();
+    let refused = store.record_invoice_payment(&stale).await;
+
+    assert!(
+        matches!(refused, Err(InvoiceWriteError::Stale)),
+        "{refused:?}"
+    );
+    assert_eq!(store.invoice(read.id).await.unwrap(), Some(paid));
+    assert_eq!(store.payment_receipt(&late_key).await.unwrap(), None);
+    assert_eq!(store.payment_record(late.id).await.unwrap(), None);
+    assert!(!store.has_payment_record(late.id).await);
+    assert!(!store.has_event(stale.event.id).await);
+}
+
+/// An unpaid invoice voided reads back void, with why, when and by whom,
+/// and keeps its number; voiding it again on the version read before is
+/// stale and writes nothing.
+async fn a_voided_invoice_keeps_its_number_on_the_version_read(store: &(impl Store + Written)) {
+    let at = in_year(2107);
+    let read = as_stored(&issued_invoice(store, &billable(at, 0), at).await);
+    let later = at.plus_secs(3_600);
+
+    let void = InvoiceVoid::new(
+        read.voided("Billed twice", "staff:grace", 0, later)
+            .unwrap(),
+        later,
+    );
+    store.void_invoice(&void).await.unwrap();
+
+    let voided = store.invoice(read.id).await.unwrap().unwrap();
+    assert_eq!(
+        voided,
+        Invoice {
+            version: 2,
+            ..void.invoice.clone()
+        }
+    );
+    assert_eq!(voided.status, InvoiceStatus::Void);
+    assert_eq!(voided.number, read.number);
+    let voiding = voided.voided.as_ref().unwrap();
+    assert_eq!(
+        (voiding.reason.as_str(), voiding.by.as_str(), voiding.at),
+        ("Billed twice", "staff:grace", later)
+    );
+    assert_eq!(voided.open_minor(), 0);
+    assert!(store.has_event(void.event.id).await);
+
+    let again = InvoiceVoid::new(
+        read.voided("Wrong buyer", "staff:ada", 0, later).unwrap(),
+        later,
+    );
+    let refused = store.void_invoice(&again).await;
+
+    assert!(
+        matches!(refused, Err(InvoiceWriteError::Stale)),
+        "{refused:?}"
+    );
+    assert_eq!(store.invoice(read.id).await.unwrap(), Some(voided));
+    assert!(!store.has_event(again.event.id).await);
+}
+
 /// A store that counts how often the sequence is read: once per attempt
 /// at a number.
 struct CountingReads<'a, S> {
@@ -1716,6 +1875,31 @@ impl<S: InvoiceStore> InvoiceStore for CountingReads<'_, S> {
         order: OrderId,
     ) -> Result<Vec<Invoice>, shopflow_ports::StoreError> {
         self.store.order_invoices(order).await
+    }
+
+    async fn payment_receipt(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<InvoicePaymentReceipt>, shopflow_ports::StoreError> {
+        self.store.payment_receipt(key).await
+    }
+
+    async fn payment_record(
+        &self,
+        id: Ulid,
+    ) -> Result<Option<PaymentRecord>, shopflow_ports::StoreError> {
+        self.store.payment_record(id).await
+    }
+
+    async fn record_invoice_payment(
+        &self,
+        write: &InvoicePayment,
+    ) -> Result<(), InvoiceWriteError> {
+        self.store.record_invoice_payment(write).await
+    }
+
+    async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError> {
+        self.store.void_invoice(write).await
     }
 }
 
@@ -1778,6 +1962,8 @@ async fn invoices_issued_at_once_take_every_number_once(store: &(impl Store + Wr
 }
 
 contract!(
+    a_manual_payment_is_allocated_to_an_invoice_once_on_its_version,
+    a_voided_invoice_keeps_its_number_on_the_version_read,
     refunds_are_credited_once_up_to_what_was_refunded,
     an_orders_invoice_opens_its_sequence_and_reads_back_whole,
     a_redelivered_issue_answers_the_orders_invoice_and_takes_no_number,

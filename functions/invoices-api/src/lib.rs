@@ -3,23 +3,38 @@
 //! - `GET /v1/invoices/{id}`: one invoice or credit note, with where it
 //!   stands now (`overdue` when it is past due and money is still owed);
 //! - `GET /v1/orders/{id}/invoices`: the order's invoice, then its credit
-//!   notes, oldest first.
+//!   notes, oldest first;
+//! - `POST /v1/invoices/{id}/payments` (staff, `Idempotency-Key`): money
+//!   received outside the payment provider, allocated to the invoice;
+//! - `POST /v1/invoices/{id}/void` (staff): the invoice taken back, keeping
+//!   its number, once no money allocated to it is held.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shopflow_domain::Timestamp;
-use shopflow_domain::invoice::{Invoice, InvoiceId};
+use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentMethod, PaymentRecord};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
-use shopflow_lambda_kit::{ApiError, Caller, config, http, now};
-use shopflow_ports::{InvoiceStore, OrderReader};
+use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
+use shopflow_ports::{
+    InvoicePayment, InvoicePaymentReceipt, InvoiceStore, InvoiceVoid, InvoiceWriteError,
+    OrderReader,
+};
 use tracing::Instrument;
 
 pub const INVOICE: &str = "GET /v1/invoices/{id}";
 pub const ORDER_INVOICES: &str = "GET /v1/orders/{id}/invoices";
+pub const RECORD_PAYMENT: &str = "POST /v1/invoices/{id}/payments";
+pub const VOID: &str = "POST /v1/invoices/{id}/void";
+
+/// Attempts at a write when the invoice moved between read and write.
+const WRITE_ATTEMPTS: u32 = 5;
+const MAX_REFERENCE_CHARS: usize = 200;
+const MAX_REASON_CHARS: usize = 500;
 
 /// The function's name, in its logs, metrics and the registry.
 pub const FUNCTION: &str = "invoices-api";
@@ -67,6 +82,8 @@ impl<S: InvoiceStore + OrderReader> App<S> {
             match http::route_key(&request).as_deref() {
                 Some(INVOICE) => self.get_invoice(&request).await,
                 Some(ORDER_INVOICES) => self.order_invoices(&request).await,
+                Some(RECORD_PAYMENT) => self.record_payment(&request).await,
+                Some(VOID) => self.void(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -77,16 +94,126 @@ impl<S: InvoiceStore + OrderReader> App<S> {
 
     async fn get_invoice(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
+        let invoice = self.visible_invoice(request, &caller).await?;
+        Ok(http::json(StatusCode::OK, &view(&invoice, now())))
+    }
+
+    /// The invoice in the path, if `caller` may see it; otherwise 404,
+    /// whether it exists or not.
+    async fn visible_invoice(
+        &self,
+        request: &Request,
+        caller: &Caller,
+    ) -> Result<Invoice, ApiError> {
         let id: InvoiceId = http::path_param(request, "id")?
             .parse()
             .map_err(|_| ApiError::not_found("invoice"))?;
         tracing::Span::current().record("invoice_id", tracing::field::display(id));
         match self.store.invoice(id).await? {
-            Some(invoice) if caller.may_see(&invoice.customer_id) => {
-                Ok(http::json(StatusCode::OK, &view(&invoice, now())))
-            }
+            Some(invoice) if caller.may_see(&invoice.customer_id) => Ok(invoice),
             _ => Err(ApiError::not_found("invoice")),
         }
+    }
+
+    /// Staff record money received for the invoice in the path, outside
+    /// the payment provider, allocated to it in full. A retry under the
+    /// same key answers the payment it recorded.
+    async fn record_payment(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let key = idempotency::key(request, "invoice-payment", &caller)?;
+        let fingerprint = idempotency::fingerprint(http::body_bytes(request)?);
+        let at = now();
+        let asked = http::json_body::<PaymentBody>(request)?.validate(at)?;
+        for _ in 0..WRITE_ATTEMPTS {
+            if let Some(receipt) = self.store.payment_receipt(&key).await? {
+                idempotency::ensure_same_request(&receipt.fingerprint, &fingerprint)?;
+                return self.replay_payment(&receipt).await;
+            }
+            let invoice = self.visible_invoice(request, &caller).await?;
+            let received = asked.record_for(&invoice, at)?;
+            let write =
+                InvoicePayment::new(&invoice, &received, key.clone(), fingerprint.clone(), at)?;
+            match self.store.record_invoice_payment(&write).await {
+                Ok(()) => {
+                    tracing::info!(
+                        invoice_id = %invoice.id,
+                        payment_id = %write.payment.id,
+                        amount_minor = write.payment.amount_minor,
+                        status = write.invoice.status.as_str(),
+                        "payment recorded"
+                    );
+                    let written = Invoice {
+                        version: write.invoice.version + 1,
+                        ..write.invoice
+                    };
+                    return Ok(payment_answer(
+                        StatusCode::CREATED,
+                        &write.payment,
+                        &written,
+                    ));
+                }
+                Err(InvoiceWriteError::Stale) => continue,
+                Err(InvoiceWriteError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(ApiError::concurrent_update(
+            "the invoice is changing; retry",
+        ))
+    }
+
+    /// The answer a payment gave, for a retry under its key.
+    async fn replay_payment(
+        &self,
+        receipt: &InvoicePaymentReceipt,
+    ) -> Result<Response<Body>, ApiError> {
+        let payment = self.store.payment_record(receipt.payment_id).await?;
+        let invoice = self.store.invoice(receipt.invoice_id).await?;
+        match (payment, invoice) {
+            (Some(payment), Some(invoice)) => Ok(idempotency::replayed(payment_answer(
+                StatusCode::CREATED,
+                &payment,
+                &invoice,
+            ))),
+            _ => Err(ApiError::not_found("payment")),
+        }
+    }
+
+    /// Staff void the invoice in the path, for a reason; it keeps its
+    /// number. Refused while money allocated to it was not given back.
+    async fn void(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let reason = http::json_body::<VoidBody>(request)?.reason()?;
+        let by = format!("admin:{}", caller.customer_id);
+        for _ in 0..WRITE_ATTEMPTS {
+            let invoice = self.visible_invoice(request, &caller).await?;
+            let credited_minor: i64 = self
+                .store
+                .credit_notes(&invoice)
+                .await?
+                .iter()
+                .map(|note| -note.totals.total_minor)
+                .sum();
+            let at = now();
+            let voided = invoice.voided(&reason, &by, credited_minor, at)?;
+            let write = InvoiceVoid::new(voided, at);
+            match self.store.void_invoice(&write).await {
+                Ok(()) => {
+                    tracing::info!(invoice_id = %invoice.id, reason = %reason, "invoice voided");
+                    let written = Invoice {
+                        version: write.invoice.version + 1,
+                        ..write.invoice
+                    };
+                    return Ok(http::json(StatusCode::OK, &view(&written, at)));
+                }
+                Err(InvoiceWriteError::Stale) => continue,
+                Err(InvoiceWriteError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(ApiError::concurrent_update(
+            "the invoice is changing; retry",
+        ))
     }
 
     async fn order_invoices(&self, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -110,6 +237,133 @@ impl<S: InvoiceStore + OrderReader> App<S> {
             &json!({ "order_id": order.id, "invoices": invoices }),
         ))
     }
+}
+
+/// `POST /v1/invoices/{id}/payments`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentBody {
+    method: String,
+    #[serde(deserialize_with = "integral::i64")]
+    amount_minor: i64,
+    reference: String,
+    /// When the money arrived (RFC 3339); now when absent.
+    #[serde(default)]
+    received_at: Option<String>,
+}
+
+impl PaymentBody {
+    /// The payment asked for at `at`, every field valid: a method staff
+    /// take by hand, a positive amount, a reference, received no later
+    /// than now.
+    fn validate(&self, at: Timestamp) -> Result<Received, ApiError> {
+        let method = match self.method.as_str() {
+            "bank_transfer" => PaymentMethod::BankTransfer,
+            "cash" => PaymentMethod::Cash,
+            "other" => PaymentMethod::Other,
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "method",
+                    "must be bank_transfer, cash or other (card payments come from captures)",
+                ));
+            }
+        };
+        if self.amount_minor <= 0 {
+            return Err(ApiError::invalid_field(
+                "amount_minor",
+                "must be more than 0",
+            ));
+        }
+        let reference = self.reference.trim();
+        if reference.is_empty() || reference.chars().count() > MAX_REFERENCE_CHARS {
+            return Err(ApiError::invalid_field(
+                "reference",
+                format!("must be 1 to {MAX_REFERENCE_CHARS} characters"),
+            ));
+        }
+        let received_at = match &self.received_at {
+            None => at,
+            Some(raw) => Timestamp::parse_rfc3339(raw)
+                .filter(|received| *received <= at)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "received_at",
+                        "must be an RFC 3339 instant, not in the future",
+                    )
+                })?,
+        };
+        Ok(Received {
+            method,
+            amount_minor: self.amount_minor,
+            reference: reference.to_owned(),
+            received_at,
+        })
+    }
+}
+
+/// A manual payment whose every field is valid.
+struct Received {
+    method: PaymentMethod,
+    amount_minor: i64,
+    reference: String,
+    received_at: Timestamp,
+}
+
+impl Received {
+    /// The payment record, in `invoice`'s currency, made at `at`.
+    fn record_for(&self, invoice: &Invoice, at: Timestamp) -> Result<PaymentRecord, ApiError> {
+        Ok(PaymentRecord::received(
+            shopflow_domain::ids::monotonic_ulid(at),
+            self.method,
+            self.amount_minor,
+            invoice.currency.clone(),
+            &self.reference,
+            self.received_at,
+        )?)
+    }
+}
+
+/// `POST /v1/invoices/{id}/void`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoidBody {
+    reason: String,
+}
+
+impl VoidBody {
+    fn reason(&self) -> Result<String, ApiError> {
+        let reason = self.reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ApiError::invalid_field(
+                "reason",
+                format!("must be 1 to {MAX_REASON_CHARS} characters"),
+            ));
+        }
+        Ok(reason.to_owned())
+    }
+}
+
+/// A recorded payment and the invoice it paid.
+fn payment_answer(
+    status: StatusCode,
+    payment: &PaymentRecord,
+    invoice: &Invoice,
+) -> Response<Body> {
+    http::json(
+        status,
+        &json!({
+            "payment": {
+                "id": payment.id,
+                "method": payment.method,
+                "amount_minor": payment.amount_minor,
+                "currency": payment.currency.as_str(),
+                "reference": payment.reference,
+                "received_at": payment.received_at.to_rfc3339(),
+                "allocations": payment.allocations,
+            },
+            "invoice": view(invoice, now()),
+        }),
+    )
 }
 
 /// An invoice as its reader sees it at `at`.
@@ -138,5 +392,10 @@ pub fn view(invoice: &Invoice, at: Timestamp) -> Value {
         "created_at": invoice.created_at.to_rfc3339(),
         "issued_at": invoice.issued_at.map(Timestamp::to_rfc3339),
         "due_at": invoice.due_at.map(Timestamp::to_rfc3339),
+        "voided": invoice.voided.as_ref().map(|voiding| json!({
+            "reason": voiding.reason,
+            "at": voiding.at.to_rfc3339(),
+            "by": voiding.by,
+        })),
     })
 }

@@ -2,66 +2,11 @@
 //! staff; anyone else gets 404, as does an id that is not one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use invoices_api::App;
-use shopflow_domain::invoice::{Invoice, Party, Terms};
-use shopflow_domain::{Order, Product, Timestamp};
-use shopflow_ports::{InventoryStore, Invoiced, issue_order_invoice};
-use shopflow_testkit::{
-    ADA, GRACE, Reply, SharedStore, admin, anonymous, customer, eur, request, sku,
-};
+mod common;
 
-/// A seller in Berlin, invoices due in 14 days.
-fn terms() -> Terms {
-    Terms {
-        seller: Party {
-            name: "Shopflow Demo GmbH".into(),
-            address: vec!["Torstrasse 1".into(), "10119 Berlin".into()],
-            tax_id: None,
-            email: None,
-        },
-        due_days: 14,
-    }
-}
-
-struct InvoicesApi {
-    app: App<SharedStore>,
-    store: SharedStore,
-}
-
-impl InvoicesApi {
-    async fn new() -> Self {
-        let store = SharedStore::default();
-        let tee = Product {
-            sku: sku("TEE-RED"),
-            name: "Red tee".into(),
-            price: eur(1_000),
-            active: true,
-        };
-        store.memory().upsert_product(&tee).await.unwrap();
-        Self {
-            app: App::new(store.clone()),
-            store,
-        }
-    }
-
-    /// Ada's paid order for 3 tees and its invoice, issued at `at`.
-    async fn invoiced_order(&self, at: Timestamp) -> (Order, Invoice) {
-        let memory = self.store.memory();
-        let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 3, at).await;
-        let Invoiced::Issued(invoice) = issue_order_invoice(memory, &order, &terms(), at)
-            .await
-            .unwrap()
-        else {
-            panic!("issued once")
-        };
-        (order, *invoice)
-    }
-
-    async fn get(&self, route: &str, id: &str, claims: shopflow_testkit::Claims) -> Reply {
-        let event = request("GET", route, &[("id", id)], claims);
-        shopflow_testkit::call(|request| self.app.handle(request), event).await
-    }
-}
+use common::*;
+use shopflow_domain::Timestamp;
+use shopflow_testkit::{ADA, GRACE, admin, anonymous, customer};
 
 #[tokio::test]
 async fn the_customer_and_staff_read_an_invoice_and_others_get_404() {
@@ -139,19 +84,9 @@ async fn an_order_not_invoiced_yet_lists_none() {
 #[tokio::test]
 async fn an_unpaid_invoice_past_due_reads_as_overdue() {
     let api = InvoicesApi::new().await;
-    let long_ago = Timestamp::from_millis(1_704_067_200_000);
-    let memory = api.store.memory();
-    let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 1, long_ago).await;
-    let unpaid = Order {
-        payment: shopflow_domain::Payment::default(),
-        ..order
-    };
-    let Invoiced::Issued(invoice) = issue_order_invoice(memory, &unpaid, &terms(), long_ago)
-        .await
-        .unwrap()
-    else {
-        panic!("issued")
-    };
+    let invoice = api
+        .unpaid_invoice_at(Timestamp::from_millis(1_704_067_200_000))
+        .await;
 
     let read = api
         .get("/v1/invoices/{id}", &invoice.id.to_string(), admin())
@@ -159,5 +94,5 @@ async fn an_unpaid_invoice_past_due_reads_as_overdue() {
         .json();
 
     assert_eq!(read["status"], "overdue");
-    assert_eq!(read["open_minor"], unpaid.totals.grand_total.minor);
+    assert_eq!(read["open_minor"], invoice.totals.total_minor);
 }

@@ -459,38 +459,51 @@ fn delivery_entries(shipment: &Shipment) -> Vec<serde_json::Value> {
     std::iter::once(created).chain(reported).collect()
 }
 
-/// An invoice's issue and the money allocated to it, in the business lane.
+/// An invoice's issue, the money allocated to it and its voiding, or a
+/// credit note's issue, in the business lane.
 fn invoice_entries(invoice: &Invoice) -> Vec<serde_json::Value> {
     let Some(issued_at) = invoice.issued_at.map(Timestamp::to_rfc3339) else {
         return Vec::new();
     };
     let number = invoice.number.map(|number| number.to_string());
-    let issued = json!({
-        "at": issued_at,
-        "lane": "business",
-        "kind": "invoice.issued",
-        "invoice_id": invoice.id,
-        "number": number,
-        "total_minor": invoice.totals.total_minor,
-        "actor": "system:invoice-issuer",
-    });
-    let paid = (invoice.paid_minor > 0).then(|| {
-        let kind = if invoice.open_minor() == 0 {
-            "invoice.paid"
-        } else {
-            "invoice.partially_paid"
-        };
+    let entry = |at: &str, kind: &str| {
         json!({
-            "at": issued_at,
+            "at": at,
             "lane": "business",
             "kind": kind,
             "invoice_id": invoice.id,
             "number": number,
-            "paid_minor": invoice.paid_minor,
-            "actor": "system:invoice-issuer",
         })
-    });
-    std::iter::once(issued).chain(paid).collect()
+    };
+    let mut entries = Vec::new();
+    if let Some(credited) = invoice.credits {
+        let mut issued = entry(&issued_at, "credit_note.issued");
+        issued["credits"] = json!(credited.number.to_string());
+        issued["total_minor"] = json!(invoice.totals.total_minor);
+        issued["actor"] = json!("system:invoice-issuer");
+        return vec![issued];
+    }
+    let mut issued = entry(&issued_at, "invoice.issued");
+    issued["total_minor"] = json!(invoice.totals.total_minor);
+    issued["actor"] = json!("system:invoice-issuer");
+    entries.push(issued);
+    if invoice.paid_minor > 0 {
+        let kind = if invoice.totals.total_minor == invoice.paid_minor {
+            "invoice.paid"
+        } else {
+            "invoice.partially_paid"
+        };
+        let mut paid = entry(&issued_at, kind);
+        paid["paid_minor"] = json!(invoice.paid_minor);
+        entries.push(paid);
+    }
+    if let Some(voiding) = &invoice.voided {
+        let mut voided = entry(&voiding.at.to_rfc3339(), "invoice.voided");
+        voided["reason"] = json!(voiding.reason);
+        voided["actor"] = json!(voiding.by);
+        entries.push(voided);
+    }
+    entries
 }
 
 /// A way the order was offered to be paid, as a timeline entry.

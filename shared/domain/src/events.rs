@@ -568,6 +568,7 @@ pub enum InvoiceMove {
     Issued,
     PartiallyPaid,
     Paid,
+    Voided,
     CreditNoteIssued,
 }
 
@@ -577,6 +578,7 @@ impl InvoiceMove {
             Self::Issued => "invoice.issued",
             Self::PartiallyPaid => "invoice.partially_paid",
             Self::Paid => "invoice.paid",
+            Self::Voided => "invoice.voided",
             Self::CreditNoteIssued => "credit_note.issued",
         }
     }
@@ -602,6 +604,9 @@ pub struct InvoiceMoved {
     pub open_minor: i64,
     pub issued_at: Option<String>,
     pub due_at: Option<String>,
+    /// Why a voided invoice was voided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
 }
 
 impl InvoiceMoved {
@@ -625,6 +630,10 @@ impl InvoiceMoved {
             open_minor: invoice.open_minor(),
             issued_at: invoice.issued_at.map(Timestamp::to_rfc3339),
             due_at: invoice.due_at.map(Timestamp::to_rfc3339),
+            void_reason: invoice
+                .voided
+                .as_ref()
+                .map(|voiding| voiding.reason.clone()),
         }
     }
 

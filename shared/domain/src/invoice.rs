@@ -274,6 +274,17 @@ pub enum InvoiceError {
         asked_minor: i64,
         creditable_minor: i64,
     },
+    #[error("card payments are recorded from the provider's captures, not by hand")]
+    CardIsCaptured,
+    #[error("only an issued invoice can be voided; this one is {0}")]
+    NotVoidable(&'static str),
+    #[error(
+        "{paid_minor} is allocated to the invoice and {credited_minor} of it given back: refund or move the rest first"
+    )]
+    MoneyAllocated {
+        paid_minor: i64,
+        credited_minor: i64,
+    },
     #[error("a payment in {payment} cannot pay an invoice in {invoice}")]
     CurrencyMismatch { payment: String, invoice: String },
 }
@@ -308,8 +319,18 @@ pub struct Invoice {
     pub created_at: Timestamp,
     pub issued_at: Option<Timestamp>,
     pub due_at: Option<Timestamp>,
+    /// Why, when and by whom it was voided, once it is.
+    pub voided: Option<Voiding>,
     /// Optimistic-locking counter: every update is conditional on it.
     pub version: u64,
+}
+
+/// An issued invoice taken back: it keeps its number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voiding {
+    pub reason: String,
+    pub at: Timestamp,
+    pub by: String,
 }
 
 impl Invoice {
@@ -359,6 +380,7 @@ impl Invoice {
             created_at: at,
             issued_at: None,
             due_at: None,
+            voided: None,
             version: 0,
         }
     }
@@ -501,6 +523,42 @@ impl Invoice {
         })
     }
 
+    /// The invoice voided at `at` by `by` for `reason`, keeping its
+    /// number. Refused while money allocated to it is not given back:
+    /// `credited_minor` is what its credit notes gave back.
+    pub fn voided(
+        &self,
+        reason: &str,
+        by: &str,
+        credited_minor: i64,
+        at: Timestamp,
+    ) -> Result<Self, InvoiceError> {
+        if self.is_credit_note()
+            || !matches!(
+                self.status,
+                InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid | InvoiceStatus::Paid
+            )
+        {
+            return Err(InvoiceError::NotVoidable(self.status.as_str()));
+        }
+        let held_minor = self.paid_minor - credited_minor;
+        if held_minor > 0 {
+            return Err(InvoiceError::MoneyAllocated {
+                paid_minor: self.paid_minor,
+                credited_minor,
+            });
+        }
+        Ok(Self {
+            status: InvoiceStatus::Void,
+            voided: Some(Voiding {
+                reason: reason.to_owned(),
+                at,
+                by: by.to_owned(),
+            }),
+            ..self.clone()
+        })
+    }
+
     /// Past due with money still owed: derived, never stored.
     pub fn is_overdue(&self, now: Timestamp) -> bool {
         self.open_minor() > 0 && self.due_at.is_some_and(|due| now > due)
@@ -567,6 +625,34 @@ impl PaymentRecord {
                 .clone()
                 .unwrap_or_else(|| format!("order:{}", order.id)),
             received_at: at,
+            allocations: Vec::new(),
+        })
+    }
+
+    /// Money staff received outside the payment provider, by `method`,
+    /// under their `reference`: a positive amount, and not by card (card
+    /// payments come from the provider's captures).
+    pub fn received(
+        id: Ulid,
+        method: PaymentMethod,
+        amount_minor: i64,
+        currency: Currency,
+        reference: &str,
+        received_at: Timestamp,
+    ) -> Result<Self, InvoiceError> {
+        if method == PaymentMethod::Card {
+            return Err(InvoiceError::CardIsCaptured);
+        }
+        if amount_minor <= 0 {
+            return Err(InvoiceError::NothingAllocated);
+        }
+        Ok(Self {
+            id,
+            method,
+            amount_minor,
+            currency,
+            reference: reference.to_owned(),
+            received_at,
             allocations: Vec::new(),
         })
     }
@@ -868,6 +954,59 @@ mod tests {
         );
         let note = invoice.credit_note(1, 0, "Refund", AT).unwrap();
         assert!(note.credit_note(1, 0, "Refund", AT).is_err());
+    }
+
+    #[test]
+    fn an_invoice_is_voided_only_once_the_money_on_it_is_given_back() {
+        let unpaid = issued();
+        let voided = unpaid.voided("wrong buyer", "admin:staff", 0, AT).unwrap();
+        assert_eq!(voided.status, InvoiceStatus::Void);
+        assert_eq!(voided.number, unpaid.number);
+        assert_eq!(voided.voided.as_ref().unwrap().reason, "wrong buyer");
+        assert_eq!(voided.open_minor(), 0);
+        assert_eq!(
+            voided.voided("again", "admin:staff", 0, AT),
+            Err(InvoiceError::NotVoidable("void"))
+        );
+
+        let paid = unpaid.allocated(8_225).unwrap();
+        assert_eq!(
+            paid.voided("late", "admin:staff", 1_000, AT),
+            Err(InvoiceError::MoneyAllocated {
+                paid_minor: 8_225,
+                credited_minor: 1_000
+            })
+        );
+        assert!(paid.voided("refunded", "admin:staff", 8_225, AT).is_ok());
+        let draft = Invoice::draft_for_order(&paid_order(), &terms(), AT);
+        assert_eq!(
+            draft.voided("draft", "admin:staff", 0, AT),
+            Err(InvoiceError::NotVoidable("draft"))
+        );
+    }
+
+    #[test]
+    fn staff_record_positive_payments_received_other_than_by_card() {
+        let eur = Currency::parse("EUR").unwrap();
+        let id = crate::ids::monotonic_ulid(AT);
+        let transfer = PaymentRecord::received(
+            id,
+            PaymentMethod::BankTransfer,
+            500,
+            eur.clone(),
+            "SEPA 42",
+            AT,
+        )
+        .unwrap();
+        assert_eq!(transfer.unallocated_minor(), 500);
+        assert_eq!(
+            PaymentRecord::received(id, PaymentMethod::Card, 500, eur.clone(), "x", AT),
+            Err(InvoiceError::CardIsCaptured)
+        );
+        assert_eq!(
+            PaymentRecord::received(id, PaymentMethod::Cash, 0, eur, "x", AT),
+            Err(InvoiceError::NothingAllocated)
+        );
     }
 
     #[test]

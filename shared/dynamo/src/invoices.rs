@@ -1,17 +1,29 @@
 //! Invoices and credit notes: each sequence's counter, and an issue's one
 //! transaction that moves it on from the number read, with the document,
-//! what it answers (its claim), the payment allocated to it and the events.
+//! what it answers (its claim), the payment allocated to it and the events;
+//! then what staff do to an issued invoice, each one transaction on the
+//! invoice's version as read: money received allocated to it (once per
+//! idempotency key), or the invoice voided.
 
 use super::items::{
-    INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, OutboxItem, PaymentRecordItem, SequenceItem,
-    invoice_claim_key, invoice_key, order_key, sequence_key,
+    INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, InvoicePaymentReceiptItem, OutboxItem,
+    PaymentRecordItem, SequenceItem, idempotency_key, invoice_claim_key, invoice_key, order_key,
+    payment_record_key, sequence_key,
 };
-use super::{DynamoStore, SortKeys, condition_failed, corrupt, key, malformed, n};
+use super::{
+    CancellationReasons, DynamoStore, SortKeys, condition_failed, corrupt, key, malformed, n,
+    now_secs, s,
+};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use shopflow_domain::OrderId;
-use shopflow_domain::invoice::{Invoice, InvoiceId, InvoiceNumber, Sequence};
-use shopflow_ports::{Claim, InvoiceIssue, InvoiceStore, IssueError, StoreError};
+use shopflow_domain::invoice::{Invoice, InvoiceId, InvoiceNumber, PaymentRecord, Sequence};
+use shopflow_ports::{
+    Claim, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt, InvoiceStore,
+    InvoiceVoid, InvoiceWriteError, IssueError, OutboxEvent, StoreError,
+};
+use std::collections::HashMap;
+use ulid::Ulid;
 
 #[async_trait]
 impl InvoiceStore for DynamoStore {
@@ -57,9 +69,7 @@ impl InvoiceStore for DynamoStore {
             );
         }
         for event in &issue.events {
-            writes.push(self.put_new(
-                serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
-            )?);
+            writes.push(self.outbox_put(event)?);
         }
         let Some(reasons) = self.transact(writes).await? else {
             return Ok(());
@@ -95,6 +105,77 @@ impl InvoiceStore for DynamoStore {
     async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>, StoreError> {
         let item: Option<InvoiceItem> = self.get_consistent(invoice_key(id), "invoice").await?;
         Ok(item.map(InvoiceItem::into_invoice))
+    }
+
+    async fn payment_receipt(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<InvoicePaymentReceipt>, StoreError> {
+        let item: Option<InvoicePaymentReceiptItem> = self
+            .get_consistent(idempotency_key(key), "invoice payment receipt")
+            .await?;
+        Ok(item.and_then(|receipt| receipt.into_live_receipt(now_secs())))
+    }
+
+    async fn payment_record(&self, id: Ulid) -> Result<Option<PaymentRecord>, StoreError> {
+        let item: Option<PaymentRecordItem> = self
+            .get_consistent(payment_record_key(id), "payment record")
+            .await?;
+        Ok(item.map(PaymentRecordItem::into_record))
+    }
+
+    async fn record_invoice_payment(
+        &self,
+        write: &InvoicePayment,
+    ) -> Result<(), InvoiceWriteError> {
+        let invoice = &write.invoice;
+        let now = now_secs();
+        let receipt = InvoicePaymentReceiptItem::new(write, now);
+        let writes = vec![
+            // An expired receipt still present is replaced.
+            self.conditional_put(
+                serde_dynamo::to_item(receipt).map_err(corrupt("invoice payment receipt"))?,
+                "attribute_not_exists(pk) OR #ttl <= :now",
+                Some(("#ttl", "ttl", ":now", n(now))),
+            )?,
+            self.put_new(
+                serde_dynamo::to_item(PaymentRecordItem::new(&write.payment))
+                    .map_err(corrupt("payment record"))?,
+            )?,
+            self.invoice_rewrite(
+                invoice,
+                "SET paid = :paid, #status = :status, version = version + :one",
+                HashMap::from([
+                    (":paid".to_owned(), n(invoice.paid_minor)),
+                    (":status".to_owned(), s(invoice.status.as_str())),
+                ]),
+            )?,
+            self.outbox_put(&write.event)?,
+        ];
+        let reasons = self.transact(writes).await?;
+        Self::invoice_written(reasons, "invoice payment")
+    }
+
+    async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError> {
+        let invoice = &write.invoice;
+        let mut values = HashMap::from([(":status".to_owned(), s(invoice.status.as_str()))]);
+        // The invoice is written as given, as the in-memory store writes it:
+        // one given with no voiding keeps none.
+        let expression = match &invoice.voided {
+            Some(voiding) => {
+                let voided = serde_dynamo::to_attribute_value(voiding)
+                    .map_err(corrupt("invoice voiding"))?;
+                values.insert(":voided".to_owned(), voided);
+                "SET #status = :status, voided = :voided, version = version + :one"
+            }
+            None => "SET #status = :status, version = version + :one REMOVE voided",
+        };
+        let writes = vec![
+            self.invoice_rewrite(invoice, expression, values)?,
+            self.outbox_put(&write.event)?,
+        ];
+        let reasons = self.transact(writes).await?;
+        Self::invoice_written(reasons, "invoice void")
     }
 
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError> {
@@ -144,6 +225,56 @@ impl DynamoStore {
             .build()
             .map_err(malformed)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Updates `invoice`'s item by `expression` (which moves `version` on
+    /// by `:one` and may name `#status`), with `values`, only from the
+    /// version it was read at.
+    fn invoice_rewrite(
+        &self,
+        invoice: &Invoice,
+        expression: &str,
+        mut values: HashMap<String, AttributeValue>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        values.insert(":read".to_owned(), n(invoice.version));
+        values.insert(":one".to_owned(), n(1));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(invoice_key(invoice.id))))
+            .update_expression(expression)
+            .condition_expression("version = :read")
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(malformed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// An outbox item carrying `event`.
+    fn outbox_put(&self, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
+        self.put_new(
+            serde_dynamo::to_item(OutboxItem::from_event(event)?).map_err(corrupt("outbox"))?,
+        )
+    }
+
+    /// What a change to an issued invoice came to: any write refused, or
+    /// an item held by another transaction, is a stale read.
+    fn invoice_written(
+        reasons: Option<CancellationReasons>,
+        what: &str,
+    ) -> Result<(), InvoiceWriteError> {
+        match reasons {
+            None => Ok(()),
+            Some(reasons)
+                if (0..reasons.len()).any(|index| condition_failed(&reasons, index))
+                    || reasons.iter().any(|r| r == "TransactionConflict") =>
+            {
+                Err(InvoiceWriteError::Stale)
+            }
+            Some(reasons) => {
+                Err(shopflow_aws_errors::unexplained_cancellation(what, &reasons).into())
+            }
+        }
     }
 
     /// The document that answered `claim`, if one did.

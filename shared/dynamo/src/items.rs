@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::invoice::{
     Credited, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceStatus, InvoiceTotals, Party,
-    PaymentMethod, PaymentRecord, Sequence,
+    PaymentAllocation, PaymentMethod, PaymentRecord, Sequence, Voiding,
 };
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Carrier, Currency,
@@ -1998,6 +1998,9 @@ pub struct InvoiceItem {
     pub issued_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<Timestamp>,
+    /// Why, when and by whom it was voided (reason, at, by), once it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided: Option<Voiding>,
     pub version: u64,
 }
 
@@ -2041,6 +2044,7 @@ impl InvoiceItem {
             created_at: invoice.created_at,
             issued_at: invoice.issued_at,
             due_at: invoice.due_at,
+            voided: invoice.voided.clone(),
             version: invoice.version,
         }
     }
@@ -2077,6 +2081,7 @@ impl InvoiceItem {
             created_at: self.created_at,
             issued_at: self.issued_at,
             due_at: self.due_at,
+            voided: self.voided,
             version: self.version,
         }
     }
@@ -2155,5 +2160,64 @@ impl PaymentRecordItem {
                 })
                 .collect(),
         }
+    }
+
+    pub fn into_record(self) -> PaymentRecord {
+        PaymentRecord {
+            id: self.id,
+            method: self.method,
+            amount_minor: self.amount,
+            currency: self.currency,
+            reference: self.reference,
+            received_at: self.at,
+            allocations: self
+                .alloc
+                .into_iter()
+                .map(|allocation| PaymentAllocation {
+                    invoice_id: allocation.inv,
+                    amount_minor: allocation.amt,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a manual payment's idempotency key remembers: the request, the
+/// invoice it paid and the payment record it made.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InvoicePaymentReceiptItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub fingerprint: String,
+    pub invoice: InvoiceId,
+    pub payment: Ulid,
+    pub ttl: u64,
+}
+
+impl InvoicePaymentReceiptItem {
+    pub const TYPE: &'static str = "invoice_payment_receipt";
+
+    pub fn new(write: &shopflow_ports::InvoicePayment, now_secs: u64) -> Self {
+        let (pk, sk) = idempotency_key(&write.key);
+        Self {
+            pk,
+            sk,
+            kind: Self::TYPE.into(),
+            fingerprint: write.fingerprint.clone(),
+            invoice: write.invoice.id,
+            payment: write.payment.id,
+            ttl: now_secs + IDEMPOTENCY_TTL_SECS,
+        }
+    }
+
+    /// The receipt, unless it expired (DynamoDB deletes expired items lazily).
+    pub fn into_live_receipt(self, now_secs: u64) -> Option<shopflow_ports::InvoicePaymentReceipt> {
+        (self.ttl > now_secs).then_some(shopflow_ports::InvoicePaymentReceipt {
+            fingerprint: self.fingerprint,
+            invoice_id: self.invoice,
+            payment_id: self.payment,
+        })
     }
 }

@@ -6,6 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shopflow_domain::ids::InvalidValue;
+use shopflow_domain::invoice::InvoiceError;
 use shopflow_domain::{CancelError, CheckoutError, MoneyError, ShipError, Shortage};
 use shopflow_ports::{GatewayError, StoreError};
 
@@ -247,6 +248,64 @@ impl From<ShipError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "order_not_shippable", message)
                     .with_details(json!({ "from": illegal.from }))
             }
+        }
+    }
+}
+
+impl From<InvoiceError> for ApiError {
+    /// An invoice that cannot take what was asked: `409` when its state
+    /// refuses it (with the state or the figures), `422` when the amount or
+    /// the method cannot be (with the figures).
+    fn from(error: InvoiceError) -> Self {
+        let message = error.to_string();
+        let unprocessable =
+            |code| Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.clone());
+        let conflict = |code| Self::new(StatusCode::CONFLICT, code, message.clone());
+        match error {
+            InvoiceError::InvalidNumber(_) => unprocessable("invalid_invoice_number"),
+            InvoiceError::NothingAllocated => {
+                Self::invalid_field("amount_minor", "must be more than 0")
+            }
+            InvoiceError::CardIsCaptured => Self::invalid_field("method", message),
+            InvoiceError::ExceedsBalance {
+                asked_minor,
+                open_minor,
+            } => unprocessable("allocation_exceeds_balance")
+                .with_details(json!({ "amount_minor": asked_minor, "open_minor": open_minor })),
+            InvoiceError::ExceedsPayment {
+                asked_minor,
+                unallocated_minor,
+            } => unprocessable("allocation_exceeds_payment").with_details(
+                json!({ "amount_minor": asked_minor, "unallocated_minor": unallocated_minor }),
+            ),
+            InvoiceError::ExceedsCreditable {
+                asked_minor,
+                creditable_minor,
+            } => unprocessable("credit_exceeds_invoice").with_details(
+                json!({ "amount_minor": asked_minor, "creditable_minor": creditable_minor }),
+            ),
+            InvoiceError::CurrencyMismatch { payment, invoice } => {
+                unprocessable("currency_mismatch")
+                    .with_details(json!({ "currency": payment, "invoice_currency": invoice }))
+            }
+            InvoiceError::NotDraft(status) => {
+                conflict("invoice_not_draft").with_detail("status", status)
+            }
+            InvoiceError::NotOpen(status) => {
+                conflict("invoice_not_open").with_detail("status", status)
+            }
+            InvoiceError::NotCreditable(status) => {
+                conflict("invoice_not_creditable").with_detail("status", status)
+            }
+            InvoiceError::NotVoidable(status) => {
+                conflict("invoice_not_voidable").with_detail("status", status)
+            }
+            InvoiceError::MoneyAllocated {
+                paid_minor,
+                credited_minor,
+            } => conflict("money_allocated").with_details(
+                json!({ "paid_minor": paid_minor, "credited_minor": credited_minor }),
+            ),
         }
     }
 }

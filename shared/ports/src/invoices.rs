@@ -4,7 +4,7 @@
 //! and on what it answers (an order's invoice, a refund's credit note) not
 //! having been issued already.
 
-use crate::{OutboxEvent, StoreError};
+use crate::{IdempotencyKey, OutboxEvent, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
 use shopflow_domain::invoice::{Invoice, InvoiceError, InvoiceId, PaymentRecord, Sequence, Terms};
@@ -51,6 +51,74 @@ pub enum IssueError {
     Store(#[from] StoreError),
 }
 
+/// Money staff received for an invoice, allocated to it, once per
+/// idempotency key: the payment record, the invoice after (written on the
+/// version it was read at) and `invoice.paid` or `invoice.partially_paid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoicePayment {
+    pub payment: PaymentRecord,
+    pub invoice: Invoice,
+    pub event: OutboxEvent,
+    pub key: IdempotencyKey,
+    /// Digest of the request: a retry with another body under the key is refused.
+    pub fingerprint: String,
+}
+
+impl InvoicePayment {
+    /// `payment` allocated in full to `read`, at `at`.
+    pub fn new(
+        read: &Invoice,
+        payment: &PaymentRecord,
+        key: IdempotencyKey,
+        fingerprint: String,
+        at: Timestamp,
+    ) -> Result<Self, InvoiceError> {
+        let (payment, invoice) = payment.allocate(read, payment.unallocated_minor())?;
+        Ok(Self {
+            event: invoice_event(InvoiceMoved::payment(&invoice), at),
+            payment,
+            invoice,
+            key,
+            fingerprint,
+        })
+    }
+}
+
+/// What a manual payment's idempotency key remembers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoicePaymentReceipt {
+    pub fingerprint: String,
+    pub invoice_id: InvoiceId,
+    pub payment_id: ulid::Ulid,
+}
+
+/// An invoice voided, written on the version it was read at, with
+/// `invoice.voided`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceVoid {
+    pub invoice: Invoice,
+    pub event: OutboxEvent,
+}
+
+impl InvoiceVoid {
+    pub fn new(voided: Invoice, at: Timestamp) -> Self {
+        Self {
+            event: invoice_event(InvoiceMoved::new(InvoiceMove::Voided, &voided), at),
+            invoice: voided,
+        }
+    }
+}
+
+/// Why a change to an issued invoice wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum InvoiceWriteError {
+    /// It changed since it was read: read it again and decide again.
+    #[error("the invoice changed since it was read")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Where invoices are kept.
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
@@ -66,6 +134,34 @@ pub trait InvoiceStore: Send + Sync {
 
     /// The order's invoice, then its credit notes, oldest first.
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError>;
+
+    /// The credit notes on `invoice`, oldest first.
+    async fn credit_notes(&self, invoice: &Invoice) -> Result<Vec<Invoice>, StoreError> {
+        let Some(order) = invoice.order_id else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .order_invoices(order)
+            .await?
+            .into_iter()
+            .filter(|note| note.credits.is_some_and(|c| c.invoice_id == invoice.id))
+            .collect())
+    }
+
+    async fn payment_receipt(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<InvoicePaymentReceipt>, StoreError>;
+
+    async fn payment_record(&self, id: ulid::Ulid) -> Result<Option<PaymentRecord>, StoreError>;
+
+    /// Writes the payment, its receipt, the invoice after and the event in
+    /// one transaction, on the invoice's version as read.
+    async fn record_invoice_payment(&self, write: &InvoicePayment)
+    -> Result<(), InvoiceWriteError>;
+
+    /// Writes the voided invoice and its event, on its version as read.
+    async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError>;
 }
 
 /// What an issue came to.

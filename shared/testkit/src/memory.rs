@@ -88,6 +88,8 @@ struct State {
     /// What each invoice or credit note answers.
     claims: HashMap<shopflow_ports::Claim, shopflow_domain::invoice::InvoiceId>,
     payment_records: BTreeMap<ulid::Ulid, shopflow_domain::invoice::PaymentRecord>,
+    /// Each manual payment's key.
+    invoice_payments: HashMap<IdempotencyKey, shopflow_ports::InvoicePaymentReceipt>,
 }
 
 impl State {

@@ -89,6 +89,15 @@ pub trait StoreHooks: Send + Sync {
         shopflow_ports::InvoiceStore::issue_invoice(memory, issue).await
     }
 
+    /// A manual payment's write.
+    async fn record_invoice_payment(
+        &self,
+        memory: &MemoryStore,
+        write: &shopflow_ports::InvoicePayment,
+    ) -> Result<(), shopflow_ports::InvoiceWriteError> {
+        shopflow_ports::InvoiceStore::record_invoice_payment(memory, write).await
+    }
+
     /// A tracking update's write.
     async fn record_tracking(
         &self,
@@ -550,6 +559,34 @@ impl<H: StoreHooks> shopflow_ports::InvoiceStore for SharedStore<H> {
         order: OrderId,
     ) -> Result<Vec<shopflow_domain::invoice::Invoice>, StoreError> {
         self.memory.order_invoices(order).await
+    }
+
+    async fn payment_receipt(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<shopflow_ports::InvoicePaymentReceipt>, StoreError> {
+        self.memory.payment_receipt(key).await
+    }
+
+    async fn payment_record(
+        &self,
+        id: ulid::Ulid,
+    ) -> Result<Option<shopflow_domain::invoice::PaymentRecord>, StoreError> {
+        self.memory.payment_record(id).await
+    }
+
+    async fn record_invoice_payment(
+        &self,
+        write: &shopflow_ports::InvoicePayment,
+    ) -> Result<(), shopflow_ports::InvoiceWriteError> {
+        self.hooks.record_invoice_payment(&self.memory, write).await
+    }
+
+    async fn void_invoice(
+        &self,
+        write: &shopflow_ports::InvoiceVoid,
+    ) -> Result<(), shopflow_ports::InvoiceWriteError> {
+        self.memory.void_invoice(write).await
     }
 }
 

@@ -6,7 +6,11 @@ use super::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::OrderId;
 use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentRecord, Sequence};
-use shopflow_ports::{Claim, InvoiceIssue, InvoiceStore, IssueError, StoreError};
+use shopflow_ports::{
+    Claim, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt, InvoiceStore,
+    InvoiceVoid, InvoiceWriteError, IssueError, StoreError,
+};
+use ulid::Ulid;
 
 #[async_trait]
 impl InvoiceStore for MemoryStore {
@@ -54,6 +58,48 @@ impl InvoiceStore for MemoryStore {
         Ok(self.state().invoices.get(&id).cloned())
     }
 
+    async fn payment_receipt(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<InvoicePaymentReceipt>, StoreError> {
+        Ok(self.state().invoice_payments.get(key).cloned())
+    }
+
+    async fn payment_record(&self, id: Ulid) -> Result<Option<PaymentRecord>, StoreError> {
+        Ok(self.state().payment_records.get(&id).cloned())
+    }
+
+    async fn record_invoice_payment(
+        &self,
+        write: &InvoicePayment,
+    ) -> Result<(), InvoiceWriteError> {
+        let mut state = self.state();
+        if state.invoice_payments.contains_key(&write.key) {
+            return Err(InvoiceWriteError::Stale);
+        }
+        Self::rewrite_invoice(&mut state, &write.invoice)?;
+        state
+            .payment_records
+            .insert(write.payment.id, write.payment.clone());
+        state.invoice_payments.insert(
+            write.key.clone(),
+            InvoicePaymentReceipt {
+                fingerprint: write.fingerprint.clone(),
+                invoice_id: write.invoice.id,
+                payment_id: write.payment.id,
+            },
+        );
+        state.outbox.push(write.event.clone());
+        Ok(())
+    }
+
+    async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError> {
+        let mut state = self.state();
+        Self::rewrite_invoice(&mut state, &write.invoice)?;
+        state.outbox.push(write.event.clone());
+        Ok(())
+    }
+
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError> {
         let state = self.state();
         let mut documents: Vec<(i64, Invoice)> = state
@@ -78,6 +124,22 @@ impl InvoiceStore for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Replaces the stored invoice with `after` if it is still at
+    /// `after.version`, moving its version on.
+    fn rewrite_invoice(state: &mut super::State, after: &Invoice) -> Result<(), InvoiceWriteError> {
+        let current = state.invoices.get_mut(&after.id);
+        match current {
+            Some(current) if current.version == after.version => {
+                *current = Invoice {
+                    version: after.version + 1,
+                    ..after.clone()
+                };
+                Ok(())
+            }
+            _ => Err(InvoiceWriteError::Stale),
+        }
+    }
+
     /// Every payment record, oldest first.
     pub fn payment_records(&self) -> Vec<PaymentRecord> {
         self.state().payment_records.values().cloned().collect()

@@ -1,0 +1,168 @@
+//! The invoices handler over an in-memory store holding a shop that sells
+//! red tees, with helpers to invoice orders and to send requests shaped as
+//! API Gateway sends them.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use invoices_api::App;
+use serde_json::Value;
+use shopflow_domain::events::DomainEvent;
+use shopflow_domain::invoice::{Invoice, InvoiceId, Party, Terms};
+use shopflow_domain::{Order, OrderTrigger, Payment, Product, Timestamp};
+use shopflow_ports::{InventoryStore, Invoiced, credit_refunds, issue_order_invoice};
+use shopflow_testkit::{
+    Claims, Reply, SharedStore, admin, eur, json_request, payments, request, sku,
+};
+
+/// A seller in Berlin, invoices due in 14 days.
+pub fn terms() -> Terms {
+    Terms {
+        seller: Party {
+            name: "Shopflow Demo GmbH".into(),
+            address: vec!["Torstrasse 1".into(), "10119 Berlin".into()],
+            tax_id: None,
+            email: None,
+        },
+        due_days: 14,
+    }
+}
+
+pub struct InvoicesApi {
+    pub app: App<SharedStore>,
+    pub store: SharedStore,
+}
+
+impl InvoicesApi {
+    pub async fn new() -> Self {
+        let store = SharedStore::default();
+        let tee = Product {
+            sku: sku("TEE-RED"),
+            name: "Red tee".into(),
+            price: eur(1_000),
+            active: true,
+        };
+        store.memory().upsert_product(&tee).await.unwrap();
+        Self {
+            app: App::new(store.clone()),
+            store,
+        }
+    }
+
+    /// Ada's paid order for 3 tees and its invoice, issued at `at`.
+    pub async fn invoiced_order(&self, at: Timestamp) -> (Order, Invoice) {
+        let memory = self.store.memory();
+        let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 3, at).await;
+        (
+            order.clone(),
+            issued(issue_order_invoice(memory, &order, &terms(), at).await),
+        )
+    }
+
+    /// An invoice for an order of Ada's for 3 tees whose money was never
+    /// taken.
+    pub async fn unpaid_invoice(&self) -> Invoice {
+        self.unpaid_invoice_at(shopflow_lambda_kit::now()).await
+    }
+
+    /// [`Self::unpaid_invoice`], issued at `at`.
+    pub async fn unpaid_invoice_at(&self, at: Timestamp) -> Invoice {
+        let memory = self.store.memory();
+        let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 3, at).await;
+        let unpaid = Order {
+            payment: Payment::default(),
+            ..order
+        };
+        issued(issue_order_invoice(memory, &unpaid, &terms(), at).await)
+    }
+
+    /// Gives back all the order's money and credits it, as invoice-issuer
+    /// does on the refund.
+    pub async fn refund_all(&self, order: &Order) {
+        let memory = self.store.memory();
+        let at = shopflow_lambda_kit::now();
+        shopflow_testkit::apply(
+            memory,
+            order.id,
+            OrderTrigger::Refunded,
+            &payments(),
+            None,
+            at,
+        )
+        .await
+        .unwrap();
+        let refunded = shopflow_ports::OrderReader::order(memory, order.id)
+            .await
+            .unwrap()
+            .unwrap();
+        credit_refunds(memory, &refunded, &terms(), at)
+            .await
+            .unwrap();
+    }
+
+    pub async fn get(&self, route: &str, id: &str, claims: Claims) -> Reply {
+        self.send(request("GET", route, &[("id", id)], claims))
+            .await
+    }
+
+    /// `POST /v1/invoices/{id}/payments` under `key` with `body`.
+    pub async fn pay(&self, id: InvoiceId, key: &str, body: &Value, claims: Claims) -> Reply {
+        self.send_json(
+            "POST",
+            "/v1/invoices/{id}/payments",
+            id,
+            body,
+            claims,
+            Some(key),
+        )
+        .await
+    }
+
+    /// `POST /v1/invoices/{id}/void` by staff with `body`.
+    pub async fn void(&self, id: InvoiceId, body: &Value) -> Reply {
+        self.send_json("POST", "/v1/invoices/{id}/void", id, body, admin(), None)
+            .await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: &str,
+        route: &str,
+        id: InvoiceId,
+        body: &Value,
+        claims: Claims,
+        key: Option<&str>,
+    ) -> Reply {
+        let mut event = json_request(
+            method,
+            route,
+            &[("id", &id.to_string())],
+            Some(body.to_string()),
+            claims,
+        );
+        if let Some(key) = key {
+            event.headers.insert("idempotency-key".into(), key.into());
+        }
+        self.send(event).await
+    }
+
+    pub async fn send(&self, event: shopflow_lambda_kit::apigw::HttpEvent) -> Reply {
+        shopflow_testkit::call(|request| self.app.handle(request), event).await
+    }
+
+    /// The invoice events recorded, oldest first.
+    pub fn published(&self) -> Vec<&'static str> {
+        self.store
+            .memory()
+            .outbox()
+            .iter()
+            .filter(|event| matches!(event.event, DomainEvent::InvoiceMoved(_)))
+            .map(|event| event.event.detail_type())
+            .collect()
+    }
+}
+
+fn issued(outcome: Result<Invoiced, shopflow_ports::InvoicingError>) -> Invoice {
+    match outcome.unwrap() {
+        Invoiced::Issued(invoice) => *invoice,
+        other => panic!("issued once: {other:?}"),
+    }
+}
