@@ -727,7 +727,7 @@ async fn shoppers_waiting_are_told_once_when_the_product_is_back() {
 }
 
 /// An invoice issued, paid in part and paid in full, a credit note on it,
-/// and one voided: each event matches its schema.
+/// one voided and one overdue: each event matches its schema.
 #[test]
 fn every_invoice_move_matches_its_schema() {
     use shopflow_domain::events::{DomainEvent, EventEnvelope, InvoiceMove, InvoiceMoved};
@@ -772,6 +772,13 @@ fn every_invoice_move_matches_its_schema() {
         InvoiceMoved::new(
             InvoiceMove::Voided,
             &issued.voided("duplicate", "admin:staff", 0, at).unwrap(),
+        ),
+        InvoiceMoved::overdue(
+            &part,
+            shopflow_domain::invoice::Reminder {
+                step: 2,
+                days_overdue: 9,
+            },
         ),
     ];
     let schemas = schemas();

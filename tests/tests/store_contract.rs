@@ -6,7 +6,8 @@
 
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
 use shopflow_domain::invoice::{
-    Invoice, InvoiceId, InvoiceStatus, Party, PaymentMethod, PaymentRecord, Sequence, Series, Terms,
+    Invoice, InvoiceId, InvoiceStatus, Party, PaymentMethod, PaymentRecord, ReminderCadence,
+    Sequence, Series, Terms,
 };
 use shopflow_domain::{
     Actor, AdjustReason, BackorderSettings, CustomerId, LowStock, MoveError, Order, OrderId,
@@ -21,8 +22,9 @@ use shopflow_ports::{
     StandingRange, StatusChange,
 };
 use shopflow_ports::{
-    Claim, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt, InvoiceStore, InvoiceVoid,
-    InvoiceWriteError, Invoiced, InvoicingError, IssueError, credit_refunds, issue_order_invoice,
+    Claim, DueCursor, DueRange, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt,
+    InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, Invoiced, InvoicingError,
+    IssueError, Page, STATUS_SHARDS, credit_refunds, invoice_shard, issue_order_invoice,
 };
 use shopflow_ports::{
     FulfilError, Fulfilment, OrderTouch, ShipmentStore, TrackingUpdate, TrackingWriteError,
@@ -1901,6 +1903,17 @@ impl<S: InvoiceStore> InvoiceStore for CountingReads<'_, S> {
     async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError> {
         self.store.void_invoice(write).await
     }
+
+    async fn open_invoices_due(
+        &self,
+        range: &DueRange,
+    ) -> Result<Page<Invoice, DueCursor>, shopflow_ports::StoreError> {
+        self.store.open_invoices_due(range).await
+    }
+
+    async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError> {
+        self.store.remind_overdue(write).await
+    }
 }
 
 /// 50 orders invoiced at once, each issue retried a moment later when the
@@ -1961,7 +1974,179 @@ async fn invoices_issued_at_once_take_every_number_once(store: &(impl Store + Wr
     }
 }
 
+/// Every open invoice of `shard` due before `before`, read `limit` a page
+/// from the start, following each page's cursor until there is none.
+async fn every_open_invoice_due(
+    store: &impl Store,
+    shard: u8,
+    before: Timestamp,
+    limit: u16,
+) -> Vec<Invoice> {
+    let mut due = Vec::new();
+    let mut after = None;
+    loop {
+        let range = DueRange {
+            shard,
+            before,
+            after,
+            limit,
+        };
+        let page = store.open_invoices_due(&range).await.unwrap();
+        assert!(page.items.len() <= usize::from(limit), "{page:?}");
+        if page.next.is_some() {
+            assert_eq!(page.items.len(), usize::from(limit));
+            let last = page.items.last().unwrap();
+            assert_eq!(
+                page.next,
+                Some(DueCursor {
+                    due_at: last.due_at.unwrap(),
+                    id: last.id,
+                })
+            );
+        }
+        due.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return due,
+        }
+    }
+}
+
+/// Open invoices (issued or partly paid) come back per shard, soonest due
+/// first, page after page, only those due strictly before the time asked,
+/// whole as they read by id; a paid or voided one leaves them.
+async fn open_invoices_come_back_soonest_due_first_until_paid_or_void(store: &impl Store) {
+    let start = in_year(2108);
+    let hours = |n: u64| start.plus_secs(n * 3_600);
+    // Issued out of due order: the index orders by due date, not by id.
+    let mut issued = Vec::new();
+    for hour in [7, 2, 9, 4, 1, 6, 3, 8, 5, 10, 11, 12] {
+        let at = hours(hour);
+        issued.push(as_stored(
+            &issued_invoice(store, &billable(at, 0), at).await,
+        ));
+    }
+    let at_hour = |hour: u64| {
+        issued
+            .iter()
+            .find(|invoice| invoice.issued_at == Some(hours(hour)))
+            .unwrap()
+            .clone()
+    };
+    let (paid, voided, partly, at_cutoff, after_cutoff) =
+        (at_hour(3), at_hour(6), at_hour(8), at_hour(11), at_hour(12));
+    // Due at the cutoff is not due before it.
+    let before = at_cutoff.due_at.unwrap();
+
+    let full = transfer(&paid, paid.open_minor(), start);
+    let pay = InvoicePayment::new(&paid, &full, payment_key(), "fp-2108".into(), start).unwrap();
+    store.record_invoice_payment(&pay).await.unwrap();
+    let part = transfer(&partly, 1_000, start);
+    let pay_part =
+        InvoicePayment::new(&partly, &part, payment_key(), "fp-2108-b".into(), start).unwrap();
+    store.record_invoice_payment(&pay_part).await.unwrap();
+    let void = InvoiceVoid::new(
+        voided
+            .voided("Billed twice", "staff:grace", 0, start)
+            .unwrap(),
+        start,
+    );
+    store.void_invoice(&void).await.unwrap();
+
+    let mut expected: Vec<Invoice> = Vec::new();
+    for invoice in &issued {
+        if ![paid.id, voided.id, at_cutoff.id, after_cutoff.id].contains(&invoice.id) {
+            expected.push(store.invoice(invoice.id).await.unwrap().unwrap());
+        }
+    }
+    assert_eq!(expected.len(), 8);
+    let partly_read = store.invoice(partly.id).await.unwrap().unwrap();
+    assert_eq!(
+        (partly_read.status, partly_read.open_minor()),
+        (InvoiceStatus::PartiallyPaid, 7_225)
+    );
+    assert!(expected.contains(&partly_read));
+    let ours: Vec<InvoiceId> = issued.iter().map(|invoice| invoice.id).collect();
+
+    for shard in 0..STATUS_SHARDS {
+        let due = every_open_invoice_due(store, shard, before, 2).await;
+
+        // Every one answered (others' too) is open, of the shard, due
+        // before the cutoff, in due order.
+        for invoice in &due {
+            assert!(invoice.open_minor() > 0, "{invoice:?}");
+            assert_eq!(invoice_shard(invoice.id), shard);
+            assert!(invoice.due_at.unwrap() < before, "{invoice:?}");
+        }
+        let order: Vec<_> = due.iter().map(|i| (i.due_at.unwrap(), i.id)).collect();
+        assert!(order.is_sorted(), "{order:?}");
+        // Ours: exactly the open ones of the shard, whole, soonest due first.
+        let found: Vec<&Invoice> = due
+            .iter()
+            .filter(|invoice| ours.contains(&invoice.id))
+            .collect();
+        let mut wanted: Vec<&Invoice> = expected
+            .iter()
+            .filter(|invoice| invoice_shard(invoice.id) == shard)
+            .collect();
+        wanted.sort_by_key(|invoice| invoice.due_at);
+        assert_eq!(found, wanted, "shard {shard}");
+    }
+
+    // A later cutoff takes in the one due at the earlier.
+    let shard = invoice_shard(at_cutoff.id);
+    let later = every_open_invoice_due(store, shard, before.plus_secs(1), 100).await;
+    assert!(later.iter().any(|invoice| invoice.id == at_cutoff.id));
+    assert!(!later.iter().any(|invoice| invoice.id == after_cutoff.id));
+}
+
+/// An overdue reminder is counted on the invoice on the version read,
+/// with its event, and keeps the invoice among the open ones; the same
+/// reminder again on that version is stale and writes nothing.
+async fn an_overdue_invoice_is_reminded_once_on_the_version_read(store: &(impl Store + Written)) {
+    let at = in_year(2109);
+    let read = as_stored(&issued_invoice(store, &billable(at, 0), at).await);
+    assert_eq!(read.reminders_sent, 0);
+    assert_eq!(store.invoice(read.id).await.unwrap(), Some(read.clone()));
+    let cadence = ReminderCadence::new(vec![1, 7, 14]).unwrap();
+    let now = read.due_at.unwrap().plus_secs(8 * 86_400);
+    let reminder = read.reminder_due(&cadence, now).unwrap();
+    assert_eq!(reminder.step, 2);
+
+    let write = InvoiceReminder::new(&read, reminder, now);
+    store.remind_overdue(&write).await.unwrap();
+
+    let reminded = store.invoice(read.id).await.unwrap().unwrap();
+    assert_eq!(
+        reminded,
+        Invoice {
+            version: 2,
+            ..write.invoice.clone()
+        }
+    );
+    assert_eq!(reminded.reminders_sent, 2);
+    assert_eq!(reminded.reminder_due(&cadence, now), None);
+    assert!(store.has_event(write.event.id).await);
+    let open = every_open_invoice_due(store, invoice_shard(read.id), now, 50).await;
+    assert_eq!(
+        open.iter().find(|invoice| invoice.id == read.id),
+        Some(&reminded)
+    );
+
+    let again = InvoiceReminder::new(&read, reminder, now.plus_secs(60));
+    let refused = store.remind_overdue(&again).await;
+
+    assert!(
+        matches!(refused, Err(InvoiceWriteError::Stale)),
+        "{refused:?}"
+    );
+    assert_eq!(store.invoice(read.id).await.unwrap(), Some(reminded));
+    assert!(!store.has_event(again.event.id).await);
+}
+
 contract!(
+    open_invoices_come_back_soonest_due_first_until_paid_or_void,
+    an_overdue_invoice_is_reminded_once_on_the_version_read,
     a_manual_payment_is_allocated_to_an_invoice_once_on_its_version,
     a_voided_invoice_keeps_its_number_on_the_version_read,
     refunds_are_credited_once_up_to_what_was_refunded,

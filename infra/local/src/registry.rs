@@ -49,6 +49,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         queue::<waitlist_notifier::Deployed>(),
         queue::<invoice_issuer::Deployed>(),
         http::<invoices_api::Deployed>(),
+        scheduled::<invoice_reminders::Deployed>(),
         scheduled::<reservation_sweeper::Deployed>(),
         scheduled::<backorder_expirer::Deployed>(),
         scheduled::<courier_poller::Deployed>(),

@@ -4,7 +4,7 @@
 use crate::backorder::{Backorder, BackorderId, BackorderStatus};
 use crate::ids::{CustomerId, OrderId, Sku, WarehouseId};
 use crate::inventory::AdjustReason;
-use crate::invoice::{Credited, Invoice, InvoiceId, InvoiceNumber};
+use crate::invoice::{Credited, Invoice, InvoiceId, InvoiceNumber, Reminder};
 use crate::movement::MovementCause;
 use crate::order::Order;
 use crate::payment::{PaymentOutcome, PaymentReport};
@@ -569,6 +569,7 @@ pub enum InvoiceMove {
     PartiallyPaid,
     Paid,
     Voided,
+    Overdue,
     CreditNoteIssued,
 }
 
@@ -579,6 +580,7 @@ impl InvoiceMove {
             Self::PartiallyPaid => "invoice.partially_paid",
             Self::Paid => "invoice.paid",
             Self::Voided => "invoice.voided",
+            Self::Overdue => "invoice.overdue",
             Self::CreditNoteIssued => "credit_note.issued",
         }
     }
@@ -607,6 +609,9 @@ pub struct InvoiceMoved {
     /// Why a voided invoice was voided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<String>,
+    /// The overdue reminder this event is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<Reminder>,
 }
 
 impl InvoiceMoved {
@@ -634,6 +639,15 @@ impl InvoiceMoved {
                 .voided
                 .as_ref()
                 .map(|voiding| voiding.reason.clone()),
+            reminder: None,
+        }
+    }
+
+    /// `invoice.overdue` for `reminder` of `invoice`.
+    pub fn overdue(invoice: &Invoice, reminder: Reminder) -> Self {
+        Self {
+            reminder: Some(reminder),
+            ..Self::new(InvoiceMove::Overdue, invoice)
         }
     }
 

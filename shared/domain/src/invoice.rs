@@ -30,6 +30,10 @@ impl InvoiceId {
     pub fn from_ulid(ulid: Ulid) -> Self {
         Self(ulid)
     }
+
+    pub fn as_ulid(self) -> Ulid {
+        self.0
+    }
 }
 
 impl fmt::Display for InvoiceId {
@@ -321,8 +325,44 @@ pub struct Invoice {
     pub due_at: Option<Timestamp>,
     /// Why, when and by whom it was voided, once it is.
     pub voided: Option<Voiding>,
+    /// Overdue reminders sent: the steps of the cadence reached so far.
+    pub reminders_sent: u32,
     /// Optimistic-locking counter: every update is conditional on it.
     pub version: u64,
+}
+
+/// When, after its due date, an unpaid invoice's buyer is reminded: days
+/// overdue for each step, ascending (1, 7 and 14 by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderCadence(Vec<u32>);
+
+impl ReminderCadence {
+    /// Steps of 1 to 365 days, strictly ascending, at least one.
+    pub fn new(mut days: Vec<u32>) -> Result<Self, String> {
+        if days.is_empty() || days.iter().any(|day| !(1..=365).contains(day)) {
+            return Err("must list 1 to 365 days after due, at least one".into());
+        }
+        let asked = days.len();
+        days.sort_unstable();
+        days.dedup();
+        if days.len() != asked {
+            return Err("must not list a day twice".into());
+        }
+        Ok(Self(days))
+    }
+
+    /// The first step: no invoice due after `now` minus this is reminded.
+    pub fn first_days(&self) -> u32 {
+        self.0.first().copied().unwrap_or(1)
+    }
+}
+
+/// An overdue reminder: the cadence's `step` (from 1), sent when the
+/// invoice was `days_overdue` days past due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Reminder {
+    pub step: u32,
+    pub days_overdue: u32,
 }
 
 /// An issued invoice taken back: it keeps its number.
@@ -381,6 +421,7 @@ impl Invoice {
             issued_at: None,
             due_at: None,
             voided: None,
+            reminders_sent: 0,
             version: 0,
         }
     }
@@ -557,6 +598,26 @@ impl Invoice {
             }),
             ..self.clone()
         })
+    }
+
+    /// The reminder owed at `now` under `cadence`, if one is: the latest
+    /// step reached by how long it is overdue, when that step was not sent.
+    /// Steps passed while none ran are not sent late; only the latest is.
+    pub fn reminder_due(&self, cadence: &ReminderCadence, now: Timestamp) -> Option<Reminder> {
+        let due = self.due_at.filter(|_| self.is_overdue(now))?;
+        let days_overdue =
+            u32::try_from((now.as_millis() - due.as_millis()) / 86_400_000).unwrap_or(u32::MAX);
+        let reached = cadence.0.iter().filter(|day| **day <= days_overdue).count();
+        let step = u32::try_from(reached).unwrap_or(u32::MAX);
+        (step > self.reminders_sent).then_some(Reminder { step, days_overdue })
+    }
+
+    /// The invoice once `reminder` is sent.
+    pub fn reminded(&self, reminder: Reminder) -> Self {
+        Self {
+            reminders_sent: reminder.step,
+            ..self.clone()
+        }
     }
 
     /// Past due with money still owed: derived, never stored.
@@ -1007,6 +1068,52 @@ mod tests {
             PaymentRecord::received(id, PaymentMethod::Cash, 0, eur, "x", AT),
             Err(InvoiceError::NothingAllocated)
         );
+    }
+
+    #[test]
+    fn an_overdue_invoice_is_reminded_once_per_step_of_the_cadence() {
+        let cadence = ReminderCadence::new(vec![1, 7, 14]).unwrap();
+        let invoice = issued();
+        let due = invoice.due_at.unwrap();
+        let days = |n: u64| due.plus_secs(n * 86_400);
+
+        assert_eq!(invoice.reminder_due(&cadence, days(0)), None);
+        let first = invoice.reminder_due(&cadence, days(1)).unwrap();
+        assert_eq!(
+            first,
+            Reminder {
+                step: 1,
+                days_overdue: 1
+            }
+        );
+        let reminded = invoice.reminded(first);
+        assert_eq!(reminded.reminder_due(&cadence, days(6)), None);
+        assert_eq!(
+            reminded.reminder_due(&cadence, days(9)),
+            Some(Reminder {
+                step: 2,
+                days_overdue: 9
+            })
+        );
+        // A job that did not run for weeks sends the latest step only.
+        assert_eq!(
+            invoice.reminder_due(&cadence, days(30)),
+            Some(Reminder {
+                step: 3,
+                days_overdue: 30
+            })
+        );
+        let paid = invoice.allocated(invoice.open_minor()).unwrap();
+        assert_eq!(paid.reminder_due(&cadence, days(30)), None);
+    }
+
+    #[test]
+    fn a_cadence_is_days_after_due_each_once() {
+        assert!(ReminderCadence::new(vec![14, 1, 7]).is_ok());
+        assert!(ReminderCadence::new(vec![]).is_err());
+        assert!(ReminderCadence::new(vec![0, 7]).is_err());
+        assert!(ReminderCadence::new(vec![7, 7]).is_err());
+        assert!(ReminderCadence::new(vec![400]).is_err());
     }
 
     #[test]

@@ -3,24 +3,27 @@
 //! what it answers (its claim), the payment allocated to it and the events;
 //! then what staff do to an issued invoice, each one transaction on the
 //! invoice's version as read: money received allocated to it (once per
-//! idempotency key), or the invoice voided.
+//! idempotency key), or the invoice voided; and the open invoices by due
+//! date (gsi3), which the reminders read and count their reminders on.
 
 use super::items::{
     INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, InvoicePaymentReceiptItem, OutboxItem,
-    PaymentRecordItem, SequenceItem, idempotency_key, invoice_claim_key, invoice_key, order_key,
-    payment_record_key, sequence_key,
+    PaymentRecordItem, SequenceItem, idempotency_key, invoice_claim_key, invoice_key,
+    open_invoice_keys, open_invoice_sort, open_invoices_due_from, open_invoices_partition,
+    order_key, payment_record_key, sequence_key,
 };
 use super::{
     CancellationReasons, DynamoStore, SortKeys, condition_failed, corrupt, key, malformed, n,
-    now_secs, s,
+    now_secs, s, sdk,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use shopflow_domain::OrderId;
 use shopflow_domain::invoice::{Invoice, InvoiceId, InvoiceNumber, PaymentRecord, Sequence};
 use shopflow_ports::{
-    Claim, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt, InvoiceStore,
-    InvoiceVoid, InvoiceWriteError, IssueError, OutboxEvent, StoreError,
+    Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment,
+    InvoicePaymentReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError,
+    IssueError, OutboxEvent, Page, StoreError,
 };
 use std::collections::HashMap;
 use ulid::Ulid;
@@ -144,11 +147,19 @@ impl InvoiceStore for DynamoStore {
             )?,
             self.invoice_rewrite(
                 invoice,
-                "SET paid = :paid, #status = :status, version = version + :one",
-                HashMap::from([
-                    (":paid".to_owned(), n(invoice.paid_minor)),
-                    (":status".to_owned(), s(invoice.status.as_str())),
-                ]),
+                reindexed(
+                    invoice,
+                    &[
+                        "paid = :paid",
+                        "#status = :status",
+                        "version = version + :one",
+                    ],
+                    &[],
+                    HashMap::from([
+                        (":paid".to_owned(), n(invoice.paid_minor)),
+                        (":status".to_owned(), s(invoice.status.as_str())),
+                    ]),
+                ),
             )?,
             self.outbox_put(&write.event)?,
         ];
@@ -159,23 +170,111 @@ impl InvoiceStore for DynamoStore {
     async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError> {
         let invoice = &write.invoice;
         let mut values = HashMap::from([(":status".to_owned(), s(invoice.status.as_str()))]);
+        let mut sets = vec!["#status = :status", "version = version + :one"];
+        let mut removes = Vec::new();
         // The invoice is written as given, as the in-memory store writes it:
         // one given with no voiding keeps none.
-        let expression = match &invoice.voided {
+        match &invoice.voided {
             Some(voiding) => {
                 let voided = serde_dynamo::to_attribute_value(voiding)
                     .map_err(corrupt("invoice voiding"))?;
                 values.insert(":voided".to_owned(), voided);
-                "SET #status = :status, voided = :voided, version = version + :one"
+                sets.push("voided = :voided");
             }
-            None => "SET #status = :status, version = version + :one REMOVE voided",
-        };
+            None => removes.push("voided"),
+        }
         let writes = vec![
-            self.invoice_rewrite(invoice, expression, values)?,
+            self.invoice_rewrite(invoice, reindexed(invoice, &sets, &removes, values))?,
             self.outbox_put(&write.event)?,
         ];
         let reasons = self.transact(writes).await?;
         Self::invoice_written(reasons, "invoice void")
+    }
+
+    async fn open_invoices_due(
+        &self,
+        range: &DueRange,
+    ) -> Result<Page<Invoice, DueCursor>, StoreError> {
+        let partition = open_invoices_partition(range.shard);
+        let limit = usize::from(range.limit);
+        // Sort keys are `<due ms>#<id>`: every key below a bare `<ms>` is
+        // due strictly before it. The index projects every attribute, so
+        // its items are whole invoices, as they stood a moment ago.
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi3")
+            .key_condition_expression("gsi3pk = :open AND gsi3sk < :before")
+            .expression_attribute_values(":open", s(partition.clone()))
+            .expression_attribute_values(":before", s(open_invoices_due_from(range.before)))
+            // One more than asked: it tells whether another page exists.
+            .limit(i32::from(range.limit) + 1);
+        // The cursor's invoice may have left the index since: its keys
+        // still mark the place to read on from.
+        let mut start = range.after.map(|after| {
+            let (pk, sk) = invoice_key(after.id);
+            HashMap::from([
+                ("pk".to_owned(), s(pk)),
+                ("sk".to_owned(), s(sk)),
+                ("gsi3pk".to_owned(), s(partition.clone())),
+                (
+                    "gsi3sk".to_owned(),
+                    s(open_invoice_sort(after.due_at, after.id)),
+                ),
+            ])
+        });
+        let mut due = Vec::new();
+        // A page cut short by DynamoDB's 1 MB is read on until it is full
+        // (and one more shows there is a next) or the index ends.
+        loop {
+            let page = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items.unwrap_or_default() {
+                let item: InvoiceItem =
+                    serde_dynamo::from_item(item).map_err(corrupt("invoice"))?;
+                due.push(item.into_invoice());
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() || due.len() > limit {
+                break;
+            }
+        }
+        let more = due.len() > limit;
+        due.truncate(limit);
+        let next = match due.last().filter(|_| more) {
+            Some(last) => Some(DueCursor {
+                due_at: last.due_at.ok_or_else(|| StoreError::Corrupt {
+                    entity: "invoice",
+                    reason: format!("{} is open in the index with no due date", last.id),
+                })?,
+                id: last.id,
+            }),
+            None => None,
+        };
+        Ok(Page { items: due, next })
+    }
+
+    async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError> {
+        let invoice = &write.invoice;
+        // Still open: its place in the open invoices stays as it is.
+        let (expression, values) = match invoice.reminders_sent {
+            0 => ("SET version = version + :one REMOVE rem", HashMap::new()),
+            sent => (
+                "SET rem = :rem, version = version + :one",
+                HashMap::from([(":rem".to_owned(), n(sent))]),
+            ),
+        };
+        let writes = vec![
+            self.invoice_rewrite(invoice, (expression.to_owned(), values))?,
+            self.outbox_put(&write.event)?,
+        ];
+        let reasons = self.transact(writes).await?;
+        Self::invoice_written(reasons, "invoice reminder")
     }
 
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError> {
@@ -227,27 +326,29 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Updates `invoice`'s item by `expression` (which moves `version` on
-    /// by `:one` and may name `#status`), with `values`, only from the
+    /// Updates `invoice`'s item by an expression (which moves `version` on
+    /// by `:one` and may name `#status`) with its values, only from the
     /// version it was read at.
     fn invoice_rewrite(
         &self,
         invoice: &Invoice,
-        expression: &str,
-        mut values: HashMap<String, AttributeValue>,
+        (expression, mut values): (String, HashMap<String, AttributeValue>),
     ) -> Result<TransactWriteItem, StoreError> {
         values.insert(":read".to_owned(), n(invoice.version));
         values.insert(":one".to_owned(), n(1));
-        let update = Update::builder()
+        let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(invoice_key(invoice.id))))
-            .update_expression(expression)
+            .update_expression(&expression)
             .condition_expression("version = :read")
-            .expression_attribute_names("#status", "status")
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(malformed)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .set_expression_attribute_values(Some(values));
+        // DynamoDB refuses a name the expressions do not use.
+        if expression.contains("#status") {
+            update = update.expression_attribute_names("#status", "status");
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(malformed)?)
+            .build())
     }
 
     /// An outbox item carrying `event`.
@@ -284,4 +385,31 @@ impl DynamoStore {
             .await?;
         Ok(item.map(|item| item.invoice))
     }
+}
+
+/// The update expression setting `sets` and removing `removes`, with
+/// `values`, that also moves `invoice` to where it now stands in the open
+/// invoices (gsi3): its keys set while money is owed on it, removed once
+/// it is paid or void.
+fn reindexed(
+    invoice: &Invoice,
+    sets: &[&str],
+    removes: &[&str],
+    mut values: HashMap<String, AttributeValue>,
+) -> (String, HashMap<String, AttributeValue>) {
+    let mut sets = sets.to_vec();
+    let mut removes = removes.to_vec();
+    match open_invoice_keys(invoice) {
+        Some((gsi3pk, gsi3sk)) => {
+            values.insert(":gsi3pk".to_owned(), s(gsi3pk));
+            values.insert(":gsi3sk".to_owned(), s(gsi3sk));
+            sets.extend(["gsi3pk = :gsi3pk", "gsi3sk = :gsi3sk"]);
+        }
+        None => removes.extend(["gsi3pk", "gsi3sk"]),
+    }
+    let mut expression = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    (expression, values)
 }

@@ -1964,8 +1964,38 @@ pub struct InvoiceLineAttr {
     pub total: i64,
 }
 
-/// An invoice, and (gsi1) where its customer's invoices are listed. Issued
-/// once; what is paid is allocated to it later, on the version read.
+/// gsi3: the open invoices (issued or partly paid: money still owed), by
+/// when they fall due, spread over the status shards by their id's random
+/// bits.
+pub fn open_invoices_partition(shard: u8) -> String {
+    format!("INVOPEN#{shard}")
+}
+
+/// gsi3's sort key for an open invoice: when it falls due, in zero-padded
+/// milliseconds, then its id.
+pub fn open_invoice_sort(due_at: Timestamp, id: InvoiceId) -> String {
+    format!("{:015}#{id}", due_at.as_millis())
+}
+
+/// The first sort key of gsi3's open invoices due at `at` or later: every
+/// key below it is due strictly before `at`.
+pub fn open_invoices_due_from(at: Timestamp) -> String {
+    format!("{:015}", at.as_millis())
+}
+
+/// Where `invoice` sits in the open invoices (gsi3), while money is owed on
+/// it; a paid, void or draft invoice, or a credit note, sits nowhere.
+pub fn open_invoice_keys(invoice: &Invoice) -> Option<(String, String)> {
+    let due_at = invoice.due_at.filter(|_| invoice.open_minor() > 0)?;
+    Some((
+        open_invoices_partition(shopflow_ports::invoice_shard(invoice.id)),
+        open_invoice_sort(due_at, invoice.id),
+    ))
+}
+
+/// An invoice, (gsi1) where its customer's invoices are listed, and (gsi3)
+/// where the open ones are found by due date. Issued once; what is paid is
+/// allocated to it later, on the version read.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct InvoiceItem {
     pub pk: String,
@@ -1974,6 +2004,11 @@ pub struct InvoiceItem {
     pub kind: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
+    /// Only while it is open: see [`open_invoice_keys`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3sk: Option<String>,
     pub id: InvoiceId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<InvoiceNumber>,
@@ -2001,6 +2036,9 @@ pub struct InvoiceItem {
     /// Why, when and by whom it was voided (reason, at, by), once it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voided: Option<Voiding>,
+    /// Overdue reminders sent (none when absent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rem: u32,
     pub version: u64,
 }
 
@@ -2010,12 +2048,15 @@ impl InvoiceItem {
     pub fn new(invoice: &Invoice) -> Self {
         let (pk, sk) = invoice_key(invoice.id);
         let totals = invoice.totals;
+        let (gsi3pk, gsi3sk) = open_invoice_keys(invoice).unzip();
         Self {
             pk,
             sk,
             kind: Self::TYPE.into(),
             gsi1pk: customer_orders_partition(&invoice.customer_id),
             gsi1sk: customer_invoice_sort(invoice.id),
+            gsi3pk,
+            gsi3sk,
             id: invoice.id,
             number: invoice.number,
             credits: invoice.credits,
@@ -2045,6 +2086,7 @@ impl InvoiceItem {
             issued_at: invoice.issued_at,
             due_at: invoice.due_at,
             voided: invoice.voided.clone(),
+            rem: invoice.reminders_sent,
             version: invoice.version,
         }
     }
@@ -2082,6 +2124,7 @@ impl InvoiceItem {
             issued_at: self.issued_at,
             due_at: self.due_at,
             voided: self.voided,
+            reminders_sent: self.rem,
             version: self.version,
         }
     }

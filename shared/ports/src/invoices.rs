@@ -4,10 +4,12 @@
 //! and on what it answers (an order's invoice, a refund's credit note) not
 //! having been issued already.
 
-use crate::{IdempotencyKey, OutboxEvent, StoreError};
+use crate::{IdempotencyKey, OutboxEvent, Page, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
-use shopflow_domain::invoice::{Invoice, InvoiceError, InvoiceId, PaymentRecord, Sequence, Terms};
+use shopflow_domain::invoice::{
+    Invoice, InvoiceError, InvoiceId, PaymentRecord, Reminder, Sequence, Terms,
+};
 use shopflow_domain::{Order, OrderId, Timestamp};
 
 /// What a document answers, once: an order's invoice, or the credit note
@@ -109,6 +111,48 @@ impl InvoiceVoid {
     }
 }
 
+/// An overdue reminder sent: the invoice counting it (written on the
+/// version it was read at) with `invoice.overdue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceReminder {
+    pub invoice: Invoice,
+    pub event: OutboxEvent,
+}
+
+impl InvoiceReminder {
+    pub fn new(read: &Invoice, reminder: Reminder, at: Timestamp) -> Self {
+        let invoice = read.reminded(reminder);
+        Self {
+            event: invoice_event(InvoiceMoved::overdue(&invoice, reminder), at),
+            invoice,
+        }
+    }
+}
+
+/// Which open invoices to read: those of one shard due before `before`,
+/// soonest due first, after the previous page's last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRange {
+    /// One of `0..STATUS_SHARDS`.
+    pub shard: u8,
+    pub before: Timestamp,
+    pub after: Option<DueCursor>,
+    pub limit: u16,
+}
+
+/// Where a page of open invoices ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueCursor {
+    pub due_at: Timestamp,
+    pub id: InvoiceId,
+}
+
+/// Which partition of the open invoices `id` lives in, so no due date is
+/// one hot key.
+pub fn invoice_shard(id: InvoiceId) -> u8 {
+    u8::try_from(id.as_ulid().random() % u128::from(crate::STATUS_SHARDS)).unwrap_or(0)
+}
+
 /// Why a change to an issued invoice wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum InvoiceWriteError {
@@ -162,6 +206,18 @@ pub trait InvoiceStore: Send + Sync {
 
     /// Writes the voided invoice and its event, on its version as read.
     async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError>;
+
+    /// Open invoices (issued or partly paid) of one shard due before a
+    /// time, soonest due first: the index leaves an invoice once it is paid
+    /// or void.
+    async fn open_invoices_due(
+        &self,
+        range: &DueRange,
+    ) -> Result<Page<Invoice, DueCursor>, StoreError>;
+
+    /// Writes the reminder's count and its event, on the invoice's version
+    /// as read.
+    async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError>;
 }
 
 /// What an issue came to.

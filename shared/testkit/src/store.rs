@@ -588,6 +588,21 @@ impl<H: StoreHooks> shopflow_ports::InvoiceStore for SharedStore<H> {
     ) -> Result<(), shopflow_ports::InvoiceWriteError> {
         self.memory.void_invoice(write).await
     }
+
+    async fn open_invoices_due(
+        &self,
+        range: &shopflow_ports::DueRange,
+    ) -> Result<Page<shopflow_domain::invoice::Invoice, shopflow_ports::DueCursor>, StoreError>
+    {
+        self.memory.open_invoices_due(range).await
+    }
+
+    async fn remind_overdue(
+        &self,
+        write: &shopflow_ports::InvoiceReminder,
+    ) -> Result<(), shopflow_ports::InvoiceWriteError> {
+        self.memory.remind_overdue(write).await
+    }
 }
 
 #[async_trait]

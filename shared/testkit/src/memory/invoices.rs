@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use shopflow_domain::OrderId;
 use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentRecord, Sequence};
 use shopflow_ports::{
-    Claim, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt, InvoiceStore,
-    InvoiceVoid, InvoiceWriteError, IssueError, StoreError,
+    Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment,
+    InvoicePaymentReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError,
+    IssueError, Page, StoreError, invoice_shard,
 };
 use ulid::Ulid;
 
@@ -94,6 +95,48 @@ impl InvoiceStore for MemoryStore {
     }
 
     async fn void_invoice(&self, write: &InvoiceVoid) -> Result<(), InvoiceWriteError> {
+        let mut state = self.state();
+        Self::rewrite_invoice(&mut state, &write.invoice)?;
+        state.outbox.push(write.event.clone());
+        Ok(())
+    }
+
+    async fn open_invoices_due(
+        &self,
+        range: &DueRange,
+    ) -> Result<Page<Invoice, DueCursor>, StoreError> {
+        let state = self.state();
+        let mut due: Vec<(DueCursor, Invoice)> = state
+            .invoices
+            .values()
+            .filter(|invoice| invoice.open_minor() > 0 && invoice_shard(invoice.id) == range.shard)
+            .filter_map(|invoice| {
+                let due_at = invoice.due_at.filter(|due| *due < range.before)?;
+                let cursor = DueCursor {
+                    due_at,
+                    id: invoice.id,
+                };
+                Some((cursor, invoice.clone()))
+            })
+            .filter(|(cursor, _)| {
+                range
+                    .after
+                    .is_none_or(|after| (cursor.due_at, cursor.id) > (after.due_at, after.id))
+            })
+            .collect();
+        due.sort_by_key(|(cursor, _)| (cursor.due_at, cursor.id));
+        let more = due.len() > usize::from(range.limit);
+        due.truncate(usize::from(range.limit));
+        let next = more
+            .then(|| due.last().map(|(cursor, _)| *cursor))
+            .flatten();
+        Ok(Page {
+            items: due.into_iter().map(|(_, invoice)| invoice).collect(),
+            next,
+        })
+    }
+
+    async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError> {
         let mut state = self.state();
         Self::rewrite_invoice(&mut state, &write.invoice)?;
         state.outbox.push(write.event.clone());
