@@ -18,6 +18,13 @@ ensure_java() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null
 }
 
+ensure_poppler() {
+  if command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then return; fi
+  log "pdftotext not found: installing poppler-utils with apt (the invoice PDF tests read their text)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+}
+
 ensure_venv() {
   local venv="$cache/venv" stamp
   stamp="$(cat "$repo/infra/local/requirements.txt" "$repo/infra/local/constraints.txt" | sha256sum | cut -c1-16)"
@@ -41,6 +48,7 @@ ensure_dynamodb_local() {
 }
 
 ensure_java
+ensure_poppler
 ensure_venv
 ensure_dynamodb_local
 

@@ -32,6 +32,37 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Digits after the decimal point of its minor unit (ISO 4217): 0 for
+    /// JPY, 3 for KWD, 2 for most.
+    pub fn exponent(&self) -> u32 {
+        match self.0.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF"
+            | "UGX" | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            _ => 2,
+        }
+    }
+
+    /// `minor` units as a decimal amount in this currency, without the
+    /// code: `81.75` for 8175 EUR cents, `8175` for 8175 yen, `-10.00`.
+    pub fn amount(&self, minor: i64) -> String {
+        let exponent = self.exponent();
+        let sign = if minor < 0 { "-" } else { "" };
+        let magnitude = minor.unsigned_abs();
+        if exponent == 0 {
+            return format!("{sign}{magnitude}");
+        }
+        let scale = 10u64.pow(exponent);
+        let width = exponent as usize;
+        format!("{sign}{}.{:0width$}", magnitude / scale, magnitude % scale)
+    }
+
+    /// `minor` units with the code before them, as a reader expects money
+    /// shown: `EUR 81.75`, `JPY 8175`.
+    pub fn show(&self, minor: i64) -> String {
+        format!("{} {}", self.0, self.amount(minor))
+    }
 }
 
 impl TryFrom<String> for Currency {
@@ -147,6 +178,17 @@ mod tests {
     #[test]
     fn multiplication_overflow_is_an_error_not_a_wrap() {
         assert_eq!(eur(i64::MAX / 2).times(3), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn money_reads_in_its_currencys_minor_unit() {
+        let code = |c: &str| Currency::parse(c).unwrap();
+        assert_eq!(code("EUR").show(8_175), "EUR 81.75");
+        assert_eq!(code("JPY").show(8_175), "JPY 8175");
+        assert_eq!(code("KWD").show(8_175), "KWD 8.175");
+        assert_eq!(code("EUR").amount(5), "0.05");
+        assert_eq!(code("EUR").amount(-1_000), "-10.00");
+        assert_eq!(code("USD").amount(0), "0.00");
     }
 
     #[test]
