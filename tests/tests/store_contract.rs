@@ -49,6 +49,7 @@ trait Store:
     + ShipmentStore
     + shopflow_ports::Waitlist
     + InvoiceStore
+    + shopflow_ports::StockLedger
 {
 }
 impl<S> Store for S where
@@ -63,6 +64,7 @@ impl<S> Store for S where
         + ShipmentStore
         + shopflow_ports::Waitlist
         + InvoiceStore
+        + shopflow_ports::StockLedger
 {
 }
 
@@ -2100,6 +2102,31 @@ async fn open_invoices_come_back_soonest_due_first_until_paid_or_void(store: &im
     assert!(!later.iter().any(|invoice| invoice.id == after_cutoff.id));
 }
 
+/// A ledger read over any window answers: one reaching past the last
+/// instant a key holds reads to the end, and one that ends before it starts
+/// is empty.
+async fn a_ledger_read_over_any_window_answers(store: &(impl Store + Written)) {
+    use shopflow_ports::MovementQuery;
+    let query = |from: u64, to: u64| MovementQuery {
+        sku: shopflow_domain::Sku::parse(&format!("LEDGER-{}", Ulid::generate())).unwrap(),
+        warehouse: None,
+        from: Some(Timestamp::from_millis(from)),
+        to: Some(Timestamp::from_millis(to)),
+        after: None,
+        limit: 10,
+    };
+    let far_future = Timestamp::parse_rfc3339("5869-05-10T11:47:20-03:02")
+        .unwrap()
+        .as_millis();
+    let now = in_year(2026).as_millis();
+
+    let to_the_end = store.movements(&query(now, far_future)).await.unwrap();
+    let backwards = store.movements(&query(far_future, now)).await.unwrap();
+
+    assert!(to_the_end.items.is_empty() && to_the_end.next.is_none());
+    assert!(backwards.items.is_empty() && backwards.next.is_none());
+}
+
 /// An overdue reminder is counted on the invoice on the version read,
 /// with its event, and keeps the invoice among the open ones; the same
 /// reminder again on that version is stale and writes nothing.
@@ -2145,6 +2172,7 @@ async fn an_overdue_invoice_is_reminded_once_on_the_version_read(store: &(impl S
 }
 
 contract!(
+    a_ledger_read_over_any_window_answers,
     open_invoices_come_back_soonest_due_first_until_paid_or_void,
     an_overdue_invoice_is_reminded_once_on_the_version_read,
     a_manual_payment_is_allocated_to_an_invoice_once_on_its_version,

@@ -451,9 +451,14 @@ pub fn movement_key(
     )
 }
 
-/// The first sort key at or after `at`, in a ledger partition.
+/// The latest instant a ledger sort key holds: 13 digits of milliseconds,
+/// the year 2286.
+pub const LAST_MOVEMENT_MS: u64 = 9_999_999_999_999;
+
+/// The first sort key at or after `at` (an instant past the last one a key
+/// holds reads as that last one), in a ledger partition.
 pub fn movement_sort_from(at: Timestamp) -> String {
-    format!("{:013}#", at.as_millis())
+    format!("{:013}#", at.as_millis().min(LAST_MOVEMENT_MS))
 }
 
 /// A stock item's backorder settings, in short names.

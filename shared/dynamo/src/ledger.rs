@@ -2,7 +2,9 @@
 //! `MOVES#` partition by when it happened, written once (conditionally)
 //! however often the stream delivers the change.
 
-use super::items::{MovementItem, movement_key, movement_sort_from, movements_partition};
+use super::items::{
+    LAST_MOVEMENT_MS, MovementItem, movement_key, movement_sort_from, movements_partition,
+};
 use super::{DynamoStore, corrupt, s, sdk};
 use async_trait::async_trait;
 use shopflow_domain::{Movement, Timestamp};
@@ -38,10 +40,17 @@ impl StockLedger for DynamoStore {
         let to = movement_sort_from(
             query
                 .to
-                .map_or(Timestamp::from_millis(9_999_999_999_999), |to| {
-                    Timestamp::from_millis(to.as_millis() + 1)
+                .map_or(Timestamp::from_millis(LAST_MOVEMENT_MS), |to| {
+                    Timestamp::from_millis(to.as_millis().saturating_add(1))
                 }),
         );
+        // BETWEEN refuses a range that ends before it starts.
+        if from > to {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         let mut request = self
             .client
             .query()
