@@ -27,6 +27,35 @@ async fn documents_once(api: &Api, id: &str, token: &str, count: usize) -> Vec<V
     }
 }
 
+/// Where `GET <route>/pdf` sends `token`, once the PDF is rendered.
+async fn pdf_link_once(api: &Api, route: &str, token: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply = api.get(&format!("{route}/pdf"), token).await;
+        if reply.status == 302 {
+            return reply.headers["location"].to_str().unwrap().to_owned();
+        }
+        assert_eq!(reply.status, 409, "{}", reply.body);
+        assert!(
+            Instant::now() < deadline,
+            "no PDF after 60 s: {}",
+            reply.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What a plain GET of `url` answers: its status and body.
+async fn download(url: &str) -> (u16, Vec<u8>) {
+    use http_body_util::{BodyExt, Empty};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<hyper::body::Bytes>>();
+    let response = client.get(url.parse().unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, body.to_vec())
+}
+
 #[tokio::test]
 async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
     let api = stack().api();
@@ -60,6 +89,18 @@ async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
     assert_eq!(read.body["number"], number);
     let stranger = stack().customer(&unique("stranger"));
     assert_eq!(api.get(&route, &stranger).await.status, 404);
+
+    // invoice-pdf renders it from invoice.issued; the buyer downloads it
+    // through a link to the private bucket that works for 5 minutes.
+    let link = pdf_link_once(&api, &route, &buyer).await;
+    let (status, pdf) = download(&link).await;
+    assert_eq!(status, 200, "{link}");
+    assert!(pdf.starts_with(b"%PDF-"), "{link}");
+    assert!(link.contains("X-Amz-Expires=300"), "{link}");
+    assert_eq!(
+        api.get(&format!("{route}/pdf"), &stranger).await.status,
+        404
+    );
 
     // Staff give 1,000 back: a credit note of the CN sequence credits it,
     // and the invoice with its notes adds up to what the shop kept.

@@ -7,7 +7,9 @@
 //! - `POST /v1/invoices/{id}/payments` (staff, `Idempotency-Key`): money
 //!   received outside the payment provider, allocated to the invoice;
 //! - `POST /v1/invoices/{id}/void` (staff): the invoice taken back, keeping
-//!   its number, once no money allocated to it is held.
+//!   its number, once no money allocated to it is held;
+//! - `GET /v1/invoices/{id}/pdf`: `302` to a link to its PDF that works for
+//!   5 minutes.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use lambda_http::http::StatusCode;
@@ -21,15 +23,20 @@ use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
 use shopflow_ports::{
-    InvoicePayment, InvoicePaymentReceipt, InvoiceStore, InvoiceVoid, InvoiceWriteError,
-    OrderReader,
+    DocumentShelf, InvoicePayment, InvoicePaymentReceipt, InvoiceStore, InvoiceVoid,
+    InvoiceWriteError, OrderReader,
 };
+use shopflow_s3::S3Bucket;
 use tracing::Instrument;
 
 pub const INVOICE: &str = "GET /v1/invoices/{id}";
 pub const ORDER_INVOICES: &str = "GET /v1/orders/{id}/invoices";
 pub const RECORD_PAYMENT: &str = "POST /v1/invoices/{id}/payments";
 pub const VOID: &str = "POST /v1/invoices/{id}/void";
+pub const PDF: &str = "GET /v1/invoices/{id}/pdf";
+
+/// How long a PDF download link works.
+pub const PDF_LINK_SECS: u64 = 300;
 
 /// Attempts at a write when the invoice moved between read and write.
 const WRITE_ATTEMPTS: u32 = 5;
@@ -39,21 +46,22 @@ const MAX_REASON_CHARS: usize = 500;
 /// The function's name, in its logs, metrics and the registry.
 pub const FUNCTION: &str = "invoices-api";
 
-pub struct App<S> {
+pub struct App<S, D> {
     store: S,
+    shelf: D,
 }
 
-/// invoices-api as deployed: on the DynamoDB table.
-pub type Deployed = App<DynamoStore>;
+/// invoices-api as deployed: the table and the documents bucket.
+pub type Deployed = App<DynamoStore, S3Bucket>;
 
 impl Function for Deployed {
     const NAME: &'static str = FUNCTION;
 
     fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
-        Ok(Self::new(DynamoStore::from_config(
-            &shared.aws.dynamodb,
-            config::required(env, "TABLE_NAME")?,
-        )))
+        Ok(Self::new(
+            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
+            S3Bucket::from_config(&shared.aws.s3, config::required(env, "DOCUMENTS_BUCKET")?),
+        ))
     }
 }
 
@@ -66,9 +74,9 @@ impl HttpFunction for Deployed {
     }
 }
 
-impl<S: InvoiceStore + OrderReader> App<S> {
-    pub fn new(store: S) -> Self {
-        Self { store }
+impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
+    pub fn new(store: S, shelf: D) -> Self {
+        Self { store, shelf }
     }
 
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
@@ -84,6 +92,7 @@ impl<S: InvoiceStore + OrderReader> App<S> {
                 Some(ORDER_INVOICES) => self.order_invoices(&request).await,
                 Some(RECORD_PAYMENT) => self.record_payment(&request).await,
                 Some(VOID) => self.void(&request).await,
+                Some(PDF) => self.pdf(&request).await,
                 _ => Err(ApiError::route_not_found()),
             }
         }
@@ -96,6 +105,45 @@ impl<S: InvoiceStore + OrderReader> App<S> {
         let caller = Caller::from_request(request)?;
         let invoice = self.visible_invoice(request, &caller).await?;
         Ok(http::json(StatusCode::OK, &view(&invoice, now())))
+    }
+
+    /// A link to the invoice's PDF as it stands (void once voided), valid
+    /// for [`PDF_LINK_SECS`]: `302` to it, or `409 pdf_not_ready` while it
+    /// is being rendered.
+    async fn pdf(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let invoice = self.visible_invoice(request, &caller).await?;
+        let Some(rendition) = invoice
+            .rendition()
+            .filter(|rendition| invoice.pdfs.contains(rendition))
+        else {
+            let mut not_ready = ApiError::new(
+                StatusCode::CONFLICT,
+                "pdf_not_ready",
+                "the invoice's PDF is being rendered; retry shortly",
+            );
+            not_ready.retry_after_secs = Some(5);
+            return Err(not_ready);
+        };
+        let link = self
+            .shelf
+            .link(&rendition.key(invoice.id), PDF_LINK_SECS)
+            .await?;
+        let mut response = Response::new(Body::Empty);
+        *response.status_mut() = StatusCode::FOUND;
+        let headers = response.headers_mut();
+        let location = lambda_http::http::HeaderValue::from_str(&link).map_err(|_| {
+            ApiError::from(shopflow_ports::StoreError::Corrupt {
+                entity: "download link",
+                reason: "not a header value".into(),
+            })
+        })?;
+        headers.insert(lambda_http::http::header::LOCATION, location);
+        headers.insert(
+            lambda_http::http::header::CACHE_CONTROL,
+            lambda_http::http::HeaderValue::from_static("no-store"),
+        );
+        Ok(response)
     }
 
     /// The invoice in the path, if `caller` may see it; otherwise 404,
@@ -283,15 +331,18 @@ impl PaymentBody {
         }
         let received_at = match &self.received_at {
             None => at,
-            Some(raw) => Timestamp::parse_rfc3339(raw)
-                .filter(|received| *received <= at)
-                .ok_or_else(|| {
-                    ApiError::invalid_field(
-                        "received_at",
-                        "must be an RFC 3339 instant, not in the future",
-                    )
-                })?,
+            Some(raw) => Timestamp::parse_rfc3339(raw).ok_or_else(|| {
+                ApiError::invalid_field("received_at", "must be an RFC 3339 instant")
+            })?,
         };
+        if received_at > at {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "received_in_the_future",
+                "received_at: money cannot have arrived after now",
+            )
+            .with_detail("received_at", received_at.to_rfc3339()));
+        }
         Ok(Received {
             method,
             amount_minor: self.amount_minor,

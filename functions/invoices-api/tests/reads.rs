@@ -96,3 +96,38 @@ async fn an_unpaid_invoice_past_due_reads_as_overdue() {
     assert_eq!(read["status"], "overdue");
     assert_eq!(read["open_minor"], invoice.totals.total_minor);
 }
+
+#[tokio::test]
+async fn the_pdf_is_a_302_to_a_link_that_expires_once_it_is_rendered() {
+    let api = InvoicesApi::new().await;
+    let (_, invoice) = api.invoiced_order(shopflow_lambda_kit::now()).await;
+    let id = invoice.id.to_string();
+
+    let early = api.get("/v1/invoices/{id}/pdf", &id, customer(ADA)).await;
+    early.problem(409, "pdf_not_ready");
+    assert_eq!(
+        early.headers.get("retry-after").map(String::as_str),
+        Some("5")
+    );
+
+    let rendition = invoice.rendition().unwrap();
+    shopflow_ports::InvoiceStore::record_pdf(&api.store, invoice.id, rendition)
+        .await
+        .unwrap();
+    let link = api.get("/v1/invoices/{id}/pdf", &id, customer(ADA)).await;
+
+    assert_eq!(link.status, 302, "{}", link.body);
+    let location = link.headers.get("location").unwrap();
+    assert!(
+        location.contains(&format!("invoices/{id}/issued.pdf")),
+        "{location}"
+    );
+    assert!(location.contains("expires-in=300"), "{location}");
+    assert_eq!(
+        link.headers.get("cache-control").map(String::as_str),
+        Some("no-store")
+    );
+    api.get("/v1/invoices/{id}/pdf", &id, customer(GRACE))
+        .await
+        .problem(404, "not_found");
+}

@@ -327,8 +327,34 @@ pub struct Invoice {
     pub voided: Option<Voiding>,
     /// Overdue reminders sent: the steps of the cadence reached so far.
     pub reminders_sent: u32,
+    /// Its PDFs rendered so far.
+    pub pdfs: Vec<Rendition>,
     /// Optimistic-locking counter: every update is conditional on it.
     pub version: u64,
+}
+
+/// A PDF of an invoice: as issued, and once more with the VOID mark when
+/// it is voided. An issued document never changes, so there are two at
+/// most, each rendered once however often it is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rendition {
+    Issued,
+    Void,
+}
+
+impl Rendition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issued => "issued",
+            Self::Void => "void",
+        }
+    }
+
+    /// Where the PDF of `invoice` is kept in the documents bucket.
+    pub fn key(self, invoice: InvoiceId) -> String {
+        format!("invoices/{invoice}/{}.pdf", self.as_str())
+    }
 }
 
 /// When, after its due date, an unpaid invoice's buyer is reminded: days
@@ -422,6 +448,7 @@ impl Invoice {
             due_at: None,
             voided: None,
             reminders_sent: 0,
+            pdfs: Vec::new(),
             version: 0,
         }
     }
@@ -617,6 +644,16 @@ impl Invoice {
         Self {
             reminders_sent: reminder.step,
             ..self.clone()
+        }
+    }
+
+    /// The PDF that shows it as it stands: void once voided, else as
+    /// issued; none for a draft.
+    pub fn rendition(&self) -> Option<Rendition> {
+        match self.status {
+            InvoiceStatus::Draft => None,
+            InvoiceStatus::Void => Some(Rendition::Void),
+            _ => Some(Rendition::Issued),
         }
     }
 

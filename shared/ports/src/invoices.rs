@@ -8,7 +8,7 @@ use crate::{IdempotencyKey, OutboxEvent, Page, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
 use shopflow_domain::invoice::{
-    Invoice, InvoiceError, InvoiceId, PaymentRecord, Reminder, Sequence, Terms,
+    Invoice, InvoiceError, InvoiceId, PaymentRecord, Reminder, Rendition, Sequence, Terms,
 };
 use shopflow_domain::{Order, OrderId, Timestamp};
 
@@ -218,6 +218,21 @@ pub trait InvoiceStore: Send + Sync {
     /// Writes the reminder's count and its event, on the invoice's version
     /// as read.
     async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError>;
+
+    /// Notes that `rendition` of the invoice is in the documents bucket.
+    /// Safe to repeat; moves no version.
+    async fn record_pdf(&self, id: InvoiceId, rendition: Rendition) -> Result<(), StoreError>;
+}
+
+/// Where invoice PDFs are kept: a private bucket, read through links that
+/// expire.
+#[async_trait]
+pub trait DocumentShelf: Send + Sync {
+    /// Keeps `pdf` at `key`, encrypted at rest.
+    async fn shelve(&self, key: &str, pdf: Vec<u8>) -> Result<(), StoreError>;
+
+    /// A link that downloads `key` for `valid_secs`, and not after.
+    async fn link(&self, key: &str, valid_secs: u64) -> Result<String, StoreError>;
 }
 
 /// What an issue came to.

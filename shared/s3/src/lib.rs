@@ -60,6 +60,32 @@ impl S3Bucket {
 }
 
 #[async_trait]
+impl shopflow_ports::DocumentShelf for S3Bucket {
+    async fn shelve(&self, key: &str, pdf: Vec<u8>) -> Result<(), StoreError> {
+        self.put(key, pdf, "application/pdf").await
+    }
+
+    async fn link(&self, key: &str, valid_secs: u64) -> Result<String, StoreError> {
+        let expiry = aws_sdk_s3::presigning::PresigningConfig::expires_in(
+            std::time::Duration::from_secs(valid_secs),
+        )
+        .map_err(|error| StoreError::Defect {
+            what: "presigning a download".into(),
+            source: Box::new(error),
+        })?;
+        let signed = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(expiry)
+            .await
+            .map_err(|error| shopflow_aws_errors::store_error("s3:GetObject (presign)", error))?;
+        Ok(signed.uri().to_owned())
+    }
+}
+
+#[async_trait]
 impl ObjectArchive for S3Bucket {
     async fn keep_object(
         &self,

@@ -10,7 +10,7 @@ use shopflow_domain::invoice::{Invoice, InvoiceId, Party, Terms};
 use shopflow_domain::{Order, OrderTrigger, Payment, Product, Timestamp};
 use shopflow_ports::{InventoryStore, Invoiced, credit_refunds, issue_order_invoice};
 use shopflow_testkit::{
-    Claims, Reply, SharedStore, admin, eur, json_request, payments, request, sku,
+    Claims, MemoryBucket, Reply, SharedStore, admin, eur, json_request, payments, request, sku,
 };
 
 /// A seller in Berlin, invoices due in 14 days.
@@ -27,8 +27,9 @@ pub fn terms() -> Terms {
 }
 
 pub struct InvoicesApi {
-    pub app: App<SharedStore>,
+    pub app: App<SharedStore, MemoryBucket>,
     pub store: SharedStore,
+    pub bucket: MemoryBucket,
 }
 
 impl InvoicesApi {
@@ -41,9 +42,11 @@ impl InvoicesApi {
             active: true,
         };
         store.memory().upsert_product(&tee).await.unwrap();
+        let bucket = MemoryBucket::default();
         Self {
-            app: App::new(store.clone()),
+            app: App::new(store.clone(), bucket.clone()),
             store,
+            bucket,
         }
     }
 

@@ -68,6 +68,34 @@ impl ObjectArchive for MemoryBucket {
     }
 }
 
+#[async_trait]
+impl shopflow_ports::DocumentShelf for MemoryBucket {
+    async fn shelve(&self, key: &str, pdf: Vec<u8>) -> Result<(), StoreError> {
+        self.objects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key.to_owned(), pdf);
+        Ok(())
+    }
+
+    async fn link(&self, key: &str, valid_secs: u64) -> Result<String, StoreError> {
+        Ok(format!(
+            "https://memory.example/{key}?expires-in={valid_secs}"
+        ))
+    }
+}
+
+impl MemoryBucket {
+    /// The object at `key`, as kept.
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        self.objects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .cloned()
+    }
+}
+
 /// Secrets in memory, by name; a name not given is a defect, as a missing
 /// SSM parameter is.
 #[derive(Debug, Default, Clone)]

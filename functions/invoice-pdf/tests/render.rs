@@ -1,0 +1,149 @@
+//! invoice-pdf: an issued invoice's PDF lands in the bucket once, keyed by
+//! invoice and rendition, and is noted on the invoice; a voided one gets
+//! its VOID rendition; other events and unknown invoices render nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use invoice_pdf::App;
+use serde_json::json;
+use shopflow_domain::invoice::{Invoice, Party, Rendition, Terms};
+use shopflow_domain::{Order, Payment, Product};
+use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
+use shopflow_ports::{InventoryStore, InvoiceStore, InvoiceVoid, Invoiced, issue_order_invoice};
+use shopflow_testkit::{MemoryBucket, SharedStore, eur, sku};
+
+struct Renderer {
+    app: App<SharedStore, MemoryBucket>,
+    store: SharedStore,
+    bucket: MemoryBucket,
+}
+
+impl Renderer {
+    async fn new() -> Self {
+        let store = SharedStore::default();
+        let tee = Product {
+            sku: sku("TEE-RED"),
+            name: "Red tee".into(),
+            price: eur(1_000),
+            active: true,
+        };
+        store.memory().upsert_product(&tee).await.unwrap();
+        let bucket = MemoryBucket::default();
+        Self {
+            app: App::new(store.clone(), bucket.clone()),
+            store,
+            bucket,
+        }
+    }
+
+    /// An unpaid invoice for an order of 2 tees.
+    async fn invoice(&self) -> Invoice {
+        let memory = self.store.memory();
+        let at = shopflow_lambda_kit::now();
+        let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 2, at).await;
+        let unpaid = Order {
+            payment: Payment::default(),
+            ..order
+        };
+        let terms = Terms {
+            seller: Party {
+                name: "Shop".into(),
+                address: vec!["1 Way".into()],
+                tax_id: None,
+                email: None,
+            },
+            due_days: 14,
+        };
+        match issue_order_invoice(memory, &unpaid, &terms, at)
+            .await
+            .unwrap()
+        {
+            Invoiced::Issued(invoice) => *invoice,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn told(&self, detail_type: &str, invoice: &Invoice) -> Result<Handled, ConsumeError> {
+        self.app
+            .apply(BusEvent {
+                id: ulid::Ulid::generate().to_string(),
+                detail_type: detail_type.into(),
+                source: "shopflow.billing".into(),
+                occurred_at: shopflow_lambda_kit::now().to_rfc3339(),
+                data: json!({ "invoice_id": invoice.id }),
+            })
+            .await
+    }
+
+    async fn stored(&self, invoice: &Invoice) -> Invoice {
+        self.store.invoice(invoice.id).await.unwrap().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn an_issued_invoice_gets_its_pdf_once() {
+    let renderer = Renderer::new().await;
+    let invoice = renderer.invoice().await;
+
+    assert_eq!(
+        renderer.told("invoice.issued", &invoice).await.unwrap(),
+        Handled::Applied
+    );
+    assert_eq!(
+        renderer.told("invoice.issued", &invoice).await.unwrap(),
+        Handled::Duplicate
+    );
+
+    let pdf = renderer
+        .bucket
+        .object(&format!("invoices/{}/issued.pdf", invoice.id))
+        .expect("the issued PDF is in the bucket");
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_eq!(pdf, shopflow_invoice_pdf::render(&invoice).unwrap());
+    assert_eq!(renderer.stored(&invoice).await.pdfs, [Rendition::Issued]);
+}
+
+#[tokio::test]
+async fn a_voided_invoice_gets_its_void_rendition_beside_the_issued_one() {
+    let renderer = Renderer::new().await;
+    let invoice = renderer.invoice().await;
+    renderer.told("invoice.issued", &invoice).await.unwrap();
+    let at = shopflow_lambda_kit::now();
+    let read = renderer.stored(&invoice).await;
+    let voided = read.voided("wrong buyer", "admin:staff", 0, at).unwrap();
+    renderer
+        .store
+        .void_invoice(&InvoiceVoid::new(voided, at))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        renderer.told("invoice.voided", &invoice).await.unwrap(),
+        Handled::Applied
+    );
+
+    let key = |rendition: &str| format!("invoices/{}/{rendition}.pdf", invoice.id);
+    assert!(renderer.bucket.object(&key("issued")).is_some());
+    let void = renderer.bucket.object(&key("void")).unwrap();
+    assert_ne!(void, renderer.bucket.object(&key("issued")).unwrap());
+    assert_eq!(
+        renderer.stored(&invoice).await.pdfs,
+        [Rendition::Issued, Rendition::Void]
+    );
+}
+
+#[tokio::test]
+async fn other_events_and_unknown_invoices_render_nothing() {
+    let renderer = Renderer::new().await;
+    let invoice = renderer.invoice().await;
+
+    let paid = renderer.told("invoice.paid", &invoice).await;
+    assert!(matches!(paid, Ok(Handled::Ignored(_))), "{paid:?}");
+    let mut unknown = invoice.clone();
+    unknown.id = shopflow_domain::invoice::InvoiceId::made_at(shopflow_lambda_kit::now());
+    let missing = renderer.told("invoice.issued", &unknown).await;
+    assert!(
+        matches!(missing, Err(ConsumeError::Unreadable(_))),
+        "{missing:?}"
+    );
+    assert!(renderer.bucket.objects().is_empty());
+}
