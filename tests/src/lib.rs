@@ -552,3 +552,21 @@ pub async fn place_orders(
         .collect::<Vec<_>>()
         .await
 }
+
+/// What a plain GET of `url` (outside the API: a presigned link) answers:
+/// its status and body.
+pub async fn download(url: &str) -> (u16, Vec<u8>) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let response = client
+        .get(url.parse().expect("a URL"))
+        .await
+        .expect("the link answers");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body arrives")
+        .to_bytes();
+    (status, body.to_vec())
+}

@@ -45,17 +45,6 @@ async fn pdf_link_once(api: &Api, route: &str, token: &str) -> String {
     }
 }
 
-/// What a plain GET of `url` answers: its status and body.
-async fn download(url: &str) -> (u16, Vec<u8>) {
-    use http_body_util::{BodyExt, Empty};
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Empty<hyper::body::Bytes>>();
-    let response = client.get(url.parse().unwrap()).await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, body.to_vec())
-}
-
 #[tokio::test]
 async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
     let api = stack().api();
@@ -93,7 +82,7 @@ async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
     // invoice-pdf renders it from invoice.issued; the buyer downloads it
     // through a link to the private bucket that works for 5 minutes.
     let link = pdf_link_once(&api, &route, &buyer).await;
-    let (status, pdf) = download(&link).await;
+    let (status, pdf) = shopflow_tests::download(&link).await;
     assert_eq!(status, 200, "{link}");
     assert!(pdf.starts_with(b"%PDF-"), "{link}");
     assert!(link.contains("X-Amz-Expires=300"), "{link}");

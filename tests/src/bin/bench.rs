@@ -1251,6 +1251,133 @@ async fn availability(stack: &LocalStack, api: &Api, sku: &str, warehouses: &[St
     println!();
 }
 
+/// Invoices: a 20-line invoice rendered in-process (median of 50 and its
+/// size), then a paid 3-line order's invoice issued from `order.paid` and
+/// its PDF rendered to the bucket, with the write units each step costs as
+/// AWS bills them (from the items read back) and the S3 requests.
+async fn invoices(stack: &LocalStack) {
+    use shopflow_domain::invoice::{Invoice, Party, Sequence, Series, Terms};
+    println!("== Invoices");
+    let at = shopflow_lambda_kit::now();
+    let lines = (1..=20)
+        .map(|n| shopflow_testkit::order_line(&format!("SKU-{n:02}"), "MAIN", 2, 1_250))
+        .collect();
+    let order = shopflow_testkit::unpaid_order(
+        shopflow_domain::OrderId::from_ulid(ulid::Ulid::generate()),
+        shopflow_testkit::ADA,
+        lines,
+        at,
+    );
+    let terms = Terms {
+        seller: Party {
+            name: "Shopflow Bench GmbH".into(),
+            address: vec!["Torstrasse 1".into(), "10119 Berlin".into(), "DE".into()],
+            tax_id: Some("DE123456789".into()),
+            email: None,
+        },
+        due_days: 14,
+    };
+    let invoice: Invoice = Invoice::draft_for_order(&order, &terms, at)
+        .issued(
+            Sequence::of(Series::Invoice, at).next_after(Some(41)),
+            &terms,
+            at,
+        )
+        .unwrap();
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..50 {
+        let started = Instant::now();
+        size = shopflow_invoice_pdf::render(&invoice).unwrap().len();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "render a 20-line invoice: p50 {:?}, max {:?} (50 runs, this build's profile); {size} B",
+        percentile(&times, 0.5),
+        times.last().unwrap()
+    );
+
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = first_warehouse(stack);
+    let skus = setup_skus(&api, &admin, &warehouse, 3, 10).await;
+    let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
+    let (order, buyer) = shopflow_tests::paid_order(&api, &lines).await;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    let invoice_id = loop {
+        let listed = api
+            .get(&format!("/v1/orders/{order}/invoices"), &buyer)
+            .await;
+        if let Some(id) = listed.body["invoices"][0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no invoice: {}", listed.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let issued_after = started.elapsed();
+    let pdf_link = loop {
+        let reply = api
+            .get(&format!("/v1/invoices/{invoice_id}/pdf"), &buyer)
+            .await;
+        if reply.status == 302 {
+            break reply.headers["location"].to_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no PDF: {}", reply.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let rendered_after = started.elapsed();
+    let clients = stack.clients().await;
+    let table = &stack.spec.table.name;
+    let invoice_item = get_item(&clients, table, &format!("INVOICE#{invoice_id}"), "INVOICE").await;
+    let claim = get_item(&clients, table, &format!("ORDER#{order}"), "INVOICE").await;
+    let year = shopflow_lambda_kit::now().year();
+    let counter = get_item(&clients, table, &format!("SEQ#INV-{year}"), "SEQ").await;
+    let record = api
+        .get(&format!("/v1/invoices/{invoice_id}"), &admin)
+        .await
+        .body["paid_minor"]
+        .as_i64()
+        .unwrap_or(0);
+    // One transaction: the counter, the invoice, the order's claim, the
+    // payment record and two outbox items (invoice.issued, invoice.paid),
+    // each written twice; then the invoice's copy in gsi1 (and gsi3 while
+    // it is open: a paid one is not).
+    let outbox_wru = 2 * 2;
+    let payment_record_wru = 2;
+    let issue_wru = wru(&counter, true)
+        + wru(&invoice_item, true)
+        + wru(&claim, true)
+        + payment_record_wru
+        + outbox_wru
+        + wru(&invoice_item, false);
+    // invoice-pdf: the invoice read (consistent), one PUT, the rendition
+    // added to the invoice (and its gsi1 copy).
+    let pdf_wru = 2 * wru(&invoice_item, false);
+    let pdf_rru = item_size(&invoice_item).div_ceil(4096).max(1);
+    let (status, pdf) = shopflow_tests::download(&pdf_link).await;
+    assert_eq!(status, 200);
+    println!(
+        "issue (order.paid -> invoice paid by the capture of {record}): {issue_wru} WRU (invoice {} B, claim {} B, counter {} B); \
+         issued {issued_after:?} after the order was paid, over the bus on the local stack",
+        item_size(&invoice_item),
+        item_size(&claim),
+        item_size(&counter)
+    );
+    println!(
+        "PDF: {pdf_wru} WRU, {pdf_rru} RRU, 1 S3 PUT of {} B, rendered {:?} after that",
+        pdf.len(),
+        rendered_after - issued_after
+    );
+    println!(
+        "per invoice: {} WRU, 1 S3 PUT, 2 SQS messages and 2 Lambda invocations (invoice-issuer, invoice-pdf); \
+         each download: 1 GET API call + 1 presigned S3 GET",
+        issue_wru + pdf_wru
+    );
+    println!();
+}
+
 #[tokio::main]
 async fn main() {
     let mut which: Vec<String> = std::env::args().skip(1).collect();
@@ -1264,6 +1391,7 @@ async fn main() {
             "backorders".into(),
             "shipping".into(),
             "inventory".into(),
+            "invoices".into(),
         ];
     }
     let stack = LocalStack::start(Options {
@@ -1284,6 +1412,7 @@ async fn main() {
             "shipping" => shipping(&stack).await,
             "backorders" => backorders(&stack).await,
             "inventory" => inventory(&stack).await,
+            "invoices" => invoices(&stack).await,
             other => eprintln!("unknown benchmark {other}"),
         }
     }
