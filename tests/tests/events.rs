@@ -731,7 +731,7 @@ async fn shoppers_waiting_are_told_once_when_the_product_is_back() {
 #[test]
 fn every_invoice_move_matches_its_schema() {
     use shopflow_domain::events::{DomainEvent, EventEnvelope, InvoiceMove, InvoiceMoved};
-    use shopflow_domain::invoice::{Invoice, Party, Sequence, Series, Terms};
+    use shopflow_domain::invoice::{Invoice, Sequence, Series};
     use shopflow_domain::{OrderId, Timestamp};
     let at = Timestamp::from_millis(1_795_874_400_000);
     let order = shopflow_testkit::unpaid_order(
@@ -740,15 +740,7 @@ fn every_invoice_move_matches_its_schema() {
         vec![shopflow_testkit::order_line("TEE-RED", "BER", 2, 1_000)],
         at,
     );
-    let terms = Terms {
-        seller: Party {
-            name: "Shop".into(),
-            address: vec!["1 Way".into()],
-            tax_id: None,
-            email: None,
-        },
-        due_days: 14,
-    };
+    let terms = shopflow_testkit::invoice_terms();
     let number = Sequence::of(Series::Invoice, at).next_after(Some(41));
     let issued = Invoice::draft_for_order(&order, &terms, at)
         .issued(number, &terms, at)

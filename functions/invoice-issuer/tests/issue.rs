@@ -8,13 +8,13 @@ use invoice_issuer::{App, terms_from};
 use serde_json::json;
 use shopflow_domain::events::DomainEvent;
 use shopflow_domain::invoice::{InvoiceStatus, PaymentMethod, Sequence, Series};
-use shopflow_domain::{Order, OrderId, OrderTrigger, Product};
+use shopflow_domain::{Order, OrderId, OrderTrigger};
 use shopflow_lambda_kit::config;
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
 use shopflow_ports::{InventoryStore, InvoiceIssue, InvoiceStore, IssueError};
 use shopflow_testkit::StoreHooks;
 use shopflow_testkit::memory::MemoryStore;
-use shopflow_testkit::{ADA, SharedStore, eur, payments, sku};
+use shopflow_testkit::{ADA, SharedStore, payments, red_tee};
 use std::sync::atomic::{AtomicU32, Ordering};
 use ulid::Ulid;
 
@@ -56,13 +56,7 @@ impl Issuer {
 impl<H: StoreHooks> Issuer<H> {
     async fn with_hooks(hooks: H) -> Self {
         let store = SharedStore::new(hooks);
-        let tee = Product {
-            sku: sku("TEE-RED"),
-            name: "Red tee".into(),
-            price: eur(1_000),
-            active: true,
-        };
-        store.memory().upsert_product(&tee).await.unwrap();
+        store.memory().upsert_product(&red_tee()).await.unwrap();
         let env = config::vars(&[
             ("SELLER_NAME", "Shopflow Demo GmbH"),
             ("SELLER_ADDRESS", "Torstrasse 1 | 10119 Berlin | DE"),

@@ -5,11 +5,10 @@
 
 use invoice_pdf::App;
 use serde_json::json;
-use shopflow_domain::invoice::{Invoice, Party, Rendition, Terms};
-use shopflow_domain::{Order, Payment, Product};
+use shopflow_domain::invoice::{Invoice, Rendition};
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
-use shopflow_ports::{InventoryStore, InvoiceStore, InvoiceVoid, Invoiced, issue_order_invoice};
-use shopflow_testkit::{MemoryBucket, SharedStore, eur, sku};
+use shopflow_ports::{InventoryStore, InvoiceStore, InvoiceVoid};
+use shopflow_testkit::{MemoryBucket, SharedStore, red_tee, unpaid_invoice};
 
 struct Renderer {
     app: App<SharedStore, MemoryBucket>,
@@ -20,13 +19,7 @@ struct Renderer {
 impl Renderer {
     async fn new() -> Self {
         let store = SharedStore::default();
-        let tee = Product {
-            sku: sku("TEE-RED"),
-            name: "Red tee".into(),
-            price: eur(1_000),
-            active: true,
-        };
-        store.memory().upsert_product(&tee).await.unwrap();
+        store.memory().upsert_product(&red_tee()).await.unwrap();
         let bucket = MemoryBucket::default();
         Self {
             app: App::new(store.clone(), bucket.clone()),
@@ -37,29 +30,7 @@ impl Renderer {
 
     /// An unpaid invoice for an order of 2 tees.
     async fn invoice(&self) -> Invoice {
-        let memory = self.store.memory();
-        let at = shopflow_lambda_kit::now();
-        let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 2, at).await;
-        let unpaid = Order {
-            payment: Payment::default(),
-            ..order
-        };
-        let terms = Terms {
-            seller: Party {
-                name: "Shop".into(),
-                address: vec!["1 Way".into()],
-                tax_id: None,
-                email: None,
-            },
-            due_days: 14,
-        };
-        match issue_order_invoice(memory, &unpaid, &terms, at)
-            .await
-            .unwrap()
-        {
-            Invoiced::Issued(invoice) => *invoice,
-            other => panic!("{other:?}"),
-        }
+        unpaid_invoice(self.store.memory(), 2, shopflow_lambda_kit::now()).await
     }
 
     async fn told(&self, detail_type: &str, invoice: &Invoice) -> Result<Handled, ConsumeError> {

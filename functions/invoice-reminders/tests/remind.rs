@@ -5,12 +5,12 @@
 
 use invoice_reminders::{App, cadence_from};
 use serde_json::Value;
+use shopflow_domain::Timestamp;
 use shopflow_domain::events::DomainEvent;
-use shopflow_domain::invoice::{Invoice, Party, ReminderCadence, Terms};
-use shopflow_domain::{Order, Payment, Product, Timestamp};
+use shopflow_domain::invoice::{Invoice, ReminderCadence};
 use shopflow_lambda_kit::config;
 use shopflow_ports::{InventoryStore, InvoiceStore, Invoiced, JobRuns, issue_order_invoice};
-use shopflow_testkit::{SharedStore, eur, sku};
+use shopflow_testkit::{SharedStore, invoice_terms, red_tee, unpaid_invoice};
 
 const DAY: u64 = 86_400;
 /// When the invoices of these tests are issued; due 14 days later.
@@ -24,13 +24,7 @@ struct Reminders {
 impl Reminders {
     async fn new() -> Self {
         let store = SharedStore::default();
-        let tee = Product {
-            sku: sku("TEE-RED"),
-            name: "Red tee".into(),
-            price: eur(1_000),
-            active: true,
-        };
-        store.memory().upsert_product(&tee).await.unwrap();
+        store.memory().upsert_product(&red_tee()).await.unwrap();
         let cadence = ReminderCadence::new(vec![1, 7, 14]).unwrap();
         Self {
             app: App::new(store.clone(), cadence),
@@ -42,25 +36,11 @@ impl Reminders {
     /// capture when `captured`, else owed in full.
     async fn invoice(&self, captured: bool) -> Invoice {
         let memory = self.store.memory();
+        if !captured {
+            return unpaid_invoice(memory, 2, ISSUED).await;
+        }
         let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 2, ISSUED).await;
-        let order = if captured {
-            order
-        } else {
-            Order {
-                payment: Payment::default(),
-                ..order
-            }
-        };
-        let terms = Terms {
-            seller: Party {
-                name: "Shop".into(),
-                address: vec!["1 Way".into()],
-                tax_id: None,
-                email: None,
-            },
-            due_days: 14,
-        };
-        match issue_order_invoice(memory, &order, &terms, ISSUED)
+        match issue_order_invoice(memory, &order, &invoice_terms(), ISSUED)
             .await
             .unwrap()
         {

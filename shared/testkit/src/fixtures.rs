@@ -7,7 +7,7 @@ use shopflow_domain::events::{DomainEvent, OrderCreated, OrderStatusChanged, Pay
 use shopflow_domain::{
     Actor, BackorderId, BackorderSettings, CaptureState, Carrier, Currency, CustomerId, Email,
     FulfillmentStatus, Journey, LineBackorder, Money, Order, OrderId, OrderLine, OrderStatus,
-    OrderTotals, OrderTrigger, Payment, Quantity, Shipment, ShipmentId, ShippedLine,
+    OrderTotals, OrderTrigger, Payment, Product, Quantity, Shipment, ShipmentId, ShippedLine,
     ShippingAddress, Sku, StockMove, Timestamp, TrackingNumber, WarehouseId,
 };
 use shopflow_ports::{
@@ -371,6 +371,48 @@ pub fn status_events(store: &MemoryStore) -> Vec<(&'static str, OrderStatusChang
             _ => None,
         })
         .collect()
+}
+
+/// The shop's red tee, at 10.00 EUR.
+pub fn red_tee() -> Product {
+    Product {
+        sku: sku("TEE-RED"),
+        name: "Red tee".into(),
+        price: eur(1_000),
+        active: true,
+    }
+}
+
+/// A seller in Berlin whose invoices are due 14 days after issue.
+pub fn invoice_terms() -> shopflow_domain::invoice::Terms {
+    shopflow_domain::invoice::Terms {
+        seller: shopflow_domain::invoice::Party {
+            name: "Shopflow Demo GmbH".into(),
+            address: vec!["Torstrasse 1".into(), "10119 Berlin".into(), "DE".into()],
+            tax_id: Some("DE123456789".into()),
+            email: None,
+        },
+        due_days: 14,
+    }
+}
+
+/// The invoice of Ada's order for `units` red tees (a product the store
+/// knows) from Berlin, issued at `at` with nothing paid on it: the order's
+/// money was never taken.
+pub async fn unpaid_invoice(
+    store: &MemoryStore,
+    units: u32,
+    at: Timestamp,
+) -> shopflow_domain::invoice::Invoice {
+    let order = paid_order(store, "TEE-RED", "BER", units, at).await;
+    let unpaid = Order {
+        payment: Payment::default(),
+        ..order
+    };
+    match shopflow_ports::issue_order_invoice(store, &unpaid, &invoice_terms(), at).await {
+        Ok(shopflow_ports::Invoiced::Issued(invoice)) => *invoice,
+        other => panic!("the invoice is issued once: {other:?}"),
+    }
 }
 
 #[cfg(test)]

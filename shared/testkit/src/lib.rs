@@ -20,8 +20,9 @@ pub use api::{
 pub use bus::{PAYMENTS, eventbridge_body, sqs_batch, sqs_record};
 pub use fixtures::{
     ADA, GRACE, OPENING_DAY, STAFF, TEST_PAYMENT, ada_address, allow_backorders, apply,
-    backordered_line, eur, order_line, paid_order, payment_reports, payments, place_order,
-    receive_stock, ship_all, sku, status_events, try_place_order, unpaid_order, wh,
+    backordered_line, eur, invoice_terms, order_line, paid_order, payment_reports, payments,
+    place_order, receive_stock, red_tee, ship_all, sku, status_events, try_place_order,
+    unpaid_invoice, unpaid_order, wh,
 };
 pub use memory::{MemoryBucket, MemorySecrets, MemoryStore};
 pub use store::{SharedStore, StoreHooks};

@@ -6,25 +6,13 @@
 use invoices_api::App;
 use serde_json::Value;
 use shopflow_domain::events::DomainEvent;
-use shopflow_domain::invoice::{Invoice, InvoiceId, Party, Terms};
-use shopflow_domain::{Order, OrderTrigger, Payment, Product, Timestamp};
+use shopflow_domain::invoice::{Invoice, InvoiceId};
+use shopflow_domain::{Order, OrderTrigger, Timestamp};
 use shopflow_ports::{InventoryStore, Invoiced, credit_refunds, issue_order_invoice};
 use shopflow_testkit::{
-    Claims, MemoryBucket, Reply, SharedStore, admin, eur, json_request, payments, request, sku,
+    Claims, MemoryBucket, Reply, SharedStore, admin, invoice_terms, json_request, payments,
+    red_tee, request, unpaid_invoice,
 };
-
-/// A seller in Berlin, invoices due in 14 days.
-pub fn terms() -> Terms {
-    Terms {
-        seller: Party {
-            name: "Shopflow Demo GmbH".into(),
-            address: vec!["Torstrasse 1".into(), "10119 Berlin".into()],
-            tax_id: None,
-            email: None,
-        },
-        due_days: 14,
-    }
-}
 
 pub struct InvoicesApi {
     pub app: App<SharedStore, MemoryBucket>,
@@ -35,13 +23,7 @@ pub struct InvoicesApi {
 impl InvoicesApi {
     pub async fn new() -> Self {
         let store = SharedStore::default();
-        let tee = Product {
-            sku: sku("TEE-RED"),
-            name: "Red tee".into(),
-            price: eur(1_000),
-            active: true,
-        };
-        store.memory().upsert_product(&tee).await.unwrap();
+        store.memory().upsert_product(&red_tee()).await.unwrap();
         let bucket = MemoryBucket::default();
         Self {
             app: App::new(store.clone(), bucket.clone()),
@@ -56,7 +38,7 @@ impl InvoicesApi {
         let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 3, at).await;
         (
             order.clone(),
-            issued(issue_order_invoice(memory, &order, &terms(), at).await),
+            issued(issue_order_invoice(memory, &order, &invoice_terms(), at).await),
         )
     }
 
@@ -68,13 +50,7 @@ impl InvoicesApi {
 
     /// [`Self::unpaid_invoice`], issued at `at`.
     pub async fn unpaid_invoice_at(&self, at: Timestamp) -> Invoice {
-        let memory = self.store.memory();
-        let order = shopflow_testkit::paid_order(memory, "TEE-RED", "BER", 3, at).await;
-        let unpaid = Order {
-            payment: Payment::default(),
-            ..order
-        };
-        issued(issue_order_invoice(memory, &unpaid, &terms(), at).await)
+        unpaid_invoice(self.store.memory(), 3, at).await
     }
 
     /// Gives back all the order's money and credits it, as invoice-issuer
@@ -96,7 +72,7 @@ impl InvoicesApi {
             .await
             .unwrap()
             .unwrap();
-        credit_refunds(memory, &refunded, &terms(), at)
+        credit_refunds(memory, &refunded, &invoice_terms(), at)
             .await
             .unwrap();
     }

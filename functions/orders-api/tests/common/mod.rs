@@ -187,18 +187,9 @@ impl History {
     /// Issues the paid order's invoice a minute after the last thing that
     /// happened, as invoice-issuer does on `order.paid`.
     pub async fn invoice(&mut self, id: OrderId) {
-        use shopflow_domain::invoice::{Party, Terms};
         let order = self.store.memory().order(id).await.unwrap().unwrap();
-        let terms = Terms {
-            seller: Party {
-                name: "Shop".into(),
-                address: vec!["1 Way".into()],
-                tax_id: None,
-                email: None,
-            },
-            due_days: 14,
-        };
         let at = self.tick();
+        let terms = shopflow_testkit::invoice_terms();
         shopflow_ports::issue_order_invoice(self.store.memory(), &order, &terms, at)
             .await
             .unwrap();
