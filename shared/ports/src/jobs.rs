@@ -8,7 +8,12 @@ use shopflow_domain::Timestamp;
 use ulid::Ulid;
 
 /// The scheduled jobs that record their runs, by function name.
-pub const SCHEDULED_JOBS: &[&str] = &["reservation-sweeper", "backorder-expirer", "courier-poller"];
+pub const SCHEDULED_JOBS: &[&str] = &[
+    "reservation-sweeper",
+    "backorder-expirer",
+    "courier-poller",
+    "invoice-reminders",
+];
 
 /// What any run did, in the terms every job shares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
