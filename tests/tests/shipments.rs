@@ -174,7 +174,12 @@ async fn a_large_push_is_kept_in_the_raw_payload_bucket() {
         .as_str()
         .unwrap()
         .to_owned();
-    let bucket = &stack().spec.buckets[0];
+    let bucket = stack()
+        .spec
+        .buckets
+        .iter()
+        .find(|name| name.contains("raw-payloads"))
+        .expect("the raw payload bucket");
     let key = raw_ref
         .strip_prefix(&format!("s3://{bucket}/"))
         .unwrap_or_else(|| panic!("{raw_ref}"));
