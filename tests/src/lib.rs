@@ -53,14 +53,15 @@ pub fn stack_with_localstripe() -> &'static Stack {
     start_once(Duration::from_secs(2), true, &[])
 }
 
-/// The stack without schedules and with backorder-allocator paused, for
-/// tests that drive the store and allocations by hand: nothing serves a
-/// queue behind their back.
-pub fn stack_with_allocator_paused() -> &'static Stack {
+/// The stack without schedules and with backorder-allocator and
+/// invoice-pdf paused, for tests that drive the store by hand: nothing
+/// serves a queue behind their back (allocates what they set aside, or
+/// notes a PDF on the invoices they compare).
+pub fn stack_for_store_tests() -> &'static Stack {
     start_once(
         Duration::from_secs(24 * 3600),
         false,
-        &["backorder-allocator"],
+        &["backorder-allocator", "invoice-pdf"],
     )
 }
 

@@ -1074,7 +1074,7 @@ async fn memory_shipments_stand_where_their_status_puts_them() {
 /// On a table of its own: the figures count every shipment in the table.
 #[tokio::test]
 async fn dynamodb_shipments_stand_where_their_status_puts_them() {
-    let stack = shopflow_tests::stack_with_allocator_paused();
+    let stack = shopflow_tests::stack_for_store_tests();
     let clients = stack.clients().await;
     let mut spec = stack.spec.clone();
     spec.table.name = format!("figures-{}", Ulid::generate()).to_lowercase();
@@ -1086,9 +1086,10 @@ async fn dynamodb_shipments_stand_where_their_status_puts_them() {
 }
 
 /// A DynamoDB store on the local stack's DynamoDB Local and table, with
-/// backorder-allocator paused: the behaviours here count set-aside units.
+/// backorder-allocator and invoice-pdf paused: the behaviours here count
+/// set-aside units and compare invoices whole.
 async fn dynamo() -> DynamoStore {
-    let stack = shopflow_tests::stack_with_allocator_paused();
+    let stack = shopflow_tests::stack_for_store_tests();
     let clients = stack.clients().await;
     DynamoStore::new(clients.dynamodb.clone(), &stack.spec.table.name)
 }
@@ -2240,7 +2241,7 @@ contract!(
 /// defect with its cause, not "unavailable, retry shortly".
 #[tokio::test]
 async fn dynamodb_refusing_a_call_for_good_is_a_defect_not_unavailable() {
-    let stack = shopflow_tests::stack_with_allocator_paused();
+    let stack = shopflow_tests::stack_for_store_tests();
     let clients = stack.clients().await;
     let missing = DynamoStore::new(clients.dynamodb.clone(), "no-such-table");
 
