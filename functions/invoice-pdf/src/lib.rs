@@ -86,12 +86,11 @@ impl<S: InvoiceStore, D: DocumentShelf> App<S, D> {
         }
         let named: Named = serde_json::from_value(event.data)
             .map_err(|error| ConsumeError::Unreadable(error.to_string()))?;
-        let failed = |error: &dyn std::error::Error| ConsumeError::Failed(error.to_string());
         let invoice = self
             .store
             .invoice(named.invoice_id)
             .await
-            .map_err(|error| failed(&error))?
+            .map_err(|error| ConsumeError::failed(&error))?
             .ok_or_else(|| {
                 ConsumeError::Unreadable(format!("invoice {} does not exist", named.invoice_id))
             })?;
@@ -104,17 +103,18 @@ impl<S: InvoiceStore, D: DocumentShelf> App<S, D> {
         if invoice.pdfs.contains(&rendition) {
             return Ok(Handled::Duplicate);
         }
-        let pdf = shopflow_invoice_pdf::render(&invoice).map_err(|error| failed(&error))?;
+        let pdf =
+            shopflow_invoice_pdf::render(&invoice).map_err(|error| ConsumeError::failed(&error))?;
         let key = rendition.key(invoice.id);
         let bytes = pdf.len();
         self.shelf
             .shelve(&key, pdf)
             .await
-            .map_err(|error| failed(&error))?;
+            .map_err(|error| ConsumeError::failed(&error))?;
         self.store
             .record_pdf(invoice.id, rendition)
             .await
-            .map_err(|error| failed(&error))?;
+            .map_err(|error| ConsumeError::failed(&error))?;
         tracing::info!(invoice_id = %invoice.id, rendition = rendition.as_str(), key, bytes, "invoice PDF rendered");
         Ok(Handled::Applied)
     }
