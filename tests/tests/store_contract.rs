@@ -6,8 +6,8 @@
 
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
 use shopflow_domain::invoice::{
-    Invoice, InvoiceId, InvoiceStatus, Party, PaymentMethod, PaymentRecord, ReminderCadence,
-    Sequence, Series, Terms,
+    Billed, Invoice, InvoiceId, InvoiceStatus, ManualBill, Party, PaymentMethod, PaymentRecord,
+    ReminderCadence, Sequence, Series, Terms,
 };
 use shopflow_domain::{
     Actor, AdjustReason, BackorderSettings, CustomerId, LowStock, MoveError, Order, OrderId,
@@ -22,9 +22,10 @@ use shopflow_ports::{
     StandingRange, StatusChange,
 };
 use shopflow_ports::{
-    Claim, DueCursor, DueRange, InvoiceIssue, InvoicePayment, InvoicePaymentReceipt,
-    InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, Invoiced, InvoicingError,
-    IssueError, Page, STATUS_SHARDS, credit_refunds, invoice_shard, issue_order_invoice,
+    Claim, DraftIssueError, DueCursor, DueRange, InvoiceIssue, InvoicePayment, InvoiceQuery,
+    InvoiceReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, Invoiced,
+    InvoicingError, IssueError, Page, STATUS_SHARDS, credit_refunds, invoice_shard, issue_draft,
+    issue_order_invoice,
 };
 use shopflow_ports::{
     FulfilError, Fulfilment, OrderTouch, ShipmentStore, TrackingUpdate, TrackingWriteError,
@@ -1541,6 +1542,7 @@ async fn an_orders_invoice_opens_its_sequence_and_reads_back_whole(store: &(impl
         follows: Some(1),
         claim: None,
         payment: None,
+        draft_version: None,
         events: vec![invoice_event(InvoiceMove::Issued, &loose, at)],
     };
     store.issue_invoice(&issue).await.unwrap();
@@ -1614,6 +1616,7 @@ async fn an_issue_on_a_stale_number_is_refused_and_writes_nothing(store: &(impl 
             follows,
             claim: Some(Claim::Invoice(order.id)),
             payment: Some(payment),
+            draft_version: None,
         }
     };
 
@@ -1730,11 +1733,11 @@ async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
     store.record_invoice_payment(&write).await.unwrap();
 
     assert_eq!(
-        store.payment_receipt(&key).await.unwrap(),
-        Some(InvoicePaymentReceipt {
+        store.invoice_receipt(&key).await.unwrap(),
+        Some(InvoiceReceipt {
             fingerprint: "fp-2106".into(),
             invoice_id: read.id,
-            payment_id: received.id,
+            payment_id: Some(received.id),
         })
     );
     assert_eq!(
@@ -1761,7 +1764,7 @@ async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
     );
     assert!(store.has_event(write.event.id).await);
     let unknown = payment_key();
-    assert_eq!(store.payment_receipt(&unknown).await.unwrap(), None);
+    assert_eq!(store.invoice_receipt(&unknown).await.unwrap(), None);
     assert_eq!(store.payment_record(Ulid::generate()).await.unwrap(), None);
 
     let again = store.record_invoice_payment(&write).await;
@@ -1777,11 +1780,11 @@ async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
     assert_eq!(store.invoice(read.id).await.unwrap(), Some(paid.clone()));
     assert_eq!(
         store
-            .payment_receipt(&key)
+            .invoice_receipt(&key)
             .await
             .unwrap()
             .map(|r| r.payment_id),
-        Some(received.id)
+        Some(Some(received.id))
     );
     assert_eq!(store.payment_record(rest.id).await.unwrap(), None);
     assert!(!store.has_event(reused.event.id).await);
@@ -1796,7 +1799,7 @@ async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
         "{refused:?}"
     );
     assert_eq!(store.invoice(read.id).await.unwrap(), Some(paid));
-    assert_eq!(store.payment_receipt(&late_key).await.unwrap(), None);
+    assert_eq!(store.invoice_receipt(&late_key).await.unwrap(), None);
     assert_eq!(store.payment_record(late.id).await.unwrap(), None);
     assert!(!store.has_payment_record(late.id).await);
     assert!(!store.has_event(stale.event.id).await);
@@ -1882,11 +1885,33 @@ impl<S: InvoiceStore> InvoiceStore for CountingReads<'_, S> {
         self.store.order_invoices(order).await
     }
 
-    async fn payment_receipt(
+    async fn create_draft(
+        &self,
+        draft: &Invoice,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<(), InvoiceWriteError> {
+        self.store.create_draft(draft, key, fingerprint).await
+    }
+
+    async fn redraft(&self, draft: &Invoice) -> Result<(), InvoiceWriteError> {
+        self.store.redraft(draft).await
+    }
+
+    async fn find_invoices(
+        &self,
+        query: &shopflow_ports::InvoiceQuery,
+        after: Option<InvoiceId>,
+        limit: u16,
+    ) -> Result<Page<Invoice, InvoiceId>, shopflow_ports::StoreError> {
+        self.store.find_invoices(query, after, limit).await
+    }
+
+    async fn invoice_receipt(
         &self,
         key: &IdempotencyKey,
-    ) -> Result<Option<InvoicePaymentReceipt>, shopflow_ports::StoreError> {
-        self.store.payment_receipt(key).await
+    ) -> Result<Option<InvoiceReceipt>, shopflow_ports::StoreError> {
+        self.store.invoice_receipt(key).await
     }
 
     async fn payment_record(
@@ -2198,7 +2223,172 @@ async fn an_overdue_invoice_is_reminded_once_on_the_version_read(store: &(impl S
     assert!(!store.has_event(again.event.id).await);
 }
 
+/// A manual bill of `units` hours of work for a company.
+fn work_bill(units: u32) -> ManualBill {
+    ManualBill {
+        buyer: Party {
+            name: "Acme Retail Ltd".into(),
+            address: vec!["1 High Street".into(), "London".into(), "GB".into()],
+            tax_id: Some("GB123456789".into()),
+            email: None,
+        },
+        currency: shopflow_domain::Currency::parse("EUR").unwrap(),
+        items: vec![Billed {
+            sku: None,
+            description: "Consulting hour".into(),
+            quantity: units,
+            unit_price_minor: 9_000,
+        }],
+        tax_minor: 0,
+        shipping_minor: 0,
+    }
+}
+
+fn draft_key() -> IdempotencyKey {
+    IdempotencyKey {
+        scope: "invoice-draft#5:staff".into(),
+        key: Ulid::generate().to_string(),
+    }
+}
+
+/// A manual draft kept at `at` for `customer`, billing `units` hours.
+async fn kept_draft(
+    store: &impl Store,
+    customer: &CustomerId,
+    units: u32,
+    at: Timestamp,
+) -> Invoice {
+    let draft = Invoice::manual_draft(
+        customer.clone(),
+        &work_bill(units),
+        &invoice_terms().seller,
+        at,
+    )
+    .unwrap();
+    store
+        .create_draft(&draft, &draft_key(), "fp")
+        .await
+        .unwrap();
+    as_stored(&draft)
+}
+
+/// A manual draft is kept once per key, changes only on the version read,
+/// and is issued once under the next number, replacing the draft as read.
+async fn a_manual_draft_changes_on_its_version_and_is_issued_once(store: &impl Store) {
+    let at = in_year(2111);
+    let customer = CustomerId::parse("cust-manual-2111").unwrap();
+    let draft = Invoice::manual_draft(customer.clone(), &work_bill(2), &invoice_terms().seller, at)
+        .unwrap();
+    let key = draft_key();
+    store.create_draft(&draft, &key, "fp-1").await.unwrap();
+    let again =
+        Invoice::manual_draft(customer, &work_bill(3), &invoice_terms().seller, at).unwrap();
+    assert!(matches!(
+        store.create_draft(&again, &key, "fp-2").await,
+        Err(InvoiceWriteError::Stale)
+    ));
+    assert_eq!(
+        store.invoice_receipt(&key).await.unwrap(),
+        Some(InvoiceReceipt {
+            fingerprint: "fp-1".into(),
+            invoice_id: draft.id,
+            payment_id: None,
+        })
+    );
+    assert_eq!(store.invoice(again.id).await.unwrap(), None);
+
+    let read = store.invoice(draft.id).await.unwrap().unwrap();
+    assert_eq!(read, as_stored(&draft));
+    let changed = read.redrafted(&work_bill(5)).unwrap();
+    store.redraft(&changed).await.unwrap();
+    assert!(matches!(
+        store.redraft(&read.redrafted(&work_bill(7)).unwrap()).await,
+        Err(InvoiceWriteError::Stale)
+    ));
+    let current = store.invoice(draft.id).await.unwrap().unwrap();
+    assert_eq!((current.version, current.totals.total_minor), (2, 45_000));
+
+    let issued = issue_draft(store, &current, &invoice_terms(), at)
+        .await
+        .unwrap();
+    assert_eq!(issued.number.unwrap().to_string(), "INV-2111-000001");
+    let stored = store.invoice(draft.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.version), (InvoiceStatus::Issued, 3));
+    assert!(matches!(
+        issue_draft(store, &current, &invoice_terms(), at).await,
+        Err(DraftIssueError::DraftChanged)
+    ));
+    assert!(matches!(
+        store.redraft(&current).await,
+        Err(InvoiceWriteError::Stale)
+    ));
+    let sequence = Sequence::of(Series::Invoice, at);
+    assert_eq!(store.last_number(sequence).await.unwrap(), Some(1));
+}
+
+/// Listings read newest first, one customer's or everyone's within a
+/// window, page by page, admitting only what the query asks for.
+async fn invoices_list_newest_first_page_by_page(store: &impl Store) {
+    let at = in_year(2112);
+    let ada = CustomerId::parse("cust-list-ada-2112").unwrap();
+    let bob = CustomerId::parse("cust-list-bob-2112").unwrap();
+    let first = kept_draft(store, &ada, 1, at).await;
+    let second = kept_draft(store, &ada, 2, at.plus_secs(1)).await;
+    let bobs = kept_draft(store, &bob, 3, at.plus_secs(2)).await;
+    let third = kept_draft(store, &ada, 4, at.plus_secs(3)).await;
+    let issued = issue_draft(store, &third, &invoice_terms(), at.plus_secs(3))
+        .await
+        .unwrap();
+    let query = |customer: Option<&CustomerId>| InvoiceQuery {
+        customer: customer.cloned(),
+        status: None,
+        overdue: None,
+        from: Some(at),
+        to: Some(at.plus_secs(86_400)),
+        drafts: true,
+        now: at.plus_secs(4),
+    };
+    let ids = |page: &Page<Invoice, InvoiceId>| -> Vec<InvoiceId> {
+        page.items.iter().map(|invoice| invoice.id).collect()
+    };
+
+    let page = store
+        .find_invoices(&query(Some(&ada)), None, 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), [third.id, second.id]);
+    let rest = store
+        .find_invoices(&query(Some(&ada)), page.next, 2)
+        .await
+        .unwrap();
+    assert_eq!((ids(&rest), rest.next), (vec![first.id], None));
+
+    let everyone = store.find_invoices(&query(None), None, 10).await.unwrap();
+    assert_eq!(ids(&everyone), [third.id, bobs.id, second.id, first.id]);
+
+    let issued_only = InvoiceQuery {
+        drafts: false,
+        ..query(Some(&ada))
+    };
+    let page = store.find_invoices(&issued_only, None, 10).await.unwrap();
+    assert_eq!(ids(&page), [issued.id]);
+    let drafts = InvoiceQuery {
+        status: Some(InvoiceStatus::Draft),
+        ..query(None)
+    };
+    let page = store.find_invoices(&drafts, None, 10).await.unwrap();
+    assert_eq!(ids(&page), [bobs.id, second.id, first.id]);
+    let before = InvoiceQuery {
+        to: Some(at),
+        ..query(None)
+    };
+    let page = store.find_invoices(&before, None, 10).await.unwrap();
+    assert_eq!(ids(&page), [first.id]);
+}
+
 contract!(
+    a_manual_draft_changes_on_its_version_and_is_issued_once,
+    invoices_list_newest_first_page_by_page,
     a_ledger_read_over_any_window_answers,
     an_invoices_pdfs_are_noted_once_each,
     open_invoices_come_back_soonest_due_first_until_paid_or_void,

@@ -14,7 +14,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use shopflow_domain::OrderId;
-use shopflow_domain::invoice::{Party, Terms};
+use shopflow_domain::invoice::Terms;
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{self, ConfigError, Env};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
@@ -26,34 +26,6 @@ pub const CONSUMER: &str = "invoice-issuer";
 /// Messages of one batch handled at once: one, since every issue of the
 /// year takes its number from the same sequence.
 const CONCURRENCY: usize = 1;
-
-/// The seller and payment terms printed on every invoice, from
-/// `SELLER_NAME`, `SELLER_ADDRESS` (lines separated by `|`),
-/// `SELLER_TAX_ID`, `SELLER_EMAIL` and `INVOICE_DUE_DAYS` (14 unless set).
-pub fn terms_from(env: &impl config::Source) -> Result<Terms, ConfigError> {
-    let address: Vec<String> = config::required(env, "SELLER_ADDRESS")?
-        .split('|')
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let email = config::optional(env, "SELLER_EMAIL")
-        .map(|raw| shopflow_domain::Email::parse(raw.trim()))
-        .transpose()
-        .map_err(|error| ConfigError::Invalid {
-            name: "SELLER_EMAIL",
-            reason: error.to_string(),
-        })?;
-    Ok(Terms {
-        seller: Party {
-            name: config::required(env, "SELLER_NAME")?,
-            address,
-            tax_id: config::optional(env, "SELLER_TAX_ID"),
-            email,
-        },
-        due_days: config::parsed_or(env, "INVOICE_DUE_DAYS", 14)?,
-    })
-}
 
 pub struct App<S> {
     store: S,
@@ -69,7 +41,7 @@ impl Function for Deployed {
     fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self::new(
             DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
-            terms_from(env)?,
+            config::invoice_terms(env)?,
         ))
     }
 }

@@ -4,12 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use async_trait::async_trait;
-use invoice_issuer::{App, terms_from};
+use invoice_issuer::App;
 use serde_json::json;
 use shopflow_domain::events::DomainEvent;
 use shopflow_domain::invoice::{InvoiceStatus, PaymentMethod, Sequence, Series};
 use shopflow_domain::{Order, OrderId, OrderTrigger};
 use shopflow_lambda_kit::config;
+use shopflow_lambda_kit::config::invoice_terms;
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
 use shopflow_ports::{InventoryStore, InvoiceIssue, InvoiceStore, IssueError};
 use shopflow_testkit::StoreHooks;
@@ -63,7 +64,7 @@ impl<H: StoreHooks> Issuer<H> {
             ("SELLER_TAX_ID", "DE123456789"),
         ]);
         Self {
-            app: App::new(store.clone(), terms_from(&env).unwrap()),
+            app: App::new(store.clone(), invoice_terms(&env).unwrap()),
             store,
         }
     }
@@ -287,16 +288,16 @@ async fn other_events_and_unknown_orders_issue_nothing() {
 #[test]
 fn the_seller_must_be_named_and_addressed() {
     let missing = config::vars(&[("SELLER_ADDRESS", "1 Way")]);
-    assert!(terms_from(&missing).is_err());
+    assert!(invoice_terms(&missing).is_err());
     let unaddressed = config::vars(&[("SELLER_NAME", "Shop")]);
-    assert!(terms_from(&unaddressed).is_err());
+    assert!(invoice_terms(&unaddressed).is_err());
     let bad_email = config::vars(&[
         ("SELLER_NAME", "Shop"),
         ("SELLER_ADDRESS", "1 Way"),
         ("SELLER_EMAIL", "not-an-address"),
     ]);
-    assert!(terms_from(&bad_email).is_err());
+    assert!(invoice_terms(&bad_email).is_err());
     let minimal = config::vars(&[("SELLER_NAME", "Shop"), ("SELLER_ADDRESS", "1 Way")]);
-    let terms = terms_from(&minimal).unwrap();
+    let terms = invoice_terms(&minimal).unwrap();
     assert_eq!((terms.due_days, terms.seller.tax_id), (14, None));
 }

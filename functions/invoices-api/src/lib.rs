@@ -1,5 +1,8 @@
 //! Invoices over HTTP, for the invoice's customer or staff (anyone else's
-//! invoice is `404`):
+//! invoice, and a draft to anyone but staff, is `404`):
+//! - `GET /v1/invoices`: a page of invoices and credit notes, newest first,
+//!   the caller's own or (staff) anyone's, by status, customer, order, when
+//!   made, or whether overdue;
 //! - `GET /v1/invoices/{id}`: one invoice or credit note, with where it
 //!   stands now (`overdue` when it is past due and money is still owed);
 //! - `GET /v1/orders/{id}/invoices`: the order's invoice, then its credit
@@ -9,26 +12,38 @@
 //! - `POST /v1/invoices/{id}/void` (staff): the invoice taken back, keeping
 //!   its number, once no money allocated to it is held;
 //! - `GET /v1/invoices/{id}/pdf`: `302` to a link to its PDF that works for
-//!   5 minutes.
+//!   5 minutes;
+//! - staff billing outside checkout: `POST /v1/invoices` (`Idempotency-Key`)
+//!   drafts a manual invoice, `PATCH /v1/invoices/{id}` changes it while it
+//!   is a draft, `POST /v1/invoices/{id}/issue` numbers and issues it.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod bill;
+
+use bill::{DraftChangeBody, NewDraftBody};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shopflow_domain::Timestamp;
-use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentMethod, PaymentRecord};
+use shopflow_domain::invoice::{
+    Invoice, InvoiceError, InvoiceId, InvoiceStatus, PaymentMethod, PaymentRecord, Terms,
+};
+use shopflow_domain::{CustomerId, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
 use shopflow_ports::{
-    DocumentShelf, InvoicePayment, InvoicePaymentReceipt, InvoiceStore, InvoiceVoid,
-    InvoiceWriteError, OrderReader,
+    DocumentShelf, DraftIssueError, InvoicePayment, InvoiceQuery, InvoiceReceipt, InvoiceStore,
+    InvoiceVoid, InvoiceWriteError, InvoicingError, OrderReader, issue_draft,
 };
 use shopflow_s3::S3Bucket;
 use tracing::Instrument;
 
+pub const INVOICES: &str = "GET /v1/invoices";
+pub const NEW_DRAFT: &str = "POST /v1/invoices";
+pub const CHANGE_DRAFT: &str = "PATCH /v1/invoices/{id}";
+pub const ISSUE: &str = "POST /v1/invoices/{id}/issue";
 pub const INVOICE: &str = "GET /v1/invoices/{id}";
 pub const ORDER_INVOICES: &str = "GET /v1/orders/{id}/invoices";
 pub const RECORD_PAYMENT: &str = "POST /v1/invoices/{id}/payments";
@@ -43,12 +58,17 @@ const WRITE_ATTEMPTS: u32 = 5;
 const MAX_REFERENCE_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 500;
 
+const DEFAULT_PAGE: u16 = 20;
+const MAX_PAGE: u16 = 100;
+
 /// The function's name, in its logs, metrics and the registry.
 pub const FUNCTION: &str = "invoices-api";
 
 pub struct App<S, D> {
     store: S,
     shelf: D,
+    /// The seller printed on manual invoices, and when they fall due.
+    terms: Terms,
 }
 
 /// invoices-api as deployed: the table and the documents bucket.
@@ -61,6 +81,7 @@ impl Function for Deployed {
         Ok(Self::new(
             DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
             S3Bucket::from_config(&shared.aws.s3, config::required(env, "DOCUMENTS_BUCKET")?),
+            config::invoice_terms(env)?,
         ))
     }
 }
@@ -75,8 +96,12 @@ impl HttpFunction for Deployed {
 }
 
 impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
-    pub fn new(store: S, shelf: D) -> Self {
-        Self { store, shelf }
+    pub fn new(store: S, shelf: D, terms: Terms) -> Self {
+        Self {
+            store,
+            shelf,
+            terms,
+        }
     }
 
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
@@ -88,6 +113,10 @@ impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
         );
         let result = async {
             match http::route_key(&request).as_deref() {
+                Some(INVOICES) => self.list(&request).await,
+                Some(NEW_DRAFT) => self.new_draft(&request).await,
+                Some(CHANGE_DRAFT) => self.change_draft(&request).await,
+                Some(ISSUE) => self.issue(&request).await,
                 Some(INVOICE) => self.get_invoice(&request).await,
                 Some(ORDER_INVOICES) => self.order_invoices(&request).await,
                 Some(RECORD_PAYMENT) => self.record_payment(&request).await,
@@ -158,9 +187,174 @@ impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
             .map_err(|_| ApiError::not_found("invoice"))?;
         tracing::Span::current().record("invoice_id", tracing::field::display(id));
         match self.store.invoice(id).await? {
-            Some(invoice) if caller.may_see(&invoice.customer_id) => Ok(invoice),
+            Some(invoice) if may_see(caller, &invoice) => Ok(invoice),
             _ => Err(ApiError::not_found("invoice")),
         }
+    }
+
+    /// A page of invoices and credit notes, newest first: the caller's own,
+    /// or for staff anyone's (one customer's with `customer`), one order's
+    /// with `order`, narrowed by `status`, `overdue` and when they were made.
+    async fn list(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        let customer = http::query_param(request, "customer")
+            .map(|raw| CustomerId::parse(&raw))
+            .transpose()?;
+        let customer = if caller.is_admin {
+            customer
+        } else {
+            // A customer lists their own; asking for anyone else's is 404.
+            if customer
+                .as_ref()
+                .is_some_and(|asked| *asked != caller.customer_id)
+            {
+                return Err(ApiError::not_found("customer"));
+            }
+            Some(caller.customer_id.clone())
+        };
+        let status = http::query_param(request, "status")
+            .map(|raw| parse_status(&raw))
+            .transpose()?;
+        let overdue = http::query_param(request, "overdue")
+            .map(|raw| match raw.as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::invalid_field("overdue", "must be true or false")),
+            })
+            .transpose()?;
+        let (from, to) = http::window_params(request)?;
+        let limit = http::page_limit(request, DEFAULT_PAGE, MAX_PAGE)?;
+        let after = http::cursor_param(request)?
+            .map(|raw| raw.parse::<InvoiceId>().map_err(|_| http::invalid_cursor()))
+            .transpose()?;
+        let at = now();
+        let query = InvoiceQuery {
+            customer,
+            status,
+            overdue,
+            from,
+            to,
+            drafts: caller.is_admin,
+            now: at,
+        };
+        let page = match http::query_param(request, "order") {
+            Some(raw) => {
+                let order = raw
+                    .parse()
+                    .map_err(|_| ApiError::invalid_field("order", "is not an order id"))?;
+                // An order has an invoice and its credit notes: one page.
+                let documents = self.store.order_invoices(order).await?;
+                shopflow_ports::Page {
+                    items: documents
+                        .into_iter()
+                        .filter(|invoice| query.admits(invoice))
+                        .collect(),
+                    next: None,
+                }
+            }
+            None => self.store.find_invoices(&query, after, limit).await?,
+        };
+        let invoices: Vec<Value> = page.items.iter().map(|invoice| view(invoice, at)).collect();
+        Ok(http::json(
+            StatusCode::OK,
+            &json!({
+                "invoices": invoices,
+                "next_cursor": page.next.map(|last| http::encode_cursor(&last.to_string())),
+            }),
+        ))
+    }
+
+    /// Staff draft an invoice billing a customer outside checkout: `201`
+    /// with the draft, once per idempotency key.
+    async fn new_draft(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let key = idempotency::key(request, "invoice-draft", &caller)?;
+        let fingerprint = idempotency::fingerprint(http::body_bytes(request)?);
+        let (customer, bill) = http::json_body::<NewDraftBody>(request)?.validate()?;
+        for _ in 0..WRITE_ATTEMPTS {
+            if let Some(receipt) = self.store.invoice_receipt(&key).await? {
+                idempotency::ensure_same_request(&receipt.fingerprint, &fingerprint)?;
+                let draft = self
+                    .store
+                    .invoice(receipt.invoice_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("invoice"))?;
+                return Ok(idempotency::replayed(http::json(
+                    StatusCode::CREATED,
+                    &view(&draft, now()),
+                )));
+            }
+            let at = now();
+            let draft = Invoice::manual_draft(customer.clone(), &bill, &self.terms.seller, at)?;
+            match self.store.create_draft(&draft, &key, &fingerprint).await {
+                Ok(()) => {
+                    tracing::info!(invoice_id = %draft.id, customer_id = %draft.customer_id, lines = draft.lines.len(), total_minor = draft.totals.total_minor, "invoice drafted");
+                    let written = Invoice {
+                        version: 1,
+                        ..draft
+                    };
+                    return Ok(http::json(StatusCode::CREATED, &view(&written, at)));
+                }
+                // The key was used a moment ago: answer what it made.
+                Err(InvoiceWriteError::Stale) => continue,
+                Err(InvoiceWriteError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(ApiError::concurrent_update("the key is in use; retry"))
+    }
+
+    /// Staff change a manual invoice while it is a draft: what the body
+    /// names is replaced, the rest stays.
+    async fn change_draft(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        let asked = http::json_body::<DraftChangeBody>(request)?;
+        let id = http::path_param(request, "id")?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let draft = self.visible_invoice(request, &caller).await?;
+            let bill = draft
+                .manual_bill()
+                .filter(|_| draft.status == InvoiceStatus::Draft)
+                .ok_or(InvoiceError::NotDraft(draft.status.as_str()))?;
+            let changed = draft.redrafted(&asked.clone().applied_to(bill)?)?;
+            match self.store.redraft(&changed).await {
+                Ok(()) => {
+                    tracing::info!(invoice_id = %id, lines = changed.lines.len(), total_minor = changed.totals.total_minor, "invoice draft changed");
+                    let written = Invoice {
+                        version: changed.version + 1,
+                        ..changed
+                    };
+                    return Ok(http::json(StatusCode::OK, &view(&written, now())));
+                }
+                Err(InvoiceWriteError::Stale) => continue,
+                Err(InvoiceWriteError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(ApiError::concurrent_update("the draft is changing; retry"))
+    }
+
+    /// Staff issue a manual draft under the next invoice number: `200` with
+    /// the issued invoice; `409 invoice_not_draft` once it is issued.
+    async fn issue(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = Caller::from_request(request)?;
+        caller.require_admin()?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let draft = self.visible_invoice(request, &caller).await?;
+            if draft.status != InvoiceStatus::Draft {
+                return Err(InvoiceError::NotDraft(draft.status.as_str()).into());
+            }
+            let at = now();
+            match issue_draft(&self.store, &draft, &self.terms, at).await {
+                Ok(issued) => {
+                    tracing::info!(invoice_id = %issued.id, number = ?issued.number, "manual invoice issued");
+                    return Ok(http::json(StatusCode::OK, &view(&issued, at)));
+                }
+                Err(DraftIssueError::DraftChanged) => continue,
+                Err(DraftIssueError::Invoicing(error)) => return Err(invoicing_problem(error)),
+            }
+        }
+        Err(ApiError::concurrent_update("the draft is changing; retry"))
     }
 
     /// Staff record money received for the invoice in the path, outside
@@ -174,7 +368,7 @@ impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
         let at = now();
         let asked = http::json_body::<PaymentBody>(request)?.validate(at)?;
         for _ in 0..WRITE_ATTEMPTS {
-            if let Some(receipt) = self.store.payment_receipt(&key).await? {
+            if let Some(receipt) = self.store.invoice_receipt(&key).await? {
                 idempotency::ensure_same_request(&receipt.fingerprint, &fingerprint)?;
                 return self.replay_payment(&receipt).await;
             }
@@ -211,11 +405,11 @@ impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
     }
 
     /// The answer a payment gave, for a retry under its key.
-    async fn replay_payment(
-        &self,
-        receipt: &InvoicePaymentReceipt,
-    ) -> Result<Response<Body>, ApiError> {
-        let payment = self.store.payment_record(receipt.payment_id).await?;
+    async fn replay_payment(&self, receipt: &InvoiceReceipt) -> Result<Response<Body>, ApiError> {
+        let Some(payment_id) = receipt.payment_id else {
+            return Err(ApiError::not_found("payment"));
+        };
+        let payment = self.store.payment_record(payment_id).await?;
         let invoice = self.store.invoice(receipt.invoice_id).await?;
         match (payment, invoice) {
             (Some(payment), Some(invoice)) => Ok(idempotency::replayed(payment_answer(
@@ -284,6 +478,47 @@ impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
             StatusCode::OK,
             &json!({ "order_id": order.id, "invoices": invoices }),
         ))
+    }
+}
+
+/// Staff see every invoice; a customer sees their own once issued.
+fn may_see(caller: &Caller, invoice: &Invoice) -> bool {
+    caller.is_admin
+        || (caller.may_see(&invoice.customer_id) && invoice.status != InvoiceStatus::Draft)
+}
+
+fn parse_status(raw: &str) -> Result<InvoiceStatus, ApiError> {
+    [
+        InvoiceStatus::Draft,
+        InvoiceStatus::Issued,
+        InvoiceStatus::PartiallyPaid,
+        InvoiceStatus::Paid,
+        InvoiceStatus::Void,
+    ]
+    .into_iter()
+    .find(|status| status.as_str() == raw)
+    .ok_or_else(|| {
+        ApiError::invalid_field(
+            "status",
+            "must be draft, issued, partially_paid, paid or void",
+        )
+    })
+}
+
+/// Why an issue wrote nothing, as the API answers it.
+fn invoicing_problem(error: InvoicingError) -> ApiError {
+    match error {
+        InvoicingError::Invoice(error) => error.into(),
+        InvoicingError::Store(error) => error.into(),
+        InvoicingError::KeptChanging(_) | InvoicingError::DraftChanged => {
+            ApiError::concurrent_update("invoices are being issued; retry")
+        }
+        InvoicingError::NotInvoicedYet(order) => {
+            ApiError::from(shopflow_ports::StoreError::Defect {
+                what: "issuing a draft".into(),
+                source: format!("a draft was taken for order {order}'s refunds").into(),
+            })
+        }
     }
 }
 

@@ -1,21 +1,36 @@
 //! Identifiers and small values that can only be built valid.
 
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, UNIX_EPOCH};
-use ulid::{Generator, Ulid};
+use ulid::Ulid;
 
-/// A ULID for something made at `at` that sorts after every ULID this
-/// process made with it before: two made within one millisecond still sort
-/// in the order they were made.
+/// A ULID for something made at `at`, carrying that time: two made for the
+/// same millisecond sort in the order they were made, whatever was made for
+/// other milliseconds between them (tests run made-up clocks side by side).
+/// The last ULID of the 64 most recent milliseconds is remembered.
 pub fn monotonic_ulid(at: crate::time::Timestamp) -> Ulid {
-    static MADE: Mutex<Generator> = Mutex::new(Generator::new());
-    let instant = UNIX_EPOCH + Duration::from_millis(at.as_millis());
-    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
-    made.generate_from_datetime(instant)
-        .unwrap_or_else(|_| Ulid::from_datetime(instant))
+    const REMEMBERED: usize = 64;
+    static RECENT: Mutex<VecDeque<Ulid>> = Mutex::new(VecDeque::new());
+    let mut recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
+    let same_ms = recent
+        .iter_mut()
+        .find(|made| made.timestamp_ms() == at.as_millis());
+    if let Some(last) = same_ms
+        && let Ok(next) = last.increment()
+    {
+        *last = next;
+        return next;
+    }
+    let next = Ulid::from_datetime(UNIX_EPOCH + Duration::from_millis(at.as_millis()));
+    if recent.len() == REMEMBERED {
+        recent.pop_front();
+    }
+    recent.push_back(next);
+    next
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -297,6 +312,16 @@ impl ShippingAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ulids_made_in_one_millisecond_sort_as_made_and_carry_their_own_time() {
+        let later = crate::time::Timestamp::from_millis(4_102_444_800_000);
+        let earlier = crate::time::Timestamp::from_millis(1_796_000_000_000);
+        let made: Vec<Ulid> = (0..1_000).map(|_| monotonic_ulid(later)).collect();
+        assert!(made.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(made.iter().all(|id| id.timestamp_ms() == later.as_millis()));
+        assert_eq!(monotonic_ulid(earlier).timestamp_ms(), earlier.as_millis());
+    }
 
     #[test]
     fn sku_refuses_the_key_separator_and_empty_or_long_codes() {

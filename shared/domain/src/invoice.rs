@@ -289,6 +289,12 @@ pub enum InvoiceError {
         paid_minor: i64,
         credited_minor: i64,
     },
+    #[error("a manual invoice bills 1 to {max} lines")]
+    LineCount { max: usize },
+    #[error("a line bills 1 to {max} units")]
+    UnitsOutOfRange { max: u32 },
+    #[error("every amount, and the total, must be 0 to {max_minor} minor units")]
+    AmountOutOfRange { max_minor: i64 },
     #[error("a payment in {payment} cannot pay an invoice in {invoice}")]
     CurrencyMismatch { payment: String, invoice: String },
 }
@@ -391,6 +397,92 @@ pub struct Reminder {
     pub days_overdue: u32,
 }
 
+/// Lines a manual invoice may carry at most: a 200-line invoice is about
+/// 60 KB on the table and 8 PDF pages.
+pub const MAX_MANUAL_LINES: usize = 200;
+
+/// Units, and minor units of any amount, a manual invoice may bill at most:
+/// every total stays far inside `i64` and exact in JSON's numbers.
+pub const MAX_BILLED_UNITS: u32 = 1_000_000;
+pub const MAX_BILLED_MINOR: i64 = 1_000_000_000_000;
+
+/// A billed item as staff ask for it; the invoice prices it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Billed {
+    pub sku: Option<Sku>,
+    pub description: String,
+    pub quantity: u32,
+    pub unit_price_minor: i64,
+}
+
+/// What staff bill on a manual invoice: the buyer, the currency, the items,
+/// and the tax and shipping charged on the whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualBill {
+    pub buyer: Party,
+    pub currency: Currency,
+    pub items: Vec<Billed>,
+    pub tax_minor: i64,
+    pub shipping_minor: i64,
+}
+
+impl ManualBill {
+    /// Its lines and totals: 1 to [`MAX_MANUAL_LINES`] items of 1 to
+    /// [`MAX_BILLED_UNITS`] units, every amount 0 to [`MAX_BILLED_MINOR`],
+    /// the total too.
+    fn priced(&self) -> Result<(Vec<InvoiceLine>, InvoiceTotals), InvoiceError> {
+        if self.items.is_empty() || self.items.len() > MAX_MANUAL_LINES {
+            return Err(InvoiceError::LineCount {
+                max: MAX_MANUAL_LINES,
+            });
+        }
+        let within = |minor: i64| (0..=MAX_BILLED_MINOR).contains(&minor);
+        let too_large = || InvoiceError::AmountOutOfRange {
+            max_minor: MAX_BILLED_MINOR,
+        };
+        let mut lines = Vec::with_capacity(self.items.len());
+        let mut subtotal_minor: i64 = 0;
+        for item in &self.items {
+            if !(1..=MAX_BILLED_UNITS).contains(&item.quantity) {
+                return Err(InvoiceError::UnitsOutOfRange {
+                    max: MAX_BILLED_UNITS,
+                });
+            }
+            let total_minor = item
+                .unit_price_minor
+                .checked_mul(i64::from(item.quantity))
+                .filter(|total| within(item.unit_price_minor) && within(*total))
+                .ok_or_else(too_large)?;
+            subtotal_minor = subtotal_minor
+                .checked_add(total_minor)
+                .ok_or_else(too_large)?;
+            lines.push(InvoiceLine {
+                sku: item.sku.clone(),
+                description: item.description.clone(),
+                quantity: item.quantity,
+                unit_price_minor: item.unit_price_minor,
+                total_minor,
+            });
+        }
+        let total_minor = [self.tax_minor, self.shipping_minor]
+            .into_iter()
+            .try_fold(subtotal_minor, |sum, charge| {
+                within(charge).then(|| sum.checked_add(charge)).flatten()
+            })
+            .filter(|total| within(*total))
+            .ok_or_else(too_large)?;
+        Ok((
+            lines,
+            InvoiceTotals {
+                subtotal_minor,
+                tax_minor: self.tax_minor,
+                shipping_minor: self.shipping_minor,
+                total_minor,
+            },
+        ))
+    }
+}
+
 /// An issued invoice taken back: it keeps its number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Voiding {
@@ -473,6 +565,78 @@ impl Invoice {
                 .is_due()
                 .then(|| at.plus_secs(terms.due_days * 86_400)),
             ..self.clone()
+        })
+    }
+
+    /// A draft staff bill `customer_id` outside checkout: `bill` priced,
+    /// `seller` printed on it, made at `at`. It has no number until it is
+    /// issued, and is no order's.
+    pub fn manual_draft(
+        customer_id: CustomerId,
+        bill: &ManualBill,
+        seller: &Party,
+        at: Timestamp,
+    ) -> Result<Self, InvoiceError> {
+        let (lines, totals) = bill.priced()?;
+        Ok(Self {
+            id: InvoiceId::made_at(at),
+            number: None,
+            credits: None,
+            order_id: None,
+            customer_id,
+            seller: seller.clone(),
+            buyer: bill.buyer.clone(),
+            currency: bill.currency.clone(),
+            lines,
+            totals,
+            status: InvoiceStatus::Draft,
+            paid_minor: 0,
+            created_at: at,
+            issued_at: None,
+            due_at: None,
+            voided: None,
+            reminders_sent: 0,
+            pdfs: Vec::new(),
+            version: 0,
+        })
+    }
+
+    /// The draft billing `bill` instead: only a draft can be changed.
+    pub fn redrafted(&self, bill: &ManualBill) -> Result<Self, InvoiceError> {
+        if self.status != InvoiceStatus::Draft {
+            return Err(InvoiceError::NotDraft(self.status.as_str()));
+        }
+        let (lines, totals) = bill.priced()?;
+        Ok(Self {
+            buyer: bill.buyer.clone(),
+            currency: bill.currency.clone(),
+            lines,
+            totals,
+            ..self.clone()
+        })
+    }
+
+    /// What a manual draft bills, to be changed by [`Invoice::redrafted`].
+    /// None for an order's invoice or a credit note.
+    pub fn manual_bill(&self) -> Option<ManualBill> {
+        if self.order_id.is_some() || self.is_credit_note() {
+            return None;
+        }
+        Some(ManualBill {
+            buyer: self.buyer.clone(),
+            currency: self.currency.clone(),
+            items: self
+                .lines
+                .iter()
+                .map(|line| Billed {
+                    sku: line.sku.clone(),
+                    description: line.description.clone(),
+                    quantity: line.quantity,
+                    unit_price_minor: line.unit_price_minor,
+                })
+                .collect(),
+            tax_minor: self.totals.tax_minor,
+            shipping_minor: self.totals.shipping_minor,
         })
     }
 
@@ -1215,5 +1379,89 @@ mod tests {
             let paid: i64 = invoices.iter().map(|invoice| invoice.paid_minor).sum();
             proptest::prop_assert_eq!(allocated, paid);
         }
+    }
+
+    fn consulting(items: Vec<Billed>) -> ManualBill {
+        ManualBill {
+            buyer: Party {
+                name: "Acme Retail Ltd".into(),
+                address: vec!["1 High Street".into(), "London".into(), "GB".into()],
+                tax_id: None,
+                email: None,
+            },
+            currency: Currency::parse("EUR").unwrap(),
+            items,
+            tax_minor: 1_900,
+            shipping_minor: 0,
+        }
+    }
+
+    fn billed(quantity: u32, unit_price_minor: i64) -> Billed {
+        Billed {
+            sku: None,
+            description: "Setup work".into(),
+            quantity,
+            unit_price_minor,
+        }
+    }
+
+    #[test]
+    fn a_manual_draft_prices_its_lines_and_has_no_number_until_issued() {
+        let at = AT;
+        let bill = consulting(vec![billed(4, 2_000), billed(1, 2_000)]);
+        let customer = CustomerId::parse("cust-acme").unwrap();
+        let draft = Invoice::manual_draft(customer, &bill, &terms().seller, at).unwrap();
+        assert_eq!(draft.status, InvoiceStatus::Draft);
+        assert_eq!((draft.number, draft.order_id), (None, None));
+        assert_eq!(draft.lines[0].total_minor, 8_000);
+        assert_eq!(
+            draft.totals,
+            InvoiceTotals {
+                subtotal_minor: 10_000,
+                tax_minor: 1_900,
+                shipping_minor: 0,
+                total_minor: 11_900,
+            }
+        );
+        assert_eq!(draft.manual_bill(), Some(bill));
+        let number = Sequence::of(Series::Invoice, at).next_after(Some(6));
+        let issued = draft.issued(number, &terms(), at).unwrap();
+        assert_eq!(issued.number.unwrap().to_string(), "INV-2026-000007");
+        assert_eq!(
+            issued.redrafted(&consulting(vec![billed(1, 1)])),
+            Err(InvoiceError::NotDraft("issued"))
+        );
+    }
+
+    #[test]
+    fn a_manual_bill_refuses_no_lines_no_units_and_totals_past_the_limit() {
+        let at = AT;
+        let draft = |items| {
+            Invoice::manual_draft(
+                CustomerId::parse("cust-acme").unwrap(),
+                &consulting(items),
+                &terms().seller,
+                at,
+            )
+        };
+        assert!(matches!(draft(vec![]), Err(InvoiceError::LineCount { .. })));
+        assert!(matches!(
+            draft(vec![billed(1, 1); MAX_MANUAL_LINES + 1]),
+            Err(InvoiceError::LineCount { .. })
+        ));
+        assert!(matches!(
+            draft(vec![billed(0, 100)]),
+            Err(InvoiceError::UnitsOutOfRange { .. })
+        ));
+        assert!(matches!(
+            draft(vec![billed(1, -1)]),
+            Err(InvoiceError::AmountOutOfRange { .. })
+        ));
+        // Each line within the limit, the lines together past it.
+        assert!(matches!(
+            draft(vec![billed(1, MAX_BILLED_MINOR), billed(1, 1)]),
+            Err(InvoiceError::AmountOutOfRange { .. })
+        ));
+        assert!(draft(vec![billed(MAX_BILLED_UNITS, 1)]).is_ok());
     }
 }

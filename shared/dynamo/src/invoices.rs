@@ -7,10 +7,10 @@
 //! date (gsi3), which the reminders read and count their reminders on.
 
 use super::items::{
-    INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, InvoicePaymentReceiptItem, OutboxItem,
-    PaymentRecordItem, SequenceItem, idempotency_key, invoice_claim_key, invoice_key,
-    open_invoice_keys, open_invoice_sort, open_invoices_due_from, open_invoices_partition,
-    order_key, payment_record_key, sequence_key,
+    ALL_INVOICES, INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, InvoiceReceiptItem, OutboxItem,
+    PaymentRecordItem, SequenceItem, customer_orders_partition, idempotency_key, invoice_claim_key,
+    invoice_key, open_invoice_keys, open_invoice_sort, open_invoices_due_from,
+    open_invoices_partition, order_key, payment_record_key, sequence_key,
 };
 use super::{
     CancellationReasons, DynamoStore, SortKeys, condition_failed, corrupt, key, malformed, n,
@@ -18,14 +18,14 @@ use super::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use shopflow_domain::OrderId;
 use shopflow_domain::invoice::{
     Invoice, InvoiceId, InvoiceNumber, PaymentRecord, Rendition, Sequence,
 };
+use shopflow_domain::{OrderId, Timestamp};
 use shopflow_ports::{
-    Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment,
-    InvoicePaymentReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError,
-    IssueError, OutboxEvent, Page, StoreError,
+    Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoiceQuery,
+    InvoiceReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, IssueError,
+    MAX_LISTING_PAGES, OutboxEvent, Page, StoreError,
 };
 use std::collections::HashMap;
 use ulid::Ulid;
@@ -50,16 +50,21 @@ impl InvoiceStore for DynamoStore {
         };
         const COUNTER: usize = 0;
         const INVOICE: usize = 1;
-        let mut writes = vec![
-            self.counter_write(number, issue.follows)?,
-            self.put_new(
-                serde_dynamo::to_item(InvoiceItem::new(&Invoice {
-                    version: 1,
-                    ..invoice.clone()
-                }))
-                .map_err(corrupt("invoice"))?,
+        let item = serde_dynamo::to_item(InvoiceItem::new(&Invoice {
+            version: issue.draft_version.unwrap_or(0) + 1,
+            ..invoice.clone()
+        }))
+        .map_err(corrupt("invoice"))?;
+        let document = match issue.draft_version {
+            // A stored draft is replaced only as it was read.
+            Some(read) => self.conditional_put(
+                item,
+                "#version = :read",
+                Some(("#version", "version", ":read", n(read))),
             )?,
-        ];
+            None => self.put_new(item)?,
+        };
+        let mut writes = vec![self.counter_write(number, issue.follows)?, document];
         let claim = issue.claim.map(|claim| (claim, writes.len()));
         if let Some(claim) = issue.claim {
             let item = InvoiceClaimItem::new(claim, invoice.id);
@@ -92,6 +97,9 @@ impl InvoiceStore for DynamoStore {
                 .into()),
             };
         }
+        if failed(INVOICE) && issue.draft_version.is_some() {
+            return Err(IssueError::DraftChanged);
+        }
         if failed(INVOICE) {
             return Err(StoreError::Defect {
                 what: "issuing an invoice".into(),
@@ -112,12 +120,115 @@ impl InvoiceStore for DynamoStore {
         Ok(item.map(InvoiceItem::into_invoice))
     }
 
-    async fn payment_receipt(
+    async fn create_draft(
+        &self,
+        draft: &Invoice,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<(), InvoiceWriteError> {
+        let now = now_secs();
+        let receipt = InvoiceReceiptItem::new(key, fingerprint, draft.id, None, now);
+        let writes = vec![
+            self.invoice_receipt_put(receipt)?,
+            self.put_new(
+                serde_dynamo::to_item(InvoiceItem::new(&Invoice {
+                    version: 1,
+                    ..draft.clone()
+                }))
+                .map_err(corrupt("invoice"))?,
+            )?,
+        ];
+        let reasons = self.transact(writes).await?;
+        Self::invoice_written(reasons, "invoice draft")
+    }
+
+    async fn redraft(&self, draft: &Invoice) -> Result<(), InvoiceWriteError> {
+        let item = serde_dynamo::to_item(InvoiceItem::new(&Invoice {
+            version: draft.version + 1,
+            ..draft.clone()
+        }))
+        .map_err(corrupt("invoice"))?;
+        let writes = vec![self.conditional_put(
+            item,
+            "#version = :read",
+            Some(("#version", "version", ":read", n(draft.version))),
+        )?];
+        let reasons = self.transact(writes).await?;
+        Self::invoice_written(reasons, "invoice redraft")
+    }
+
+    async fn find_invoices(
+        &self,
+        query: &InvoiceQuery,
+        after: Option<InvoiceId>,
+        limit: u16,
+    ) -> Result<Page<Invoice, InvoiceId>, StoreError> {
+        let listing = Listing::of(query);
+        let (lowest, highest) = made_between(query);
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(listing.index)
+            .key_condition_expression(format!(
+                "{0}pk = :partition AND {0}sk BETWEEN :lowest AND :highest",
+                listing.index
+            ))
+            .expression_attribute_values(":partition", s(listing.partition.clone()))
+            .expression_attribute_values(":lowest", s(listing.sort(lowest)))
+            .expression_attribute_values(":highest", s(listing.sort(highest)))
+            .scan_index_forward(false)
+            .limit(i32::from(limit) + 1);
+        let mut start = after.map(|id| listing.start_after(id));
+        let mut found = Vec::new();
+        let mut last_read = None;
+        for _ in 0..MAX_LISTING_PAGES {
+            let page = request
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            let mut items = page.items.unwrap_or_default().into_iter();
+            for item in items.by_ref() {
+                let invoice = serde_dynamo::from_item::<_, InvoiceItem>(item)
+                    .map_err(corrupt("invoice"))?
+                    .into_invoice();
+                last_read = Some(invoice.id);
+                if query.admits(&invoice) {
+                    found.push(invoice);
+                }
+                if found.len() == usize::from(limit) {
+                    break;
+                }
+            }
+            let unread = items.next().is_some();
+            start = page.last_evaluated_key;
+            if found.len() == usize::from(limit) {
+                // Full: a next page exists if anything is left unread.
+                let next = (unread || start.is_some()).then_some(last_read).flatten();
+                return Ok(Page { items: found, next });
+            }
+            if start.is_none() {
+                return Ok(Page {
+                    items: found,
+                    next: None,
+                });
+            }
+        }
+        // Read as far as a call reads: the caller reads on from here.
+        Ok(Page {
+            items: found,
+            next: last_read,
+        })
+    }
+
+    async fn invoice_receipt(
         &self,
         key: &IdempotencyKey,
-    ) -> Result<Option<InvoicePaymentReceipt>, StoreError> {
-        let item: Option<InvoicePaymentReceiptItem> = self
-            .get_consistent(idempotency_key(key), "invoice payment receipt")
+    ) -> Result<Option<InvoiceReceipt>, StoreError> {
+        let item: Option<InvoiceReceiptItem> = self
+            .get_consistent(idempotency_key(key), "invoice receipt")
             .await?;
         Ok(item.and_then(|receipt| receipt.into_live_receipt(now_secs())))
     }
@@ -135,14 +246,9 @@ impl InvoiceStore for DynamoStore {
     ) -> Result<(), InvoiceWriteError> {
         let invoice = &write.invoice;
         let now = now_secs();
-        let receipt = InvoicePaymentReceiptItem::new(write, now);
+        let receipt = InvoiceReceiptItem::for_payment(write, now);
         let writes = vec![
-            // An expired receipt still present is replaced.
-            self.conditional_put(
-                serde_dynamo::to_item(receipt).map_err(corrupt("invoice payment receipt"))?,
-                "attribute_not_exists(pk) OR #ttl <= :now",
-                Some(("#ttl", "ttl", ":now", n(now))),
-            )?,
+            self.invoice_receipt_put(receipt)?,
             self.put_new(
                 serde_dynamo::to_item(PaymentRecordItem::new(&write.payment))
                     .map_err(corrupt("payment record"))?,
@@ -371,6 +477,19 @@ impl DynamoStore {
             .build())
     }
 
+    /// A key's receipt, unless the key was used: an expired receipt still
+    /// present is replaced.
+    fn invoice_receipt_put(
+        &self,
+        receipt: InvoiceReceiptItem,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.conditional_put(
+            serde_dynamo::to_item(receipt).map_err(corrupt("invoice receipt"))?,
+            "attribute_not_exists(pk) OR #ttl <= :now",
+            Some(("#ttl", "ttl", ":now", n(now_secs()))),
+        )
+    }
+
     /// An outbox item carrying `event`.
     fn outbox_put(&self, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
         self.put_new(
@@ -405,6 +524,60 @@ impl DynamoStore {
             .await?;
         Ok(item.map(|item| item.invoice))
     }
+}
+
+/// Where a listing reads: one customer's invoices (gsi1) or everyone's
+/// (gsi2), by id.
+struct Listing {
+    index: &'static str,
+    partition: String,
+    /// Sort keys are the id after this.
+    prefix: &'static str,
+}
+
+impl Listing {
+    fn of(query: &InvoiceQuery) -> Self {
+        match &query.customer {
+            Some(customer) => Self {
+                index: "gsi1",
+                partition: customer_orders_partition(customer),
+                prefix: "INVOICE#",
+            },
+            None => Self {
+                index: "gsi2",
+                partition: ALL_INVOICES.to_owned(),
+                prefix: "",
+            },
+        }
+    }
+
+    fn sort(&self, id: Ulid) -> String {
+        format!("{}{id}", self.prefix)
+    }
+
+    /// The start key reading on below `id`'s place, whether or not the
+    /// invoice is still there.
+    fn start_after(&self, id: InvoiceId) -> HashMap<String, AttributeValue> {
+        let (pk, sk) = invoice_key(id);
+        HashMap::from([
+            ("pk".to_owned(), s(pk)),
+            ("sk".to_owned(), s(sk)),
+            (format!("{}pk", self.index), s(self.partition.clone())),
+            (format!("{}sk", self.index), s(self.sort(id.as_ulid()))),
+        ])
+    }
+}
+
+/// The lowest and highest ids of invoices made within the query's window:
+/// an id's time is when the invoice was made.
+fn made_between(query: &InvoiceQuery) -> (Ulid, Ulid) {
+    (
+        Ulid::from_parts(query.from.map(Timestamp::as_millis).unwrap_or(0), 0),
+        Ulid::from_parts(
+            query.to.map(Timestamp::as_millis).unwrap_or(u64::MAX >> 16),
+            u128::MAX,
+        ),
+    )
 }
 
 /// The update expression setting `sets` and removing `removes`, with

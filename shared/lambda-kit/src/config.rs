@@ -93,6 +93,34 @@ pub fn list_or<T, E: std::fmt::Display>(
     Ok(items)
 }
 
+/// The seller and payment terms printed on every invoice, from
+/// `SELLER_NAME`, `SELLER_ADDRESS` (lines separated by `|`),
+/// `SELLER_TAX_ID`, `SELLER_EMAIL` and `INVOICE_DUE_DAYS` (14 unless set).
+pub fn invoice_terms(env: &impl Source) -> Result<shopflow_domain::invoice::Terms, ConfigError> {
+    let address: Vec<String> = required(env, "SELLER_ADDRESS")?
+        .split('|')
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let email = optional(env, "SELLER_EMAIL")
+        .map(|raw| shopflow_domain::Email::parse(raw.trim()))
+        .transpose()
+        .map_err(|error| ConfigError::Invalid {
+            name: "SELLER_EMAIL",
+            reason: error.to_string(),
+        })?;
+    Ok(shopflow_domain::invoice::Terms {
+        seller: shopflow_domain::invoice::Party {
+            name: required(env, "SELLER_NAME")?,
+            address,
+            tax_id: optional(env, "SELLER_TAX_ID"),
+            email,
+        },
+        due_days: parsed_or(env, "INVOICE_DUE_DAYS", 14)?,
+    })
+}
+
 /// An environment of `(name, value)` pairs, for tests.
 pub fn vars(pairs: &[(&str, &str)]) -> Env {
     pairs

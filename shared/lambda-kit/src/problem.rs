@@ -297,6 +297,12 @@ impl From<InvoiceError> for ApiError {
             InvoiceError::NotCreditable(status) => {
                 conflict("invoice_not_creditable").with_detail("status", status)
             }
+            InvoiceError::LineCount { .. } | InvoiceError::UnitsOutOfRange { .. } => {
+                Self::invalid_field("lines", message)
+            }
+            InvoiceError::AmountOutOfRange { max_minor } => {
+                unprocessable("amount_out_of_range").with_detail("max_minor", max_minor)
+            }
             InvoiceError::NotVoidable(status) => {
                 conflict("invoice_not_voidable").with_detail("status", status)
             }

@@ -8,9 +8,10 @@ use crate::{IdempotencyKey, OutboxEvent, Page, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
 use shopflow_domain::invoice::{
-    Invoice, InvoiceError, InvoiceId, PaymentRecord, Reminder, Rendition, Sequence, Terms,
+    Invoice, InvoiceError, InvoiceId, InvoiceStatus, PaymentRecord, Reminder, Rendition, Sequence,
+    Terms,
 };
-use shopflow_domain::{Order, OrderId, Timestamp};
+use shopflow_domain::{CustomerId, Order, OrderId, Timestamp};
 
 /// What a document answers, once: an order's invoice, or the credit note
 /// that brings what an order's invoice credits up to `refunded_minor`, the
@@ -35,6 +36,10 @@ pub struct InvoiceIssue {
     pub claim: Option<Claim>,
     /// Money already received for it, allocated to it.
     pub payment: Option<PaymentRecord>,
+    /// The stored draft it issues, at the version read: the write is
+    /// refused if the draft changed since. None for a document drafted and
+    /// issued at once (an order's invoice, a credit note).
+    pub draft_version: Option<u64>,
     /// `invoice.issued` (then `invoice.paid` or `invoice.partially_paid`
     /// when money was allocated), or `credit_note.issued`.
     pub events: Vec<OutboxEvent>,
@@ -49,6 +54,9 @@ pub enum IssueError {
     /// What it answers was answered by this document already.
     #[error("already answered by {0}")]
     AlreadyIssued(InvoiceId),
+    /// The stored draft changed (or was issued) since it was read.
+    #[error("the draft changed since it was read")]
+    DraftChanged,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -86,12 +94,13 @@ impl InvoicePayment {
     }
 }
 
-/// What a manual payment's idempotency key remembers.
+/// What an idempotency key of invoices-api remembers: the request, the
+/// invoice it made or paid, and the payment record when it recorded one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvoicePaymentReceipt {
+pub struct InvoiceReceipt {
     pub fingerprint: String,
     pub invoice_id: InvoiceId,
-    pub payment_id: ulid::Ulid,
+    pub payment_id: Option<ulid::Ulid>,
 }
 
 /// An invoice voided, written on the version it was read at, with
@@ -163,6 +172,44 @@ pub enum InvoiceWriteError {
     Store(#[from] StoreError),
 }
 
+/// Which invoices a listing reads: one customer's or every customer's,
+/// made within a window, and which of those it admits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceQuery {
+    /// One customer's; everyone's when none (staff only).
+    pub customer: Option<CustomerId>,
+    pub status: Option<InvoiceStatus>,
+    /// Past due with money owed (true), or not (false), at `now`.
+    pub overdue: Option<bool>,
+    /// Made at or after `from` and at or before `to`.
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Whether drafts show: staff see them, customers never do.
+    pub drafts: bool,
+    pub now: Timestamp,
+}
+
+impl InvoiceQuery {
+    /// Whether `invoice` belongs in the listing.
+    pub fn admits(&self, invoice: &Invoice) -> bool {
+        (self.drafts || invoice.status != InvoiceStatus::Draft)
+            && self
+                .customer
+                .as_ref()
+                .is_none_or(|customer| *customer == invoice.customer_id)
+            && self.status.is_none_or(|status| status == invoice.status)
+            && self
+                .overdue
+                .is_none_or(|overdue| overdue == invoice.is_overdue(self.now))
+            && self.from.is_none_or(|from| invoice.created_at >= from)
+            && self.to.is_none_or(|to| invoice.created_at <= to)
+    }
+}
+
+/// Raw pages a listing reads at most per call, so a sparse filter cannot
+/// run up the bill: the page it answers may be short, with a cursor.
+pub const MAX_LISTING_PAGES: usize = 10;
+
 /// Where invoices are kept.
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
@@ -175,6 +222,28 @@ pub trait InvoiceStore: Send + Sync {
     async fn issue_invoice(&self, issue: &InvoiceIssue) -> Result<(), IssueError>;
 
     async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>, StoreError>;
+
+    /// Keeps a new manual draft with the receipt of the key it was asked
+    /// under: `Stale` when the key was used already (read its receipt).
+    async fn create_draft(
+        &self,
+        draft: &Invoice,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<(), InvoiceWriteError>;
+
+    /// Replaces a draft with `draft`, on the version it was read at.
+    async fn redraft(&self, draft: &Invoice) -> Result<(), InvoiceWriteError>;
+
+    /// Invoices and credit notes the query admits, newest first, after the
+    /// one `after` names: at most `limit`, reading a bounded number of
+    /// pages, so a sparse filter may return a short page with a cursor.
+    async fn find_invoices(
+        &self,
+        query: &InvoiceQuery,
+        after: Option<InvoiceId>,
+        limit: u16,
+    ) -> Result<Page<Invoice, InvoiceId>, StoreError>;
 
     /// The order's invoice, then its credit notes, oldest first.
     async fn order_invoices(&self, order: OrderId) -> Result<Vec<Invoice>, StoreError>;
@@ -192,10 +261,10 @@ pub trait InvoiceStore: Send + Sync {
             .collect())
     }
 
-    async fn payment_receipt(
+    async fn invoice_receipt(
         &self,
         key: &IdempotencyKey,
-    ) -> Result<Option<InvoicePaymentReceipt>, StoreError>;
+    ) -> Result<Option<InvoiceReceipt>, StoreError>;
 
     async fn payment_record(&self, id: ulid::Ulid) -> Result<Option<PaymentRecord>, StoreError>;
 
@@ -251,6 +320,9 @@ pub enum InvoicingError {
     Invoice(#[from] InvoiceError),
     #[error("the invoice sequence kept moving: {0} attempts")]
     KeptChanging(u32),
+    /// The stored draft being issued changed since it was read.
+    #[error("the draft changed since it was read")]
+    DraftChanged,
     /// A refund came before the order's invoice: credit it once the
     /// invoice is issued.
     #[error("order {0} has no invoice to credit yet")]
@@ -278,7 +350,7 @@ pub async fn issue_order_invoice<S: InvoiceStore>(
         store,
         &draft,
         terms,
-        Claim::Invoice(order.id),
+        Some(Claim::Invoice(order.id)),
         capture.as_ref(),
         at,
     )
@@ -317,16 +389,49 @@ pub async fn credit_refunds<S: InvoiceStore>(
         order: order.id,
         refunded_minor,
     };
-    issue_numbered(store, &draft, terms, claim, None, at).await
+    issue_numbered(store, &draft, terms, Some(claim), None, at).await
+}
+
+/// Issues a stored manual draft, as read, under the next number of the
+/// year's invoice sequence at `at`: `DraftChanged` when it changed (or was
+/// issued) since it was read.
+pub async fn issue_draft<S: InvoiceStore>(
+    store: &S,
+    draft: &Invoice,
+    terms: &Terms,
+    at: Timestamp,
+) -> Result<Invoice, DraftIssueError> {
+    match issue_numbered(store, draft, terms, None, None, at).await {
+        Ok(Invoiced::Issued(invoice)) => Ok(*invoice),
+        Ok(_) => Err(DraftIssueError::Invoicing(InvoicingError::Store(
+            StoreError::Defect {
+                what: "issuing a draft".into(),
+                source: format!("draft {} answered no claim, yet was answered", draft.id).into(),
+            },
+        ))),
+        Err(InvoicingError::DraftChanged) => Err(DraftIssueError::DraftChanged),
+        Err(error) => Err(DraftIssueError::Invoicing(error)),
+    }
+}
+
+/// Why a draft was not issued.
+#[derive(Debug, thiserror::Error)]
+pub enum DraftIssueError {
+    /// It changed, or was issued, since it was read: read it again.
+    #[error("the draft changed since it was read")]
+    DraftChanged,
+    #[error(transparent)]
+    Invoicing(#[from] InvoicingError),
 }
 
 /// Issues `draft` under the next number of its series' sequence for `at`,
-/// settled by `payment` when there is one, answering `claim`.
+/// settled by `payment` when there is one, answering `claim` when it
+/// answers one; a stored draft (version 1 on) is replaced on its version.
 async fn issue_numbered<S: InvoiceStore>(
     store: &S,
     draft: &Invoice,
     terms: &Terms,
-    claim: Claim,
+    claim: Option<Claim>,
     payment: Option<&PaymentRecord>,
     at: Timestamp,
 ) -> Result<Invoiced, InvoicingError> {
@@ -334,11 +439,13 @@ async fn issue_numbered<S: InvoiceStore>(
     for _ in 0..ISSUE_ATTEMPTS {
         let follows = store.last_number(sequence).await?;
         let issued = draft.issued(sequence.next_after(follows), terms, at)?;
-        let issue = issue_of(issued, follows, claim, payment, at)?;
+        let mut issue = issue_of(issued, follows, claim, payment, at)?;
+        issue.draft_version = (draft.version > 0).then_some(draft.version);
         match store.issue_invoice(&issue).await {
             Ok(()) => return Ok(Invoiced::Issued(Box::new(issue.invoice))),
             Err(IssueError::NumberTaken) => continue,
             Err(IssueError::AlreadyIssued(id)) => return Ok(Invoiced::AlreadyIssued(id)),
+            Err(IssueError::DraftChanged) => return Err(InvoicingError::DraftChanged),
             Err(IssueError::Store(error)) => return Err(error.into()),
         }
     }
@@ -349,7 +456,7 @@ async fn issue_numbered<S: InvoiceStore>(
 fn issue_of(
     issued: Invoice,
     follows: Option<u64>,
-    claim: Claim,
+    claim: Option<Claim>,
     payment: Option<&PaymentRecord>,
     at: Timestamp,
 ) -> Result<InvoiceIssue, InvoiceError> {
@@ -370,8 +477,9 @@ fn issue_of(
     Ok(InvoiceIssue {
         invoice,
         follows,
-        claim: Some(claim),
+        claim,
         payment,
+        draft_version: None,
         events,
     })
 }

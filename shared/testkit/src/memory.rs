@@ -89,7 +89,7 @@ struct State {
     claims: HashMap<shopflow_ports::Claim, shopflow_domain::invoice::InvoiceId>,
     payment_records: BTreeMap<ulid::Ulid, shopflow_domain::invoice::PaymentRecord>,
     /// Each manual payment's key.
-    invoice_payments: HashMap<IdempotencyKey, shopflow_ports::InvoicePaymentReceipt>,
+    invoice_receipts: HashMap<IdempotencyKey, shopflow_ports::InvoiceReceipt>,
 }
 
 impl State {

@@ -561,11 +561,39 @@ impl<H: StoreHooks> shopflow_ports::InvoiceStore for SharedStore<H> {
         self.memory.order_invoices(order).await
     }
 
-    async fn payment_receipt(
+    async fn create_draft(
+        &self,
+        draft: &shopflow_domain::invoice::Invoice,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<(), shopflow_ports::InvoiceWriteError> {
+        self.memory.create_draft(draft, key, fingerprint).await
+    }
+
+    async fn redraft(
+        &self,
+        draft: &shopflow_domain::invoice::Invoice,
+    ) -> Result<(), shopflow_ports::InvoiceWriteError> {
+        self.memory.redraft(draft).await
+    }
+
+    async fn find_invoices(
+        &self,
+        query: &shopflow_ports::InvoiceQuery,
+        after: Option<shopflow_domain::invoice::InvoiceId>,
+        limit: u16,
+    ) -> Result<
+        Page<shopflow_domain::invoice::Invoice, shopflow_domain::invoice::InvoiceId>,
+        StoreError,
+    > {
+        self.memory.find_invoices(query, after, limit).await
+    }
+
+    async fn invoice_receipt(
         &self,
         key: &IdempotencyKey,
-    ) -> Result<Option<shopflow_ports::InvoicePaymentReceipt>, StoreError> {
-        self.memory.payment_receipt(key).await
+    ) -> Result<Option<shopflow_ports::InvoiceReceipt>, StoreError> {
+        self.memory.invoice_receipt(key).await
     }
 
     async fn payment_record(

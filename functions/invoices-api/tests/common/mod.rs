@@ -26,7 +26,7 @@ impl InvoicesApi {
         store.memory().upsert_product(&red_tee()).await.unwrap();
         let bucket = MemoryBucket::default();
         Self {
-            app: App::new(store.clone(), bucket.clone()),
+            app: App::new(store.clone(), bucket.clone(), invoice_terms()),
             store,
             bucket,
         }
@@ -120,6 +120,20 @@ impl InvoicesApi {
         if let Some(key) = key {
             event.headers.insert("idempotency-key".into(), key.into());
         }
+        self.send(event).await
+    }
+
+    /// `POST /v1/invoices` under `key` with `body`.
+    pub async fn draft(&self, key: &str, body: &Value, claims: Claims) -> Reply {
+        let mut event = json_request("POST", "/v1/invoices", &[], Some(body.to_string()), claims);
+        event.headers.insert("idempotency-key".into(), key.into());
+        self.send(event).await
+    }
+
+    /// `GET /v1/invoices?<query>`.
+    pub async fn list(&self, query: &str, claims: Claims) -> Reply {
+        let mut event = request("GET", "/v1/invoices", &[], claims);
+        event.raw_query = query.into();
         self.send(event).await
     }
 

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use shopflow_domain::OrderId;
 use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentRecord, Rendition, Sequence};
 use shopflow_ports::{
-    Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment,
-    InvoicePaymentReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError,
-    IssueError, Page, StoreError, invoice_shard,
+    Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoiceQuery,
+    InvoiceReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, IssueError,
+    Page, StoreError, invoice_shard,
 };
 use ulid::Ulid;
 
@@ -37,6 +37,17 @@ impl InvoiceStore for MemoryStore {
         {
             return Err(IssueError::AlreadyIssued(*answered));
         }
+        let stored = state.invoices.get(&invoice.id).map(|stored| stored.version);
+        if stored != issue.draft_version {
+            return match issue.draft_version {
+                Some(_) => Err(IssueError::DraftChanged),
+                None => Err(StoreError::Defect {
+                    what: "issuing an invoice".into(),
+                    source: format!("invoice {} exists already", invoice.id).into(),
+                }
+                .into()),
+            };
+        }
         state.sequences.insert(number.sequence, number.number);
         if let Some(claim) = issue.claim {
             state.claims.insert(claim, invoice.id);
@@ -44,7 +55,7 @@ impl InvoiceStore for MemoryStore {
         state.invoices.insert(
             invoice.id,
             Invoice {
-                version: 1,
+                version: issue.draft_version.unwrap_or(0) + 1,
                 ..invoice.clone()
             },
         );
@@ -59,11 +70,71 @@ impl InvoiceStore for MemoryStore {
         Ok(self.state().invoices.get(&id).cloned())
     }
 
-    async fn payment_receipt(
+    async fn create_draft(
+        &self,
+        draft: &Invoice,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<(), InvoiceWriteError> {
+        let mut state = self.state();
+        if state.invoice_receipts.contains_key(key) {
+            return Err(InvoiceWriteError::Stale);
+        }
+        if state.invoices.contains_key(&draft.id) {
+            return Err(StoreError::Defect {
+                what: "keeping a draft".into(),
+                source: format!("invoice {} exists already", draft.id).into(),
+            }
+            .into());
+        }
+        state.invoices.insert(
+            draft.id,
+            Invoice {
+                version: 1,
+                ..draft.clone()
+            },
+        );
+        state.invoice_receipts.insert(
+            key.clone(),
+            InvoiceReceipt {
+                fingerprint: fingerprint.to_owned(),
+                invoice_id: draft.id,
+                payment_id: None,
+            },
+        );
+        Ok(())
+    }
+
+    async fn redraft(&self, draft: &Invoice) -> Result<(), InvoiceWriteError> {
+        Self::rewrite_invoice(&mut self.state(), draft)
+    }
+
+    async fn find_invoices(
+        &self,
+        query: &InvoiceQuery,
+        after: Option<InvoiceId>,
+        limit: u16,
+    ) -> Result<Page<Invoice, InvoiceId>, StoreError> {
+        let state = self.state();
+        let mut found: Vec<Invoice> = state
+            .invoices
+            .values()
+            .filter(|invoice| after.is_none_or(|after| invoice.id < after))
+            .filter(|invoice| query.admits(invoice))
+            .cloned()
+            .collect();
+        found.sort_by_key(|invoice| std::cmp::Reverse(invoice.id));
+        let more = found.len() > usize::from(limit);
+        found.truncate(usize::from(limit));
+        let next = more.then(|| found.last().map(|last| last.id)).flatten();
+        Ok(Page { items: found, next })
+    }
+
+    async fn invoice_receipt(
         &self,
         key: &IdempotencyKey,
-    ) -> Result<Option<InvoicePaymentReceipt>, StoreError> {
-        Ok(self.state().invoice_payments.get(key).cloned())
+    ) -> Result<Option<InvoiceReceipt>, StoreError> {
+        Ok(self.state().invoice_receipts.get(key).cloned())
     }
 
     async fn payment_record(&self, id: Ulid) -> Result<Option<PaymentRecord>, StoreError> {
@@ -75,19 +146,19 @@ impl InvoiceStore for MemoryStore {
         write: &InvoicePayment,
     ) -> Result<(), InvoiceWriteError> {
         let mut state = self.state();
-        if state.invoice_payments.contains_key(&write.key) {
+        if state.invoice_receipts.contains_key(&write.key) {
             return Err(InvoiceWriteError::Stale);
         }
         Self::rewrite_invoice(&mut state, &write.invoice)?;
         state
             .payment_records
             .insert(write.payment.id, write.payment.clone());
-        state.invoice_payments.insert(
+        state.invoice_receipts.insert(
             write.key.clone(),
-            InvoicePaymentReceipt {
+            InvoiceReceipt {
                 fingerprint: write.fingerprint.clone(),
                 invoice_id: write.invoice.id,
-                payment_id: write.payment.id,
+                payment_id: Some(write.payment.id),
             },
         );
         state.outbox.push(write.event.clone());
