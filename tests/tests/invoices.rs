@@ -129,3 +129,76 @@ async fn a_paid_order_gets_one_paid_invoice_only_its_customer_and_staff_see() {
         .sum();
     assert_eq!(billed, kept);
 }
+
+/// Staff bill a customer outside checkout over HTTP: the draft is theirs
+/// alone until issued; issued, it takes a number, lists for its customer,
+/// and gets its PDF like any invoice.
+#[tokio::test]
+async fn staff_draft_and_issue_a_manual_invoice_that_its_customer_then_lists() {
+    let api = stack().api();
+    let admin = stack().admin();
+    let customer_id = unique("cust-manual");
+    let customer = stack().customer(&customer_id);
+    let draft = json!({
+        "customer_id": customer_id,
+        "buyer": { "name": "Acme Retail Ltd", "address": ["1 High Street", "London", "GB"] },
+        "currency": "EUR",
+        "lines": [{ "description": "Store setup", "quantity": 2, "unit_price_minor": 12_000 }],
+        "tax_minor": 4_560
+    });
+    let key = unique("draft");
+    let drafted = api
+        .send(
+            "POST",
+            "/v1/invoices",
+            Some(&admin),
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", &key),
+            ],
+            Some(draft.to_string()),
+        )
+        .await;
+    assert_eq!(drafted.status, 201, "{}", drafted.body);
+    let id = drafted.body["id"].as_str().unwrap().to_owned();
+    let route = format!("/v1/invoices/{id}");
+    assert_eq!(api.get(&route, &customer).await.status, 404);
+    let mine = format!("/v1/invoices?customer={customer_id}");
+    assert_eq!(api.get(&mine, &customer).await.body["invoices"], json!([]));
+
+    let changed = api
+        .send(
+            "PATCH",
+            &route,
+            Some(&admin),
+            &[("content-type", "application/json")],
+            Some(json!({ "shipping_minor": 990 }).to_string()),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["totals"]["total_minor"], 24_000 + 4_560 + 990);
+
+    let issued = api
+        .send("POST", &format!("{route}/issue"), Some(&admin), &[], None)
+        .await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    assert!(
+        issued.body["number"]
+            .as_str()
+            .is_some_and(|number| number.starts_with("INV-")),
+        "{}",
+        issued.body
+    );
+    let listed = api.get(&mine, &customer).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["invoices"][0]["id"], id.as_str());
+    assert_eq!(listed.body["invoices"][0]["status"], "issued");
+    let staff = api
+        .get(&format!("{mine}&status=issued&overdue=false"), &admin)
+        .await;
+    assert_eq!(staff.body["invoices"].as_array().unwrap().len(), 1);
+    let link = pdf_link_once(&api, &route, &customer).await;
+    let (status, pdf) = shopflow_tests::download(&link).await;
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF-"));
+}
