@@ -219,7 +219,7 @@ pub struct InvoiceLine {
     pub total_minor: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceTotals {
     pub subtotal_minor: i64,
     pub tax_minor: i64,
@@ -518,14 +518,7 @@ impl Invoice {
         }
         let totals = &order.totals;
         Self {
-            id: InvoiceId::made_at(at),
-            number: None,
-            credits: None,
             order_id: Some(order.id),
-            customer_id: order.customer_id.clone(),
-            seller: terms.seller.clone(),
-            buyer: Party::buyer_of(order),
-            currency: order.currency.clone(),
             lines,
             totals: InvoiceTotals {
                 subtotal_minor: totals.subtotal.minor,
@@ -533,15 +526,13 @@ impl Invoice {
                 shipping_minor: totals.shipping.minor,
                 total_minor: totals.grand_total.minor,
             },
-            status: InvoiceStatus::Draft,
-            paid_minor: 0,
-            created_at: at,
-            issued_at: None,
-            due_at: None,
-            voided: None,
-            reminders_sent: 0,
-            pdfs: Vec::new(),
-            version: 0,
+            ..Self::unbilled(
+                order.customer_id.clone(),
+                &terms.seller,
+                Party::buyer_of(order),
+                order.currency.clone(),
+                at,
+            )
         }
     }
 
@@ -579,16 +570,38 @@ impl Invoice {
     ) -> Result<Self, InvoiceError> {
         let (lines, totals) = bill.priced()?;
         Ok(Self {
+            lines,
+            totals,
+            ..Self::unbilled(
+                customer_id,
+                seller,
+                bill.buyer.clone(),
+                bill.currency.clone(),
+                at,
+            )
+        })
+    }
+
+    /// A draft for `customer_id` made at `at` that bills nothing yet and
+    /// answers no order.
+    fn unbilled(
+        customer_id: CustomerId,
+        seller: &Party,
+        buyer: Party,
+        currency: Currency,
+        at: Timestamp,
+    ) -> Self {
+        Self {
             id: InvoiceId::made_at(at),
             number: None,
             credits: None,
             order_id: None,
             customer_id,
             seller: seller.clone(),
-            buyer: bill.buyer.clone(),
-            currency: bill.currency.clone(),
-            lines,
-            totals,
+            buyer,
+            currency,
+            lines: Vec::new(),
+            totals: InvoiceTotals::default(),
             status: InvoiceStatus::Draft,
             paid_minor: 0,
             created_at: at,
@@ -598,7 +611,7 @@ impl Invoice {
             reminders_sent: 0,
             pdfs: Vec::new(),
             version: 0,
-        })
+        }
     }
 
     /// The draft billing `bill` instead: only a draft can be changed.
