@@ -139,7 +139,9 @@ struct LineBody {
     #[serde(default)]
     sku: Option<String>,
     description: String,
-    quantity: u32,
+    /// JSON's `3.0` is the integer 3.
+    #[serde(deserialize_with = "integral::i64")]
+    quantity: i64,
     #[serde(deserialize_with = "integral::i64")]
     unit_price_minor: i64,
 }
@@ -163,7 +165,9 @@ fn items(lines: Vec<LineBody>) -> Result<Vec<Billed>, ApiError> {
                     &line.description,
                     MAX_DESCRIPTION_CHARS,
                 )?,
-                quantity: line.quantity,
+                quantity: u32::try_from(line.quantity).map_err(|_| {
+                    ApiError::invalid_field("lines.quantity", "must be 1 to 1000000")
+                })?,
                 unit_price_minor: minor("lines.unit_price_minor", line.unit_price_minor)?,
             })
         })

@@ -245,3 +245,16 @@ async fn customers_list_their_own_issued_invoices_and_staff_list_everyones() {
         assert_eq!(api.list(bad, admin()).await.status, 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn whole_numbers_written_with_a_fraction_are_whole_numbers() {
+    let api = InvoicesApi::new().await;
+    let mut body = setup_work();
+    body["lines"][0]["quantity"] = json!(3.0);
+    body["tax_minor"] = json!(7315.0);
+
+    let drafted = api.draft("floats", &body, admin()).await;
+
+    assert_eq!(drafted.status, 201, "{}", drafted.body);
+    assert_eq!(drafted.json()["lines"][0]["quantity"], 3);
+}
