@@ -1,17 +1,52 @@
 //! Structured JSON logs on stdout, where Lambda ships them to CloudWatch.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the JSON subscriber once; `RUST_LOG` overrides the `info` default.
-/// Calling it again (tests, the local stack) is harmless.
+/// Installs the JSON subscriber once; `RUST_LOG` (levels per target, such
+/// as `warn,invoice_pdf=debug`) overrides the `info` default. Calling it
+/// again (tests, the local stack) is harmless.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time() // CloudWatch stamps every line
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_target(false)
+                .without_time(), // CloudWatch stamps every line
+        )
+        .with(filter(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init();
+}
+
+/// Which events are logged: the directives of `rust_log`, or `info` and
+/// above when it is absent or unreadable. Plain targets and levels, no
+/// span or field filters: those would link a regex engine into every
+/// function.
+fn filter(rust_log: Option<&str>) -> Targets {
+    rust_log
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_info_is_the_default() {
+        let default = filter(None);
+        assert!(default.would_enable("anything", &Level::INFO));
+        assert!(!default.would_enable("anything", &Level::DEBUG));
+
+        let asked = filter(Some("warn,invoice_pdf=debug"));
+        assert!(asked.would_enable("invoice_pdf", &Level::DEBUG));
+        assert!(!asked.would_enable("orders_api", &Level::INFO));
+
+        let unreadable = filter(Some("invoice_pdf=loud"));
+        assert!(unreadable.would_enable("invoice_pdf", &Level::INFO));
+    }
 }
