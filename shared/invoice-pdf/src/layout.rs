@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::sync::LazyLock;
 
 /// DejaVu Sans, shipped with the crate (licence beside it).
-static DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+static DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans-subset.ttf");
 
 /// The font, parsed once per process, for drawing and for measuring.
 struct Face {
