@@ -1942,14 +1942,6 @@ impl<S: InvoiceStore> InvoiceStore for CountingReads<'_, S> {
     async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError> {
         self.store.remind_overdue(write).await
     }
-
-    async fn record_pdf(
-        &self,
-        id: InvoiceId,
-        rendition: shopflow_domain::invoice::Rendition,
-    ) -> Result<(), shopflow_ports::StoreError> {
-        self.store.record_pdf(id, rendition).await
-    }
 }
 
 /// 50 orders invoiced at once, each issue retried a moment later when the
@@ -2159,24 +2151,6 @@ async fn a_ledger_read_over_any_window_answers(store: &(impl Store + Written)) {
 
     assert!(to_the_end.items.is_empty() && to_the_end.next.is_none());
     assert!(backwards.items.is_empty() && backwards.next.is_none());
-}
-
-/// An invoice's PDFs are noted once each, however often, without moving
-/// its version.
-async fn an_invoices_pdfs_are_noted_once_each(store: &(impl Store + Written)) {
-    use shopflow_domain::invoice::Rendition;
-    let at = in_year(2110);
-    let invoice = issued_invoice(store, &billable(at, 8_225), at).await;
-
-    for rendition in [Rendition::Issued, Rendition::Issued, Rendition::Void] {
-        store.record_pdf(invoice.id, rendition).await.unwrap();
-    }
-
-    let stored = store.invoice(invoice.id).await.unwrap().unwrap();
-    let mut pdfs = stored.pdfs.clone();
-    pdfs.sort_by_key(|rendition| rendition.as_str());
-    assert_eq!(pdfs, [Rendition::Issued, Rendition::Void]);
-    assert_eq!(stored.version, as_stored(&invoice).version);
 }
 
 /// An overdue reminder is counted on the invoice on the version read,
@@ -2390,7 +2364,6 @@ contract!(
     a_manual_draft_changes_on_its_version_and_is_issued_once,
     invoices_list_newest_first_page_by_page,
     a_ledger_read_over_any_window_answers,
-    an_invoices_pdfs_are_noted_once_each,
     open_invoices_come_back_soonest_due_first_until_paid_or_void,
     an_overdue_invoice_is_reminded_once_on_the_version_read,
     a_manual_payment_is_allocated_to_an_invoice_once_on_its_version,

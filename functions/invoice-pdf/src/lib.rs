@@ -1,43 +1,87 @@
 //! Renders an invoice's PDF into the private documents bucket: on
 //! `invoice.issued` and `credit_note.issued` as issued, on `invoice.voided`
-//! again with the VOID mark. It reads the invoice as it stands and renders
-//! the PDF its status calls for, keyed by invoice and rendition
-//! (`invoices/<id>/issued.pdf`, `…/void.pdf`), then notes it on the
-//! invoice. Rendering is deterministic, so a redelivered event writes the
-//! same bytes again and changes nothing.
+//! again with the VOID mark. The event carries the document as written
+//! (`document`), so nothing is read from the table: the PDF is the
+//! document the event announced, keyed by invoice and rendition
+//! (`invoices/<id>/issued.pdf`, `…/void.pdf`). Rendering is deterministic,
+//! so a redelivered event puts the same bytes again and changes nothing.
+//!
+//! It links no AWS SDK: the object is written with a SigV4-signed PUT
+//! (`shopflow-signed-s3`), which keeps the bootstrap within its size budget
+//! (docs/decisions/0010).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
-use shopflow_domain::invoice::InvoiceId;
-use shopflow_dynamo::DynamoStore;
+use shopflow_domain::invoice::Invoice;
 use shopflow_lambda_kit::config::{self, ConfigError, Env};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
 use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
-use shopflow_ports::{DocumentShelf, InvoiceStore};
-use shopflow_s3::S3Bucket;
+use shopflow_ports::DocumentShelf;
+use shopflow_signed_s3::{EnvCredentials, SignedBucket};
 
 pub const CONSUMER: &str = "invoice-pdf";
 /// Messages of one batch rendered at once.
 const CONCURRENCY: usize = 4;
 
-pub struct App<S, D> {
-    store: S,
+pub struct App<D> {
     shelf: D,
 }
 
-/// invoice-pdf as deployed: the table and the documents bucket.
-pub type Deployed = App<DynamoStore, S3Bucket>;
+/// invoice-pdf as deployed: the documents bucket, written with signed PUTs.
+pub type Deployed = App<SignedBucket>;
+
+impl Deployed {
+    /// As Lambda starts it: `DOCUMENTS_BUCKET` in `AWS_REGION`, at
+    /// `AWS_ENDPOINT_URL_S3` when set (else S3's regional endpoint),
+    /// signed with the role's credentials from the environment.
+    pub fn from_lambda_env(env: &Env) -> Result<Self, ConfigError> {
+        let region = config::required(env, "AWS_REGION")?;
+        let endpoint = config::optional(env, "AWS_ENDPOINT_URL_S3")
+            .unwrap_or_else(|| SignedBucket::regional_endpoint(&region));
+        let credentials =
+            aws_credential_types::provider::SharedCredentialsProvider::new(EnvCredentials);
+        Self::at(&endpoint, &region, env, credentials)
+    }
+
+    fn at(
+        endpoint: &str,
+        region: &str,
+        env: &Env,
+        credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    ) -> Result<Self, ConfigError> {
+        let bucket = config::required(env, "DOCUMENTS_BUCKET")?;
+        let shelf = SignedBucket::new(endpoint, region, &bucket, credentials).map_err(|error| {
+            ConfigError::Invalid {
+                name: "DOCUMENTS_BUCKET",
+                reason: format!("no TLS roots to reach S3 with: {error}"),
+            }
+        })?;
+        Ok(Self::new(shelf))
+    }
+}
 
 impl Function for Deployed {
     const NAME: &'static str = CONSUMER;
 
+    /// As the local stack builds it: the emulator's endpoint, region and
+    /// credentials from the shared S3 configuration.
     fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
-        Ok(Self::new(
-            DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
-            S3Bucket::from_config(&shared.aws.s3, config::required(env, "DOCUMENTS_BUCKET")?),
-        ))
+        let s3 = &shared.aws.s3;
+        let missing = |what: &str| ConfigError::Invalid {
+            name: "DOCUMENTS_BUCKET",
+            reason: format!("the S3 configuration has no {what}"),
+        };
+        let region = s3.region().ok_or_else(|| missing("region"))?.to_string();
+        let endpoint = s3
+            .endpoint_url()
+            .map(str::to_owned)
+            .unwrap_or_else(|| SignedBucket::regional_endpoint(&region));
+        let credentials = s3
+            .credentials_provider()
+            .ok_or_else(|| missing("credentials"))?;
+        Self::at(&endpoint, &region, env, credentials)
     }
 }
 
@@ -52,15 +96,15 @@ impl EventFunction<SqsEvent> for Deployed {
     }
 }
 
-/// The invoice an event names.
+/// The document an event carries to print.
 #[derive(Deserialize)]
-struct Named {
-    invoice_id: InvoiceId,
+struct Printed {
+    document: Invoice,
 }
 
-impl<S: InvoiceStore, D: DocumentShelf> App<S, D> {
-    pub fn new(store: S, shelf: D) -> Self {
-        Self { store, shelf }
+impl<D: DocumentShelf> App<D> {
+    pub fn new(shelf: D) -> Self {
+        Self { shelf }
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
@@ -84,35 +128,20 @@ impl<S: InvoiceStore, D: DocumentShelf> App<S, D> {
                 event.detail_type
             )));
         }
-        let named: Named = serde_json::from_value(event.data)
+        let Printed { document: invoice } = serde_json::from_value(event.data)
             .map_err(|error| ConsumeError::Unreadable(error.to_string()))?;
-        let invoice = self
-            .store
-            .invoice(named.invoice_id)
-            .await
-            .map_err(|error| ConsumeError::failed(&error))?
-            .ok_or_else(|| {
-                ConsumeError::Unreadable(format!("invoice {} does not exist", named.invoice_id))
-            })?;
         let Some(rendition) = invoice.rendition() else {
-            return Ok(Handled::Ignored(format!(
-                "invoice {} is a draft",
-                invoice.id
+            return Err(ConsumeError::Unreadable(format!(
+                "{} carries invoice {} as a draft",
+                event.detail_type, invoice.id
             )));
         };
-        if invoice.pdfs.contains(&rendition) {
-            return Ok(Handled::Duplicate);
-        }
         let pdf =
             shopflow_invoice_pdf::render(&invoice).map_err(|error| ConsumeError::failed(&error))?;
         let key = rendition.key(invoice.id);
         let bytes = pdf.len();
         self.shelf
             .shelve(&key, pdf)
-            .await
-            .map_err(|error| ConsumeError::failed(&error))?;
-        self.store
-            .record_pdf(invoice.id, rendition)
             .await
             .map_err(|error| ConsumeError::failed(&error))?;
         tracing::info!(invoice_id = %invoice.id, rendition = rendition.as_str(), key, bytes, "invoice PDF rendered");

@@ -1,17 +1,19 @@
-//! invoice-pdf: an issued invoice's PDF lands in the bucket once, keyed by
-//! invoice and rendition, and is noted on the invoice; a voided one gets
-//! its VOID rendition; other events and unknown invoices render nothing.
+//! invoice-pdf: the document an event carries is rendered into the bucket,
+//! keyed by invoice and rendition, the same bytes however often it comes;
+//! a voided one gets its VOID rendition beside the issued one; other events
+//! and events with no document render nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use invoice_pdf::App;
-use serde_json::json;
-use shopflow_domain::invoice::{Invoice, Rendition};
+use serde_json::{Value, json};
+use shopflow_domain::events::{InvoiceMove, InvoiceMoved};
+use shopflow_domain::invoice::Invoice;
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError, Handled};
-use shopflow_ports::{InventoryStore, InvoiceStore, InvoiceVoid};
+use shopflow_ports::InventoryStore;
 use shopflow_testkit::{MemoryBucket, SharedStore, red_tee, unpaid_invoice};
 
 struct Renderer {
-    app: App<SharedStore, MemoryBucket>,
+    app: App<MemoryBucket>,
     store: SharedStore,
     bucket: MemoryBucket,
 }
@@ -22,7 +24,7 @@ impl Renderer {
         store.memory().upsert_product(&red_tee()).await.unwrap();
         let bucket = MemoryBucket::default();
         Self {
-            app: App::new(store.clone(), bucket.clone()),
+            app: App::new(bucket.clone()),
             store,
             bucket,
         }
@@ -33,88 +35,85 @@ impl Renderer {
         unpaid_invoice(self.store.memory(), 2, shopflow_lambda_kit::now()).await
     }
 
-    async fn told(&self, detail_type: &str, invoice: &Invoice) -> Result<Handled, ConsumeError> {
+    /// `kind`'s event about `invoice`, as the bus delivers it.
+    async fn told(&self, kind: InvoiceMove, invoice: &Invoice) -> Result<Handled, ConsumeError> {
+        let data = serde_json::to_value(InvoiceMoved::new(kind, invoice)).unwrap();
+        self.told_data(kind.detail_type(), data).await
+    }
+
+    async fn told_data(&self, detail_type: &str, data: Value) -> Result<Handled, ConsumeError> {
         self.app
             .apply(BusEvent {
                 id: ulid::Ulid::generate().to_string(),
                 detail_type: detail_type.into(),
                 source: "shopflow.billing".into(),
                 occurred_at: shopflow_lambda_kit::now().to_rfc3339(),
-                data: json!({ "invoice_id": invoice.id }),
+                data,
             })
             .await
-    }
-
-    async fn stored(&self, invoice: &Invoice) -> Invoice {
-        self.store.invoice(invoice.id).await.unwrap().unwrap()
     }
 }
 
 #[tokio::test]
-async fn an_issued_invoice_gets_its_pdf_once() {
+async fn an_issued_invoice_gets_its_pdf_the_same_however_often_told() {
     let renderer = Renderer::new().await;
     let invoice = renderer.invoice().await;
+    let key = format!("invoices/{}/issued.pdf", invoice.id);
 
     assert_eq!(
-        renderer.told("invoice.issued", &invoice).await.unwrap(),
+        renderer.told(InvoiceMove::Issued, &invoice).await.unwrap(),
         Handled::Applied
     );
-    assert_eq!(
-        renderer.told("invoice.issued", &invoice).await.unwrap(),
-        Handled::Duplicate
-    );
-
     let pdf = renderer
         .bucket
-        .object(&format!("invoices/{}/issued.pdf", invoice.id))
+        .object(&key)
         .expect("the issued PDF is in the bucket");
+    renderer.told(InvoiceMove::Issued, &invoice).await.unwrap();
+
     assert!(pdf.starts_with(b"%PDF-"));
     assert_eq!(pdf, shopflow_invoice_pdf::render(&invoice).unwrap());
-    assert_eq!(renderer.stored(&invoice).await.pdfs, [Rendition::Issued]);
+    assert_eq!(renderer.bucket.object(&key).unwrap(), pdf);
+    let void = format!("invoices/{}/void.pdf", invoice.id);
+    assert_eq!(renderer.bucket.object(&void), None);
 }
 
 #[tokio::test]
 async fn a_voided_invoice_gets_its_void_rendition_beside_the_issued_one() {
     let renderer = Renderer::new().await;
     let invoice = renderer.invoice().await;
-    renderer.told("invoice.issued", &invoice).await.unwrap();
+    renderer.told(InvoiceMove::Issued, &invoice).await.unwrap();
     let at = shopflow_lambda_kit::now();
-    let read = renderer.stored(&invoice).await;
-    let voided = read.voided("wrong buyer", "admin:staff", 0, at).unwrap();
-    renderer
-        .store
-        .void_invoice(&InvoiceVoid::new(voided, at))
-        .await
-        .unwrap();
+    let voided = invoice.voided("wrong buyer", "admin:staff", 0, at).unwrap();
 
     assert_eq!(
-        renderer.told("invoice.voided", &invoice).await.unwrap(),
+        renderer.told(InvoiceMove::Voided, &voided).await.unwrap(),
         Handled::Applied
     );
 
     let key = |rendition: &str| format!("invoices/{}/{rendition}.pdf", invoice.id);
-    assert!(renderer.bucket.object(&key("issued")).is_some());
+    let issued = renderer.bucket.object(&key("issued")).unwrap();
     let void = renderer.bucket.object(&key("void")).unwrap();
-    assert_ne!(void, renderer.bucket.object(&key("issued")).unwrap());
-    assert_eq!(
-        renderer.stored(&invoice).await.pdfs,
-        [Rendition::Issued, Rendition::Void]
-    );
+    assert_ne!(void, issued);
+    assert_eq!(void, shopflow_invoice_pdf::render(&voided).unwrap());
 }
 
 #[tokio::test]
-async fn other_events_and_unknown_invoices_render_nothing() {
+async fn other_events_and_events_with_no_document_render_nothing() {
     let renderer = Renderer::new().await;
     let invoice = renderer.invoice().await;
 
-    let paid = renderer.told("invoice.paid", &invoice).await;
+    let paid = renderer.told(InvoiceMove::Paid, &invoice).await;
     assert!(matches!(paid, Ok(Handled::Ignored(_))), "{paid:?}");
-    let mut unknown = invoice.clone();
-    unknown.id = shopflow_domain::invoice::InvoiceId::made_at(shopflow_lambda_kit::now());
-    let missing = renderer.told("invoice.issued", &unknown).await;
+    let bare = renderer
+        .told_data("invoice.issued", json!({ "invoice_id": invoice.id }))
+        .await;
+    assert!(matches!(bare, Err(ConsumeError::Unreadable(_))), "{bare:?}");
+    let mut draft = serde_json::to_value(InvoiceMoved::new(InvoiceMove::Issued, &invoice)).unwrap();
+    draft["document"]["status"] = json!("draft");
+    let drafted = renderer.told_data("invoice.issued", draft).await;
     assert!(
-        matches!(missing, Err(ConsumeError::Unreadable(_))),
-        "{missing:?}"
+        matches!(drafted, Err(ConsumeError::Unreadable(_))),
+        "{drafted:?}"
     );
     assert!(renderer.bucket.objects().is_empty());
 }

@@ -34,7 +34,7 @@ use shopflow_lambda_kit::config::{ConfigError, Env};
 use shopflow_lambda_kit::function::{Function, HttpFunction, Shared};
 use shopflow_lambda_kit::{ApiError, Caller, config, http, idempotency, integral, now};
 use shopflow_ports::{
-    DocumentShelf, DraftIssueError, InvoicePayment, InvoiceQuery, InvoiceReceipt, InvoiceStore,
+    DocumentLinks, DraftIssueError, InvoicePayment, InvoiceQuery, InvoiceReceipt, InvoiceStore,
     InvoiceVoid, InvoiceWriteError, InvoicingError, OrderReader, issue_draft,
 };
 use shopflow_s3::S3Bucket;
@@ -95,7 +95,7 @@ impl HttpFunction for Deployed {
     }
 }
 
-impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
+impl<S: InvoiceStore + OrderReader, D: DocumentLinks> App<S, D> {
     pub fn new(store: S, shelf: D, terms: Terms) -> Self {
         Self {
             store,
@@ -142,10 +142,14 @@ impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
     async fn pdf(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         let invoice = self.visible_invoice(request, &caller).await?;
-        let Some(rendition) = invoice
+        let key = invoice
             .rendition()
-            .filter(|rendition| invoice.pdfs.contains(rendition))
-        else {
+            .map(|rendition| rendition.key(invoice.id));
+        let shelved = match &key {
+            Some(key) => self.shelf.is_shelved(key).await?,
+            None => false,
+        };
+        let Some(key) = key.filter(|_| shelved) else {
             let mut not_ready = ApiError::new(
                 StatusCode::CONFLICT,
                 "pdf_not_ready",
@@ -154,10 +158,7 @@ impl<S: InvoiceStore + OrderReader, D: DocumentShelf> App<S, D> {
             not_ready.retry_after_secs = Some(5);
             return Err(not_ready);
         };
-        let link = self
-            .shelf
-            .link(&rendition.key(invoice.id), PDF_LINK_SECS)
-            .await?;
+        let link = self.shelf.link(&key, PDF_LINK_SECS).await?;
         let mut response = Response::new(Body::Empty);
         *response.status_mut() = StatusCode::FOUND;
         let headers = response.headers_mut();

@@ -110,8 +110,9 @@ async fn the_pdf_is_a_302_to_a_link_that_expires_once_it_is_rendered() {
         Some("5")
     );
 
-    let rendition = invoice.rendition().unwrap();
-    shopflow_ports::InvoiceStore::record_pdf(&api.store, invoice.id, rendition)
+    // invoice-pdf puts it where the invoice's rendition is kept.
+    let key = invoice.rendition().unwrap().key(invoice.id);
+    shopflow_ports::DocumentShelf::shelve(&api.bucket, &key, b"%PDF-".to_vec())
         .await
         .unwrap();
     let link = api.get("/v1/invoices/{id}/pdf", &id, customer(ADA)).await;

@@ -574,6 +574,12 @@ pub enum InvoiceMove {
 }
 
 impl InvoiceMove {
+    /// Whether the event carries the document to print: a new document, or
+    /// the VOID mark on one.
+    pub fn is_printed(self) -> bool {
+        matches!(self, Self::Issued | Self::CreditNoteIssued | Self::Voided)
+    }
+
     pub fn detail_type(self) -> &'static str {
         match self {
             Self::Issued => "invoice.issued",
@@ -612,6 +618,11 @@ pub struct InvoiceMoved {
     /// The overdue reminder this event is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reminder: Option<Reminder>,
+    /// The document as printed, on the events that ask for its PDF
+    /// (issued, credit note issued, voided): the PDF is rendered from it
+    /// without reading the table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<Box<Invoice>>,
 }
 
 impl InvoiceMoved {
@@ -640,6 +651,17 @@ impl InvoiceMoved {
                 .as_ref()
                 .map(|voiding| voiding.reason.clone()),
             reminder: None,
+            document: kind.is_printed().then(|| Box::new(invoice.clone())),
+        }
+    }
+
+    /// The event printing `invoice` (the document as written when the issue
+    /// allocated money to it in the same write) rather than the one it
+    /// announces.
+    pub fn printing(self, invoice: &Invoice) -> Self {
+        Self {
+            document: self.document.map(|_| Box::new(invoice.clone())),
+            ..self
         }
     }
 

@@ -308,8 +308,10 @@ pub struct Credited {
 
 /// A bill for an order, or for anything staff bill outside checkout; or,
 /// when it `credits` one, a credit note: a negative document giving part
-/// of an issued invoice back, numbered in the `CN` series.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// of an issued invoice back, numbered in the `CN` series. Its JSON (the
+/// `document` of the events that ask for its PDF) shows instants in RFC
+/// 3339 and leaves out the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invoice {
     pub id: InvoiceId,
     /// Given at issue; a draft has none.
@@ -326,22 +328,24 @@ pub struct Invoice {
     pub status: InvoiceStatus,
     /// Money allocated to it, in minor units.
     pub paid_minor: i64,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: Timestamp,
+    #[serde(with = "crate::time::rfc3339::option")]
     pub issued_at: Option<Timestamp>,
+    #[serde(with = "crate::time::rfc3339::option")]
     pub due_at: Option<Timestamp>,
     /// Why, when and by whom it was voided, once it is.
     pub voided: Option<Voiding>,
     /// Overdue reminders sent: the steps of the cadence reached so far.
     pub reminders_sent: u32,
-    /// Its PDFs rendered so far.
-    pub pdfs: Vec<Rendition>,
     /// Optimistic-locking counter: every update is conditional on it.
+    #[serde(skip)]
     pub version: u64,
 }
 
 /// A PDF of an invoice: as issued, and once more with the VOID mark when
 /// it is voided. An issued document never changes, so there are two at
-/// most, each rendered once however often it is asked for.
+/// most, each the same bytes however often it is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rendition {
@@ -487,6 +491,7 @@ impl ManualBill {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Voiding {
     pub reason: String,
+    #[serde(with = "crate::time::rfc3339")]
     pub at: Timestamp,
     pub by: String,
 }
@@ -609,7 +614,6 @@ impl Invoice {
             due_at: None,
             voided: None,
             reminders_sent: 0,
-            pdfs: Vec::new(),
             version: 0,
         }
     }

@@ -33,6 +33,46 @@ impl Timestamp {
     }
 }
 
+/// Serde for an instant as an RFC 3339 string, as documents carried in
+/// events show it: `#[serde(with = "crate::time::rfc3339")]`.
+pub mod rfc3339 {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&at.to_rfc3339())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Timestamp::parse_rfc3339(&raw).ok_or_else(|| D::Error::custom("not an RFC 3339 instant"))
+    }
+
+    /// The same for an instant that may be absent (`null`).
+    pub mod option {
+        use super::Timestamp;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<Timestamp>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Timestamp>, D::Error> {
+            #[derive(Deserialize)]
+            struct Instant(#[serde(with = "super")] Timestamp);
+            Ok(Option::<Instant>::deserialize(deserializer)?.map(|Instant(at)| at))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

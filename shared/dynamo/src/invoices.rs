@@ -18,9 +18,7 @@ use super::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use shopflow_domain::invoice::{
-    Invoice, InvoiceId, InvoiceNumber, PaymentRecord, Rendition, Sequence,
-};
+use shopflow_domain::invoice::{Invoice, InvoiceId, InvoiceNumber, PaymentRecord, Sequence};
 use shopflow_domain::{OrderId, Timestamp};
 use shopflow_ports::{
     Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoiceQuery,
@@ -365,24 +363,6 @@ impl InvoiceStore for DynamoStore {
             None => None,
         };
         Ok(Page { items: due, next })
-    }
-
-    async fn record_pdf(&self, id: InvoiceId, rendition: Rendition) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(invoice_key(id))))
-            .update_expression("ADD #pdf :rendition")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#pdf", "pdf")
-            .expression_attribute_values(
-                ":rendition",
-                AttributeValue::Ss(vec![rendition.as_str().to_owned()]),
-            )
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
     }
 
     async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use shopflow_domain::events::EventEnvelope;
 use shopflow_domain::invoice::{
     Credited, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceStatus, InvoiceTotals, Party,
-    PaymentAllocation, PaymentMethod, PaymentRecord, Rendition, Sequence, Voiding,
+    PaymentAllocation, PaymentMethod, PaymentRecord, Sequence, Voiding,
 };
 use shopflow_domain::{
     Backorder, BackorderId, BackorderSettings, BackorderStatus, CaptureState, Carrier, Currency,
@@ -2053,10 +2053,6 @@ pub struct InvoiceItem {
     /// Overdue reminders sent (none when absent).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub rem: u32,
-    /// Its PDFs in the documents bucket (a string set, added to as each is
-    /// rendered).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pdf: Vec<Rendition>,
     pub version: u64,
 }
 
@@ -2107,7 +2103,6 @@ impl InvoiceItem {
             due_at: invoice.due_at,
             voided: invoice.voided.clone(),
             rem: invoice.reminders_sent,
-            pdf: invoice.pdfs.clone(),
             version: invoice.version,
         }
     }
@@ -2146,7 +2141,6 @@ impl InvoiceItem {
             due_at: self.due_at,
             voided: self.voided,
             reminders_sent: self.rem,
-            pdfs: self.pdf,
             version: self.version,
         }
     }

@@ -50,7 +50,6 @@ fn main() {
         due_at: Some(at.plus_secs(14 * 86_400)),
         voided: None,
         reminders_sent: 0,
-        pdfs: Vec::new(),
         version: 1,
     };
     let first = Instant::now();

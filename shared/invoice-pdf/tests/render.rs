@@ -77,7 +77,6 @@ fn invoice(lines: usize) -> Invoice {
         due_at: Some(ISSUED.plus_secs(14 * 86_400)),
         voided: None,
         reminders_sent: 0,
-        pdfs: Vec::new(),
         version: 2,
     }
 }

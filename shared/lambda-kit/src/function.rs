@@ -104,5 +104,28 @@ where
     E: DeserializeOwned + Send + 'static,
 {
     let function = start::<F>().await?;
+    serve_events(function).await
+}
+
+/// `main` of a function invoked with events of type `E` that builds itself
+/// from its environment alone, without the shared AWS SDK configuration: a
+/// function that must stay small links none of the SDK.
+pub async fn run_events_without_sdk<F, E>(
+    build: impl FnOnce(&Env) -> Result<F, ConfigError>,
+) -> Result<(), lambda_http::Error>
+where
+    F: EventFunction<E>,
+    E: DeserializeOwned + Send + 'static,
+{
+    crate::telemetry::init();
+    let function = build(&config::process_env())?;
+    serve_events(function).await
+}
+
+async fn serve_events<F, E>(function: F) -> Result<(), lambda_http::Error>
+where
+    F: EventFunction<E>,
+    E: DeserializeOwned + Send + 'static,
+{
     lambda_http::lambda_runtime::run(lambda_http::service_fn(|event| function.serve(event))).await
 }

@@ -8,8 +8,7 @@ use crate::{IdempotencyKey, OutboxEvent, Page, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::events::{DomainEvent, InvoiceMove, InvoiceMoved};
 use shopflow_domain::invoice::{
-    Invoice, InvoiceError, InvoiceId, InvoiceStatus, PaymentRecord, Reminder, Rendition, Sequence,
-    Terms,
+    Invoice, InvoiceError, InvoiceId, InvoiceStatus, PaymentRecord, Reminder, Sequence, Terms,
 };
 use shopflow_domain::{CustomerId, Order, OrderId, Timestamp};
 
@@ -287,18 +286,21 @@ pub trait InvoiceStore: Send + Sync {
     /// Writes the reminder's count and its event, on the invoice's version
     /// as read.
     async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError>;
-
-    /// Notes that `rendition` of the invoice is in the documents bucket.
-    /// Safe to repeat; moves no version.
-    async fn record_pdf(&self, id: InvoiceId, rendition: Rendition) -> Result<(), StoreError>;
 }
 
-/// Where invoice PDFs are kept: a private bucket, read through links that
-/// expire.
+/// Where invoice PDFs are put: a private bucket. Putting the same key
+/// again replaces it.
 #[async_trait]
 pub trait DocumentShelf: Send + Sync {
     /// Keeps `pdf` at `key`, encrypted at rest.
     async fn shelve(&self, key: &str, pdf: Vec<u8>) -> Result<(), StoreError>;
+}
+
+/// How invoice PDFs are found and handed out: links that expire.
+#[async_trait]
+pub trait DocumentLinks: Send + Sync {
+    /// Whether a document is kept at `key`.
+    async fn is_shelved(&self, key: &str) -> Result<bool, StoreError>;
 
     /// A link that downloads `key` for `valid_secs`, and not after.
     async fn link(&self, key: &str, valid_secs: u64) -> Result<String, StoreError>;
@@ -465,15 +467,20 @@ fn issue_of(
     } else {
         InvoiceMove::Issued
     };
-    let mut events = vec![invoice_event(InvoiceMoved::new(announced, &issued), at)];
-    let (invoice, payment) = match payment {
+    let (invoice, payment, paid) = match payment {
         Some(payment) if issued.open_minor() > 0 => {
             let (payment, invoice) = payment.settle(&issued)?;
-            events.push(invoice_event(InvoiceMoved::payment(&invoice), at));
-            (invoice, Some(payment))
+            let paid = InvoiceMoved::payment(&invoice);
+            (invoice, Some(payment), Some(paid))
         }
-        _ => (issued, None),
+        _ => (issued.clone(), None, None),
     };
+    let announced = InvoiceMoved::new(announced, &issued).printing(&invoice);
+    // Issued first, then paid: event ids are made in order.
+    let events = std::iter::once(announced)
+        .chain(paid)
+        .map(|moved| invoice_event(moved, at))
+        .collect();
     Ok(InvoiceIssue {
         invoice,
         follows,

@@ -64,6 +64,31 @@ impl shopflow_ports::DocumentShelf for S3Bucket {
     async fn shelve(&self, key: &str, pdf: Vec<u8>) -> Result<(), StoreError> {
         self.put(key, pdf, "application/pdf").await
     }
+}
+
+#[async_trait]
+impl shopflow_ports::DocumentLinks for S3Bucket {
+    /// A HEAD of the object: 404 is "not yet".
+    async fn is_shelved(&self, key: &str) -> Result<bool, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error.as_service_error().is_some_and(
+                    aws_sdk_s3::operation::head_object::HeadObjectError::is_not_found,
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(shopflow_aws_errors::store_error("s3:HeadObject", error)),
+        }
+    }
 
     async fn link(&self, key: &str, valid_secs: u64) -> Result<String, StoreError> {
         let expiry = aws_sdk_s3::presigning::PresigningConfig::expires_in(

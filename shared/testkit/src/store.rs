@@ -631,14 +631,6 @@ impl<H: StoreHooks> shopflow_ports::InvoiceStore for SharedStore<H> {
     ) -> Result<(), shopflow_ports::InvoiceWriteError> {
         self.memory.remind_overdue(write).await
     }
-
-    async fn record_pdf(
-        &self,
-        id: shopflow_domain::invoice::InvoiceId,
-        rendition: shopflow_domain::invoice::Rendition,
-    ) -> Result<(), StoreError> {
-        self.memory.record_pdf(id, rendition).await
-    }
 }
 
 #[async_trait]

@@ -698,6 +698,26 @@ fn wru(item: &HashMap<String, AttributeValue>, transactional: bool) -> usize {
     item_size(item).div_ceil(1024).max(1) * if transactional { 2 } else { 1 }
 }
 
+/// The size of `invoice.issued`'s outbox item for the invoice as stored:
+/// the event's envelope and the item's other attributes (about 150 B).
+async fn issued_outbox_bytes(clients: &Clients, table: &str, invoice_id: &str) -> usize {
+    use shopflow_domain::events::{DomainEvent, EventEnvelope, InvoiceMove, InvoiceMoved};
+    use shopflow_ports::InvoiceStore;
+    let store = DynamoStore::new(clients.dynamodb.clone(), table);
+    let invoice = store
+        .invoice(invoice_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let event = DomainEvent::InvoiceMoved(InvoiceMoved::new(InvoiceMove::Issued, &invoice));
+    let envelope = EventEnvelope::new(
+        ulid::Ulid::generate().to_string(),
+        invoice.created_at,
+        &event,
+    );
+    serde_json::to_string(&envelope).unwrap().len() + 150
+}
+
 /// Shipping: a paid 3-line order shipped whole by USPS, then its 6-event
 /// journey pushed one event per webhook call, as USPS pushes it. Write
 /// units of each step as AWS bills them (from the items read back), the
@@ -1341,21 +1361,22 @@ async fn invoices(stack: &LocalStack) {
         .as_i64()
         .unwrap_or(0);
     // One transaction: the counter, the invoice, the order's claim, the
-    // payment record and two outbox items (invoice.issued, invoice.paid),
-    // each written twice; then the invoice's copy in gsi1 (and gsi3 while
-    // it is open: a paid one is not).
-    let outbox_wru = 2 * 2;
+    // payment record and two outbox items (invoice.issued, which carries
+    // the document for its PDF, and invoice.paid), each written twice;
+    // then the invoice's copies in gsi1 and gsi2 (and gsi3 while it is
+    // open: a paid one is not).
+    let issued_outbox = issued_outbox_bytes(&clients, table, &invoice_id).await;
+    let outbox_wru = 2 * (issued_outbox.div_ceil(1024) + 1);
     let payment_record_wru = 2;
     let issue_wru = wru(&counter, true)
         + wru(&invoice_item, true)
         + wru(&claim, true)
         + payment_record_wru
         + outbox_wru
-        + wru(&invoice_item, false);
-    // invoice-pdf: the invoice read (consistent), one PUT, the rendition
-    // added to the invoice (and its gsi1 copy).
-    let pdf_wru = 2 * wru(&invoice_item, false);
-    let pdf_rru = item_size(&invoice_item).div_ceil(4096).max(1);
+        + 2 * wru(&invoice_item, false);
+    // invoice-pdf reads and writes no item: the event carries the
+    // document, and the PDF's presence is the object itself.
+    let pdf_wru = 0;
     let (status, pdf) = shopflow_tests::download(&pdf_link).await;
     assert_eq!(status, 200);
     println!(
@@ -1366,13 +1387,14 @@ async fn invoices(stack: &LocalStack) {
         item_size(&counter)
     );
     println!(
-        "PDF: {pdf_wru} WRU, {pdf_rru} RRU, 1 S3 PUT of {} B, rendered {:?} after that",
+        "invoice.issued outbox item ≈ {issued_outbox} B with its document; \
+         PDF: {pdf_wru} WRU, 1 S3 PUT of {} B, rendered {:?} after that",
         pdf.len(),
         rendered_after - issued_after
     );
     println!(
         "per invoice: {} WRU, 1 S3 PUT, 2 SQS messages and 2 Lambda invocations (invoice-issuer, invoice-pdf); \
-         each download: 1 GET API call + 1 presigned S3 GET",
+         each download: 1 GET API call (1 RRU, 1 S3 HEAD) + 1 presigned S3 GET",
         issue_wru + pdf_wru
     );
     println!();

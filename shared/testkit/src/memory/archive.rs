@@ -77,6 +77,13 @@ impl shopflow_ports::DocumentShelf for MemoryBucket {
             .insert(key.to_owned(), pdf);
         Ok(())
     }
+}
+
+#[async_trait]
+impl shopflow_ports::DocumentLinks for MemoryBucket {
+    async fn is_shelved(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.object(key).is_some())
+    }
 
     async fn link(&self, key: &str, valid_secs: u64) -> Result<String, StoreError> {
         Ok(format!(

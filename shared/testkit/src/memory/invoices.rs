@@ -5,7 +5,7 @@
 use super::MemoryStore;
 use async_trait::async_trait;
 use shopflow_domain::OrderId;
-use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentRecord, Rendition, Sequence};
+use shopflow_domain::invoice::{Invoice, InvoiceId, PaymentRecord, Sequence};
 use shopflow_ports::{
     Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoiceQuery,
     InvoiceReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, IssueError,
@@ -205,15 +205,6 @@ impl InvoiceStore for MemoryStore {
             items: due.into_iter().map(|(_, invoice)| invoice).collect(),
             next,
         })
-    }
-
-    async fn record_pdf(&self, id: InvoiceId, rendition: Rendition) -> Result<(), StoreError> {
-        if let Some(invoice) = self.state().invoices.get_mut(&id)
-            && !invoice.pdfs.contains(&rendition)
-        {
-            invoice.pdfs.push(rendition);
-        }
-        Ok(())
     }
 
     async fn remind_overdue(&self, write: &InvoiceReminder) -> Result<(), InvoiceWriteError> {

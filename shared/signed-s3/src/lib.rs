@@ -1,0 +1,359 @@
+//! S3 PUTs signed with SigV4 over hyper and rustls, without the AWS SDK: a
+//! function that only puts objects (invoice-pdf) stays small enough to
+//! deploy within its size budget (docs/decisions/0010). Path-style
+//! addressing, as the SDK adapter uses: it works for every bucket name the
+//! template makes, in AWS and on the local emulator.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use async_trait::async_trait;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use shopflow_ports::StoreError;
+use std::time::{Duration, SystemTime};
+
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// What of an error answer is kept for the log: S3's XML code and message.
+const ERROR_BODY_CHARS: usize = 300;
+
+/// One bucket, written with signed PUTs.
+#[derive(Clone, Debug)]
+pub struct SignedBucket {
+    http: HttpClient,
+    /// `https://s3.<region>.amazonaws.com`, or an emulator's; no trailing `/`.
+    endpoint: String,
+    region: String,
+    bucket: String,
+    credentials: SharedCredentialsProvider,
+}
+
+impl SignedBucket {
+    /// `bucket` at `endpoint` in `region`, signing with `credentials`; TLS
+    /// trusts the machine's roots.
+    pub fn new(
+        endpoint: &str,
+        region: &str,
+        bucket: &str,
+        credentials: SharedCredentialsProvider,
+    ) -> std::io::Result<Self> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        Ok(Self {
+            http: Client::builder(TokioExecutor::new()).build(https),
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            region: region.to_owned(),
+            bucket: bucket.to_owned(),
+            credentials,
+        })
+    }
+
+    /// The regional endpoint of S3 in `region`.
+    pub fn regional_endpoint(region: &str) -> String {
+        format!("https://s3.{region}.amazonaws.com")
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Writes `body` at `key`, encrypted at rest (SSE-S3), replacing what
+    /// was there.
+    pub async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        let request = self.signed_put(key, body, content_type).await?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|error| StoreError::Unavailable(format!("s3:PutObject: {error}")))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let answer = response
+            .into_body()
+            .collect()
+            .await
+            .map(|body| body.to_bytes())
+            .unwrap_or_default();
+        let answer: String = String::from_utf8_lossy(&answer)
+            .chars()
+            .take(ERROR_BODY_CHARS)
+            .collect();
+        let reason = format!("s3:PutObject answered {status}: {answer}");
+        if status.is_server_error() || status.as_u16() == 429 {
+            Err(StoreError::Unavailable(reason))
+        } else {
+            Err(StoreError::Defect {
+                what: "putting an object".into(),
+                source: reason.into(),
+            })
+        }
+    }
+
+    /// The PUT of `body` at `key`, signed now with the current credentials.
+    async fn signed_put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<http::Request<Full<Bytes>>, StoreError> {
+        let defect = |what: &'static str| {
+            move |error: Box<dyn std::error::Error + Send + Sync>| StoreError::Defect {
+                what: what.into(),
+                source: error,
+            }
+        };
+        let identity: Identity = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|error| defect("reading AWS credentials")(error.into()))?
+            .into();
+        // S3 signs the path as sent (encoded once, not normalised) and
+        // wants the payload's SHA-256 in x-amz-content-sha256.
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|error| defect("signing a PUT")(error.into()))?
+            .into();
+        let uri = format!("{}/{}/{}", self.endpoint, self.bucket, encoded_key(key));
+        let headers = [
+            ("content-type", content_type),
+            ("x-amz-server-side-encryption", "AES256"),
+        ];
+        let signable = SignableRequest::new(
+            "PUT",
+            uri.as_str(),
+            headers.iter().copied(),
+            SignableBody::Bytes(&body),
+        )
+        .map_err(|error| defect("signing a PUT")(error.into()))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|error| defect("signing a PUT")(error.into()))?
+            .into_parts();
+        let mut request = http::Request::builder().method("PUT").uri(&uri);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let mut request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|error| defect("building a PUT")(error.into()))?;
+        // Authorization, x-amz-date, x-amz-content-sha256 and, with
+        // temporary credentials, x-amz-security-token.
+        instructions.apply_to_request_http1x(&mut request);
+        Ok(request)
+    }
+}
+
+#[async_trait]
+impl shopflow_ports::DocumentShelf for SignedBucket {
+    async fn shelve(&self, key: &str, pdf: Vec<u8>) -> Result<(), StoreError> {
+        self.put(key, pdf, "application/pdf").await
+    }
+}
+
+/// `key` as a URI path: each byte but the unreserved ones and `/`
+/// percent-encoded, as S3 signs it.
+fn encoded_key(key: &str) -> String {
+    key.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// The credentials Lambda gives a function's role, from
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`,
+/// read at each signing.
+#[derive(Debug, Default)]
+pub struct EnvCredentials;
+
+impl EnvCredentials {
+    fn read() -> aws_credential_types::provider::Result {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+            (Some(key), Some(secret)) => Ok(Credentials::new(
+                key,
+                secret,
+                var("AWS_SESSION_TOKEN"),
+                None,
+                "environment",
+            )),
+            _ => Err(
+                aws_credential_types::provider::error::CredentialsError::not_loaded(
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
+                ),
+            ),
+        }
+    }
+}
+
+impl ProvideCredentials for EnvCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::ready(Self::read())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn keys_are_encoded_as_s3_signs_them() {
+        assert_eq!(
+            encoded_key("invoices/01JF/issued.pdf"),
+            "invoices/01JF/issued.pdf"
+        );
+        assert_eq!(encoded_key("a b+c/ü"), "a%20b%2Bc/%C3%BC");
+    }
+
+    /// What the fake S3 saw of each request: method, path and headers.
+    type Seen = Arc<Mutex<Vec<(String, String, http::HeaderMap)>>>;
+
+    /// A fake S3 on a free port answering every request with `status`.
+    async fn fake_s3(status: u16) -> (String, Seen) {
+        use hyper::service::service_fn;
+        use hyper_util::rt::TokioIo;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let seen: Seen = Arc::default();
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let service =
+                        service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                            let log = log.clone();
+                            async move {
+                                let (parts, body) = request.into_parts();
+                                let _ = body.collect().await;
+                                log.lock().unwrap().push((
+                                    parts.method.to_string(),
+                                    parts.uri.path().to_owned(),
+                                    parts.headers,
+                                ));
+                                http::Response::builder().status(status).body(Full::new(
+                                    Bytes::from_static(b"<Error><Code>AccessDenied</Code></Error>"),
+                                ))
+                            }
+                        });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (format!("http://{address}"), seen)
+    }
+
+    fn bucket(endpoint: &str, token: Option<&str>) -> SignedBucket {
+        let credentials = Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            token.map(str::to_owned),
+            None,
+            "test",
+        );
+        SignedBucket::new(
+            endpoint,
+            "eu-west-1",
+            "documents",
+            SharedCredentialsProvider::new(credentials),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_put_is_signed_encrypted_and_path_style() {
+        let (endpoint, seen) = fake_s3(200).await;
+
+        bucket(&endpoint, Some("session"))
+            .put(
+                "invoices/01JF/issued.pdf",
+                b"%PDF-".to_vec(),
+                "application/pdf",
+            )
+            .await
+            .unwrap();
+
+        let seen = seen.lock().unwrap();
+        let (method, path, headers) = &seen[0];
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("PUT", "/documents/invoices/01JF/issued.pdf")
+        );
+        let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+        assert_eq!(header("x-amz-server-side-encryption"), "AES256");
+        assert_eq!(header("content-type"), "application/pdf");
+        assert_eq!(header("x-amz-security-token"), "session");
+        let authorization = header("authorization");
+        assert!(
+            authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+                && authorization.contains("/eu-west-1/s3/aws4_request")
+                && authorization.contains("x-amz-server-side-encryption"),
+            "{authorization}"
+        );
+        // The payload's SHA-256, not UNSIGNED-PAYLOAD.
+        assert_eq!(header("x-amz-content-sha256").len(), 64);
+    }
+
+    #[tokio::test]
+    async fn a_refused_put_is_a_defect_and_a_server_error_is_unavailable() {
+        let (refusing, _) = fake_s3(403).await;
+        let error = bucket(&refusing, None)
+            .put("k", Vec::new(), "application/pdf")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Defect { source, .. } if source.to_string().contains("AccessDenied")),
+            "{error:?}"
+        );
+
+        let (failing, _) = fake_s3(503).await;
+        let error = bucket(&failing, None)
+            .put("k", Vec::new(), "application/pdf")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    }
+}
