@@ -33,7 +33,7 @@ use shopflow_ports::{
     PollingSchedule, RawPayload, RunSummary, ShipmentStore, StoreError, TrackingApi,
     TrackingOutcome, archive, take_in_reports,
 };
-use shopflow_s3::S3Bucket;
+use shopflow_signed_s3::SignedBucket;
 use shopflow_ssm::SsmSecrets;
 use shopflow_tracking_apis::{CanadaPostAccess, CarrierApis, ChitChatsAccess};
 use std::time::{Duration, Instant};
@@ -104,7 +104,7 @@ pub struct App<S, O, A> {
 
 /// courier-poller as deployed: the table, the raw-payload bucket, and the
 /// carriers' APIs with their credentials from SSM.
-pub type Deployed = App<DynamoStore, S3Bucket, CarrierApis<SsmSecrets>>;
+pub type Deployed = App<DynamoStore, SignedBucket, CarrierApis<SsmSecrets>>;
 
 impl Function for Deployed {
     const NAME: &'static str = FUNCTION;
@@ -152,7 +152,14 @@ impl Function for Deployed {
         })?;
         Ok(Self::new(
             DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
-            S3Bucket::from_config(&shared.aws.s3, config::required(env, "RAW_PAYLOAD_BUCKET")?),
+            SignedBucket::from_config(
+                &shared.aws.s3,
+                &config::required(env, "RAW_PAYLOAD_BUCKET")?,
+            )
+            .map_err(|error| ConfigError::Invalid {
+                name: "RAW_PAYLOAD_BUCKET",
+                reason: error.to_string(),
+            })?,
             api,
             settings,
         ))

@@ -23,7 +23,7 @@ use shopflow_ports::{
     InlineArchive, ObjectArchive, RawPayload, Secrets, ShipmentStore, TrackingError,
     TrackingOutcome, archive, take_in_reports,
 };
-use shopflow_s3::S3Bucket;
+use shopflow_signed_s3::SignedBucket;
 use shopflow_ssm::SsmSecrets;
 use tracing::Instrument;
 
@@ -74,7 +74,7 @@ pub struct App<S, O, K> {
 }
 
 /// courier-webhook as deployed: the table, the raw-payload bucket and SSM.
-pub type Deployed = App<DynamoStore, S3Bucket, SsmSecrets>;
+pub type Deployed = App<DynamoStore, SignedBucket, SsmSecrets>;
 
 impl Function for Deployed {
     const NAME: &'static str = FUNCTION;
@@ -82,7 +82,14 @@ impl Function for Deployed {
     fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self::new(
             DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
-            S3Bucket::from_config(&shared.aws.s3, config::required(env, "RAW_PAYLOAD_BUCKET")?),
+            SignedBucket::from_config(
+                &shared.aws.s3,
+                &config::required(env, "RAW_PAYLOAD_BUCKET")?,
+            )
+            .map_err(|error| ConfigError::Invalid {
+                name: "RAW_PAYLOAD_BUCKET",
+                reason: error.to_string(),
+            })?,
             SsmSecrets::from_config(&shared.aws.ssm),
             Settings::from(env)?,
         ))

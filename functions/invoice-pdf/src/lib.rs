@@ -40,25 +40,19 @@ impl Deployed {
         let region = config::required(env, "AWS_REGION")?;
         let endpoint = config::optional(env, "AWS_ENDPOINT_URL_S3")
             .unwrap_or_else(|| SignedBucket::regional_endpoint(&region));
+        let bucket = config::required(env, "DOCUMENTS_BUCKET")?;
         let credentials =
             aws_credential_types::provider::SharedCredentialsProvider::new(EnvCredentials);
-        Self::at(&endpoint, &region, env, credentials)
-    }
-
-    fn at(
-        endpoint: &str,
-        region: &str,
-        env: &Env,
-        credentials: aws_credential_types::provider::SharedCredentialsProvider,
-    ) -> Result<Self, ConfigError> {
-        let bucket = config::required(env, "DOCUMENTS_BUCKET")?;
-        let shelf = SignedBucket::new(endpoint, region, &bucket, credentials).map_err(|error| {
-            ConfigError::Invalid {
-                name: "DOCUMENTS_BUCKET",
-                reason: format!("no TLS roots to reach S3 with: {error}"),
-            }
-        })?;
+        let shelf = SignedBucket::new(&endpoint, &region, &bucket, credentials)
+            .map_err(|error| invalid_bucket(&error))?;
         Ok(Self::new(shelf))
+    }
+}
+
+fn invalid_bucket(error: &std::io::Error) -> ConfigError {
+    ConfigError::Invalid {
+        name: "DOCUMENTS_BUCKET",
+        reason: format!("cannot reach it: {error}"),
     }
 }
 
@@ -68,20 +62,10 @@ impl Function for Deployed {
     /// As the local stack builds it: the emulator's endpoint, region and
     /// credentials from the shared S3 configuration.
     fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
-        let s3 = &shared.aws.s3;
-        let missing = |what: &str| ConfigError::Invalid {
-            name: "DOCUMENTS_BUCKET",
-            reason: format!("the S3 configuration has no {what}"),
-        };
-        let region = s3.region().ok_or_else(|| missing("region"))?.to_string();
-        let endpoint = s3
-            .endpoint_url()
-            .map(str::to_owned)
-            .unwrap_or_else(|| SignedBucket::regional_endpoint(&region));
-        let credentials = s3
-            .credentials_provider()
-            .ok_or_else(|| missing("credentials"))?;
-        Self::at(&endpoint, &region, env, credentials)
+        let bucket = config::required(env, "DOCUMENTS_BUCKET")?;
+        let shelf = SignedBucket::from_config(&shared.aws.s3, &bucket)
+            .map_err(|error| invalid_bucket(&error))?;
+        Ok(Self::new(shelf))
     }
 }
 

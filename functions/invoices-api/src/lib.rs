@@ -37,7 +37,7 @@ use shopflow_ports::{
     DocumentLinks, DraftIssueError, InvoicePayment, InvoiceQuery, InvoiceReceipt, InvoiceStore,
     InvoiceVoid, InvoiceWriteError, InvoicingError, OrderReader, issue_draft,
 };
-use shopflow_s3::S3Bucket;
+use shopflow_signed_s3::SignedBucket;
 use tracing::Instrument;
 
 pub const INVOICES: &str = "GET /v1/invoices";
@@ -72,7 +72,7 @@ pub struct App<S, D> {
 }
 
 /// invoices-api as deployed: the table and the documents bucket.
-pub type Deployed = App<DynamoStore, S3Bucket>;
+pub type Deployed = App<DynamoStore, SignedBucket>;
 
 impl Function for Deployed {
     const NAME: &'static str = FUNCTION;
@@ -80,7 +80,11 @@ impl Function for Deployed {
     fn build(env: &Env, shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self::new(
             DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
-            S3Bucket::from_config(&shared.aws.s3, config::required(env, "DOCUMENTS_BUCKET")?),
+            SignedBucket::from_config(&shared.aws.s3, &config::required(env, "DOCUMENTS_BUCKET")?)
+                .map_err(|error| ConfigError::Invalid {
+                    name: "DOCUMENTS_BUCKET",
+                    reason: error.to_string(),
+                })?,
             config::invoice_terms(env)?,
         ))
     }

@@ -1,16 +1,17 @@
-//! S3 PUTs signed with SigV4 over hyper and rustls, without the AWS SDK: a
-//! function that only puts objects (invoice-pdf) stays small enough to
-//! deploy within its size budget (docs/decisions/0010). Path-style
-//! addressing, as the SDK adapter uses: it works for every bucket name the
-//! template makes, in AWS and on the local emulator.
+//! S3 over requests signed with SigV4 on hyper and rustls, without the AWS
+//! SDK, whose S3 client alone is about 1.5 MB of a zipped bootstrap
+//! (docs/decisions/0011): objects put (invoice PDFs, large carrier
+//! payloads), asked after (HEAD) and handed out through presigned links.
+//! Path-style addressing: it works for every bucket name the template
+//! makes, in AWS and on the local emulator.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use async_trait::async_trait;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
+    SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -20,7 +21,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use shopflow_ports::StoreError;
+use shopflow_ports::{RawPayload, StoreError};
 use std::time::{Duration, SystemTime};
 
 type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -66,6 +67,30 @@ impl SignedBucket {
         })
     }
 
+    /// `bucket` through an AWS SDK configuration's endpoint (an emulator's
+    /// locally), region and credentials; S3's regional endpoint when it
+    /// names none.
+    pub fn from_config(config: &aws_types::SdkConfig, bucket: &str) -> std::io::Result<Self> {
+        let missing = |what: &str| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the AWS configuration has no {what}"),
+            )
+        };
+        let region = config
+            .region()
+            .ok_or_else(|| missing("region"))?
+            .to_string();
+        let endpoint = config
+            .endpoint_url()
+            .map(str::to_owned)
+            .unwrap_or_else(|| Self::regional_endpoint(&region));
+        let credentials = config
+            .credentials_provider()
+            .ok_or_else(|| missing("credentials"))?;
+        Self::new(&endpoint, &region, bucket, credentials)
+    }
+
     /// The regional endpoint of S3 in `region`.
     pub fn regional_endpoint(region: &str) -> String {
         format!("https://s3.{region}.amazonaws.com")
@@ -83,15 +108,139 @@ impl SignedBucket {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<(), StoreError> {
-        let request = self.signed_put(key, body, content_type).await?;
+        let headers = [
+            ("content-type", content_type),
+            ("x-amz-server-side-encryption", "AES256"),
+        ];
+        let request = self.signed("PUT", key, &headers, body).await?;
+        let status = self.send("s3:PutObject", request).await?;
+        match status {
+            Answer::Done => Ok(()),
+            Answer::NotFound => Err(refused("s3:PutObject", "404 Not Found: no such bucket")),
+        }
+    }
+
+    /// Whether an object is kept at `key`: a HEAD of it. S3 answers 404
+    /// for a missing key only to a role that may list the bucket (403
+    /// otherwise), so the template grants that on the key's prefix.
+    pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        let request = self.signed("HEAD", key, &[], Vec::new()).await?;
+        Ok(matches!(
+            self.send("s3:HeadObject", request).await?,
+            Answer::Done
+        ))
+    }
+
+    /// A link that GETs `key` for `valid_secs` seconds and not after,
+    /// signed now with the current credentials (temporary credentials end
+    /// it sooner if they expire first).
+    pub async fn presigned_get(&self, key: &str, valid_secs: u64) -> Result<String, StoreError> {
+        let mut settings = s3_settings();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(valid_secs));
+        let mut request = http::Request::builder()
+            .method("GET")
+            .uri(self.uri(key))
+            .body(Full::new(Bytes::new()))
+            .map_err(|error| defect("building a presigned GET", error.into()))?;
+        self.sign(&mut request, &[], SignableBody::UnsignedPayload, settings)
+            .await?;
+        Ok(request.uri().to_string())
+    }
+
+    fn uri(&self, key: &str) -> String {
+        format!("{}/{}/{}", self.endpoint, self.bucket, encoded_key(key))
+    }
+
+    /// A `method` request on `key` with `headers` and `body`, signed now
+    /// with the current credentials, the payload's SHA-256 signed with it.
+    async fn signed(
+        &self,
+        method: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<http::Request<Full<Bytes>>, StoreError> {
+        let mut request = http::Request::builder().method(method).uri(self.uri(key));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let digest_of = body.clone();
+        let mut request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|error| defect("building a request", error.into()))?;
+        let mut settings = s3_settings();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        self.sign(
+            &mut request,
+            headers,
+            SignableBody::Bytes(&digest_of),
+            settings,
+        )
+        .await?;
+        Ok(request)
+    }
+
+    /// Signs `request` (whose `headers` are signed with it) in place: the
+    /// authorization headers, or the query of a presigned link.
+    async fn sign(
+        &self,
+        request: &mut http::Request<Full<Bytes>>,
+        headers: &[(&str, &str)],
+        body: SignableBody<'_>,
+        settings: SigningSettings,
+    ) -> Result<(), StoreError> {
+        let identity: Identity = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|error| defect("reading AWS credentials", error.into()))?
+            .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|error| defect("signing a request", error.into()))?
+            .into();
+        let uri = request.uri().to_string();
+        let signable = SignableRequest::new(
+            request.method().as_str(),
+            uri.as_str(),
+            headers.iter().copied(),
+            body,
+        )
+        .map_err(|error| defect("signing a request", error.into()))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|error| defect("signing a request", error.into()))?
+            .into_parts();
+        // Authorization, x-amz-date, x-amz-content-sha256 and, with
+        // temporary credentials, x-amz-security-token; or their query
+        // parameters for a presigned link.
+        instructions.apply_to_request_http1x(request);
+        Ok(())
+    }
+
+    /// Sends `request`: done (2xx) or not found (404); a refusal is a
+    /// defect, a server error or throttling unavailable.
+    async fn send(
+        &self,
+        operation: &str,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<Answer, StoreError> {
         let response = self
             .http
             .request(request)
             .await
-            .map_err(|error| StoreError::Unavailable(format!("s3:PutObject: {error}")))?;
+            .map_err(|error| StoreError::Unavailable(format!("{operation}: {error}")))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return Ok(Answer::Done);
+        }
+        if status == http::StatusCode::NOT_FOUND {
+            return Ok(Answer::NotFound);
         }
         let answer = response
             .into_body()
@@ -103,77 +252,42 @@ impl SignedBucket {
             .chars()
             .take(ERROR_BODY_CHARS)
             .collect();
-        let reason = format!("s3:PutObject answered {status}: {answer}");
-        if status.is_server_error() || status.as_u16() == 429 {
-            Err(StoreError::Unavailable(reason))
+        let reason = format!("{status}: {answer}");
+        if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
+            Err(StoreError::Unavailable(format!(
+                "{operation} answered {reason}"
+            )))
         } else {
-            Err(StoreError::Defect {
-                what: "putting an object".into(),
-                source: reason.into(),
-            })
+            Err(refused(operation, &reason))
         }
     }
+}
 
-    /// The PUT of `body` at `key`, signed now with the current credentials.
-    async fn signed_put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<http::Request<Full<Bytes>>, StoreError> {
-        let defect = |what: &'static str| {
-            move |error: Box<dyn std::error::Error + Send + Sync>| StoreError::Defect {
-                what: what.into(),
-                source: error,
-            }
-        };
-        let identity: Identity = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|error| defect("reading AWS credentials")(error.into()))?
-            .into();
-        // S3 signs the path as sent (encoded once, not normalised) and
-        // wants the payload's SHA-256 in x-amz-content-sha256.
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|error| defect("signing a PUT")(error.into()))?
-            .into();
-        let uri = format!("{}/{}/{}", self.endpoint, self.bucket, encoded_key(key));
-        let headers = [
-            ("content-type", content_type),
-            ("x-amz-server-side-encryption", "AES256"),
-        ];
-        let signable = SignableRequest::new(
-            "PUT",
-            uri.as_str(),
-            headers.iter().copied(),
-            SignableBody::Bytes(&body),
-        )
-        .map_err(|error| defect("signing a PUT")(error.into()))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|error| defect("signing a PUT")(error.into()))?
-            .into_parts();
-        let mut request = http::Request::builder().method("PUT").uri(&uri);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let mut request = request
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|error| defect("building a PUT")(error.into()))?;
-        // Authorization, x-amz-date, x-amz-content-sha256 and, with
-        // temporary credentials, x-amz-security-token.
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request)
+/// What S3 answered a request that it did not refuse.
+enum Answer {
+    Done,
+    NotFound,
+}
+
+/// How S3 signs: the path as sent (encoded once, not normalised).
+fn s3_settings() -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings
+}
+
+fn defect(what: &'static str, source: Box<dyn std::error::Error + Send + Sync>) -> StoreError {
+    StoreError::Defect {
+        what: what.into(),
+        source,
+    }
+}
+
+fn refused(operation: &str, reason: &str) -> StoreError {
+    StoreError::Defect {
+        what: format!("{operation} refused"),
+        source: reason.to_owned().into(),
     }
 }
 
@@ -181,6 +295,30 @@ impl SignedBucket {
 impl shopflow_ports::DocumentShelf for SignedBucket {
     async fn shelve(&self, key: &str, pdf: Vec<u8>) -> Result<(), StoreError> {
         self.put(key, pdf, "application/pdf").await
+    }
+}
+
+#[async_trait]
+impl shopflow_ports::DocumentLinks for SignedBucket {
+    async fn is_shelved(&self, key: &str) -> Result<bool, StoreError> {
+        self.exists(key).await
+    }
+
+    async fn link(&self, key: &str, valid_secs: u64) -> Result<String, StoreError> {
+        self.presigned_get(key, valid_secs).await
+    }
+}
+
+#[async_trait]
+impl shopflow_ports::ObjectArchive for SignedBucket {
+    async fn keep_object(
+        &self,
+        payload: &RawPayload,
+        gzipped: &[u8],
+    ) -> Result<String, StoreError> {
+        let key = payload.object_key();
+        self.put(&key, gzipped.to_vec(), "application/gzip").await?;
+        Ok(format!("s3://{}/{key}", self.bucket))
     }
 }
 
@@ -355,5 +493,53 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_head_tells_whether_the_object_is_there() {
+        let (there, seen) = fake_s3(200).await;
+        assert!(
+            bucket(&there, None)
+                .exists("invoices/1/issued.pdf")
+                .await
+                .unwrap()
+        );
+        assert_eq!(seen.lock().unwrap()[0].0, "HEAD");
+
+        let (missing, _) = fake_s3(404).await;
+        assert!(
+            !bucket(&missing, None)
+                .exists("invoices/1/issued.pdf")
+                .await
+                .unwrap()
+        );
+
+        let (forbidden, _) = fake_s3(403).await;
+        let error = bucket(&forbidden, None).exists("k").await.unwrap_err();
+        assert!(matches!(error, StoreError::Defect { .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_presigned_link_names_the_object_and_expires() {
+        let link = bucket("https://s3.eu-west-1.amazonaws.com", Some("session"))
+            .presigned_get("invoices/01JF/issued.pdf", 300)
+            .await
+            .unwrap();
+
+        assert!(
+            link.starts_with(
+                "https://s3.eu-west-1.amazonaws.com/documents/invoices/01JF/issued.pdf?"
+            ),
+            "{link}"
+        );
+        for part in [
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+            "X-Amz-Expires=300",
+            "X-Amz-Signature=",
+            "X-Amz-Security-Token=session",
+            "X-Amz-Credential=AKIDEXAMPLE%2F",
+        ] {
+            assert!(link.contains(part), "{part} in {link}");
+        }
     }
 }
