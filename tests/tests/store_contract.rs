@@ -1759,10 +1759,10 @@ async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
         paid,
         Invoice {
             version: 2,
-            ..write.invoice.clone()
+            ..write.invoices[0].clone()
         }
     );
-    assert!(store.has_event(write.event.id).await);
+    assert!(store.has_event(write.events[0].id).await);
     let unknown = payment_key();
     assert_eq!(store.invoice_receipt(&unknown).await.unwrap(), None);
     assert_eq!(store.payment_record(Ulid::generate()).await.unwrap(), None);
@@ -1787,7 +1787,7 @@ async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
         Some(Some(received.id))
     );
     assert_eq!(store.payment_record(rest.id).await.unwrap(), None);
-    assert!(!store.has_event(reused.event.id).await);
+    assert!(!store.has_event(reused.events[0].id).await);
 
     let late_key = payment_key();
     let late = transfer(&read, 1_000, at);
@@ -1802,7 +1802,7 @@ async fn a_manual_payment_is_allocated_to_an_invoice_once_on_its_version(
     assert_eq!(store.invoice_receipt(&late_key).await.unwrap(), None);
     assert_eq!(store.payment_record(late.id).await.unwrap(), None);
     assert!(!store.has_payment_record(late.id).await);
-    assert!(!store.has_event(stale.event.id).await);
+    assert!(!store.has_event(stale.events[0].id).await);
 }
 
 /// An unpaid invoice voided reads back void, with why, when and by whom,
@@ -2360,7 +2360,69 @@ async fn invoices_list_newest_first_page_by_page(store: &impl Store) {
     assert_eq!(ids(&page), [first.id]);
 }
 
+/// One payment split across two invoices writes both and the record, or,
+/// when either moved since it was read, nothing at all.
+async fn a_split_payment_writes_every_invoice_or_none(store: &(impl Store + Written)) {
+    let at = in_year(2113);
+    let customer = CustomerId::parse("cust-split-2113").unwrap();
+    let mut issued = Vec::new();
+    for units in [1, 2] {
+        let draft = kept_draft(store, &customer, units, at).await;
+        issued.push(
+            issue_draft(store, &draft, &invoice_terms(), at)
+                .await
+                .unwrap(),
+        );
+    }
+    let read = |id| async move { store.invoice(id).await.unwrap().unwrap() };
+    let (first, second) = (read(issued[0].id).await, read(issued[1].id).await);
+    let received = transfer(&first, 50_000, at);
+    let asks = [(first.clone(), 9_000), (second.clone(), 5_000)];
+    let split = |asks: &[(Invoice, i64)]| {
+        InvoicePayment::split(asks, &received, payment_key(), "fp-2113".into(), at).unwrap()
+    };
+
+    // The second invoice moves on before the split is written.
+    let elsewhere = transfer(&second, 1_000, at);
+    store
+        .record_invoice_payment(
+            &InvoicePayment::new(&second, &elsewhere, payment_key(), "fp-other".into(), at)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let stale = split(&asks);
+    assert!(matches!(
+        store.record_invoice_payment(&stale).await,
+        Err(InvoiceWriteError::Stale)
+    ));
+    assert_eq!(read(first.id).await.paid_minor, 0);
+    assert!(!store.has_payment_record(received.id).await);
+    assert!(!store.has_event(stale.events[0].id).await);
+
+    let fresh = split(&[(first.clone(), 9_000), (read(second.id).await, 5_000)]);
+    store.record_invoice_payment(&fresh).await.unwrap();
+    assert_eq!(
+        (
+            read(first.id).await.status,
+            read(second.id).await.paid_minor
+        ),
+        (InvoiceStatus::Paid, 6_000)
+    );
+    assert!(store.has_payment_record(received.id).await);
+    assert_eq!(
+        store
+            .payment_record(received.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unallocated_minor(),
+        50_000 - 9_000 - 5_000
+    );
+}
+
 contract!(
+    a_split_payment_writes_every_invoice_or_none,
     a_manual_draft_changes_on_its_version_and_is_issued_once,
     invoices_list_newest_first_page_by_page,
     a_ledger_read_over_any_window_answers,

@@ -9,6 +9,8 @@
 //!   notes, oldest first;
 //! - `POST /v1/invoices/{id}/payments` (staff, `Idempotency-Key`): money
 //!   received outside the payment provider, allocated to the invoice;
+//! - `POST /v1/payments` (staff, `Idempotency-Key`): one payment split
+//!   across several invoices;
 //! - `POST /v1/invoices/{id}/void` (staff): the invoice taken back, keeping
 //!   its number, once no money allocated to it is held;
 //! - `GET /v1/invoices/{id}/pdf`: `302` to a link to its PDF that works for
@@ -19,6 +21,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod bill;
+mod split;
 
 use bill::{DraftChangeBody, NewDraftBody};
 use lambda_http::http::StatusCode;
@@ -45,6 +48,7 @@ pub const NEW_DRAFT: &str = "POST /v1/invoices";
 pub const CHANGE_DRAFT: &str = "PATCH /v1/invoices/{id}";
 pub const ISSUE: &str = "POST /v1/invoices/{id}/issue";
 pub const INVOICE: &str = "GET /v1/invoices/{id}";
+pub const SPLIT_PAYMENT: &str = "POST /v1/payments";
 pub const ORDER_INVOICES: &str = "GET /v1/orders/{id}/invoices";
 pub const RECORD_PAYMENT: &str = "POST /v1/invoices/{id}/payments";
 pub const VOID: &str = "POST /v1/invoices/{id}/void";
@@ -121,6 +125,7 @@ impl<S: InvoiceStore + OrderReader, D: DocumentLinks> App<S, D> {
                 Some(NEW_DRAFT) => self.new_draft(&request).await,
                 Some(CHANGE_DRAFT) => self.change_draft(&request).await,
                 Some(ISSUE) => self.issue(&request).await,
+                Some(SPLIT_PAYMENT) => self.record_split_payment(&request).await,
                 Some(INVOICE) => self.get_invoice(&request).await,
                 Some(ORDER_INVOICES) => self.order_invoices(&request).await,
                 Some(RECORD_PAYMENT) => self.record_payment(&request).await,
@@ -387,18 +392,14 @@ impl<S: InvoiceStore + OrderReader, D: DocumentLinks> App<S, D> {
                         invoice_id = %invoice.id,
                         payment_id = %write.payment.id,
                         amount_minor = write.payment.amount_minor,
-                        status = write.invoice.status.as_str(),
+                        status = invoice.status.as_str(),
                         "payment recorded"
                     );
-                    let written = Invoice {
-                        version: write.invoice.version + 1,
-                        ..write.invoice
+                    let paid = as_written(write.invoices);
+                    let Some(paid) = paid.first() else {
+                        return Err(ApiError::not_found("invoice"));
                     };
-                    return Ok(payment_answer(
-                        StatusCode::CREATED,
-                        &write.payment,
-                        &written,
-                    ));
+                    return Ok(payment_answer(StatusCode::CREATED, &write.payment, paid));
                 }
                 Err(InvoiceWriteError::Stale) => continue,
                 Err(InvoiceWriteError::Store(error)) => return Err(error.into()),
@@ -634,6 +635,17 @@ impl VoidBody {
     }
 }
 
+/// Invoices as a write left them: each one version on.
+fn as_written(invoices: Vec<Invoice>) -> Vec<Invoice> {
+    invoices
+        .into_iter()
+        .map(|invoice| Invoice {
+            version: invoice.version + 1,
+            ..invoice
+        })
+        .collect()
+}
+
 /// A recorded payment and the invoice it paid.
 fn payment_answer(
     status: StatusCode,
@@ -643,18 +655,24 @@ fn payment_answer(
     http::json(
         status,
         &json!({
-            "payment": {
-                "id": payment.id,
-                "method": payment.method,
-                "amount_minor": payment.amount_minor,
-                "currency": payment.currency.as_str(),
-                "reference": payment.reference,
-                "received_at": payment.received_at.to_rfc3339(),
-                "allocations": payment.allocations,
-            },
+            "payment": payment_view(payment),
             "invoice": view(invoice, now()),
         }),
     )
+}
+
+/// A payment record: what came in, and where it went.
+fn payment_view(payment: &PaymentRecord) -> Value {
+    json!({
+        "id": payment.id,
+        "method": payment.method,
+        "amount_minor": payment.amount_minor,
+        "currency": payment.currency.as_str(),
+        "reference": payment.reference,
+        "received_at": payment.received_at.to_rfc3339(),
+        "allocations": payment.allocations,
+        "unallocated_minor": payment.unallocated_minor(),
+    })
 }
 
 /// An invoice as its reader sees it at `at`.

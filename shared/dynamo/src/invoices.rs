@@ -242,16 +242,16 @@ impl InvoiceStore for DynamoStore {
         &self,
         write: &InvoicePayment,
     ) -> Result<(), InvoiceWriteError> {
-        let invoice = &write.invoice;
-        let now = now_secs();
-        let receipt = InvoiceReceiptItem::for_payment(write, now);
-        let writes = vec![
+        let receipt = InvoiceReceiptItem::for_payment(write, now_secs())?;
+        let mut writes = vec![
             self.invoice_receipt_put(receipt)?,
             self.put_new(
                 serde_dynamo::to_item(PaymentRecordItem::new(&write.payment))
                     .map_err(corrupt("payment record"))?,
             )?,
-            self.invoice_rewrite(
+        ];
+        for invoice in &write.invoices {
+            writes.push(self.invoice_rewrite(
                 invoice,
                 reindexed(
                     invoice,
@@ -266,9 +266,11 @@ impl InvoiceStore for DynamoStore {
                         (":status".to_owned(), s(invoice.status.as_str())),
                     ]),
                 ),
-            )?,
-            self.outbox_put(&write.event)?,
-        ];
+            )?);
+        }
+        for event in &write.events {
+            writes.push(self.outbox_put(event)?);
+        }
         let reasons = self.transact(writes).await?;
         Self::invoice_written(reasons, "invoice payment")
     }

@@ -2259,14 +2259,22 @@ pub struct InvoiceReceiptItem {
 impl InvoiceReceiptItem {
     pub const TYPE: &'static str = "invoice_receipt";
 
-    pub fn for_payment(write: &shopflow_ports::InvoicePayment, now_secs: u64) -> Self {
-        Self::new(
+    /// The receipt of a payment, naming the first invoice it paid.
+    pub fn for_payment(
+        write: &shopflow_ports::InvoicePayment,
+        now_secs: u64,
+    ) -> Result<Self, StoreError> {
+        let first = write.invoices.first().ok_or_else(|| StoreError::Corrupt {
+            entity: "invoice payment",
+            reason: "allocated to no invoice".into(),
+        })?;
+        Ok(Self::new(
             &write.key,
             &write.fingerprint,
-            write.invoice.id,
+            first.id,
             Some(write.payment.id),
             now_secs,
-        )
+        ))
     }
 
     pub fn new(

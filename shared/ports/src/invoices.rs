@@ -60,18 +60,24 @@ pub enum IssueError {
     Store(#[from] StoreError),
 }
 
-/// Money staff received for an invoice, allocated to it, once per
-/// idempotency key: the payment record, the invoice after (written on the
-/// version it was read at) and `invoice.paid` or `invoice.partially_paid`.
+/// Money staff received, allocated to one invoice or split across several,
+/// once per idempotency key: the payment record, each invoice after
+/// (written on the version it was read at) and its `invoice.paid` or
+/// `invoice.partially_paid`. What is not allocated stays on the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoicePayment {
     pub payment: PaymentRecord,
-    pub invoice: Invoice,
-    pub event: OutboxEvent,
+    /// The invoices paid, as they stand after, each at the version read.
+    pub invoices: Vec<Invoice>,
+    pub events: Vec<OutboxEvent>,
     pub key: IdempotencyKey,
     /// Digest of the request: a retry with another body under the key is refused.
     pub fingerprint: String,
 }
+
+/// Invoices one payment may be split across at most: one transaction of
+/// the record, its receipt, and each invoice with its event.
+pub const MAX_SPLIT_INVOICES: usize = 20;
 
 impl InvoicePayment {
     /// `payment` allocated in full to `read`, at `at`.
@@ -82,11 +88,43 @@ impl InvoicePayment {
         fingerprint: String,
         at: Timestamp,
     ) -> Result<Self, InvoiceError> {
-        let (payment, invoice) = payment.allocate(read, payment.unallocated_minor())?;
-        Ok(Self {
-            event: invoice_event(InvoiceMoved::payment(&invoice), at),
+        Self::split(
+            &[(read.clone(), payment.unallocated_minor())],
             payment,
-            invoice,
+            key,
+            fingerprint,
+            at,
+        )
+        .map_err(|(_, error)| error)
+    }
+
+    /// `payment` split across `asks` (each invoice as read, and what of
+    /// the payment goes to it), in order, at `at`: refused with the index
+    /// of the first ask that exceeds the payment's unallocated amount or
+    /// the invoice's open balance.
+    pub fn split(
+        asks: &[(Invoice, i64)],
+        payment: &PaymentRecord,
+        key: IdempotencyKey,
+        fingerprint: String,
+        at: Timestamp,
+    ) -> Result<Self, (usize, InvoiceError)> {
+        let mut payment = payment.clone();
+        let mut invoices = Vec::with_capacity(asks.len());
+        for (index, (read, amount_minor)) in asks.iter().enumerate() {
+            let (after, invoice) = payment
+                .allocate(read, *amount_minor)
+                .map_err(|error| (index, error))?;
+            payment = after;
+            invoices.push(invoice);
+        }
+        Ok(Self {
+            events: invoices
+                .iter()
+                .map(|invoice| invoice_event(InvoiceMoved::payment(invoice), at))
+                .collect(),
+            payment,
+            invoices,
             key,
             fingerprint,
         })

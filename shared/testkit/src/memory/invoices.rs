@@ -149,7 +149,23 @@ impl InvoiceStore for MemoryStore {
         if state.invoice_receipts.contains_key(&write.key) {
             return Err(InvoiceWriteError::Stale);
         }
-        Self::rewrite_invoice(&mut state, &write.invoice)?;
+        let Some(first) = write.invoices.first().map(|invoice| invoice.id) else {
+            return Err(StoreError::Corrupt {
+                entity: "invoice payment",
+                reason: "allocated to no invoice".into(),
+            }
+            .into());
+        };
+        // All or nothing: every invoice still at the version read.
+        let stale = write.invoices.iter().any(|invoice| {
+            state.invoices.get(&invoice.id).map(|stored| stored.version) != Some(invoice.version)
+        });
+        if stale {
+            return Err(InvoiceWriteError::Stale);
+        }
+        for invoice in &write.invoices {
+            Self::rewrite_invoice(&mut state, invoice)?;
+        }
         state
             .payment_records
             .insert(write.payment.id, write.payment.clone());
@@ -157,11 +173,11 @@ impl InvoiceStore for MemoryStore {
             write.key.clone(),
             InvoiceReceipt {
                 fingerprint: write.fingerprint.clone(),
-                invoice_id: write.invoice.id,
+                invoice_id: first,
                 payment_id: Some(write.payment.id),
             },
         );
-        state.outbox.push(write.event.clone());
+        state.outbox.extend(write.events.iter().cloned());
         Ok(())
     }
 
