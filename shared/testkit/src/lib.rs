@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod bus;
+pub mod clock;
 pub mod couriers;
 pub mod fixtures;
 pub mod memory;
@@ -18,6 +19,7 @@ pub use api::{
     Claims, Reply, admin, anonymous, call, claims, customer, json_request, path_segment, request,
 };
 pub use bus::{PAYMENTS, eventbridge_body, sqs_batch, sqs_record};
+pub use clock::clear_of_the_hour;
 pub use fixtures::{
     ADA, GRACE, OPENING_DAY, STAFF, TEST_PAYMENT, ada_address, allow_backorders, apply,
     backordered_line, eur, invoice_terms, order_line, paid_order, payment_reports, payments,
