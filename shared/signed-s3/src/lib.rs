@@ -17,14 +17,10 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use shopflow_ports::{RawPayload, StoreError};
 use std::time::{Duration, SystemTime};
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = shopflow_https::HttpsClient<Full<Bytes>>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// What of an error answer is kept for the log: S3's XML code and message.
@@ -50,16 +46,8 @@ impl SignedBucket {
         bucket: &str,
         credentials: SharedCredentialsProvider,
     ) -> std::io::Result<Self> {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
         Ok(Self {
-            http: Client::builder(TokioExecutor::new()).build(https),
+            http: shopflow_https::client(CONNECT_TIMEOUT)?,
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             region: region.to_owned(),
             bucket: bucket.to_owned(),

@@ -10,9 +10,6 @@ use async_trait::async_trait;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::HeaderValue;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use shopflow_ports::{
     CheckoutSession, CheckoutSessionRequest, GatewayError, Intent, IntentRequest, PaymentGateway,
     ProviderRefund, RefundRequest,
@@ -60,7 +57,7 @@ impl StripeConfig {
     }
 }
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = shopflow_https::HttpsClient<Full<Bytes>>;
 
 /// A Stripe account, reached through one connection pool built at start-up.
 #[derive(Clone)]
@@ -93,19 +90,8 @@ enum Method {
 impl StripeClient {
     /// The client, with the machine's trusted roots for TLS.
     pub fn new(config: StripeConfig) -> std::io::Result<Self> {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(https);
         Ok(Self {
-            http,
+            http: shopflow_https::client(CONNECT_TIMEOUT)?,
             config: Arc::new(config),
         })
     }

@@ -9,9 +9,6 @@ use async_trait::async_trait;
 use base64::Engine;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use shopflow_couriers::{canada_post, chit_chats};
 use shopflow_domain::{Carrier, TrackingNumber};
 use shopflow_ports::{CarrierAnswer, CarrierCallError, Secrets, TrackingApi};
@@ -42,7 +39,7 @@ pub struct ChitChatsAccess {
     pub token_parameter: String,
 }
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type HttpClient = shopflow_https::HttpsClient<Empty<Bytes>>;
 
 /// The polled carriers' APIs, through one connection pool built at start-up.
 pub struct CarrierApis<K> {
@@ -60,18 +57,8 @@ impl<K: Secrets> CarrierApis<K> {
         canada_post: Option<CanadaPostAccess>,
         chit_chats: Option<ChitChatsAccess>,
     ) -> std::io::Result<Self> {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
         Ok(Self {
-            http: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(60))
-                .build(https),
+            http: shopflow_https::client(CONNECT_TIMEOUT)?,
             secrets,
             canada_post,
             chit_chats,
