@@ -563,9 +563,9 @@ fn made_between(query: &InvoiceQuery) -> (Ulid, Ulid) {
 }
 
 /// The update expression setting `sets` and removing `removes`, with
-/// `values`, that also moves `invoice` to where it now stands in the open
-/// invoices (gsi3): its keys set while money is owed on it, removed once
-/// it is paid or void.
+/// `values`, that also lists `invoice` among all invoices (gsi2) and moves
+/// it to where it now stands in the open invoices (gsi3): its keys set
+/// while money is owed on it, removed once it is paid or void.
 fn reindexed(
     invoice: &Invoice,
     sets: &[&str],
@@ -574,6 +574,10 @@ fn reindexed(
 ) -> (String, HashMap<String, AttributeValue>) {
     let mut sets = sets.to_vec();
     let mut removes = removes.to_vec();
+    // Every invoice is listed (gsi2), one written before listings too.
+    values.insert(":gsi2pk".to_owned(), s(ALL_INVOICES));
+    values.insert(":gsi2sk".to_owned(), s(invoice.id.to_string()));
+    sets.extend(["gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]);
     match open_invoice_keys(invoice) {
         Some((gsi3pk, gsi3sk)) => {
             values.insert(":gsi3pk".to_owned(), s(gsi3pk));

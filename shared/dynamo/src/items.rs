@@ -2015,9 +2015,12 @@ pub struct InvoiceItem {
     pub kind: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
-    /// Every invoice, newest last: see [`ALL_INVOICES`].
-    pub gsi2pk: String,
-    pub gsi2sk: String,
+    /// Every invoice, by id: see [`ALL_INVOICES`]. Absent on an invoice
+    /// written before the listing existed, until its next update sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
     /// Only while it is open: see [`open_invoice_keys`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi3pk: Option<String>,
@@ -2069,8 +2072,8 @@ impl InvoiceItem {
             kind: Self::TYPE.into(),
             gsi1pk: customer_orders_partition(&invoice.customer_id),
             gsi1sk: customer_invoice_sort(invoice.id),
-            gsi2pk: ALL_INVOICES.to_owned(),
-            gsi2sk: invoice.id.to_string(),
+            gsi2pk: Some(ALL_INVOICES.to_owned()),
+            gsi2sk: Some(invoice.id.to_string()),
             gsi3pk,
             gsi3sk,
             id: invoice.id,
