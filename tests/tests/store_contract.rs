@@ -2358,6 +2358,22 @@ async fn invoices_list_newest_first_page_by_page(store: &impl Store) {
     };
     let page = store.find_invoices(&before, None, 10).await.unwrap();
     assert_eq!(ids(&page), [first.id]);
+    // A cursor from another window: above this one reads it all, below
+    // it reads nothing.
+    let page = store
+        .find_invoices(&before, Some(third.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), [first.id]);
+    let after = InvoiceQuery {
+        from: Some(at.plus_secs(2)),
+        ..query(None)
+    };
+    let page = store
+        .find_invoices(&after, Some(first.id), 10)
+        .await
+        .unwrap();
+    assert_eq!((ids(&page), page.next), (vec![], None));
 }
 
 /// One payment split across two invoices writes both and the record, or,

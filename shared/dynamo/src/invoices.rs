@@ -177,6 +177,15 @@ impl InvoiceStore for DynamoStore {
             .expression_attribute_values(":highest", s(listing.sort(highest)))
             .scan_index_forward(false)
             .limit(i32::from(limit) + 1);
+        // DynamoDB refuses a start key outside the key condition: a cursor
+        // above the window reads it from its top, one below it reads nothing.
+        let after = after.filter(|id| id.as_ulid() <= highest);
+        if after.is_some_and(|id| id.as_ulid() < lowest) {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         let mut start = after.map(|id| listing.start_after(id));
         let mut found = Vec::new();
         let mut last_read = None;
