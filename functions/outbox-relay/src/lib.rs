@@ -16,8 +16,10 @@ use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_ports::{BusEntry, EventBus};
 use std::time::Duration;
 
-/// PutEvents accepts at most 10 entries per call.
+/// PutEvents accepts at most 10 entries per call,
 const PUT_EVENTS_LIMIT: usize = 10;
+/// and at most 256 KiB of them (an invoice's events carry its document).
+const PUT_EVENTS_BYTES: usize = 256 * 1024;
 /// Publishing attempts for entries the bus refused before giving them back to Lambda.
 const PUBLISH_ATTEMPTS: u32 = 3;
 
@@ -74,8 +76,8 @@ impl<B: EventBus> App<B> {
             }
         }
         let mut unpublished = Vec::new();
-        for chunk in pending.chunks(PUT_EVENTS_LIMIT) {
-            unpublished.extend(self.publish_with_retries(chunk).await);
+        for call in put_events_calls(&pending) {
+            unpublished.extend(self.publish_with_retries(call).await);
         }
         // Unreadable records never reached the bus, so only `unpublished` counts against `pending`.
         let published = pending.len() - unpublished.len();
@@ -155,4 +157,31 @@ fn outbox_entry(record: EventRecord) -> Result<Option<Pending>, String> {
             Err(sequence_number)
         }
     }
+}
+
+/// An entry's size as PutEvents counts it: the time's 14 bytes, the source,
+/// the detail type and the detail.
+fn entry_size(entry: &BusEntry) -> usize {
+    14 + entry.source.len() + entry.detail_type.len() + entry.detail.len()
+}
+
+/// `pending` cut, in stream order, into the calls PutEvents takes: at most
+/// 10 entries and 256 KiB each (an entry larger alone goes alone, and the
+/// bus refuses it).
+fn put_events_calls(pending: &[Pending]) -> Vec<&[Pending]> {
+    let mut calls = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, next) in pending.iter().enumerate() {
+        let size = entry_size(&next.entry);
+        let full = index - start == PUT_EVENTS_LIMIT || bytes + size > PUT_EVENTS_BYTES;
+        if index > start && full {
+            calls.push(&pending[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < pending.len() {
+        calls.push(&pending[start..]);
+    }
+    calls
 }

@@ -123,6 +123,33 @@ async fn more_than_ten_records_are_published_in_chunks_of_at_most_ten_in_stream_
 }
 
 #[tokio::test]
+async fn large_entries_are_published_in_calls_of_at_most_256_kib() {
+    let relay = Relay::new(FakeBus::new());
+    // Six entries of about 100 KB (an invoice's events carry its document):
+    // two fit a call, a third would not.
+    let items: Vec<_> = (1..=6)
+        .map(|n| {
+            let mut item = outbox_item(n);
+            item.detail = format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000));
+            item
+        })
+        .collect();
+    let records = items
+        .iter()
+        .zip(1..)
+        .map(|(item, n)| insert(n, outbox_image(item)))
+        .collect();
+
+    let failures = relay.relay(records).await;
+
+    assert!(failures.is_empty(), "{failures:?}");
+    let sizes: Vec<usize> = relay.bus.calls().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 2, 2]);
+    let expected: Vec<_> = items.iter().map(entry).collect();
+    assert_eq!(relay.bus.published(), expected);
+}
+
+#[tokio::test]
 async fn entries_the_bus_refuses_are_resent_alone_until_published() {
     let items: Vec<_> = (1..=3).map(outbox_item).collect();
     let [first, second, third] = [entry(&items[0]), entry(&items[1]), entry(&items[2])];
