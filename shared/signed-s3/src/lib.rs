@@ -23,6 +23,11 @@ use std::time::{Duration, SystemTime};
 type HttpClient = shopflow_https::HttpsClient<Full<Bytes>>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one request may take, answer included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Tries of a request S3 could not answer (a pooled connection gone stale
+/// while Lambda was frozen, a 503 SlowDown): each is signed afresh.
+const ATTEMPTS: u32 = 2;
 /// What of an error answer is kept for the log: S3's XML code and message.
 const ERROR_BODY_CHARS: usize = 300;
 
@@ -100,8 +105,9 @@ impl SignedBucket {
             ("content-type", content_type),
             ("x-amz-server-side-encryption", "AES256"),
         ];
-        let request = self.signed("PUT", key, &headers, body).await?;
-        let status = self.send("s3:PutObject", request).await?;
+        let status = self
+            .send_signed("s3:PutObject", "PUT", key, &headers, body)
+            .await?;
         match status {
             Answer::Done => Ok(()),
             Answer::NotFound => Err(refused("s3:PutObject", "404 Not Found: no such bucket")),
@@ -112,11 +118,10 @@ impl SignedBucket {
     /// for a missing key only to a role that may list the bucket (403
     /// otherwise), so the template grants that on the key's prefix.
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        let request = self.signed("HEAD", key, &[], Vec::new()).await?;
-        Ok(matches!(
-            self.send("s3:HeadObject", request).await?,
-            Answer::Done
-        ))
+        let answer = self
+            .send_signed("s3:HeadObject", "HEAD", key, &[], Vec::new())
+            .await?;
+        Ok(matches!(answer, Answer::Done))
     }
 
     /// A link that GETs `key` for `valid_secs` seconds and not after,
@@ -211,17 +216,41 @@ impl SignedBucket {
         Ok(())
     }
 
+    /// Sends a `method` request on `key`, signed afresh for each of
+    /// [`ATTEMPTS`] while S3 is unavailable.
+    async fn send_signed(
+        &self,
+        operation: &str,
+        method: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Answer, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let request = self.signed(method, key, headers, body.clone()).await?;
+            match self.send(operation, request).await {
+                Err(StoreError::Unavailable(reason)) if attempt < ATTEMPTS => {
+                    tracing::warn!(operation, attempt, %reason, "S3 unavailable; trying again");
+                    attempt += 1;
+                }
+                answered => return answered,
+            }
+        }
+    }
+
     /// Sends `request`: done (2xx) or not found (404); a refusal is a
-    /// defect, a server error or throttling unavailable.
+    /// defect, a server error, throttling or no answer in time unavailable.
     async fn send(
         &self,
         operation: &str,
         request: http::Request<Full<Bytes>>,
     ) -> Result<Answer, StoreError> {
-        let response = self
-            .http
-            .request(request)
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(request))
             .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!("{operation}: no answer in {REQUEST_TIMEOUT:?}"))
+            })?
             .map_err(|error| StoreError::Unavailable(format!("{operation}: {error}")))?;
         let status = response.status();
         if status.is_success() {
@@ -475,12 +504,17 @@ mod tests {
             "{error:?}"
         );
 
-        let (failing, _) = fake_s3(503).await;
+        let (failing, seen) = fake_s3(503).await;
         let error = bucket(&failing, None)
             .put("k", Vec::new(), "application/pdf")
             .await
             .unwrap_err();
         assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            2,
+            "tried twice, then given back"
+        );
     }
 
     #[tokio::test]
