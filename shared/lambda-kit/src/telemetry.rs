@@ -8,7 +8,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// as `warn,invoice_pdf=debug`) overrides the `info` default. Calling it
 /// again (tests, the local stack) is harmless.
 pub fn init() {
-    let _ = tracing_subscriber::registry()
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let readable = rust_log
+        .as_deref()
+        .is_none_or(|directives| directives.parse::<Targets>().is_ok());
+    let installed = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
                 .json()
@@ -17,8 +21,14 @@ pub fn init() {
                 .with_target(false)
                 .without_time(), // CloudWatch stamps every line
         )
-        .with(filter(std::env::var("RUST_LOG").ok().as_deref()))
+        .with(filter(rust_log.as_deref()))
         .try_init();
+    if installed.is_ok() && !readable {
+        tracing::warn!(
+            rust_log,
+            "RUST_LOG is not targets and levels (such as warn,invoice_pdf=debug); logging info and above"
+        );
+    }
 }
 
 /// Which events are logged: the directives of `rust_log`, or `info` and
