@@ -51,6 +51,7 @@ trait Store:
     + shopflow_ports::Waitlist
     + InvoiceStore
     + shopflow_ports::StockLedger
+    + shopflow_ports::PreferenceStore
 {
 }
 impl<S> Store for S where
@@ -66,6 +67,7 @@ impl<S> Store for S where
         + shopflow_ports::Waitlist
         + InvoiceStore
         + shopflow_ports::StockLedger
+        + shopflow_ports::PreferenceStore
 {
 }
 
@@ -2437,7 +2439,48 @@ async fn a_split_payment_writes_every_invoice_or_none(store: &(impl Store + Writ
     );
 }
 
+/// A customer's preferences read back as last saved, theirs alone; none
+/// before they ever chose.
+async fn notification_preferences_read_back_as_last_saved(store: &impl Store) {
+    use shopflow_domain::notification::{MarketingChoices, NotificationPreferences};
+    let ada = CustomerId::parse(&format!("cust-prefs-{}", Ulid::generate())).unwrap();
+    let grace = CustomerId::parse(&format!("cust-prefs-{}", Ulid::generate())).unwrap();
+    assert_eq!(store.notification_preferences(&ada).await.unwrap(), None);
+
+    let at = in_year(2114);
+    let refused = NotificationPreferences::chosen(
+        MarketingChoices {
+            back_in_stock: false,
+        },
+        at,
+    );
+    store
+        .save_notification_preferences(&ada, &refused)
+        .await
+        .unwrap();
+    let accepted = NotificationPreferences::chosen(
+        MarketingChoices {
+            back_in_stock: true,
+        },
+        at.plus_secs(60),
+    );
+    store
+        .save_notification_preferences(&grace, &accepted)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.notification_preferences(&ada).await.unwrap(),
+        Some(refused)
+    );
+    assert_eq!(
+        store.notification_preferences(&grace).await.unwrap(),
+        Some(accepted)
+    );
+}
+
 contract!(
+    notification_preferences_read_back_as_last_saved,
     a_split_payment_writes_every_invoice_or_none,
     a_manual_draft_changes_on_its_version_and_is_issued_once,
     invoices_list_newest_first_page_by_page,

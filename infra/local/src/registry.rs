@@ -43,6 +43,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         http::<stripe_webhook::Deployed>(),
         http::<courier_webhook::Deployed>(),
         http::<waitlist_api::Deployed>(),
+        http::<notifications_api::Deployed>(),
         queue::<backorder_allocator::Deployed>(),
         queue::<order_status::Deployed>(),
         queue::<payment_actions::Deployed>(),

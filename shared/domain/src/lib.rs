@@ -13,6 +13,7 @@ pub mod invoice;
 pub mod lifecycle;
 pub mod money;
 pub mod movement;
+pub mod notification;
 pub mod order;
 pub mod payment;
 pub mod polling;

@@ -29,6 +29,7 @@ use std::sync::{Mutex, MutexGuard};
 mod archive;
 mod invoices;
 mod ledger;
+mod notifications;
 mod shipments;
 mod waitlist;
 
@@ -88,8 +89,9 @@ struct State {
     /// What each invoice or credit note answers.
     claims: HashMap<shopflow_ports::Claim, shopflow_domain::invoice::InvoiceId>,
     payment_records: BTreeMap<ulid::Ulid, shopflow_domain::invoice::PaymentRecord>,
-    /// Each manual payment's key.
+    /// What each of invoices-api's idempotency keys made.
     invoice_receipts: HashMap<IdempotencyKey, shopflow_ports::InvoiceReceipt>,
+    preferences: HashMap<CustomerId, shopflow_domain::notification::NotificationPreferences>,
 }
 
 impl State {
