@@ -8,28 +8,66 @@
 //! order's refunds gave back beyond its credit notes so far, in one credit
 //! note of the `CN` sequence. Both are once: a redelivered event finds its
 //! document, or nothing left to credit, and writes nothing.
+//!
+//! A shop that bills on delivery sets `INVOICE_ON=first_shipment`: the
+//! invoice is issued on the order's first `shipment.created` instead, and
+//! refunds made before it are credited right after it.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
-use shopflow_domain::OrderId;
 use shopflow_domain::invoice::Terms;
+use shopflow_domain::{Order, OrderId, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{self, ConfigError, Env};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
 use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_lambda_kit::now;
-use shopflow_ports::{InvoiceStore, Invoiced, OrderReader, credit_refunds, issue_order_invoice};
+use shopflow_ports::{
+    InvoiceStore, Invoiced, InvoicingError, OrderReader, credit_refunds, issue_order_invoice,
+};
 
 pub const CONSUMER: &str = "invoice-issuer";
 /// Messages of one batch handled at once: one, since every issue of the
 /// year takes its number from the same sequence.
 const CONCURRENCY: usize = 1;
 
+/// When an order's invoice is issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueOn {
+    /// When its money is taken (`order.paid`): the default.
+    Paid,
+    /// When its first parcel leaves (`shipment.created`).
+    FirstShipment,
+}
+
+impl IssueOn {
+    /// `INVOICE_ON`: `paid` (the default) or `first_shipment`.
+    pub fn from_env(env: &impl config::Source) -> Result<Self, ConfigError> {
+        match config::optional(env, "INVOICE_ON").as_deref() {
+            None | Some("paid") => Ok(Self::Paid),
+            Some("first_shipment") => Ok(Self::FirstShipment),
+            Some(other) => Err(ConfigError::Invalid {
+                name: "INVOICE_ON",
+                reason: format!("{other} is neither paid nor first_shipment"),
+            }),
+        }
+    }
+
+    /// The event that issues the invoice.
+    fn trigger(self) -> &'static str {
+        match self {
+            Self::Paid => "order.paid",
+            Self::FirstShipment => "shipment.created",
+        }
+    }
+}
+
 pub struct App<S> {
     store: S,
     terms: Terms,
+    issue_on: IssueOn,
 }
 
 /// invoice-issuer as deployed: on the DynamoDB table.
@@ -42,7 +80,8 @@ impl Function for Deployed {
         Ok(Self::new(
             DynamoStore::from_config(&shared.aws.dynamodb, config::required(env, "TABLE_NAME")?),
             config::invoice_terms(env)?,
-        ))
+        )
+        .issuing_on(IssueOn::from_env(env)?))
     }
 }
 
@@ -82,8 +121,18 @@ impl Document {
 }
 
 impl<S: OrderReader + InvoiceStore> App<S> {
+    /// Issuing invoices when orders are paid.
     pub fn new(store: S, terms: Terms) -> Self {
-        Self { store, terms }
+        Self {
+            store,
+            terms,
+            issue_on: IssueOn::Paid,
+        }
+    }
+
+    /// The same, issuing invoices on `issue_on` instead.
+    pub fn issuing_on(self, issue_on: IssueOn) -> Self {
+        Self { issue_on, ..self }
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
@@ -99,7 +148,7 @@ impl<S: OrderReader + InvoiceStore> App<S> {
 
     pub async fn apply(&self, event: BusEvent) -> Result<Handled, ConsumeError> {
         let document = match event.detail_type.as_str() {
-            "order.paid" => Document::Invoice,
+            trigger if trigger == self.issue_on.trigger() => Document::Invoice,
             "payment.refunded" | "order.partially_refunded" | "order.refunded" => {
                 Document::CreditNote
             }
@@ -117,8 +166,19 @@ impl<S: OrderReader + InvoiceStore> App<S> {
             })?;
         let at = now();
         let issued = match document {
-            Document::Invoice => issue_order_invoice(&self.store, &order, &self.terms, at).await,
+            Document::Invoice => self.invoice(&order, at).await,
             Document::CreditNote => credit_refunds(&self.store, &order, &self.terms, at).await,
+        };
+        let issued = match issued {
+            // Invoiced on its first shipment: refunds before it are
+            // credited when it is.
+            Err(InvoicingError::NotInvoicedYet(_)) if self.issue_on == IssueOn::FirstShipment => {
+                return Ok(Handled::Ignored(format!(
+                    "order {} is credited when it is invoiced, on its first shipment",
+                    order.id
+                )));
+            }
+            issued => issued,
         };
         match issued.map_err(|error| ConsumeError::failed(&error))? {
             Invoiced::Issued(invoice) => {
@@ -142,5 +202,20 @@ impl<S: OrderReader + InvoiceStore> App<S> {
                 order.id
             ))),
         }
+    }
+
+    /// The order's invoice, issued once; invoiced on its first shipment,
+    /// with what was refunded before it credited right after.
+    async fn invoice(&self, order: &Order, at: Timestamp) -> Result<Invoiced, InvoicingError> {
+        let invoiced = issue_order_invoice(&self.store, order, &self.terms, at).await?;
+        if self.issue_on == IssueOn::FirstShipment && order.payment.refunded_minor > 0 {
+            match credit_refunds(&self.store, order, &self.terms, at).await? {
+                Invoiced::Issued(note) => {
+                    tracing::info!(order_id = %order.id, credit_note_id = %note.id, "refunds before the first shipment credited");
+                }
+                Invoiced::AlreadyIssued(_) | Invoiced::NothingOwed => {}
+            }
+        }
+        Ok(invoiced)
     }
 }

@@ -301,3 +301,67 @@ fn the_seller_must_be_named_and_addressed() {
     let terms = invoice_terms(&minimal).unwrap();
     assert_eq!((terms.due_days, terms.seller.tax_id), (14, None));
 }
+
+/// An issuer of a shop that bills on delivery.
+async fn billing_on_delivery() -> Issuer {
+    let issuer = Issuer::new().await;
+    Issuer {
+        app: issuer
+            .app
+            .issuing_on(invoice_issuer::IssueOn::FirstShipment),
+        store: issuer.store,
+    }
+}
+
+#[tokio::test]
+async fn billing_on_delivery_invoices_on_the_first_shipment_once() {
+    let issuer = billing_on_delivery().await;
+    let order = issuer.paid_order().await;
+
+    let paid = issuer.paid(order.id).await;
+    assert!(matches!(paid, Ok(Handled::Ignored(_))), "{paid:?}");
+    assert!(issuer.published().is_empty(), "nothing billed when paid");
+
+    let shipped = issuer.told("shipment.created", order.id).await.unwrap();
+    let again = issuer.told("shipment.created", order.id).await.unwrap();
+
+    assert_eq!((shipped, again), (Handled::Applied, Handled::Duplicate));
+    assert_eq!(issuer.published(), ["invoice.issued", "invoice.paid"]);
+}
+
+#[tokio::test]
+async fn billing_on_delivery_credits_refunds_made_before_the_first_shipment() {
+    let issuer = billing_on_delivery().await;
+    let order = issuer.paid_order().await;
+
+    let early = issuer
+        .refunded(order.id, OrderTrigger::PartlyRefunded)
+        .await;
+    assert!(matches!(early, Ok(Handled::Ignored(_))), "{early:?}");
+    issuer.told("shipment.created", order.id).await.unwrap();
+
+    assert_eq!(
+        issuer.published(),
+        ["invoice.issued", "invoice.paid", "credit_note.issued"]
+    );
+}
+
+#[tokio::test]
+async fn billing_when_paid_ignores_shipments_and_the_setting_is_checked() {
+    let issuer = Issuer::new().await;
+    let order = issuer.paid_order().await;
+
+    let shipped = issuer.told("shipment.created", order.id).await;
+    assert!(matches!(shipped, Ok(Handled::Ignored(_))), "{shipped:?}");
+    assert!(issuer.published().is_empty());
+
+    use invoice_issuer::IssueOn;
+    let on = |value: &str| IssueOn::from_env(&config::vars(&[("INVOICE_ON", value)]));
+    assert_eq!(on("first_shipment").unwrap(), IssueOn::FirstShipment);
+    assert_eq!(on("paid").unwrap(), IssueOn::Paid);
+    assert_eq!(
+        IssueOn::from_env(&config::vars(&[])).unwrap(),
+        IssueOn::Paid
+    );
+    assert!(on("delivery").is_err());
+}
