@@ -2479,7 +2479,42 @@ async fn notification_preferences_read_back_as_last_saved(store: &impl Store) {
     );
 }
 
+/// Everyone's invoices, read page by page, come back newest first, each
+/// once, however they are spread over the listing's shards.
+async fn everyones_invoices_page_newest_first_each_once(store: &impl Store) {
+    let at = in_year(2115);
+    let mut made = Vec::new();
+    for n in 0..9 {
+        let customer = CustomerId::parse(&format!("cust-page-2115-{n}")).unwrap();
+        made.push(kept_draft(store, &customer, 1, at.plus_secs(n)).await.id);
+    }
+    made.reverse();
+    let query = InvoiceQuery {
+        customer: None,
+        status: None,
+        overdue: None,
+        from: Some(at),
+        to: Some(at.plus_secs(3_600)),
+        drafts: true,
+        now: at,
+    };
+
+    let mut read = Vec::new();
+    let mut after = None;
+    for _ in 0..20 {
+        let page = store.find_invoices(&query, after, 2).await.unwrap();
+        assert!(page.items.len() <= 2);
+        read.extend(page.items.iter().map(|invoice| invoice.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(read, made);
+}
+
 contract!(
+    everyones_invoices_page_newest_first_each_once,
     notification_preferences_read_back_as_last_saved,
     a_split_payment_writes_every_invoice_or_none,
     a_manual_draft_changes_on_its_version_and_is_issued_once,

@@ -7,10 +7,10 @@
 //! date (gsi3), which the reminders read and count their reminders on.
 
 use super::items::{
-    ALL_INVOICES, INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, InvoiceReceiptItem, OutboxItem,
-    PaymentRecordItem, SequenceItem, customer_orders_partition, idempotency_key, invoice_claim_key,
-    invoice_key, open_invoice_keys, open_invoice_sort, open_invoices_due_from,
-    open_invoices_partition, order_key, payment_record_key, sequence_key,
+    INVOICE_CLAIMS, InvoiceClaimItem, InvoiceItem, InvoiceReceiptItem, OutboxItem,
+    PaymentRecordItem, SequenceItem, all_invoices_partition, customer_orders_partition,
+    idempotency_key, invoice_claim_key, invoice_key, open_invoice_keys, open_invoice_sort,
+    open_invoices_due_from, open_invoices_partition, order_key, payment_record_key, sequence_key,
 };
 use super::{
     CancellationReasons, DynamoStore, SortKeys, condition_failed, corrupt, key, malformed, n,
@@ -23,7 +23,7 @@ use shopflow_domain::{OrderId, Timestamp};
 use shopflow_ports::{
     Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoiceQuery,
     InvoiceReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, IssueError,
-    MAX_LISTING_PAGES, OutboxEvent, Page, StoreError,
+    MAX_LISTING_PAGES, OutboxEvent, Page, STATUS_SHARDS, StoreError,
 };
 use std::collections::HashMap;
 use ulid::Ulid;
@@ -161,73 +161,25 @@ impl InvoiceStore for DynamoStore {
         after: Option<InvoiceId>,
         limit: u16,
     ) -> Result<Page<Invoice, InvoiceId>, StoreError> {
-        let listing = Listing::of(query);
         let (lowest, highest) = made_between(query);
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(listing.index)
-            .key_condition_expression(format!(
-                "{0}pk = :partition AND {0}sk BETWEEN :lowest AND :highest",
-                listing.index
-            ))
-            .expression_attribute_values(":partition", s(listing.partition.clone()))
-            .expression_attribute_values(":lowest", s(listing.sort(lowest)))
-            .expression_attribute_values(":highest", s(listing.sort(highest)))
-            .scan_index_forward(false)
-            .limit(i32::from(limit) + 1);
-        // DynamoDB refuses a start key outside the key condition: a cursor
-        // above the window reads it from its top, one below it reads nothing.
-        let after = after.filter(|id| id.as_ulid() <= highest);
-        if after.is_some_and(|id| id.as_ulid() < lowest) {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
+        // The cursor narrows the window's top: ids strictly below it.
+        let highest = match after {
+            Some(after) => match after.as_ulid().0.checked_sub(1) {
+                Some(below) => highest.min(Ulid(below)),
+                None => return Ok(no_invoices()),
+            },
+            None => highest,
+        };
+        if highest < lowest {
+            return Ok(no_invoices());
         }
-        let mut start = after.map(|id| listing.start_after(id));
-        let mut found = Vec::new();
-        let mut last_read = None;
-        for _ in 0..MAX_LISTING_PAGES {
-            let page = request
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk)?;
-            let mut items = page.items.unwrap_or_default().into_iter();
-            for item in items.by_ref() {
-                let invoice = serde_dynamo::from_item::<_, InvoiceItem>(item)
-                    .map_err(corrupt("invoice"))?
-                    .into_invoice();
-                last_read = Some(invoice.id);
-                if query.admits(&invoice) {
-                    found.push(invoice);
-                }
-                if found.len() == usize::from(limit) {
-                    break;
-                }
-            }
-            let unread = items.next().is_some();
-            start = page.last_evaluated_key;
-            if found.len() == usize::from(limit) {
-                // Full: a next page exists if anything is left unread.
-                let next = (unread || start.is_some()).then_some(last_read).flatten();
-                return Ok(Page { items: found, next });
-            }
-            if start.is_none() {
-                return Ok(Page {
-                    items: found,
-                    next: None,
-                });
-            }
-        }
-        // Read as far as a call reads: the caller reads on from here.
-        Ok(Page {
-            items: found,
-            next: last_read,
-        })
+        let reads = futures::future::try_join_all(
+            Listing::of(query)
+                .into_iter()
+                .map(|listing| self.read_listing(listing, (lowest, highest), query, limit)),
+        )
+        .await?;
+        Ok(merged(reads, usize::from(limit)))
     }
 
     async fn invoice_receipt(
@@ -468,6 +420,70 @@ impl DynamoStore {
             .build())
     }
 
+    /// Invoices `query` admits in one listing partition with ids within
+    /// `window`, newest first: until `limit` are admitted, the partition
+    /// ends, or [`MAX_LISTING_PAGES`] pages were read.
+    async fn read_listing(
+        &self,
+        listing: Listing,
+        (lowest, highest): (Ulid, Ulid),
+        query: &InvoiceQuery,
+        limit: u16,
+    ) -> Result<ListingRead, StoreError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(listing.index)
+            .key_condition_expression(format!(
+                "{0}pk = :partition AND {0}sk BETWEEN :lowest AND :highest",
+                listing.index
+            ))
+            .expression_attribute_values(":partition", s(listing.partition.clone()))
+            .expression_attribute_values(":lowest", s(listing.sort(lowest)))
+            .expression_attribute_values(":highest", s(listing.sort(highest)))
+            .scan_index_forward(false)
+            .limit(i32::from(limit) + 1);
+        let mut start = None;
+        let mut admitted = Vec::new();
+        let mut last_read = None;
+        for _ in 0..MAX_LISTING_PAGES {
+            let page = request
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            let mut items = page.items.unwrap_or_default().into_iter();
+            for item in items.by_ref() {
+                let invoice = serde_dynamo::from_item::<_, InvoiceItem>(item)
+                    .map_err(corrupt("invoice"))?
+                    .into_invoice();
+                last_read = Some(invoice.id);
+                if query.admits(&invoice) {
+                    admitted.push(invoice);
+                }
+                if admitted.len() == usize::from(limit) {
+                    break;
+                }
+            }
+            let unread = items.next().is_some();
+            start = page.last_evaluated_key;
+            let more = unread || start.is_some();
+            if admitted.len() == usize::from(limit) || !more {
+                return Ok(ListingRead {
+                    admitted,
+                    unread_below: last_read.filter(|_| more),
+                });
+            }
+        }
+        // Read as far as a call reads: the next page reads on from here.
+        Ok(ListingRead {
+            admitted,
+            unread_below: last_read,
+        })
+    }
+
     /// A key's receipt, unless the key was used: an expired receipt still
     /// present is replaced.
     fn invoice_receipt_put(
@@ -517,8 +533,8 @@ impl DynamoStore {
     }
 }
 
-/// Where a listing reads: one customer's invoices (gsi1) or everyone's
-/// (gsi2), by id.
+/// One partition a listing reads: one customer's invoices (gsi1), or one
+/// shard of everyone's (gsi2), by id.
 struct Listing {
     index: &'static str,
     partition: String,
@@ -527,35 +543,61 @@ struct Listing {
 }
 
 impl Listing {
-    fn of(query: &InvoiceQuery) -> Self {
+    /// Where `query` reads: the customer's partition, or every shard.
+    fn of(query: &InvoiceQuery) -> Vec<Self> {
         match &query.customer {
-            Some(customer) => Self {
+            Some(customer) => vec![Self {
                 index: "gsi1",
                 partition: customer_orders_partition(customer),
                 prefix: "INVOICE#",
-            },
-            None => Self {
-                index: "gsi2",
-                partition: ALL_INVOICES.to_owned(),
-                prefix: "",
-            },
+            }],
+            None => (0..STATUS_SHARDS)
+                .map(|shard| Self {
+                    index: "gsi2",
+                    partition: all_invoices_partition(shard),
+                    prefix: "",
+                })
+                .collect(),
         }
     }
 
     fn sort(&self, id: Ulid) -> String {
         format!("{}{id}", self.prefix)
     }
+}
 
-    /// The start key reading on below `id`'s place, whether or not the
-    /// invoice is still there.
-    fn start_after(&self, id: InvoiceId) -> HashMap<String, AttributeValue> {
-        let (pk, sk) = invoice_key(id);
-        HashMap::from([
-            ("pk".to_owned(), s(pk)),
-            ("sk".to_owned(), s(sk)),
-            (format!("{}pk", self.index), s(self.partition.clone())),
-            (format!("{}sk", self.index), s(self.sort(id.as_ulid()))),
-        ])
+/// What one partition gave a listing: the invoices it admitted, newest
+/// first, and, when it holds more it did not read, the last id it read.
+struct ListingRead {
+    admitted: Vec<Invoice>,
+    unread_below: Option<InvoiceId>,
+}
+
+/// The partitions' reads as one page: newest first, only down to the
+/// highest id below which some partition was not read (what lies below it
+/// is the next page's), at most `limit`.
+fn merged(reads: Vec<ListingRead>, limit: usize) -> Page<Invoice, InvoiceId> {
+    let frontier = reads.iter().filter_map(|read| read.unread_below).max();
+    let mut items: Vec<Invoice> = reads
+        .into_iter()
+        .flat_map(|read| read.admitted)
+        .filter(|invoice| frontier.is_none_or(|frontier| invoice.id >= frontier))
+        .collect();
+    items.sort_by_key(|invoice| std::cmp::Reverse(invoice.id));
+    let cut = items.len() > limit;
+    items.truncate(limit);
+    let next = if cut {
+        items.last().map(|invoice| invoice.id)
+    } else {
+        frontier
+    };
+    Page { items, next }
+}
+
+fn no_invoices() -> Page<Invoice, InvoiceId> {
+    Page {
+        items: Vec::new(),
+        next: None,
     }
 }
 
@@ -584,7 +626,12 @@ fn reindexed(
     let mut sets = sets.to_vec();
     let mut removes = removes.to_vec();
     // Every invoice is listed (gsi2), one written before listings too.
-    values.insert(":gsi2pk".to_owned(), s(ALL_INVOICES));
+    values.insert(
+        ":gsi2pk".to_owned(),
+        s(all_invoices_partition(shopflow_ports::invoice_shard(
+            invoice.id,
+        ))),
+    );
     values.insert(":gsi2sk".to_owned(), s(invoice.id.to_string()));
     sets.extend(["gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]);
     match open_invoice_keys(invoice) {
