@@ -6,6 +6,7 @@
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use shopflow_domain::ids::printable_text;
 use shopflow_domain::{AdjustReason, MoveError, StockLevel, WarehouseId};
 use shopflow_lambda_kit::{ApiError, idempotency, integral};
 use shopflow_ports::StaffMoveError;
@@ -65,17 +66,10 @@ impl AdjustBody {
                 format!("{} cannot {way} units", reason.as_str()),
             ));
         }
-        let note = self.note.map(|note| note.trim().to_owned());
-        if let Some(note) = &note
-            && (note.is_empty()
-                || note.chars().count() > MAX_NOTE_CHARS
-                || note.chars().any(char::is_control))
-        {
-            return Err(ApiError::invalid_field(
-                "note",
-                format!("must be 1 to {MAX_NOTE_CHARS} printable characters"),
-            ));
-        }
+        let note = self
+            .note
+            .map(|note| printable_text("note", &note, MAX_NOTE_CHARS))
+            .transpose()?;
         Ok(Adjustment {
             delta: self.delta,
             reason,

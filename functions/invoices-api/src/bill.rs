@@ -4,6 +4,7 @@
 //! limits on lines, units and amounts; this checks the text.
 
 use serde::Deserialize;
+use shopflow_domain::ids::printable_text;
 use shopflow_domain::invoice::{Billed, ManualBill, Party};
 use shopflow_domain::{Currency, CustomerId, Email, Sku};
 use shopflow_lambda_kit::{ApiError, integral};
@@ -98,7 +99,7 @@ struct BuyerBody {
 
 impl BuyerBody {
     fn validate(self) -> Result<Party, ApiError> {
-        let name = text("buyer.name", &self.name, MAX_NAME_CHARS)?;
+        let name = printable_text("buyer.name", &self.name, MAX_NAME_CHARS)?;
         if self.address.is_empty() || self.address.len() > MAX_ADDRESS_LINES {
             return Err(ApiError::invalid_field(
                 "buyer.address",
@@ -108,12 +109,12 @@ impl BuyerBody {
         let address = self
             .address
             .iter()
-            .map(|line| text("buyer.address", line, MAX_NAME_CHARS))
+            .map(|line| printable_text("buyer.address", line, MAX_NAME_CHARS))
             .collect::<Result<_, _>>()?;
         let tax_id = self
             .tax_id
             .as_deref()
-            .map(|tax_id| text("buyer.tax_id", tax_id, MAX_TAX_ID_CHARS))
+            .map(|tax_id| printable_text("buyer.tax_id", tax_id, MAX_TAX_ID_CHARS))
             .transpose()?;
         let email = self
             .email
@@ -160,7 +161,7 @@ fn items(lines: Vec<LineBody>) -> Result<Vec<Billed>, ApiError> {
                 .transpose()?;
             Ok(Billed {
                 sku,
-                description: text(
+                description: printable_text(
                     "lines.description",
                     &line.description,
                     MAX_DESCRIPTION_CHARS,
@@ -185,17 +186,4 @@ fn minor(field: &str, amount: i64) -> Result<i64, ApiError> {
 fn currency(raw: &str) -> Result<Currency, ApiError> {
     Currency::parse(raw)
         .map_err(|_| ApiError::invalid_field("currency", "must be an ISO 4217 code such as EUR"))
-}
-
-/// `raw` trimmed, 1 to `max` characters, no control characters.
-fn text(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control)
-    {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("must be 1 to {max} characters, none of them control characters"),
-        ));
-    }
-    Ok(trimmed.to_owned())
 }

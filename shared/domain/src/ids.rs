@@ -252,6 +252,21 @@ impl From<Email> for String {
 
 /// Where an order ships. Text fields are trimmed and length-bounded; the
 /// country is an officially assigned ISO 3166-1 alpha-2 code.
+/// Text a person typed for something printed or shown (a name, an address
+/// line, a note): trimmed, 1 to `max` characters, none of them control
+/// characters.
+pub fn printable_text(field: &'static str, raw: &str, max: usize) -> Result<String, InvalidValue> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control)
+    {
+        return Err(InvalidValue::new(
+            field,
+            format!("must be 1 to {max} printable characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
@@ -269,20 +284,7 @@ pub struct ShippingAddress {
 impl ShippingAddress {
     /// Checks every field; on failure names the first bad one.
     pub fn validate(self) -> Result<Self, InvalidValue> {
-        let text = |field: &'static str, value: &str, max: usize| {
-            let trimmed = value.trim();
-            if trimmed.is_empty()
-                || trimmed.chars().count() > max
-                || trimmed.chars().any(char::is_control)
-            {
-                Err(InvalidValue::new(
-                    field,
-                    format!("must be 1 to {max} printable characters"),
-                ))
-            } else {
-                Ok(trimmed.to_owned())
-            }
-        };
+        let text = printable_text;
         // An optional field left empty (as shop forms send it) is absent.
         let optional = |field: &'static str, value: Option<String>, max: usize| {
             value
