@@ -106,7 +106,7 @@ impl SignedBucket {
             ("x-amz-server-side-encryption", "AES256"),
         ];
         let status = self
-            .send_signed("s3:PutObject", "PUT", key, &headers, body)
+            .send_signed("s3:PutObject", "PUT", key, &headers, Bytes::from(body))
             .await?;
         match status {
             Answer::Done => Ok(()),
@@ -119,7 +119,7 @@ impl SignedBucket {
     /// otherwise), so the template grants that on the key's prefix.
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let answer = self
-            .send_signed("s3:HeadObject", "HEAD", key, &[], Vec::new())
+            .send_signed("s3:HeadObject", "HEAD", key, &[], Bytes::new())
             .await?;
         Ok(matches!(answer, Answer::Done))
     }
@@ -152,25 +152,20 @@ impl SignedBucket {
         method: &str,
         key: &str,
         headers: &[(&str, &str)],
-        body: Vec<u8>,
+        body: Bytes,
     ) -> Result<http::Request<Full<Bytes>>, StoreError> {
         let mut request = http::Request::builder().method(method).uri(self.uri(key));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let digest_of = body.clone();
+        // `Bytes` clones share the buffer: the payload is signed as sent.
         let mut request = request
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(body.clone()))
             .map_err(|error| defect("building a request", error.into()))?;
         let mut settings = s3_settings();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        self.sign(
-            &mut request,
-            headers,
-            SignableBody::Bytes(&digest_of),
-            settings,
-        )
-        .await?;
+        self.sign(&mut request, headers, SignableBody::Bytes(&body), settings)
+            .await?;
         Ok(request)
     }
 
@@ -224,7 +219,7 @@ impl SignedBucket {
         method: &str,
         key: &str,
         headers: &[(&str, &str)],
-        body: Vec<u8>,
+        body: Bytes,
     ) -> Result<Answer, StoreError> {
         let mut attempt = 1;
         loop {
