@@ -9,9 +9,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// again (tests, the local stack) is harmless.
 pub fn init() {
     let rust_log = std::env::var("RUST_LOG").ok();
-    let readable = rust_log
-        .as_deref()
-        .is_none_or(|directives| directives.parse::<Targets>().is_ok());
+    let (filter, readable) = filter(rust_log.as_deref());
     let installed = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -21,7 +19,7 @@ pub fn init() {
                 .with_target(false)
                 .without_time(), // CloudWatch stamps every line
         )
-        .with(filter(rust_log.as_deref()))
+        .with(filter)
         .try_init();
     if installed.is_ok() && !readable {
         tracing::warn!(
@@ -32,13 +30,16 @@ pub fn init() {
 }
 
 /// Which events are logged: the directives of `rust_log`, or `info` and
-/// above when it is absent or unreadable. Plain targets and levels, no
-/// span or field filters: those would link a regex engine into every
-/// function.
-fn filter(rust_log: Option<&str>) -> Targets {
-    rust_log
-        .and_then(|directives| directives.parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+/// above when it is absent or unreadable; and whether it was readable (or
+/// absent). Plain targets and levels, no span or field filters: those
+/// would link a regex engine into every function.
+fn filter(rust_log: Option<&str>) -> (Targets, bool) {
+    let info = || Targets::new().with_default(LevelFilter::INFO);
+    match rust_log.map(str::parse::<Targets>) {
+        None => (info(), true),
+        Some(Ok(targets)) => (targets, true),
+        Some(Err(_)) => (info(), false),
+    }
 }
 
 #[cfg(test)]
@@ -48,15 +49,18 @@ mod tests {
 
     #[test]
     fn rust_log_sets_levels_per_target_and_info_is_the_default() {
-        let default = filter(None);
+        let (default, readable) = filter(None);
+        assert!(readable);
         assert!(default.would_enable("anything", &Level::INFO));
         assert!(!default.would_enable("anything", &Level::DEBUG));
 
-        let asked = filter(Some("warn,invoice_pdf=debug"));
+        let (asked, readable) = filter(Some("warn,invoice_pdf=debug"));
+        assert!(readable);
         assert!(asked.would_enable("invoice_pdf", &Level::DEBUG));
         assert!(!asked.would_enable("orders_api", &Level::INFO));
 
-        let unreadable = filter(Some("invoice_pdf=loud"));
+        let (unreadable, readable) = filter(Some("invoice_pdf=loud"));
+        assert!(!readable);
         assert!(unreadable.would_enable("invoice_pdf", &Level::INFO));
     }
 }
