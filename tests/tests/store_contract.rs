@@ -52,6 +52,7 @@ trait Store:
     + InvoiceStore
     + shopflow_ports::StockLedger
     + shopflow_ports::PreferenceStore
+    + shopflow_ports::NotificationStore
 {
 }
 impl<S> Store for S where
@@ -68,6 +69,7 @@ impl<S> Store for S where
         + InvoiceStore
         + shopflow_ports::StockLedger
         + shopflow_ports::PreferenceStore
+        + shopflow_ports::NotificationStore
 {
 }
 
@@ -2479,6 +2481,96 @@ async fn notification_preferences_read_back_as_last_saved(store: &impl Store) {
     );
 }
 
+/// A notification is recorded once per key: a second record finds the
+/// first; it moves only from the version read; an order's are read with it.
+async fn a_notification_is_recorded_once_and_moves_on_its_version(store: &impl Store) {
+    use shopflow_domain::notification::{
+        Notification, NotificationKey, NotificationStatus, Template,
+    };
+    use shopflow_ports::Opened;
+    let at = in_year(2116);
+    let order = OrderId::from_ulid(Ulid::from_parts(at.as_millis(), 7));
+    let event = Ulid::generate().to_string();
+    let key = NotificationKey::new(&event, Template::OrderConfirmation, "Ada@Example.com");
+    let customer = CustomerId::parse(ADA).unwrap();
+    let pending = Notification::pending(key.clone(), Some(order), Some(customer), at, 60);
+    assert_eq!(
+        store.open_notification(&pending).await.unwrap(),
+        Opened::New
+    );
+    assert_eq!(
+        store.open_notification(&pending).await.unwrap(),
+        Opened::Existing(Box::new(pending.clone()))
+    );
+
+    let sent = pending.sent(at.plus_secs(1), "msg-1");
+    assert!(store.save_notification(&sent).await.unwrap());
+    // Moved from a version that is gone: refused, left as it is.
+    let stale = pending.failed(at.plus_secs(2), "late");
+    assert!(!store.save_notification(&stale).await.unwrap());
+    let read = store
+        .notification(&key, Some(order))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, sent);
+    assert_eq!(read.status, NotificationStatus::Sent);
+
+    let waitlist = NotificationKey::new(&event, Template::BackInStock, "grace@example.com");
+    let unordered = Notification::pending(waitlist.clone(), None, None, at, 60);
+    assert_eq!(
+        store.open_notification(&unordered).await.unwrap(),
+        Opened::New
+    );
+    assert_eq!(
+        store.notification(&waitlist, None).await.unwrap(),
+        Some(unordered)
+    );
+    assert_eq!(store.order_notifications(order).await.unwrap(), vec![sent]);
+}
+
+/// A suppressed address stays suppressed for its first reason, in any
+/// case; the customers who ordered with an address are found by it.
+async fn suppressions_and_address_links_read_back_in_any_case(store: &impl Store) {
+    use shopflow_domain::notification::{
+        NotificationKey, Suppression, SuppressionReason, Template,
+    };
+    let address = format!("bounce-{}@example.com", Ulid::generate()).to_lowercase();
+    assert_eq!(store.suppression(&address).await.unwrap(), None);
+    let at = in_year(2117);
+    let bounce = Suppression {
+        address: address.clone(),
+        reason: SuppressionReason::Bounce,
+        at,
+        notification: NotificationKey::new("e1", Template::Shipped, &address),
+    };
+    store.suppress(&bounce).await.unwrap();
+    let complaint = Suppression {
+        reason: SuppressionReason::Complaint,
+        at: at.plus_secs(5),
+        ..bounce.clone()
+    };
+    store.suppress(&complaint).await.unwrap();
+    assert_eq!(
+        store.suppression(&address.to_uppercase()).await.unwrap(),
+        Some(bounce)
+    );
+
+    let ada = CustomerId::parse(&format!("cust-link-{}", Ulid::generate())).unwrap();
+    let grace = CustomerId::parse(&format!("cust-link-{}", Ulid::generate())).unwrap();
+    store
+        .link_address(&address.to_uppercase(), &ada)
+        .await
+        .unwrap();
+    store.link_address(&address, &ada).await.unwrap();
+    store.link_address(&address, &grace).await.unwrap();
+    let mut linked = store.address_customers(&address).await.unwrap();
+    linked.sort_by_key(ToString::to_string);
+    let mut expected = vec![ada, grace];
+    expected.sort_by_key(ToString::to_string);
+    assert_eq!(linked, expected);
+}
+
 /// Everyone's invoices, read page by page, come back newest first, each
 /// once, however they are spread over the listing's shards.
 async fn everyones_invoices_page_newest_first_each_once(store: &impl Store) {
@@ -2514,6 +2606,8 @@ async fn everyones_invoices_page_newest_first_each_once(store: &impl Store) {
 }
 
 contract!(
+    a_notification_is_recorded_once_and_moves_on_its_version,
+    suppressions_and_address_links_read_back_in_any_case,
     everyones_invoices_page_newest_first_each_once,
     notification_preferences_read_back_as_last_saved,
     a_split_payment_writes_every_invoice_or_none,

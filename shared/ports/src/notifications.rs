@@ -1,10 +1,13 @@
-//! Where a customer's notification preferences are kept: one record per
-//! customer, replaced whole when they change it (only they write it).
+//! Where a customer's notification preferences are kept (one record per
+//! customer, replaced whole when they change it: only they write it), and
+//! the record of what was sent to whom.
 
 use crate::StoreError;
 use async_trait::async_trait;
-use shopflow_domain::CustomerId;
-use shopflow_domain::notification::NotificationPreferences;
+use shopflow_domain::notification::{
+    Notification, NotificationKey, NotificationPreferences, Suppression,
+};
+use shopflow_domain::{CustomerId, OrderId};
 
 #[async_trait]
 pub trait PreferenceStore: Send + Sync {
@@ -20,4 +23,84 @@ pub trait PreferenceStore: Send + Sync {
         customer: &CustomerId,
         preferences: &NotificationPreferences,
     ) -> Result<(), StoreError>;
+}
+
+/// What recording a new notification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// Recorded now: the caller holds it and sends.
+    New,
+    /// Its key was recorded before, as this.
+    Existing(Box<Notification>),
+}
+
+/// The record of every notification, and the addresses nothing is sent to.
+/// A notification about an order is kept with the order, so its timeline
+/// reads them with it.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Records `notification` unless its key is recorded already, in which
+    /// case it answers what is recorded.
+    async fn open_notification(&self, notification: &Notification) -> Result<Opened, StoreError>;
+
+    /// Replaces the record with `notification` if the record is still at
+    /// the version before it; false when something else moved it since.
+    async fn save_notification(&self, notification: &Notification) -> Result<bool, StoreError>;
+
+    /// The notification recorded under `key` (about `order`, when it is).
+    async fn notification(
+        &self,
+        key: &NotificationKey,
+        order: Option<OrderId>,
+    ) -> Result<Option<Notification>, StoreError>;
+
+    /// An order's notifications, oldest first.
+    async fn order_notifications(&self, order: OrderId) -> Result<Vec<Notification>, StoreError>;
+
+    /// Why `address` (any case) receives nothing, if it does not.
+    async fn suppression(&self, address: &str) -> Result<Option<Suppression>, StoreError>;
+
+    /// Puts `suppression.address` on the list (the first reason stays).
+    async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError>;
+
+    /// Notes that `customer` orders with `address` (any case), so mail to
+    /// the address that is not about an order (a waitlist's) follows their
+    /// choices.
+    async fn link_address(&self, address: &str, customer: &CustomerId) -> Result<(), StoreError>;
+
+    /// The customers who ordered with `address` (any case).
+    async fn address_customers(&self, address: &str) -> Result<Vec<CustomerId>, StoreError>;
+}
+
+/// A mail, rendered and addressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// Name and value pairs the mail service reports back with its
+    /// feedback (letters, digits, `_` and `-` only).
+    pub tags: Vec<(String, String)>,
+}
+
+/// Why a mail did not go.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The mail service asks to slow down: tried again later.
+    #[error("the mail service is throttling: {0}")]
+    Throttled(String),
+    /// The mail service refuses this mail, and would again.
+    #[error("the mail service refused the mail: {0}")]
+    Rejected(String),
+    /// The mail service could not be reached or failed: tried again later.
+    #[error("the mail service failed: {0}")]
+    Unavailable(String),
+}
+
+/// Sends mail.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends `mail`; the mail service's id for it.
+    async fn send(&self, mail: &Mail) -> Result<String, MailError>;
 }

@@ -11,6 +11,7 @@ pub mod bus;
 pub mod clock;
 pub mod couriers;
 pub mod fixtures;
+pub mod mail;
 pub mod memory;
 pub mod store;
 pub mod stripe;
@@ -26,6 +27,7 @@ pub use fixtures::{
     place_order, receive_stock, red_tee, ship_all, sku, status_events, try_place_order,
     unpaid_invoice, unpaid_order, wh,
 };
+pub use mail::MemoryMailer;
 pub use memory::{MemoryBucket, MemorySecrets, MemoryStore};
 pub use store::{SharedStore, StoreHooks};
 

@@ -92,6 +92,15 @@ struct State {
     /// What each of invoices-api's idempotency keys made.
     invoice_receipts: HashMap<IdempotencyKey, shopflow_ports::InvoiceReceipt>,
     preferences: HashMap<CustomerId, shopflow_domain::notification::NotificationPreferences>,
+    /// Notifications by key.
+    notifications: BTreeMap<
+        shopflow_domain::notification::NotificationKey,
+        shopflow_domain::notification::Notification,
+    >,
+    /// Addresses (lower case) and the customers who ordered with them.
+    addresses: std::collections::HashSet<(String, CustomerId)>,
+    /// Suppressed addresses (lower case).
+    suppressions: HashMap<String, shopflow_domain::notification::Suppression>,
 }
 
 impl State {

@@ -684,3 +684,77 @@ impl<H: StoreHooks> shopflow_ports::PollingSchedule for SharedStore<H> {
         self.memory.save_budget(carrier, read, budget).await
     }
 }
+
+#[async_trait]
+impl<H: StoreHooks> shopflow_ports::PreferenceStore for SharedStore<H> {
+    async fn notification_preferences(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<Option<shopflow_domain::notification::NotificationPreferences>, StoreError> {
+        self.memory.notification_preferences(customer).await
+    }
+
+    async fn save_notification_preferences(
+        &self,
+        customer: &CustomerId,
+        preferences: &shopflow_domain::notification::NotificationPreferences,
+    ) -> Result<(), StoreError> {
+        self.memory
+            .save_notification_preferences(customer, preferences)
+            .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> shopflow_ports::NotificationStore for SharedStore<H> {
+    async fn open_notification(
+        &self,
+        notification: &shopflow_domain::notification::Notification,
+    ) -> Result<shopflow_ports::Opened, StoreError> {
+        self.memory.open_notification(notification).await
+    }
+
+    async fn save_notification(
+        &self,
+        notification: &shopflow_domain::notification::Notification,
+    ) -> Result<bool, StoreError> {
+        self.memory.save_notification(notification).await
+    }
+
+    async fn notification(
+        &self,
+        key: &shopflow_domain::notification::NotificationKey,
+        order: Option<OrderId>,
+    ) -> Result<Option<shopflow_domain::notification::Notification>, StoreError> {
+        self.memory.notification(key, order).await
+    }
+
+    async fn order_notifications(
+        &self,
+        order: OrderId,
+    ) -> Result<Vec<shopflow_domain::notification::Notification>, StoreError> {
+        self.memory.order_notifications(order).await
+    }
+
+    async fn suppression(
+        &self,
+        address: &str,
+    ) -> Result<Option<shopflow_domain::notification::Suppression>, StoreError> {
+        self.memory.suppression(address).await
+    }
+
+    async fn suppress(
+        &self,
+        suppression: &shopflow_domain::notification::Suppression,
+    ) -> Result<(), StoreError> {
+        self.memory.suppress(suppression).await
+    }
+
+    async fn link_address(&self, address: &str, customer: &CustomerId) -> Result<(), StoreError> {
+        self.memory.link_address(address, customer).await
+    }
+
+    async fn address_customers(&self, address: &str) -> Result<Vec<CustomerId>, StoreError> {
+        self.memory.address_customers(address).await
+    }
+}

@@ -1,11 +1,13 @@
-//! Notification preferences in memory, one record per customer, as the
-//! DynamoDB adapter keeps them.
+//! Notification preferences in memory, one record per customer, and
+//! notifications by key, as the DynamoDB adapter keeps them.
 
 use super::MemoryStore;
 use async_trait::async_trait;
-use shopflow_domain::CustomerId;
-use shopflow_domain::notification::NotificationPreferences;
-use shopflow_ports::{PreferenceStore, StoreError};
+use shopflow_domain::notification::{
+    Notification, NotificationKey, NotificationPreferences, Suppression,
+};
+use shopflow_domain::{CustomerId, OrderId};
+use shopflow_ports::{NotificationStore, Opened, PreferenceStore, StoreError};
 
 #[async_trait]
 impl PreferenceStore for MemoryStore {
@@ -25,5 +27,84 @@ impl PreferenceStore for MemoryStore {
             .preferences
             .insert(customer.clone(), *preferences);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl NotificationStore for MemoryStore {
+    async fn open_notification(&self, notification: &Notification) -> Result<Opened, StoreError> {
+        let mut state = self.state();
+        if let Some(existing) = state.notifications.get(&notification.key) {
+            return Ok(Opened::Existing(Box::new(existing.clone())));
+        }
+        state
+            .notifications
+            .insert(notification.key.clone(), notification.clone());
+        Ok(Opened::New)
+    }
+
+    async fn save_notification(&self, notification: &Notification) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.notifications.get_mut(&notification.key) {
+            Some(recorded) if recorded.version + 1 == notification.version => {
+                *recorded = notification.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn notification(
+        &self,
+        key: &NotificationKey,
+        _order: Option<OrderId>,
+    ) -> Result<Option<Notification>, StoreError> {
+        Ok(self.state().notifications.get(key).cloned())
+    }
+
+    async fn order_notifications(&self, order: OrderId) -> Result<Vec<Notification>, StoreError> {
+        let mut found: Vec<Notification> = self
+            .state()
+            .notifications
+            .values()
+            .filter(|n| n.order_id == Some(order))
+            .cloned()
+            .collect();
+        found.sort_by_key(|n| n.created_at);
+        Ok(found)
+    }
+
+    async fn suppression(&self, address: &str) -> Result<Option<Suppression>, StoreError> {
+        Ok(self
+            .state()
+            .suppressions
+            .get(&address.to_lowercase())
+            .cloned())
+    }
+
+    async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {
+        self.state()
+            .suppressions
+            .entry(suppression.address.to_lowercase())
+            .or_insert_with(|| suppression.clone());
+        Ok(())
+    }
+
+    async fn link_address(&self, address: &str, customer: &CustomerId) -> Result<(), StoreError> {
+        self.state()
+            .addresses
+            .insert((address.to_lowercase(), customer.clone()));
+        Ok(())
+    }
+
+    async fn address_customers(&self, address: &str) -> Result<Vec<CustomerId>, StoreError> {
+        let address = address.to_lowercase();
+        Ok(self
+            .state()
+            .addresses
+            .iter()
+            .filter(|(linked, _)| *linked == address)
+            .map(|(_, customer)| customer.clone())
+            .collect())
     }
 }
