@@ -571,3 +571,69 @@ pub async fn download(url: &str) -> (u16, Vec<u8>) {
         .to_bytes();
     (status, body.to_vec())
 }
+
+/// A mail the stack sent, as moto's SES keeps it (moto keeps the HTML part
+/// when a mail has both).
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Stack {
+    /// Every mail moto took, oldest first.
+    pub async fn sent_mail(&self) -> Vec<SentMail> {
+        let url = format!("{}/moto-api/data.json", self.moto_endpoint);
+        // moto answers 500 when its models change while it lists them.
+        let mut answer = download(&url).await;
+        for _ in 0..20 {
+            if answer.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            answer = download(&url).await;
+        }
+        let (status, body) = answer;
+        assert_eq!(
+            status,
+            200,
+            "moto's data: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let data: Value = serde_json::from_slice(&body).unwrap();
+        data["ses"]["Message"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|message| SentMail {
+                to: message["destinations"]["ToAddresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|to| to.as_str().map(str::to_owned))
+                    .collect(),
+                subject: message["subject"].as_str().unwrap_or_default().to_owned(),
+                body: message["body"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    }
+
+    /// The mails whose subject contains `subject`, once there is one (or
+    /// none after 60 s).
+    pub async fn mail_once(&self, subject: &str) -> Vec<SentMail> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let found: Vec<SentMail> = self
+                .sent_mail()
+                .await
+                .into_iter()
+                .filter(|mail| mail.subject.contains(subject))
+                .collect();
+            if !found.is_empty() || std::time::Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod emulators;
 pub mod fake_carriers;
+pub mod mail;
 pub mod mock_stripe;
 pub mod paths;
 pub mod queues;
@@ -254,6 +255,8 @@ impl LocalStack {
         let (listener, http) = server::bind(options.port).await?;
         let base = format!("http://{http}");
         parameters.extend(fake_carrier_parameters(&base));
+        // Links in mails point at this stack.
+        parameters.insert("PublicApiUrl".into(), base.clone());
         parameters.extend(options.parameters.clone());
         let spec = StackSpec::load(&template_path(), &parameters)?;
         let dynamodb = emulators::start_dynamodb_local(&repo, &installed)?;
@@ -261,6 +264,7 @@ impl LocalStack {
         let clients = Clients::new(&dynamodb.endpoint(), &moto.endpoint()).await;
         let queue_urls = resources::create(&clients, &spec).await?;
         secrets::seed(&clients, &spec).await?;
+        mail::verify_sender(&clients, &spec).await?;
 
         let webhook_env = spec.environment_of("stripe-webhook");
         let mock = MockGateway::new(format!("{base}{}checkout", mock_stripe::PREFIX))

@@ -49,6 +49,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         queue::<payment_actions::Deployed>(),
         queue::<waitlist_notifier::Deployed>(),
         queue::<invoice_issuer::Deployed>(),
+        queue::<notifier::Deployed>(),
         queue::<invoice_pdf::Deployed>(),
         http::<invoices_api::Deployed>(),
         scheduled::<invoice_reminders::Deployed>(),

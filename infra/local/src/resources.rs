@@ -20,6 +20,7 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub ses: aws_sdk_sesv2::Client,
     /// The same endpoints as the functions' shared AWS configuration.
     pub aws: shopflow_lambda_kit::function::AwsConfig,
 }
@@ -46,12 +47,14 @@ impl Clients {
                     .build(),
             ),
             ssm: aws_sdk_ssm::Client::new(&moto),
+            ses: aws_sdk_sesv2::Client::new(&moto),
             aws: shopflow_lambda_kit::function::AwsConfig {
                 dynamodb,
                 eventbridge: moto.clone(),
                 sqs: moto.clone(),
                 s3: moto.clone(),
-                ssm: moto,
+                ssm: moto.clone(),
+                ses: moto,
             },
         }
     }

@@ -118,6 +118,10 @@ const AWS_ONLY: &[&str] = &[
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
     "AWS::CloudWatch::Alarm",
+    // Moto takes mail without a configuration set's feedback; the local
+    // stack's tests hand feedback to its consumer instead.
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination",
 ];
 
 /// Converts YAML with CloudFormation short-form tags into the JSON form

@@ -26,6 +26,7 @@ pub struct AwsConfig {
     pub sqs: SdkConfig,
     pub s3: SdkConfig,
     pub ssm: SdkConfig,
+    pub ses: SdkConfig,
 }
 
 /// What every function is built from besides its own environment.
@@ -48,7 +49,8 @@ impl Shared {
                 eventbridge: aws.clone(),
                 sqs: aws.clone(),
                 s3: aws.clone(),
-                ssm: aws,
+                ssm: aws.clone(),
+                ses: aws,
             },
             local_payments: None,
         }
