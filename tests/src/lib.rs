@@ -334,8 +334,19 @@ impl Api {
 /// An order a new customer placed and paid by card through the mock
 /// Stripe: its id and the customer's token, once the order is paid.
 pub async fn paid_order(api: &Api, lines: &[(&str, u32)]) -> (String, String) {
+    paid_order_mailed_to(api, lines, "buyer@example.com").await
+}
+
+/// [`paid_order`], the order's mail going to `email`.
+pub async fn paid_order_mailed_to(
+    api: &Api,
+    lines: &[(&str, u32)],
+    email: &str,
+) -> (String, String) {
     let buyer = stack().customer(&unique("buyer"));
-    let reply = api.checkout(&buyer, &unique("key"), &cart(lines)).await;
+    let mut body = cart(lines);
+    body["email"] = json!(email);
+    let reply = api.checkout(&buyer, &unique("key"), &body).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let id = reply.body["order"]["id"].as_str().unwrap().to_owned();
     let intent = reply.body["payment"]["intent_id"].as_str().unwrap();

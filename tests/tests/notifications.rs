@@ -1,13 +1,20 @@
 //! Customer mail end to end on the local stack: events travel from the
 //! bus through notifier's queue to SES (moto), whose sent mail is read
 //! back. A paid checkout is confirmed, a shipment sends its tracking link,
-//! a backorder is confirmed and then allocated, and one event delivered
-//! three times is one mail.
+//! a backorder is confirmed and then allocated, one event delivered
+//! three times is one mail, and a hard bounce suppresses the next mail to
+//! its address.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::json;
-use shopflow_tests::{cart, fulfil, paid_order, stack, tracking_number, unique, warehouses};
+use shopflow_domain::OrderId;
+use shopflow_domain::notification::{Notification, NotificationStatus, Template};
+use shopflow_dynamo::DynamoStore;
+use shopflow_ports::NotificationStore;
+use shopflow_tests::{
+    cart, fulfil, paid_order, paid_order_mailed_to, stack, tracking_number, unique, warehouses,
+};
 use std::time::{Duration, Instant};
 
 #[tokio::test]
@@ -79,15 +86,15 @@ async fn a_backorder_is_confirmed_then_its_allocation_is_mailed() {
     assert_eq!(allocated.len(), 1, "{allocated:#?}");
 }
 
-/// Sends `body` to notifier's queue, as the bus would.
-async fn deliver_to_notifier(body: &str) -> String {
+/// Sends `body` to `consumer`'s queue, as the bus would: the queue's URL.
+async fn deliver_to(consumer: &str, body: &str) -> String {
     let clients = stack().clients().await;
     let spec = &stack().spec;
     let (_, logical_id) = spec
         .queue_consumers
         .iter()
-        .find(|(function, _)| function == "notifier")
-        .expect("notifier has a queue");
+        .find(|(function, _)| function == consumer)
+        .expect("the consumer has a queue");
     let queue = &spec
         .queues
         .iter()
@@ -155,7 +162,7 @@ async fn one_event_delivered_three_times_sends_one_mail() {
     );
     let mut url = String::new();
     for _ in 0..3 {
-        url = deliver_to_notifier(&body).await;
+        url = deliver_to("notifier", &body).await;
     }
     let subject = format!("Your payment for order {id} did not go through");
     let first = stack().mail_once(&subject).await;
@@ -163,4 +170,114 @@ async fn one_event_delivered_three_times_sends_one_mail() {
     drained(&url).await;
     let all = stack().mail_once(&subject).await;
     assert_eq!(all.len(), 1, "the redeliveries sent nothing: {all:#?}");
+}
+
+/// The order's notification of `template`, once `done` says it is there.
+async fn notification_once(
+    order: &str,
+    template: Template,
+    done: impl Fn(&Notification) -> bool,
+) -> Notification {
+    let clients = stack().clients().await;
+    let store = DynamoStore::new(clients.dynamodb.clone(), stack().spec.table.name.clone());
+    let order: OrderId = serde_json::from_value(json!(order)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = store
+            .order_notifications(order)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|notification| notification.key.template == template);
+        match found {
+            Some(notification) if done(&notification) || Instant::now() > deadline => {
+                return notification;
+            }
+            None if Instant::now() > deadline => panic!("no {template} notification"),
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_hard_bounce_suppresses_the_next_mail_to_its_address_and_is_recorded() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let sku = unique("MAILBNC");
+    api.product_with_stock(&admin, &sku, 1_000, &[(&warehouses()[0], 1)])
+        .await;
+    let address = format!("bounce-{}@example.com", ulid::Ulid::generate()).to_lowercase();
+    let (id, _buyer) = paid_order_mailed_to(&api, &[(&sku, 1)], &address).await;
+    let confirmation = notification_once(&id, Template::OrderConfirmation, |n| {
+        n.status == NotificationStatus::Sent
+    })
+    .await;
+
+    // SES reports a hard bounce of the confirmation, as its configuration
+    // set publishes it to the default bus.
+    let bounce = json!({
+        "version": "0",
+        "id": ulid::Ulid::generate().to_string(),
+        "detail-type": "Email Bounced",
+        "source": "aws.ses",
+        "account": "123456789012",
+        "time": "2026-12-02T14:00:05Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {
+            "eventType": "Bounce",
+            "mail": {
+                "messageId": confirmation.message_id.clone().unwrap(),
+                "destination": [address],
+                "tags": {
+                    "event": [confirmation.key.event_id],
+                    "template": ["order_confirmation"],
+                    "order": [id],
+                },
+            },
+            "bounce": {
+                "bounceType": "Permanent",
+                "bounceSubType": "NoEmail",
+                "bouncedRecipients": [{ "emailAddress": address }],
+            },
+        },
+    });
+    deliver_to("mail-feedback", &bounce.to_string()).await;
+    let bounced = notification_once(&id, Template::OrderConfirmation, |n| {
+        n.status == NotificationStatus::Bounced
+    })
+    .await;
+    assert_eq!(bounced.status, NotificationStatus::Bounced);
+    assert_eq!(bounced.detail.as_deref(), Some("Permanent/NoEmail"));
+
+    // The next mail to the address is recorded suppressed, not sent.
+    let failed = shopflow_testkit::eventbridge_body(
+        "shopflow.orders",
+        "order.payment_failed",
+        &ulid::Ulid::generate().to_string(),
+        json!({ "order_id": id, "customer_id": "cust", "reason": "card_declined" }),
+    );
+    deliver_to("notifier", &failed).await;
+    let withheld = notification_once(&id, Template::PaymentFailed, |n| {
+        n.status != NotificationStatus::Pending
+    })
+    .await;
+    assert_eq!(withheld.status, NotificationStatus::Suppressed);
+    // (Its invoice may have been mailed before the bounce came back.)
+    let sent_to_it: Vec<_> = stack()
+        .sent_mail()
+        .await
+        .into_iter()
+        .filter(|mail| mail.to.contains(&address))
+        .map(|mail| mail.subject)
+        .collect();
+    assert!(
+        sent_to_it.contains(&format!("Your order {id} is confirmed")),
+        "{sent_to_it:?}"
+    );
+    assert!(
+        !sent_to_it
+            .iter()
+            .any(|subject| subject.contains("did not go through")),
+        "{sent_to_it:?}"
+    );
 }

@@ -50,6 +50,7 @@ pub fn functions() -> Vec<(&'static str, Build)> {
         queue::<waitlist_notifier::Deployed>(),
         queue::<invoice_issuer::Deployed>(),
         queue::<notifier::Deployed>(),
+        queue::<mail_feedback::Deployed>(),
         queue::<invoice_pdf::Deployed>(),
         http::<invoices_api::Deployed>(),
         scheduled::<invoice_reminders::Deployed>(),

@@ -322,6 +322,7 @@ impl Notification {
     /// reported after a bounce or complaint does not hide them).
     pub fn reported(&self, feedback: &Feedback, at: Timestamp) -> Option<Self> {
         let status = match feedback {
+            Feedback::Rejected { .. } => NotificationStatus::Failed,
             Feedback::Delivered => NotificationStatus::Delivered,
             Feedback::Bounced {
                 permanent: false, ..
@@ -331,13 +332,20 @@ impl Notification {
         };
         let open = match self.status {
             NotificationStatus::Pending | NotificationStatus::Sent => true,
-            NotificationStatus::Delivered => status != NotificationStatus::Delivered,
+            // A complaint, or a bounce the receiving server sent later,
+            // comes after the delivery it is about.
+            NotificationStatus::Delivered => matches!(
+                status,
+                NotificationStatus::Bounced | NotificationStatus::Complained
+            ),
             _ => false,
         };
         open.then(|| {
             self.moved(status, at, |n| {
-                if let Feedback::Bounced { kind, .. } = feedback {
-                    n.detail = Some(kind.clone());
+                if let Feedback::Bounced { kind: why, .. } | Feedback::Rejected { reason: why } =
+                    feedback
+                {
+                    n.detail = Some(why.clone());
                 }
             })
         })
@@ -372,6 +380,10 @@ pub enum Feedback {
         kind: String,
     },
     Complained,
+    /// Taken, then refused before delivery (SES found a virus in it).
+    Rejected {
+        reason: String,
+    },
 }
 
 impl Feedback {
