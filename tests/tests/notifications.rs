@@ -24,7 +24,7 @@ async fn a_paid_checkout_is_confirmed_once_and_its_shipment_mails_the_tracking_l
     let warehouse = warehouses()[0].clone();
     api.product_with_stock(&admin, &sku, 2_500, &[(&warehouse, 3)])
         .await;
-    let (id, _buyer) = paid_order(&api, &[(&sku, 2)]).await;
+    let (id, buyer) = paid_order(&api, &[(&sku, 2)]).await;
 
     let confirmations = stack()
         .mail_once(&format!("Your order {id} is confirmed"))
@@ -37,6 +37,34 @@ async fn a_paid_checkout_is_confirmed_once_and_its_shipment_mails_the_tracking_l
         confirmation.body.contains("EUR 50.00"),
         "{}",
         confirmation.body
+    );
+    let recorded = notification_once(&id, Template::OrderConfirmation, |n| {
+        n.status == NotificationStatus::Sent
+    })
+    .await;
+    assert_eq!(recorded.key.to, "buyer@example.com");
+    let timeline = api.get(&format!("/v1/orders/{id}/timeline"), &buyer).await;
+    assert_eq!(timeline.status, 200, "{}", timeline.body);
+    let mailed: Vec<_> = timeline.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["lane"] == "notifications")
+        .map(|entry| {
+            (
+                entry["template"].clone(),
+                entry["to"].clone(),
+                entry["status"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        mailed.contains(&(
+            json!("order_confirmation"),
+            json!("buyer@example.com"),
+            json!("sent")
+        )),
+        "{mailed:?}"
     );
 
     let number = tracking_number("9400");

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shopflow_domain::OrderId;
 use shopflow_domain::invoice::Invoice;
+use shopflow_domain::notification::Notification;
 use shopflow_domain::{Actor, BackorderFigures, Order, OrderTrigger, PaymentAttempt, Shipment};
 use shopflow_domain::{CustomerId, FulfillmentStatus, OrderStatus, PaymentStatus, Timestamp};
 use shopflow_dynamo::DynamoStore;
@@ -17,9 +18,9 @@ use shopflow_lambda_kit::now;
 use shopflow_lambda_kit::views::OrderView;
 use shopflow_lambda_kit::{ApiError, Caller, config, http};
 use shopflow_ports::{
-    BackorderReader, BackorderStanding, ChangeError, InvoiceStore, OrderLifecycle, OrderQuery,
-    OrderSearch, PaymentRecords, STATUS_SHARDS, ShipmentStore, StandingEntry, StandingRange,
-    StatusChange,
+    BackorderReader, BackorderStanding, ChangeError, InvoiceStore, NotificationStore,
+    OrderLifecycle, OrderQuery, OrderSearch, PaymentRecords, STATUS_SHARDS, ShipmentStore,
+    StandingEntry, StandingRange, StatusChange,
 };
 use tracing::Instrument;
 
@@ -76,7 +77,8 @@ where
         + PaymentRecords
         + BackorderReader
         + ShipmentStore
-        + InvoiceStore,
+        + InvoiceStore
+        + NotificationStore,
 {
     pub fn new(store: S) -> Self {
         Self { store }
@@ -184,16 +186,17 @@ where
 
     /// Everything that happened to the order, oldest first, in lanes: its
     /// status changes, the ways it was offered to be paid and its refunds
-    /// (business), and its shipments with what their carriers reported
-    /// (delivery).
+    /// (business), its shipments with what their carriers reported
+    /// (delivery), and the mail its customer was sent (notifications).
     async fn timeline(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let caller = Caller::from_request(request)?;
         let order = self.visible_order(request, &caller).await?;
-        let (history, records, shipments, invoices) = futures::future::try_join4(
+        let (history, records, shipments, invoices, notifications) = futures::future::try_join5(
             self.store.history(order.id),
             self.store.order_payments(order.id),
             self.store.order_shipments(order.id),
             self.store.order_invoices(order.id),
+            self.store.order_notifications(order.id),
         )
         .await?;
         let mut entries = vec![json!({
@@ -231,6 +234,7 @@ where
         }));
         entries.extend(shipments.iter().flat_map(delivery_entries));
         entries.extend(invoices.iter().flat_map(invoice_entries));
+        entries.extend(notifications.iter().map(notification_entry));
         // RFC 3339 UTC with fixed millisecond precision sorts as text.
         entries.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
         Ok(http::json(
@@ -504,6 +508,20 @@ fn invoice_entries(invoice: &Invoice) -> Vec<serde_json::Value> {
         entries.push(voided);
     }
     entries
+}
+
+/// A mail about the order: its template, address and where it stands.
+fn notification_entry(notification: &Notification) -> serde_json::Value {
+    json!({
+        "at": notification.created_at.to_rfc3339(),
+        "lane": "notifications",
+        "kind": "notification",
+        "template": notification.key.template,
+        "to": notification.key.to,
+        "status": notification.status,
+        "updated_at": notification.updated_at.to_rfc3339(),
+        "actor": "system:notifier",
+    })
 }
 
 /// A way the order was offered to be paid, as a timeline entry.
