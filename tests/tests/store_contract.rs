@@ -2571,6 +2571,107 @@ async fn suppressions_and_address_links_read_back_in_any_case(store: &impl Store
     assert_eq!(linked, expected);
 }
 
+/// Notifications list newest first, each once page by page: one order's,
+/// one customer's, or everyone's, of a status or template.
+async fn notifications_list_newest_first_each_once(store: &impl Store) {
+    use shopflow_domain::notification::{Notification, NotificationKey, Template};
+    use shopflow_ports::NotificationQuery;
+    let at = in_year(2118);
+    let run = Ulid::generate();
+    let ada = CustomerId::parse(&format!("cust-list-{run}-a")).unwrap();
+    let grace = CustomerId::parse(&format!("cust-list-{run}-g")).unwrap();
+    let order = OrderId::from_ulid(Ulid::from_parts(at.as_millis(), run.random()));
+    let mut made = Vec::new();
+    for n in 0..8u64 {
+        let (customer, order, template) = match n {
+            0..=2 => (Some(ada.clone()), Some(order), Template::Shipped),
+            3 | 4 => (Some(ada.clone()), None, Template::InvoiceIssued),
+            5 | 6 => (Some(grace.clone()), None, Template::InvoiceIssued),
+            _ => (None, None, Template::BackInStock),
+        };
+        let key = NotificationKey::new(&format!("{run}-{n}"), template, "list@example.com");
+        let pending = Notification::pending(key, order, customer, at.plus_secs(n), 60);
+        store.open_notification(&pending).await.unwrap();
+        let settled = if n == 4 {
+            pending.failed(at.plus_secs(n), "refused")
+        } else {
+            pending.sent(at.plus_secs(n), "msg")
+        };
+        assert!(store.save_notification(&settled).await.unwrap());
+        made.push(settled);
+    }
+    made.reverse();
+    let keys = |list: &[Notification]| -> Vec<String> {
+        list.iter().map(|n| n.key.event_id.clone()).collect()
+    };
+    let pages = |query: NotificationQuery, limit: u16, wanted: usize| async move {
+        let mut read = Vec::new();
+        let mut below: Option<String> = None;
+        for _ in 0..20 {
+            let page = store
+                .find_notifications(&query, below.as_deref(), limit)
+                .await
+                .unwrap();
+            assert!(page.items.len() <= usize::from(limit));
+            read.extend(page.items);
+            below = page.next;
+            if below.is_none() || read.len() >= wanted {
+                break;
+            }
+        }
+        read
+    };
+
+    let adas = pages(
+        NotificationQuery {
+            customer: Some(ada.clone()),
+            ..NotificationQuery::default()
+        },
+        2,
+        5,
+    )
+    .await;
+    assert_eq!(keys(&adas), keys(&made[3..8]));
+
+    let ordered = pages(
+        NotificationQuery {
+            order: Some(order),
+            ..NotificationQuery::default()
+        },
+        2,
+        3,
+    )
+    .await;
+    assert_eq!(keys(&ordered), keys(&made[5..8]));
+
+    let failed = pages(
+        NotificationQuery {
+            customer: Some(ada.clone()),
+            status: Some(shopflow_domain::notification::NotificationStatus::Failed),
+            ..NotificationQuery::default()
+        },
+        5,
+        1,
+    )
+    .await;
+    assert_eq!(keys(&failed), vec![format!("{run}-4")]);
+
+    // Ours are the newest notifications anyone made: everyone's listing
+    // starts with them, each once.
+    let everyone = pages(NotificationQuery::default(), 3, 8).await;
+    assert_eq!(keys(&everyone[..8]), keys(&made));
+    let invoices = pages(
+        NotificationQuery {
+            template: Some(Template::InvoiceIssued),
+            ..NotificationQuery::default()
+        },
+        3,
+        4,
+    )
+    .await;
+    assert_eq!(keys(&invoices[..4]), keys(&made[1..5]));
+}
+
 /// Everyone's invoices, read page by page, come back newest first, each
 /// once, however they are spread over the listing's shards.
 async fn everyones_invoices_page_newest_first_each_once(store: &impl Store) {
@@ -2606,6 +2707,7 @@ async fn everyones_invoices_page_newest_first_each_once(store: &impl Store) {
 }
 
 contract!(
+    notifications_list_newest_first_each_once,
     a_notification_is_recorded_once_and_moves_on_its_version,
     suppressions_and_address_links_read_back_in_any_case,
     everyones_invoices_page_newest_first_each_once,

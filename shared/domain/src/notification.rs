@@ -351,6 +351,18 @@ impl Notification {
         })
     }
 
+    /// Where it sorts in listings, newest last: when it was made, then its
+    /// key. Unique, and the same in every store.
+    pub fn listing_key(&self) -> String {
+        format!(
+            "{:015}#{}#{}#{}",
+            self.created_at.as_millis(),
+            self.key.event_id,
+            self.key.template,
+            self.key.to
+        )
+    }
+
     fn moved(
         &self,
         status: NotificationStatus,

@@ -13,7 +13,9 @@ use shopflow_domain::notification::{
     Suppression, SuppressionReason, Template,
 };
 use shopflow_domain::{CustomerId, OrderId, Timestamp};
-use shopflow_ports::{NotificationStore, Opened, PreferenceStore, StoreError};
+use shopflow_ports::{
+    NotificationQuery, NotificationStore, Opened, Page, PreferenceStore, StoreError,
+};
 
 fn preferences_key(customer: &CustomerId) -> (String, String) {
     (format!("PREFS#{customer}"), "NOTIFY".to_owned())
@@ -98,18 +100,6 @@ fn notification_shard(key: &NotificationKey) -> u8 {
     u8::try_from(sum % u32::from(NOTIFICATION_SHARDS)).unwrap_or(0)
 }
 
-/// Sorts by when it was made, then by key.
-fn notification_sort(notification: &Notification) -> String {
-    let key = &notification.key;
-    format!(
-        "{:015}#{}#{}#{}",
-        notification.created_at.as_millis(),
-        key.event_id,
-        key.template,
-        key.to
-    )
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct NotificationItem {
     pk: String,
@@ -148,7 +138,7 @@ struct NotificationItem {
 impl NotificationItem {
     fn new(notification: &Notification) -> Self {
         let (pk, sk) = notification_key(&notification.key, notification.order_id);
-        let sort = notification_sort(notification);
+        let sort = notification.listing_key();
         Self {
             pk,
             sk,
@@ -401,6 +391,178 @@ impl NotificationStore for DynamoStore {
             })
             .collect()
     }
+
+    async fn find_notifications(
+        &self,
+        query: &NotificationQuery,
+        below: Option<&str>,
+        limit: u16,
+    ) -> Result<Page<Notification, String>, StoreError> {
+        if let Some(order) = query.order {
+            let mut found: Vec<Notification> = self
+                .order_notifications(order)
+                .await?
+                .into_iter()
+                .filter(|n| query.admits(n))
+                .filter(|n| below.is_none_or(|below| n.listing_key().as_str() < below))
+                .collect();
+            found.sort_by_key(|n| std::cmp::Reverse(n.listing_key()));
+            return Ok(first_of(found, usize::from(limit)));
+        }
+        let listings: Vec<NotificationListing> = match &query.customer {
+            Some(customer) => vec![NotificationListing {
+                index: "gsi1",
+                partition: format!("CUST#{customer}"),
+                prefix: "MAIL#",
+            }],
+            None => (0..NOTIFICATION_SHARDS)
+                .map(|shard| NotificationListing {
+                    index: "gsi2",
+                    partition: format!("MAILS#{shard}"),
+                    prefix: "",
+                })
+                .collect(),
+        };
+        let reads = futures::future::try_join_all(
+            listings
+                .iter()
+                .map(|listing| self.read_notifications(listing, query, below, limit)),
+        )
+        .await?;
+        let frontier = reads
+            .iter()
+            .filter_map(|read| read.unread_below.clone())
+            .max();
+        let mut found: Vec<Notification> = reads
+            .into_iter()
+            .flat_map(|read| read.admitted)
+            .filter(|n| {
+                frontier
+                    .as_ref()
+                    .is_none_or(|frontier| &n.listing_key() >= frontier)
+            })
+            .collect();
+        found.sort_by_key(|n| std::cmp::Reverse(n.listing_key()));
+        let mut page = first_of(found, usize::from(limit));
+        if page.next.is_none() {
+            page.next = frontier;
+        }
+        Ok(page)
+    }
+}
+
+impl DynamoStore {
+    /// One index partition's notifications below `below`, newest first,
+    /// read until `limit` are admitted or [`MAX_LISTING_PAGES`] pages are
+    /// read: with where reading stopped when more remain.
+    async fn read_notifications(
+        &self,
+        listing: &NotificationListing,
+        query: &NotificationQuery,
+        below: Option<&str>,
+        limit: u16,
+    ) -> Result<ListedNotifications, StoreError> {
+        let index = listing.index;
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_values(":partition", s(listing.partition.clone()))
+            .scan_index_forward(false)
+            .limit(i32::from(limit) + 1);
+        request = match below {
+            Some(below) if listing.prefix.is_empty() => request
+                .key_condition_expression(format!("{index}pk = :partition AND {index}sk < :below"))
+                .expression_attribute_values(":below", s(below)),
+            // BETWEEN is inclusive: the cursor's own item is skipped below.
+            Some(below) => request
+                .key_condition_expression(format!(
+                    "{index}pk = :partition AND {index}sk BETWEEN :lowest AND :highest"
+                ))
+                .expression_attribute_values(":lowest", s(listing.prefix))
+                .expression_attribute_values(":highest", s(format!("{}{below}", listing.prefix))),
+            None if listing.prefix.is_empty() => {
+                request.key_condition_expression(format!("{index}pk = :partition"))
+            }
+            None => request
+                .key_condition_expression(format!(
+                    "{index}pk = :partition AND begins_with({index}sk, :prefix)"
+                ))
+                .expression_attribute_values(":prefix", s(listing.prefix)),
+        };
+        let mut start = None;
+        let mut admitted = Vec::new();
+        let mut last_read = None;
+        for _ in 0..MAX_LISTING_PAGES {
+            let page = request
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            let mut items = page.items.unwrap_or_default().into_iter();
+            for item in items.by_ref() {
+                let notification = serde_dynamo::from_item::<_, NotificationItem>(item)
+                    .map_err(corrupt("notification"))?
+                    .into_notification();
+                let key = notification.listing_key();
+                if below.is_some_and(|below| key.as_str() >= below) {
+                    continue;
+                }
+                last_read = Some(key);
+                if query.admits(&notification) {
+                    admitted.push(notification);
+                }
+                if admitted.len() == usize::from(limit) {
+                    break;
+                }
+            }
+            let unread = items.next().is_some();
+            start = page.last_evaluated_key;
+            let more = unread || start.is_some();
+            if admitted.len() == usize::from(limit) || !more {
+                return Ok(ListedNotifications {
+                    admitted,
+                    unread_below: last_read.filter(|_| more),
+                });
+            }
+        }
+        Ok(ListedNotifications {
+            admitted,
+            unread_below: last_read,
+        })
+    }
+}
+
+/// Pages one listing reads at most per call; a sparse filter answers a
+/// short page with a cursor instead of reading on.
+const MAX_LISTING_PAGES: usize = 10;
+
+/// An index partition a listing reads.
+struct NotificationListing {
+    index: &'static str,
+    partition: String,
+    /// What every notification's sort key starts with there.
+    prefix: &'static str,
+}
+
+/// What one partition's read gave: the notifications it admitted, and the
+/// listing key it stopped at when more remain.
+struct ListedNotifications {
+    admitted: Vec<Notification>,
+    unread_below: Option<String>,
+}
+
+/// The first `limit` of `found` (newest first), with a cursor when more
+/// remain.
+fn first_of(mut found: Vec<Notification>, limit: usize) -> Page<Notification, String> {
+    let cut = found.len() > limit;
+    found.truncate(limit);
+    let next = cut
+        .then(|| found.last().map(Notification::listing_key))
+        .flatten();
+    Page { items: found, next }
 }
 
 /// The customers who ordered with an address: one item each.

@@ -2,10 +2,11 @@
 //! customer, replaced whole when they change it: only they write it), and
 //! the record of what was sent to whom.
 
-use crate::StoreError;
+use crate::{Page, StoreError};
 use async_trait::async_trait;
 use shopflow_domain::notification::{
-    Notification, NotificationKey, NotificationPreferences, Suppression,
+    Notification, NotificationKey, NotificationPreferences, NotificationStatus, Suppression,
+    Template,
 };
 use shopflow_domain::{CustomerId, OrderId};
 
@@ -70,6 +71,43 @@ pub trait NotificationStore: Send + Sync {
 
     /// The customers who ordered with `address` (any case).
     async fn address_customers(&self, address: &str) -> Result<Vec<CustomerId>, StoreError>;
+
+    /// The notifications `query` admits, newest first, at most `limit`,
+    /// below the listing key `below` (the last of the previous page).
+    async fn find_notifications(
+        &self,
+        query: &NotificationQuery,
+        below: Option<&str>,
+        limit: u16,
+    ) -> Result<Page<Notification, String>, StoreError>;
+}
+
+/// Which notifications staff list: about one order, or one customer's, or
+/// everyone's; of one status, one template, or any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationQuery {
+    pub order: Option<OrderId>,
+    pub customer: Option<CustomerId>,
+    pub status: Option<NotificationStatus>,
+    pub template: Option<Template>,
+}
+
+impl NotificationQuery {
+    /// Whether `notification` belongs in the listing.
+    pub fn admits(&self, notification: &Notification) -> bool {
+        self.order
+            .is_none_or(|order| notification.order_id == Some(order))
+            && self
+                .customer
+                .as_ref()
+                .is_none_or(|customer| notification.customer_id.as_ref() == Some(customer))
+            && self
+                .status
+                .is_none_or(|status| notification.status == status)
+            && self
+                .template
+                .is_none_or(|template| notification.key.template == template)
+    }
 }
 
 /// A mail, rendered and addressed.

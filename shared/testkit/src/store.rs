@@ -757,4 +757,13 @@ impl<H: StoreHooks> shopflow_ports::NotificationStore for SharedStore<H> {
     async fn address_customers(&self, address: &str) -> Result<Vec<CustomerId>, StoreError> {
         self.memory.address_customers(address).await
     }
+
+    async fn find_notifications(
+        &self,
+        query: &shopflow_ports::NotificationQuery,
+        below: Option<&str>,
+        limit: u16,
+    ) -> Result<Page<shopflow_domain::notification::Notification, String>, StoreError> {
+        self.memory.find_notifications(query, below, limit).await
+    }
 }

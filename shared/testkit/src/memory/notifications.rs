@@ -7,7 +7,9 @@ use shopflow_domain::notification::{
     Notification, NotificationKey, NotificationPreferences, Suppression,
 };
 use shopflow_domain::{CustomerId, OrderId};
-use shopflow_ports::{NotificationStore, Opened, PreferenceStore, StoreError};
+use shopflow_ports::{
+    NotificationQuery, NotificationStore, Opened, Page, PreferenceStore, StoreError,
+};
 
 #[async_trait]
 impl PreferenceStore for MemoryStore {
@@ -106,5 +108,28 @@ impl NotificationStore for MemoryStore {
             .filter(|(linked, _)| *linked == address)
             .map(|(_, customer)| customer.clone())
             .collect())
+    }
+
+    async fn find_notifications(
+        &self,
+        query: &NotificationQuery,
+        below: Option<&str>,
+        limit: u16,
+    ) -> Result<Page<Notification, String>, StoreError> {
+        let mut found: Vec<Notification> = self
+            .state()
+            .notifications
+            .values()
+            .filter(|n| query.admits(n))
+            .filter(|n| below.is_none_or(|below| n.listing_key().as_str() < below))
+            .cloned()
+            .collect();
+        found.sort_by_key(|n| std::cmp::Reverse(n.listing_key()));
+        let cut = found.len() > usize::from(limit);
+        found.truncate(usize::from(limit));
+        let next = cut
+            .then(|| found.last().map(Notification::listing_key))
+            .flatten();
+        Ok(Page { items: found, next })
     }
 }
