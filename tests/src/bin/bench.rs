@@ -1400,6 +1400,99 @@ async fn invoices(stack: &LocalStack) {
     println!();
 }
 
+/// One order's confirmation through notifier: its render time, the
+/// notification's item, and what the mail costs in writes and reads.
+async fn notifications(stack: &LocalStack) {
+    use shopflow_domain::notification::{NotificationStatus, Template};
+    use shopflow_ports::NotificationStore;
+    println!("== Notifications");
+    let letters = notifier::letters::Letters::new(notifier::letters::Locale::En).unwrap();
+    let lines: Vec<serde_json::Value> = (1..=20)
+        .map(|n| serde_json::json!({ "name": format!("Product {n}"), "quantity": 2, "amount": "EUR 25.00" }))
+        .collect();
+    let letter = serde_json::json!({
+        "shop": { "name": "Shopflow Bench", "url": "https://shop.example.com" },
+        "order": { "id": "01KB0000000000000000000000", "url": "https://shop.example.com/orders/1", "total": "EUR 500.00", "lines": lines },
+    });
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..200 {
+        let started = Instant::now();
+        let rendered = letters
+            .render(Template::OrderConfirmation, &letter)
+            .unwrap();
+        size = rendered.html.len() + rendered.text.len();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "render a 20-line confirmation (subject, HTML, text): p50 {:?}, max {:?} (200 runs, this build's profile); {size} B",
+        percentile(&times, 0.5),
+        times.last().unwrap()
+    );
+
+    let api = api_for(stack);
+    let admin = stack.admin_token("bench-admin");
+    let warehouse = first_warehouse(stack);
+    let skus = setup_skus(&api, &admin, &warehouse, 3, 10).await;
+    let lines: Vec<(&str, u32)> = skus.iter().map(|s| (s.as_str(), 1)).collect();
+    let (order, _buyer) = shopflow_tests::paid_order(&api, &lines).await;
+    let clients = stack.clients().await;
+    let table = &stack.spec.table.name;
+    let store = DynamoStore::new(clients.dynamodb.clone(), table);
+    let order_id: shopflow_domain::OrderId = order.parse().unwrap();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    let sent = loop {
+        let found = store
+            .order_notifications(order_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|n| {
+                n.key.template == Template::OrderConfirmation
+                    && n.status == NotificationStatus::Sent
+            });
+        if let Some(sent) = found {
+            break sent;
+        }
+        assert!(Instant::now() < deadline, "no confirmation sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let after = started.elapsed();
+    let key = &sent.key;
+    let item = get_item(
+        &clients,
+        table,
+        &format!("ORDER#{order}"),
+        &format!("MAIL#{}#{}#{}", key.event_id, key.template, key.to),
+    )
+    .await;
+    let order_item = get_item(&clients, table, &format!("ORDER#{order}"), "META").await;
+    // Recorded (the item, its gsi1 and gsi2 copies), then settled (the same
+    // three again); an order's confirmation also links its address (1).
+    let record_wru = 3 * wru(&item, false);
+    let per_mail_wru = 2 * record_wru;
+    let confirmation_wru = per_mail_wru + 1;
+    // The order (a consistent GetItem) and the suppression list (a
+    // consistent GetItem of a missing item: 1 RRU).
+    let order_rru = item_size(&order_item).div_ceil(4096).max(1);
+    let per_mail_rru = order_rru + 1;
+    println!(
+        "a mail about an order: {per_mail_wru} WRU (notification {} B, put then settled, each with its gsi1 and gsi2 copies), \
+         {per_mail_rru} RRU (the order {} B, the suppression list); the confirmation {confirmation_wru} WRU with its address link; \
+         sent {after:?} after the order was paid, over the bus on the local stack",
+        item_size(&item),
+        item_size(&order_item)
+    );
+    println!(
+        "its feedback (a delivery): 1 SQS message, 1 RRU (the notification), {} WRU (settled again); \
+         per mail: 2 SQS messages (≈ 6 requests), 2 Lambda invocations (batches of up to 10), no SES in these figures",
+        record_wru
+    );
+    println!();
+}
+
 #[tokio::main]
 async fn main() {
     let mut which: Vec<String> = std::env::args().skip(1).collect();
@@ -1414,6 +1507,7 @@ async fn main() {
             "shipping".into(),
             "inventory".into(),
             "invoices".into(),
+            "notifications".into(),
         ];
     }
     let stack = LocalStack::start(Options {
@@ -1435,6 +1529,7 @@ async fn main() {
             "backorders" => backorders(&stack).await,
             "inventory" => inventory(&stack).await,
             "invoices" => invoices(&stack).await,
+            "notifications" => notifications(&stack).await,
             other => eprintln!("unknown benchmark {other}"),
         }
     }
