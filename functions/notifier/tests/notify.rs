@@ -272,6 +272,29 @@ async fn money_shows_in_the_order_currency_from_minor_units() {
 }
 
 #[tokio::test]
+async fn an_invoice_shows_money_in_its_own_currency() {
+    let store = MemoryStore::new();
+    let yen = event(
+        "e1",
+        "invoice.issued",
+        json!({
+            "invoice_id": "01HKQ7Z0000000000000000088",
+            "number": "INV-2024-000002",
+            "order_id": null,
+            "customer_id": ADA,
+            "email": "ada@example.com",
+            "currency": "JPY",
+            "total_minor": 8_175,
+            "open_minor": 8_175,
+            "due_at": "2024-01-15T00:00:00.000Z",
+        }),
+    );
+    let notice = notice_of(&store, &yen).await;
+    assert_eq!(notice.letter["invoice"]["total"], json!("JPY 8175"));
+    assert_eq!(notice.order_id, None);
+}
+
+#[tokio::test]
 async fn a_product_named_like_markup_renders_inert_in_html() {
     let store = MemoryStore::new();
     ada_orders(&store, "<img src=x onerror=alert(1)>").await;
