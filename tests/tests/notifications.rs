@@ -174,6 +174,24 @@ async fn drained(url: &str) {
     }
 }
 
+/// `shipment.delivered` for a parcel of order `id`, as the bus carries it.
+fn delivered_event(id: &str, event: &str) -> String {
+    shopflow_testkit::eventbridge_body(
+        "shopflow.fulfillment",
+        "shipment.delivered",
+        event,
+        json!({
+            "order_id": id,
+            "customer_id": "cust",
+            "shipment_id": ulid::Ulid::generate().to_string(),
+            "carrier": "usps",
+            "tracking_number": "9400100000000000000000",
+            "warehouse": warehouses()[0],
+            "status": "delivered",
+        }),
+    )
+}
+
 #[tokio::test]
 async fn one_event_delivered_three_times_sends_one_mail() {
     let (api, admin) = (stack().api(), stack().admin());
@@ -182,17 +200,12 @@ async fn one_event_delivered_three_times_sends_one_mail() {
         .await;
     let (id, _buyer) = paid_order(&api, &[(&sku, 1)]).await;
     let event = ulid::Ulid::generate().to_string();
-    let body = shopflow_testkit::eventbridge_body(
-        "shopflow.orders",
-        "order.payment_failed",
-        &event,
-        json!({ "order_id": id, "customer_id": "cust", "reason": "card_declined" }),
-    );
+    let body = delivered_event(&id, &event);
     let mut url = String::new();
     for _ in 0..3 {
         url = deliver_to("notifier", &body).await;
     }
-    let subject = format!("Your payment for order {id} did not go through");
+    let subject = format!("Your parcel from order {id} was delivered");
     let first = stack().mail_once(&subject).await;
     assert_eq!(first.len(), 1, "{first:#?}");
     drained(&url).await;
@@ -278,14 +291,9 @@ async fn a_hard_bounce_suppresses_the_next_mail_to_its_address_and_is_recorded()
     assert_eq!(bounced.detail.as_deref(), Some("Permanent/NoEmail"));
 
     // The next mail to the address is recorded suppressed, not sent.
-    let failed = shopflow_testkit::eventbridge_body(
-        "shopflow.orders",
-        "order.payment_failed",
-        &ulid::Ulid::generate().to_string(),
-        json!({ "order_id": id, "customer_id": "cust", "reason": "card_declined" }),
-    );
-    deliver_to("notifier", &failed).await;
-    let withheld = notification_once(&id, Template::PaymentFailed, |n| {
+    let delivered = delivered_event(&id, &ulid::Ulid::generate().to_string());
+    deliver_to("notifier", &delivered).await;
+    let withheld = notification_once(&id, Template::Delivered, |n| {
         n.status != NotificationStatus::Pending
     })
     .await;
@@ -305,7 +313,7 @@ async fn a_hard_bounce_suppresses_the_next_mail_to_its_address_and_is_recorded()
     assert!(
         !sent_to_it
             .iter()
-            .any(|subject| subject.contains("did not go through")),
+            .any(|subject| subject.contains("was delivered")),
         "{sent_to_it:?}"
     );
 }

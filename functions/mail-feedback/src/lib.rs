@@ -22,6 +22,7 @@ use shopflow_lambda_kit::config::{self, ConfigError, Env};
 use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_ports::{NotificationStore, StoreError};
 use std::collections::HashMap;
+use tracing::Instrument;
 
 pub const CONSUMER: &str = "mail-feedback";
 /// Messages of one batch handled at once.
@@ -226,11 +227,12 @@ impl<S: NotificationStore> App<S> {
     async fn consume(&self, message: SqsMessage) -> Option<BatchItemFailure> {
         let message_id = message.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("message", consumer = CONSUMER, message_id = %message_id);
-        let _entered = span.enter();
-        match self
+        let applied = self
             .apply(message.body.as_deref().unwrap_or_default())
-            .await
-        {
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        match applied {
             Ok(moved) => {
                 tracing::info!(moved, "feedback applied");
                 None

@@ -28,6 +28,7 @@ use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{self, ConfigError, Env};
 use shopflow_lambda_kit::consumer::{self, BusEvent, ConsumeError, Handled};
 use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
+use shopflow_lambda_kit::metrics::{self, Unit};
 use shopflow_lambda_kit::now;
 use shopflow_ports::{
     Mail, MailError, Mailer, NotificationStore, Opened, OrderReader, PreferenceStore,
@@ -41,6 +42,8 @@ const CONCURRENCY: usize = 4;
 /// send with its retries takes, shorter than the queue's visibility
 /// timeout, so a redelivery after a crash finds it free.
 pub const HOLD_SECS: u64 = 60;
+/// Tries at recording a mail SES took.
+const SETTLE_TRIES: u32 = 3;
 
 pub struct App<S, M> {
     store: S,
@@ -141,12 +144,23 @@ where
                 event.detail_type
             )));
         }
+        // Every mail of the event is tried, even after one fails (a
+        // waitlist's page is 50): the queue retries the event, and the
+        // mails settled by now are not sent again.
         let mut settled_now = false;
+        let mut first_failure = None;
         for notice in notices {
-            match self.deliver(&event.id, notice).await? {
-                Outcome::Settled(_) => settled_now = true,
-                Outcome::AlreadySettled => {}
+            match self.deliver(&event.id, notice).await {
+                Ok(Outcome::Settled(_)) => settled_now = true,
+                Ok(Outcome::AlreadySettled) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "a mail of the event failed; the others go on");
+                    first_failure.get_or_insert(error);
+                }
             }
+        }
+        if let Some(error) = first_failure {
+            return Err(error);
         }
         Ok(if settled_now {
             Handled::Applied
@@ -189,14 +203,16 @@ where
         };
         match self.mailer.send(&mail).await {
             Ok(message_id) => {
-                let sent = held.sent(now(), &message_id);
-                self.settle(&sent).await?;
+                // SES has the mail: from here on nothing hands the event
+                // back, or the retry would send it again.
+                self.settle_sent(&held.sent(now(), &message_id)).await;
                 tracing::info!(template = %key.template, order_id = ?notice.order_id, message_id, "notification sent");
                 Ok(Outcome::Settled(NotificationStatus::Sent))
             }
             Err(MailError::Rejected(reason)) => {
                 self.settle(&held.failed(now(), &reason)).await?;
                 tracing::error!(template = %key.template, order_id = ?notice.order_id, reason, "notification refused by the mail service");
+                metrics::emit(CONSUMER, &[("MailsRefused", 1.0, Unit::Count)]);
                 Ok(Outcome::Settled(NotificationStatus::Failed))
             }
             Err(error) => {
@@ -204,6 +220,31 @@ where
                 self.settle(&held.retried(now(), &error.to_string()))
                     .await?;
                 Err(ConsumeError::failed(&error))
+            }
+        }
+    }
+
+    /// Records a mail SES took, trying a few times: a failure here is
+    /// logged and counted (`MailsUnrecorded`, alarmed), never handed back
+    /// to the queue, whose retry would send the mail again. The record
+    /// stays pending and says so in the admin list.
+    async fn settle_sent(&self, sent: &Notification) {
+        for attempt in 1..=SETTLE_TRIES {
+            match self.store.save_notification(sent).await {
+                Ok(true) => return,
+                Ok(false) => {
+                    tracing::warn!(template = %sent.key.template, "notification moved by another delivery meanwhile; left as it is");
+                    return;
+                }
+                Err(error) if attempt < SETTLE_TRIES => {
+                    tracing::warn!(%error, attempt, "recording a sent mail failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
+                        .await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, template = %sent.key.template, order_id = ?sent.order_id, message_id = ?sent.message_id, "a sent mail could not be recorded; it stays pending");
+                    metrics::emit(CONSUMER, &[("MailsUnrecorded", 1.0, Unit::Count)]);
+                }
             }
         }
     }

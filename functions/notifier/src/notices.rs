@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shopflow_domain::notification::Template;
-use shopflow_domain::{Carrier, CustomerId, Order, OrderId, Sku, Timestamp, TrackingStatus};
+use shopflow_domain::{
+    Carrier, CustomerId, Order, OrderId, OrderStatus, Sku, Timestamp, TrackingStatus,
+};
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError};
 use shopflow_ports::OrderReader;
 
@@ -69,6 +71,14 @@ struct BackorderNews {
     units_allocated: Option<u32>,
     #[serde(default)]
     reason: Option<String>,
+    /// What the cancellation gives back, when it held a refund back.
+    #[serde(default)]
+    refund: Option<HeldRefund>,
+}
+
+#[derive(Deserialize)]
+struct HeldRefund {
+    amount_minor: i64,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +160,9 @@ impl Shop {
             })?;
         let letter = match template {
             Template::OrderConfirmation => Some(json!({})),
+            // Only while the order still waits for its money: a hold voided
+            // by a cancellation is reported as a failed payment too.
+            Template::PaymentFailed if order.status != OrderStatus::PendingPayment => None,
             Template::PaymentFailed => Some(json!({
                 "reason": about.reason,
                 "retry_url": format!("{}/orders/{}/pay", self.url, order.id),
@@ -329,13 +342,10 @@ fn backorder_letter(template: Template, news: &BackorderNews, order: &Order) -> 
         Template::BackorderCancelled => news.units_cancelled.unwrap_or(news.quantity),
         _ => news.quantity,
     };
-    let refund = line
-        .filter(|_| template == Template::BackorderCancelled && order.payment.captured_minor > 0)
-        .map(|line| {
-            order
-                .currency
-                .show(line.unit_price.minor * i64::from(quantity))
-        });
+    let refund = news
+        .refund
+        .as_ref()
+        .map(|refund| order.currency.show(refund.amount_minor));
     Some(json!({
         "product": product,
         "quantity": quantity,

@@ -181,9 +181,19 @@ fn samples() -> Vec<(Template, BusEvent)> {
             event(
                 "e11",
                 "backorder.cancelled",
-                backorder(
-                    json!({ "units_cancelled": 1, "status": "cancelled", "reason": "supplier discontinued it" }),
-                ),
+                backorder(json!({
+                    "units_cancelled": 1,
+                    "status": "cancelled",
+                    "reason": "supplier discontinued it",
+                    "refund": {
+                        "refund_id": "rf_sample",
+                        "currency": "EUR",
+                        "goods_minor": 1_250,
+                        "tax_minor": 238,
+                        "shipping_minor": 0,
+                        "amount_minor": 1_488,
+                    },
+                })),
             ),
         ),
         (
@@ -552,6 +562,52 @@ async fn an_address_nobody_ordered_with_follows_only_its_unsubscribe_link() {
         grace
             .html
             .contains("https://api.shop.example.com/v1/waitlist/unsubscribe?token=t2")
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_order_is_not_asked_to_pay_again() {
+    let n = notifier().await;
+    shopflow_testkit::apply(
+        n.store.memory(),
+        order_id(),
+        shopflow_domain::OrderTrigger::Cancelled,
+        &shopflow_domain::Actor::Customer(shopflow_domain::CustomerId::parse(ADA).unwrap()),
+        Some("changed my mind".into()),
+        OPENING_DAY.plus_secs(60),
+    )
+    .await
+    .unwrap();
+    // Voiding the cancelled order's hold reads as a failed payment.
+    let voided = event(
+        "e1",
+        "order.payment_failed",
+        about_order(json!({ "reason": "requested_by_customer" })),
+    );
+    assert!(matches!(
+        n.app.apply(voided).await.unwrap(),
+        Handled::Ignored(_)
+    ));
+    assert!(n.mailer.sent().is_empty());
+}
+
+#[tokio::test]
+async fn every_mail_of_a_page_is_tried_when_one_fails() {
+    let n = notifier().await;
+    n.mailer
+        .fail_next(MailError::Unavailable("connection reset".into()));
+    assert!(n.app.apply(back_in_stock("e2")).await.is_err());
+    // Ada's failed and waits for the retry; Grace's went.
+    let sent: Vec<String> = n.mailer.sent().into_iter().map(|mail| mail.to).collect();
+    assert_eq!(sent, vec!["grace@example.com".to_owned()]);
+    assert_eq!(
+        n.app.apply(back_in_stock("e2")).await.unwrap(),
+        Handled::Applied
+    );
+    let sent: Vec<String> = n.mailer.sent().into_iter().map(|mail| mail.to).collect();
+    assert_eq!(
+        sent,
+        vec!["grace@example.com".to_owned(), "Ada@Example.com".to_owned()]
     );
 }
 

@@ -83,7 +83,9 @@ fn tags(mail: &Mail) -> Result<Vec<MessageTag>, MailError> {
 }
 
 /// What a failed send means for the mail: only a refusal of this mail is
-/// final; throttling and outages are tried again.
+/// final; throttling, outages and the stack's own misconfiguration are
+/// tried again. A timeout or a 5xx after SES received the request may
+/// still have sent it: the retry can send it twice.
 fn mail_error(error: SdkError<SendEmailError>) -> MailError {
     let detail = match error.code() {
         Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
@@ -93,12 +95,13 @@ fn mail_error(error: SdkError<SendEmailError>) -> MailError {
         Some(
             SendEmailError::TooManyRequestsException(_) | SendEmailError::LimitExceededException(_),
         ) => MailError::Throttled(detail),
-        Some(
-            SendEmailError::MessageRejected(_)
-            | SendEmailError::MailFromDomainNotVerifiedException(_)
-            | SendEmailError::BadRequestException(_)
-            | SendEmailError::NotFoundException(_),
-        ) => MailError::Rejected(detail),
+        // Refused for this mail alone.
+        Some(SendEmailError::MessageRejected(_) | SendEmailError::BadRequestException(_)) => {
+            MailError::Rejected(detail)
+        }
+        // A missing configuration set or an unverified sender is the
+        // stack's configuration, not the mail: retried, then in the
+        // alarmed dead-letter queue, until it is fixed.
         _ => MailError::Unavailable(detail),
     }
 }
@@ -117,7 +120,7 @@ impl Mailer for SesMailer {
             .send()
             .await
             .map_err(mail_error)?;
-        sent.message_id
-            .ok_or_else(|| MailError::Unavailable("SES answered without a message id".into()))
+        // SES took it either way: an answer without an id is still sent.
+        Ok(sent.message_id.unwrap_or_else(|| "unknown".to_owned()))
     }
 }

@@ -92,9 +92,12 @@ struct State {
     /// What each of invoices-api's idempotency keys made.
     invoice_receipts: HashMap<IdempotencyKey, shopflow_ports::InvoiceReceipt>,
     preferences: HashMap<CustomerId, shopflow_domain::notification::NotificationPreferences>,
-    /// Notifications by key.
+    /// Notifications by key and the order they are about.
     notifications: BTreeMap<
-        shopflow_domain::notification::NotificationKey,
+        (
+            shopflow_domain::notification::NotificationKey,
+            Option<OrderId>,
+        ),
         shopflow_domain::notification::Notification,
     >,
     /// Addresses (lower case) and the customers who ordered with them.

@@ -1474,10 +1474,10 @@ async fn notifications(stack: &LocalStack) {
     let record_wru = 3 * wru(&item, false);
     let per_mail_wru = 2 * record_wru;
     let confirmation_wru = per_mail_wru + 1;
-    // The order (a consistent GetItem) and the suppression list (a
-    // consistent GetItem of a missing item: 1 RRU).
-    let order_rru = item_size(&order_item).div_ceil(4096).max(1);
-    let per_mail_rru = order_rru + 1;
+    // The order (an eventually consistent GetItem: half a unit per 4 KB)
+    // and the suppression list (a consistent GetItem of a missing item: 1).
+    let order_rru = item_size(&order_item).div_ceil(4096).max(1) as f64 / 2.0;
+    let per_mail_rru = order_rru + 1.0;
     println!(
         "a mail about an order: {per_mail_wru} WRU (notification {} B, put then settled, each with its gsi1 and gsi2 copies), \
          {per_mail_rru} RRU (the order {} B, the suppression list); the confirmation {confirmation_wru} WRU with its address link; \

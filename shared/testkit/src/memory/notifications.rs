@@ -36,18 +36,20 @@ impl PreferenceStore for MemoryStore {
 impl NotificationStore for MemoryStore {
     async fn open_notification(&self, notification: &Notification) -> Result<Opened, StoreError> {
         let mut state = self.state();
-        if let Some(existing) = state.notifications.get(&notification.key) {
+        let key = (notification.key.clone(), notification.order_id);
+        if let Some(existing) = state.notifications.get(&key) {
             return Ok(Opened::Existing(Box::new(existing.clone())));
         }
-        state
-            .notifications
-            .insert(notification.key.clone(), notification.clone());
+        state.notifications.insert(key, notification.clone());
         Ok(Opened::New)
     }
 
     async fn save_notification(&self, notification: &Notification) -> Result<bool, StoreError> {
         let mut state = self.state();
-        match state.notifications.get_mut(&notification.key) {
+        match state
+            .notifications
+            .get_mut(&(notification.key.clone(), notification.order_id))
+        {
             Some(recorded) if recorded.version + 1 == notification.version => {
                 *recorded = notification.clone();
                 Ok(true)
@@ -59,9 +61,14 @@ impl NotificationStore for MemoryStore {
     async fn notification(
         &self,
         key: &NotificationKey,
-        _order: Option<OrderId>,
+        order: Option<OrderId>,
     ) -> Result<Option<Notification>, StoreError> {
-        Ok(self.state().notifications.get(key).cloned())
+        // Kept as the DynamoDB adapter keeps them: with their order.
+        Ok(self
+            .state()
+            .notifications
+            .get(&(key.clone(), order))
+            .cloned())
     }
 
     async fn order_notifications(&self, order: OrderId) -> Result<Vec<Notification>, StoreError> {
