@@ -12,6 +12,7 @@ use super::items::{
     idempotency_key, invoice_claim_key, invoice_key, open_invoice_keys, open_invoice_sort,
     open_invoices_due_from, open_invoices_partition, order_key, payment_record_key, sequence_key,
 };
+use super::listing::{PartitionRead, Read, merged, read_partition};
 use super::{
     CancellationReasons, DynamoStore, SortKeys, condition_failed, corrupt, key, malformed, n,
     now_secs, s, sdk,
@@ -23,7 +24,7 @@ use shopflow_domain::{OrderId, Timestamp};
 use shopflow_ports::{
     Claim, DueCursor, DueRange, IdempotencyKey, InvoiceIssue, InvoicePayment, InvoiceQuery,
     InvoiceReceipt, InvoiceReminder, InvoiceStore, InvoiceVoid, InvoiceWriteError, IssueError,
-    MAX_LISTING_PAGES, OutboxEvent, Page, STATUS_SHARDS, StoreError,
+    OutboxEvent, Page, STATUS_SHARDS, StoreError,
 };
 use std::collections::HashMap;
 use ulid::Ulid;
@@ -179,7 +180,7 @@ impl InvoiceStore for DynamoStore {
                 .map(|listing| self.read_listing(listing, (lowest, highest), query, limit)),
         )
         .await?;
-        Ok(merged(reads, usize::from(limit)))
+        Ok(merged(reads, usize::from(limit), |invoice| invoice.id))
     }
 
     async fn invoice_receipt(
@@ -422,14 +423,14 @@ impl DynamoStore {
 
     /// Invoices `query` admits in one listing partition with ids within
     /// `window`, newest first: until `limit` are admitted, the partition
-    /// ends, or [`MAX_LISTING_PAGES`] pages were read.
+    /// ends, or the listing's page budget is spent.
     async fn read_listing(
         &self,
         listing: Listing,
         (lowest, highest): (Ulid, Ulid),
         query: &InvoiceQuery,
         limit: u16,
-    ) -> Result<ListingRead, StoreError> {
+    ) -> Result<PartitionRead<Invoice, InvoiceId>, StoreError> {
         let request = self
             .client
             .query()
@@ -444,44 +445,17 @@ impl DynamoStore {
             .expression_attribute_values(":highest", s(listing.sort(highest)))
             .scan_index_forward(false)
             .limit(i32::from(limit) + 1);
-        let mut start = None;
-        let mut admitted = Vec::new();
-        let mut last_read = None;
-        for _ in 0..MAX_LISTING_PAGES {
-            let page = request
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk)?;
-            let mut items = page.items.unwrap_or_default().into_iter();
-            for item in items.by_ref() {
-                let invoice = serde_dynamo::from_item::<_, InvoiceItem>(item)
-                    .map_err(corrupt("invoice"))?
-                    .into_invoice();
-                last_read = Some(invoice.id);
-                if query.admits(&invoice) {
-                    admitted.push(invoice);
-                }
-                if admitted.len() == usize::from(limit) {
-                    break;
-                }
-            }
-            let unread = items.next().is_some();
-            start = page.last_evaluated_key;
-            let more = unread || start.is_some();
-            if admitted.len() == usize::from(limit) || !more {
-                return Ok(ListingRead {
-                    admitted,
-                    unread_below: last_read.filter(|_| more),
-                });
-            }
-        }
-        // Read as far as a call reads: the next page reads on from here.
-        Ok(ListingRead {
-            admitted,
-            unread_below: last_read,
+        read_partition(request, limit, |item| {
+            let invoice = serde_dynamo::from_item::<_, InvoiceItem>(item)
+                .map_err(corrupt("invoice"))?
+                .into_invoice();
+            Ok(Read::Read {
+                key: invoice.id,
+                admitted: query.admits(&invoice),
+                record: invoice,
+            })
         })
+        .await
     }
 
     /// A key's receipt, unless the key was used: an expired receipt still
@@ -564,34 +538,6 @@ impl Listing {
     fn sort(&self, id: Ulid) -> String {
         format!("{}{id}", self.prefix)
     }
-}
-
-/// What one partition gave a listing: the invoices it admitted, newest
-/// first, and, when it holds more it did not read, the last id it read.
-struct ListingRead {
-    admitted: Vec<Invoice>,
-    unread_below: Option<InvoiceId>,
-}
-
-/// The partitions' reads as one page: newest first, only down to the
-/// highest id below which some partition was not read (what lies below it
-/// is the next page's), at most `limit`.
-fn merged(reads: Vec<ListingRead>, limit: usize) -> Page<Invoice, InvoiceId> {
-    let frontier = reads.iter().filter_map(|read| read.unread_below).max();
-    let mut items: Vec<Invoice> = reads
-        .into_iter()
-        .flat_map(|read| read.admitted)
-        .filter(|invoice| frontier.is_none_or(|frontier| invoice.id >= frontier))
-        .collect();
-    items.sort_by_key(|invoice| std::cmp::Reverse(invoice.id));
-    let cut = items.len() > limit;
-    items.truncate(limit);
-    let next = if cut {
-        items.last().map(|invoice| invoice.id)
-    } else {
-        frontier
-    };
-    Page { items, next }
 }
 
 fn no_invoices() -> Page<Invoice, InvoiceId> {

@@ -12,6 +12,7 @@ mod items;
 mod jobs;
 mod ledger;
 mod lifecycle;
+mod listing;
 mod notifications;
 mod orders;
 mod payments;

@@ -3,6 +3,7 @@
 //! notification: one item, put once per key and then moved on its
 //! version. Suppressed addresses: one item each (`SUPPRESS#<address>`).
 
+use super::listing::{PartitionRead, Read, first_of, merged, read_partition};
 use super::{DynamoStore, corrupt, n, s, sdk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -331,7 +332,7 @@ impl NotificationStore for DynamoStore {
 
     async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {
         let (pk, sk) = suppression_key(&suppression.address);
-        let item = serde_dynamo::to_item(SuppressionItem {
+        let item = SuppressionItem {
             pk,
             sk,
             kind: "suppression".into(),
@@ -340,24 +341,11 @@ impl NotificationStore for DynamoStore {
             at: suppression.at.as_millis(),
             ev: suppression.notification.event_id.clone(),
             tpl: suppression.notification.template,
-        })
-        .map_err(corrupt("suppression"))?;
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                // On the list already: the first reason stays.
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(()),
-                _ => Err(sdk(error)),
-            },
-        }
+        };
+        // On the list already: the first reason stays.
+        self.put_new_carrying(&item, None, "suppression")
+            .await
+            .map(|_| ())
     }
 
     async fn link_address(&self, address: &str, customer: &CustomerId) -> Result<(), StoreError> {
@@ -407,7 +395,12 @@ impl NotificationStore for DynamoStore {
                 .filter(|n| below.is_none_or(|below| n.listing_key().as_str() < below))
                 .collect();
             found.sort_by_key(|n| std::cmp::Reverse(n.listing_key()));
-            return Ok(first_of(found, usize::from(limit)));
+            return Ok(first_of(
+                found,
+                usize::from(limit),
+                Notification::listing_key,
+                None,
+            ));
         }
         let listings: Vec<NotificationListing> = match &query.customer {
             Some(customer) => vec![NotificationListing {
@@ -429,39 +422,21 @@ impl NotificationStore for DynamoStore {
                 .map(|listing| self.read_notifications(listing, query, below, limit)),
         )
         .await?;
-        let frontier = reads
-            .iter()
-            .filter_map(|read| read.unread_below.clone())
-            .max();
-        let mut found: Vec<Notification> = reads
-            .into_iter()
-            .flat_map(|read| read.admitted)
-            .filter(|n| {
-                frontier
-                    .as_ref()
-                    .is_none_or(|frontier| &n.listing_key() >= frontier)
-            })
-            .collect();
-        found.sort_by_key(|n| std::cmp::Reverse(n.listing_key()));
-        let mut page = first_of(found, usize::from(limit));
-        if page.next.is_none() {
-            page.next = frontier;
-        }
-        Ok(page)
+        Ok(merged(reads, usize::from(limit), Notification::listing_key))
     }
 }
 
 impl DynamoStore {
     /// One index partition's notifications below `below`, newest first,
-    /// read until `limit` are admitted or [`MAX_LISTING_PAGES`] pages are
-    /// read: with where reading stopped when more remain.
+    /// read until `limit` are admitted or the listing's page budget is
+    /// spent: with where reading stopped when more remain.
     async fn read_notifications(
         &self,
         listing: &NotificationListing,
         query: &NotificationQuery,
         below: Option<&str>,
         limit: u16,
-    ) -> Result<ListedNotifications, StoreError> {
+    ) -> Result<PartitionRead<Notification, String>, StoreError> {
         let index = listing.index;
         let mut request = self
             .client
@@ -491,53 +466,24 @@ impl DynamoStore {
                 ))
                 .expression_attribute_values(":prefix", s(listing.prefix)),
         };
-        let mut start = None;
-        let mut admitted = Vec::new();
-        let mut last_read = None;
-        for _ in 0..MAX_LISTING_PAGES {
-            let page = request
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk)?;
-            let mut items = page.items.unwrap_or_default().into_iter();
-            for item in items.by_ref() {
-                let notification = serde_dynamo::from_item::<_, NotificationItem>(item)
-                    .map_err(corrupt("notification"))?
-                    .into_notification();
-                let key = notification.listing_key();
-                if below.is_some_and(|below| key.as_str() >= below) {
-                    continue;
-                }
-                last_read = Some(key);
-                if query.admits(&notification) {
-                    admitted.push(notification);
-                }
-                if admitted.len() == usize::from(limit) {
-                    break;
-                }
+        read_partition(request, limit, |item| {
+            let notification = serde_dynamo::from_item::<_, NotificationItem>(item)
+                .map_err(corrupt("notification"))?
+                .into_notification();
+            let key = notification.listing_key();
+            // The cursor's own item, which BETWEEN includes.
+            if below.is_some_and(|below| key.as_str() >= below) {
+                return Ok(Read::Skipped);
             }
-            let unread = items.next().is_some();
-            start = page.last_evaluated_key;
-            let more = unread || start.is_some();
-            if admitted.len() == usize::from(limit) || !more {
-                return Ok(ListedNotifications {
-                    admitted,
-                    unread_below: last_read.filter(|_| more),
-                });
-            }
-        }
-        Ok(ListedNotifications {
-            admitted,
-            unread_below: last_read,
+            Ok(Read::Read {
+                key,
+                admitted: query.admits(&notification),
+                record: notification,
+            })
         })
+        .await
     }
 }
-
-/// Pages one listing reads at most per call; a sparse filter answers a
-/// short page with a cursor instead of reading on.
-const MAX_LISTING_PAGES: usize = 10;
 
 /// An index partition a listing reads.
 struct NotificationListing {
@@ -545,24 +491,6 @@ struct NotificationListing {
     partition: String,
     /// What every notification's sort key starts with there.
     prefix: &'static str,
-}
-
-/// What one partition's read gave: the notifications it admitted, and the
-/// listing key it stopped at when more remain.
-struct ListedNotifications {
-    admitted: Vec<Notification>,
-    unread_below: Option<String>,
-}
-
-/// The first `limit` of `found` (newest first), with a cursor when more
-/// remain.
-fn first_of(mut found: Vec<Notification>, limit: usize) -> Page<Notification, String> {
-    let cut = found.len() > limit;
-    found.truncate(limit);
-    let next = cut
-        .then(|| found.last().map(Notification::listing_key))
-        .flatten();
-    Page { items: found, next }
 }
 
 /// The customers who ordered with an address: one item each.

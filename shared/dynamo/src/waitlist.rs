@@ -5,10 +5,9 @@
 //! while under its limit. Both expire by TTL.
 
 use super::items::OutboxItem;
-use super::{DynamoStore, Item, corrupt, key, malformed, n, s, sdk};
+use super::{DynamoStore, corrupt, key, malformed, n, s, sdk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -96,7 +95,7 @@ impl Waitlist for DynamoStore {
     async fn join_waitlist(&self, entry: &WaitlistEntry) -> Result<bool, StoreError> {
         let (pk, sk) = waitlist_key(&entry.sku, &entry.email);
         let at = entry.at.as_millis() / 1_000;
-        let item: Item = serde_dynamo::to_item(WaitlistItem {
+        let item = WaitlistItem {
             pk,
             sk,
             kind: "waitlist_entry",
@@ -104,23 +103,8 @@ impl Waitlist for DynamoStore {
             email: entry.email.as_str(),
             at,
             ttl: at + WAITLIST_TTL_SECS,
-        })
-        .map_err(corrupt("waitlist entry"))?;
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(sdk(error)),
-            },
-        }
+        };
+        self.put_new_carrying(&item, None, "waitlist entry").await
     }
 
     async fn leave_waitlist(&self, sku: &Sku, email: &Email) -> Result<bool, StoreError> {
