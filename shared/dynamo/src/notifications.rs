@@ -4,7 +4,7 @@
 //! version. Suppressed addresses: one item each (`SUPPRESS#<address>`).
 
 use super::listing::{PartitionRead, Read, first_of, merged, read_partition};
-use super::{DynamoStore, corrupt, n, s, sdk};
+use super::{DynamoStore, Item, corrupt, n, s, sdk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
@@ -192,6 +192,13 @@ impl NotificationItem {
     }
 }
 
+/// A notification's item, read back.
+fn read_notification(item: Item) -> Result<Notification, StoreError> {
+    Ok(serde_dynamo::from_item::<_, NotificationItem>(item)
+        .map_err(corrupt("notification"))?
+        .into_notification())
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct SuppressionItem {
     pk: String,
@@ -228,11 +235,7 @@ impl NotificationStore for DynamoStore {
                     return Err(sdk(error));
                 };
                 let recorded = match refused.item.clone() {
-                    Some(item) => Some(
-                        serde_dynamo::from_item::<_, NotificationItem>(item)
-                            .map_err(corrupt("notification"))?
-                            .into_notification(),
-                    ),
+                    Some(item) => Some(read_notification(item)?),
                     None => {
                         self.notification(&notification.key, notification.order_id)
                             .await?
@@ -299,11 +302,7 @@ impl NotificationStore for DynamoStore {
                 .await
                 .map_err(sdk)?;
             for item in page.items.unwrap_or_default() {
-                found.push(
-                    serde_dynamo::from_item::<_, NotificationItem>(item)
-                        .map_err(corrupt("notification"))?
-                        .into_notification(),
-                );
+                found.push(read_notification(item)?);
             }
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -467,9 +466,7 @@ impl DynamoStore {
                 .expression_attribute_values(":prefix", s(listing.prefix)),
         };
         read_partition(request, limit, |item| {
-            let notification = serde_dynamo::from_item::<_, NotificationItem>(item)
-                .map_err(corrupt("notification"))?
-                .into_notification();
+            let notification = read_notification(item)?;
             let key = notification.listing_key();
             // The cursor's own item, which BETWEEN includes.
             if below.is_some_and(|below| key.as_str() >= below) {
