@@ -2,8 +2,9 @@
 //! bus through notifier's queue to SES (moto), whose sent mail is read
 //! back. A paid checkout is confirmed, a shipment sends its tracking link,
 //! a backorder is confirmed and then allocated, one event delivered
-//! three times is one mail, and a hard bounce suppresses the next mail to
-//! its address.
+//! three times is one mail, a hard bounce suppresses the next mail to
+//! its address, and a customer who refused back-in-stock mail gets none
+//! (but still their confirmation).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -316,4 +317,90 @@ async fn a_hard_bounce_suppresses_the_next_mail_to_its_address_and_is_recorded()
             .any(|subject| subject.contains("was delivered")),
         "{sent_to_it:?}"
     );
+}
+
+#[tokio::test]
+async fn an_opted_out_customer_gets_no_back_in_stock_mail_but_their_confirmation() {
+    let (api, admin) = (stack().api(), stack().admin());
+    let ordered = unique("MAILOPT");
+    api.product_with_stock(&admin, &ordered, 1_000, &[(&warehouses()[0], 1)])
+        .await;
+    let awaited = unique("MAILBACK");
+    api.product_with_stock(&admin, &awaited, 1_000, &[]).await;
+    let ada = format!("ada-{}@example.com", ulid::Ulid::generate()).to_lowercase();
+    let grace = format!("grace-{}@example.com", ulid::Ulid::generate()).to_lowercase();
+
+    // Ada orders (her confirmation links her address to her account),
+    // then refuses back-in-stock mail.
+    let (id, buyer) = paid_order_mailed_to(&api, &[(&ordered, 1)], &ada).await;
+    let confirmed = stack()
+        .mail_once(&format!("Your order {id} is confirmed"))
+        .await;
+    assert_eq!(confirmed.len(), 1, "{confirmed:#?}");
+    let refused = api
+        .send(
+            "PUT",
+            "/v1/customers/me/notification-preferences",
+            Some(&buyer),
+            &[],
+            Some(json!({ "marketing": { "back_in_stock": false } }).to_string()),
+        )
+        .await;
+    assert_eq!(refused.status, 200, "{}", refused.body);
+
+    // Both wait for the other product, which comes back.
+    for address in [&ada, &grace] {
+        let joined = api
+            .send(
+                "POST",
+                &format!("/v1/products/{awaited}/waitlist"),
+                None,
+                &[],
+                Some(json!({ "email": address }).to_string()),
+            )
+            .await;
+        assert_eq!(joined.status, 202, "{}", joined.body);
+    }
+    api.restock(&admin, &awaited, &warehouses()[0], 3).await;
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let opted_out = loop {
+        let listed = api
+            .get(
+                "/v1/admin/notifications?template=back_in_stock&limit=100",
+                &admin,
+            )
+            .await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        let found = listed.body["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["to"] == ada.as_str() && n["status"] != "pending")
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no back-in-stock notification for Ada"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(opted_out["status"], "opted_out", "{opted_out}");
+    let told = loop {
+        let told: Vec<String> = stack()
+            .sent_mail()
+            .await
+            .into_iter()
+            .filter(|mail| mail.subject.contains("is back in stock"))
+            .flat_map(|mail| mail.to)
+            .collect();
+        if told.contains(&grace) || Instant::now() > deadline {
+            break told;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(told.contains(&grace), "{told:?}");
+    assert!(!told.contains(&ada), "{told:?}");
 }
