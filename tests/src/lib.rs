@@ -241,6 +241,21 @@ impl Api {
         }
     }
 
+    /// Lets checkout backorder up to `max` units of `sku` in `warehouse`.
+    pub async fn allow_backorders(&self, admin: &str, sku: &str, warehouse: &str, max: u32) {
+        let settings = json!({ "allow_backorder": true, "max_backorder_quantity": max });
+        let reply = self
+            .send(
+                "PUT",
+                &format!("/v1/inventory/{sku}/{warehouse}/backorder-settings"),
+                Some(admin),
+                &[],
+                Some(settings.to_string()),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    }
+
     /// Receives `quantity` units of `sku` into `warehouse`, under a new key.
     pub async fn restock(&self, admin: &str, sku: &str, warehouse: &str, quantity: u32) {
         let path = format!("/v1/inventory/{sku}/{warehouse}/restock");

@@ -16,12 +16,7 @@ async fn backordered_sku(api: &Api, admin: &str, max: u32) -> (String, String) {
     let sku = unique("BO");
     let warehouse = warehouses()[0].clone();
     api.product_with_stock(admin, &sku, 250, &[]).await;
-    let settings = json!({ "allow_backorder": true, "max_backorder_quantity": max });
-    let path = format!("/v1/inventory/{sku}/{warehouse}/backorder-settings");
-    let reply = api
-        .send("PUT", &path, Some(admin), &[], Some(settings.to_string()))
-        .await;
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    api.allow_backorders(admin, &sku, &warehouse, max).await;
     (sku, warehouse)
 }
 

@@ -88,17 +88,7 @@ async fn sales_backorders_cancellations_and_shipments_replay_to_the_level() {
     let sku = unique("LEDGER");
     api.product_with_stock(&admin, &sku, 1_000, &[(&warehouse, 4)])
         .await;
-    let settings = json!({ "allow_backorder": true, "max_backorder_quantity": 10 });
-    let reply = api
-        .send(
-            "PUT",
-            &format!("/v1/inventory/{sku}/{warehouse}/backorder-settings"),
-            Some(&admin),
-            &[],
-            Some(settings.to_string()),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    api.allow_backorders(&admin, &sku, &warehouse, 10).await;
 
     // Ada buys 3 and pays; Grace buys 3: 1 reserved, 2 backordered.
     let (paid, _) = paid_order(&api, &[(&sku, 3)]).await;

@@ -51,12 +51,7 @@ async fn backorder_metrics_count_what_waits_and_the_fulfilled_ones_revenue() {
     let sku = unique("METRIC-BO");
     let warehouse = warehouses()[0].clone();
     api.product_with_stock(&admin, &sku, 400, &[]).await;
-    let settings = json!({ "allow_backorder": true, "max_backorder_quantity": 10 });
-    let path = format!("/v1/inventory/{sku}/{warehouse}/backorder-settings");
-    let saved = api
-        .send("PUT", &path, Some(&admin), &[], Some(settings.to_string()))
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
+    api.allow_backorders(&admin, &sku, &warehouse, 10).await;
     let before = api.get("/v1/orders/metrics", &admin).await.body;
     let token = stack().customer(&unique("waiting"));
     let mut body = cart(&[(&sku, 2)]);

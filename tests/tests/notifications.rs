@@ -85,17 +85,7 @@ async fn a_backorder_is_confirmed_then_its_allocation_is_mailed() {
     let sku = unique("MAILBO");
     let warehouse = warehouses()[0].clone();
     api.product_with_stock(&admin, &sku, 900, &[]).await;
-    let settings = json!({ "allow_backorder": true, "max_backorder_quantity": 5 });
-    let reply = api
-        .send(
-            "PUT",
-            &format!("/v1/inventory/{sku}/{warehouse}/backorder-settings"),
-            Some(&admin),
-            &[],
-            Some(settings.to_string()),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    api.allow_backorders(&admin, &sku, &warehouse, 5).await;
     let buyer = stack().customer(&unique("buyer"));
     let mut body = cart(&[(&sku, 1)]);
     body["accept_backorder"] = json!(true);

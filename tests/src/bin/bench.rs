@@ -869,17 +869,7 @@ async fn backorders(stack: &LocalStack) {
     let warehouse = first_warehouse(stack);
     let sku = unique("BENCHBO");
     api.product_with_stock(&admin, &sku, 1_250, &[]).await;
-    let settings = serde_json::json!({ "allow_backorder": true, "max_backorder_quantity": 10_000 });
-    let reply = api
-        .send(
-            "PUT",
-            &format!("/v1/inventory/{sku}/{warehouse}/backorder-settings"),
-            Some(&admin),
-            &[],
-            Some(settings.to_string()),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    api.allow_backorders(&admin, &sku, &warehouse, 10_000).await;
     let mut body = cart(&[(&sku, 1)]);
     body["accept_backorder"] = serde_json::json!(true);
 
