@@ -9,8 +9,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_lambda_events::sqs::BatchItemFailure;
-use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use shopflow_domain::notification::{
@@ -19,10 +17,10 @@ use shopflow_domain::notification::{
 use shopflow_domain::{OrderId, Timestamp};
 use shopflow_dynamo::DynamoStore;
 use shopflow_lambda_kit::config::{self, ConfigError, Env};
+use shopflow_lambda_kit::consumer::{self, ConsumeError, Handled};
 use shopflow_lambda_kit::function::{EventFunction, Function, Shared};
 use shopflow_ports::{NotificationStore, StoreError};
 use std::collections::HashMap;
-use tracing::Instrument;
 
 pub const CONSUMER: &str = "mail-feedback";
 /// Messages of one batch handled at once.
@@ -211,42 +209,27 @@ impl<S: NotificationStore> App<S> {
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-        let failures: Vec<BatchItemFailure> = futures::stream::iter(event.payload.records)
-            .map(|message| async move { self.consume(message).await })
-            .buffer_unordered(CONCURRENCY)
-            .filter_map(|failure| async move { failure })
-            .collect()
-            .await;
-        let mut response = SqsBatchResponse::default();
-        response.batch_item_failures = failures;
-        Ok(response)
+        Ok(
+            consumer::consume_messages(CONSUMER, event.payload, CONCURRENCY, |message| {
+                self.consume(message)
+            })
+            .await,
+        )
     }
 
-    /// Applies one message; its failure for the queue to retry, if it
-    /// failed.
-    async fn consume(&self, message: SqsMessage) -> Option<BatchItemFailure> {
-        let message_id = message.message_id.clone().unwrap_or_default();
-        let span = tracing::info_span!("message", consumer = CONSUMER, message_id = %message_id);
-        let applied = self
+    /// Applies one message: dropped when it is not feedback on a mail of
+    /// ours, failed (for the queue to retry) when storage failed.
+    async fn consume(&self, message: SqsMessage) -> Result<Handled, ConsumeError> {
+        match self
             .apply(message.body.as_deref().unwrap_or_default())
-            .instrument(span.clone())
-            .await;
-        let _entered = span.enter();
-        match applied {
+            .await
+        {
             Ok(moved) => {
                 tracing::info!(moved, "feedback applied");
-                None
+                Ok(Handled::Applied)
             }
-            Err(Refusal::NotOurs(why)) => {
-                tracing::warn!(why, "feedback dropped");
-                None
-            }
-            Err(Refusal::Failed(error)) => {
-                tracing::warn!(%error, "feedback failed; SQS will redeliver it");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = message_id;
-                Some(failure)
-            }
+            Err(Refusal::NotOurs(why)) => Ok(Handled::Ignored(why)),
+            Err(Refusal::Failed(error)) => Err(ConsumeError::failed(&error)),
         }
     }
 

@@ -92,6 +92,29 @@ where
     Fut: Future<Output = Result<Handled, ConsumeError>>,
 {
     let handle = &handle;
+    consume_messages(consumer, event, concurrency, |message| async move {
+        let event = parse(&message)?;
+        tracing::Span::current().record("event_id", event.id.as_str());
+        tracing::Span::current().record("detail_type", event.detail_type.as_str());
+        handle(event).await
+    })
+    .await
+}
+
+/// [`consume`] for messages that are not shopflow's events (an AWS
+/// service's, say): `handle` reads each SQS message itself, in the same
+/// span, with the same logs and the same retries.
+pub async fn consume_messages<F, Fut>(
+    consumer: &'static str,
+    event: SqsEvent,
+    concurrency: usize,
+    handle: F,
+) -> SqsBatchResponse
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<Handled, ConsumeError>>,
+{
+    let handle = &handle;
     let failures: Vec<BatchItemFailure> = futures::stream::iter(event.records)
         .map(|message| async move {
             let message_id = message.message_id.clone().unwrap_or_default();
@@ -108,14 +131,7 @@ where
                 event_id = tracing::field::Empty,
                 detail_type = tracing::field::Empty
             );
-            let outcome = async {
-                let event = parse(&message)?;
-                tracing::Span::current().record("event_id", event.id.as_str());
-                tracing::Span::current().record("detail_type", event.detail_type.as_str());
-                handle(event).await
-            }
-            .instrument(span.clone())
-            .await;
+            let outcome = handle(message).instrument(span.clone()).await;
             let _entered = span.enter();
             match outcome {
                 Ok(Handled::Applied) => tracing::info!("event applied"),
