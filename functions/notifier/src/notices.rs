@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shopflow_domain::notification::Template;
 use shopflow_domain::{
-    Carrier, CustomerId, Order, OrderId, OrderStatus, Sku, Timestamp, TrackingStatus,
+    Carrier, Currency, CustomerId, Order, OrderId, OrderStatus, Sku, Timestamp, TrackingStatus,
 };
 use shopflow_lambda_kit::consumer::{BusEvent, ConsumeError};
 use shopflow_ports::OrderReader;
@@ -101,7 +101,7 @@ struct InvoiceNews {
     order_id: Option<OrderId>,
     customer_id: CustomerId,
     email: Option<String>,
-    currency: String,
+    currency: Currency,
     total_minor: i64,
     open_minor: i64,
     due_at: Option<String>,
@@ -246,7 +246,6 @@ impl Shop {
     /// The invoice's mail; none for a document without an address.
     fn invoice(&self, detail_type: &str, news: InvoiceNews) -> Option<Notice> {
         let to = news.email?;
-        let show = |minor| format!("{} {}", news.currency, amount(&news.currency, minor));
         let (template, days_overdue) = match (detail_type, &news.reminder) {
             ("invoice.overdue", Some(reminder)) => {
                 (Template::InvoiceOverdue, Some(reminder.days_overdue))
@@ -258,8 +257,8 @@ impl Shop {
             "invoice": {
                 "number": news.number.unwrap_or_else(|| news.invoice_id.clone()),
                 "order_id": news.order_id.map(|id| id.to_string()),
-                "total": show(news.total_minor),
-                "open": (news.open_minor > 0).then(|| show(news.open_minor)),
+                "total": news.currency.show(news.total_minor),
+                "open": (news.open_minor > 0).then(|| news.currency.show(news.open_minor)),
                 "due_date": news.due_at.as_deref().map(readable_date),
                 "url": format!("{}/account/invoices/{}", self.url, news.invoice_id),
             },
@@ -275,13 +274,6 @@ impl Shop {
             letter,
         })
     }
-}
-
-/// An amount in `currency` (its code as the event gives it).
-fn amount(currency: &str, minor: i64) -> String {
-    shopflow_domain::Currency::parse(currency)
-        .map(|currency| currency.amount(minor))
-        .unwrap_or_else(|_| minor.to_string())
 }
 
 /// Money taken and not yet given back: what a cancelled order returns.
@@ -358,15 +350,11 @@ fn backorder_letter(template: Template, news: &BackorderNews, order: &Order) -> 
 
 /// `2026-12-16` from an RFC 3339 instant (or the text as given).
 fn readable_date(instant: &str) -> String {
-    instant.get(..10).unwrap_or(instant).to_owned()
+    Timestamp::parse_rfc3339(instant).map_or_else(|| instant.to_owned(), Timestamp::day)
 }
 
 /// `2026-12-06 14:05 UTC`.
 fn readable_time(at: Timestamp) -> String {
     let rfc = at.to_rfc3339();
-    format!(
-        "{} {} UTC",
-        rfc.get(..10).unwrap_or(&rfc),
-        rfc.get(11..16).unwrap_or_default()
-    )
+    format!("{} {} UTC", at.day(), rfc.get(11..16).unwrap_or_default())
 }

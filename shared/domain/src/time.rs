@@ -159,6 +159,12 @@ impl Timestamp {
         Self(self.0.saturating_sub(secs.saturating_mul(1_000)))
     }
 
+    /// Its calendar day in UTC, `YYYY-MM-DD`, as documents and mails show
+    /// dates.
+    pub fn day(self) -> String {
+        self.to_rfc3339().chars().take(10).collect()
+    }
+
     /// Its calendar year in UTC.
     pub fn year(self) -> u16 {
         let days = i64::try_from(self.0 / 86_400_000).unwrap_or(i64::MAX);

@@ -11,7 +11,6 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
 use krilla::text::{Font, TextDirection};
-use shopflow_domain::Timestamp;
 use shopflow_domain::invoice::{Invoice, InvoiceStatus};
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -98,10 +97,10 @@ impl Sheet {
             .map_or_else(|| "DRAFT".to_owned(), |number| number.to_string());
         let mut facts = Vec::new();
         if let Some(issued) = invoice.issued_at {
-            facts.push(format!("Issue date: {}", day(issued)));
+            facts.push(format!("Issue date: {}", issued.day()));
         }
         if let Some(due) = invoice.due_at {
-            facts.push(format!("Due date: {}", day(due)));
+            facts.push(format!("Due date: {}", due.day()));
         }
         if let Some(credited) = invoice.credits {
             facts.push(format!("Credits invoice {}", credited.number));
@@ -159,11 +158,6 @@ fn party_lines(party: &shopflow_domain::invoice::Party) -> Vec<String> {
         .chain(party.address.iter().cloned())
         .chain(party.tax_id.iter().map(|id| format!("Tax id {id}")))
         .collect()
-}
-
-/// `YYYY-MM-DD` of `at` in UTC.
-fn day(at: Timestamp) -> String {
-    at.to_rfc3339().chars().take(10).collect()
 }
 
 /// Why a document could not be drawn: a defect (the embedded font or the
