@@ -230,12 +230,8 @@ where
     /// stays pending and says so in the admin list.
     async fn settle_sent(&self, sent: &Notification) {
         for attempt in 1..=SETTLE_TRIES {
-            match self.store.save_notification(sent).await {
-                Ok(true) => return,
-                Ok(false) => {
-                    tracing::warn!(template = %sent.key.template, "notification moved by another delivery meanwhile; left as it is");
-                    return;
-                }
+            match self.settle(sent).await {
+                Ok(()) => return,
                 Err(error) if attempt < SETTLE_TRIES => {
                     tracing::warn!(%error, attempt, "recording a sent mail failed; trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))

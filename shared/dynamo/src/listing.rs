@@ -97,23 +97,9 @@ pub(crate) fn merged<T, K: Ord + Clone>(
         })
         .collect();
     items.sort_by_key(|record| std::cmp::Reverse(key(record)));
-    first_of(items, limit, key, frontier)
-}
-
-/// The first `limit` of `items` (newest first), with the key of the last
-/// as the cursor when more remain, else `otherwise`.
-pub(crate) fn first_of<T, K>(
-    mut items: Vec<T>,
-    limit: usize,
-    key: impl Fn(&T) -> K,
-    otherwise: Option<K>,
-) -> Page<T, K> {
-    let cut = items.len() > limit;
-    items.truncate(limit);
-    let next = if cut {
-        items.last().map(key)
-    } else {
-        otherwise
-    };
-    Page { items, next }
+    let page = Page::first(items, limit, key);
+    Page {
+        next: page.next.or(frontier),
+        ..page
+    }
 }

@@ -3,7 +3,7 @@
 //! notification: one item, put once per key and then moved on its
 //! version. Suppressed addresses: one item each (`SUPPRESS#<address>`).
 
-use super::listing::{PartitionRead, Read, first_of, merged, read_partition};
+use super::listing::{PartitionRead, Read, merged, read_partition};
 use super::{DynamoStore, Item, corrupt, n, s, sdk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -394,11 +394,10 @@ impl NotificationStore for DynamoStore {
                 .filter(|n| below.is_none_or(|below| n.listing_key().as_str() < below))
                 .collect();
             found.sort_by_key(|n| std::cmp::Reverse(n.listing_key()));
-            return Ok(first_of(
+            return Ok(Page::first(
                 found,
                 usize::from(limit),
                 Notification::listing_key,
-                None,
             ));
         }
         let listings: Vec<NotificationListing> = match &query.customer {

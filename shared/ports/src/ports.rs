@@ -122,6 +122,17 @@ pub struct Page<T, C> {
     pub next: Option<C>,
 }
 
+impl<T, C> Page<T, C> {
+    /// The first `limit` of `items` (in listing order), with the cursor of
+    /// the last as `next` when more remain.
+    pub fn first(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Self {
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more { items.last().map(cursor) } else { None };
+        Self { items, next }
+    }
+}
+
 #[async_trait]
 pub trait OrderReader: Send + Sync {
     async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError>;

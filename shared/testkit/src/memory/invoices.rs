@@ -124,10 +124,7 @@ impl InvoiceStore for MemoryStore {
             .cloned()
             .collect();
         found.sort_by_key(|invoice| std::cmp::Reverse(invoice.id));
-        let more = found.len() > usize::from(limit);
-        found.truncate(usize::from(limit));
-        let next = more.then(|| found.last().map(|last| last.id)).flatten();
-        Ok(Page { items: found, next })
+        Ok(Page::first(found, usize::from(limit), |invoice| invoice.id))
     }
 
     async fn invoice_receipt(

@@ -132,11 +132,10 @@ impl NotificationStore for MemoryStore {
             .cloned()
             .collect();
         found.sort_by_key(|n| std::cmp::Reverse(n.listing_key()));
-        let cut = found.len() > usize::from(limit);
-        found.truncate(usize::from(limit));
-        let next = cut
-            .then(|| found.last().map(Notification::listing_key))
-            .flatten();
-        Ok(Page { items: found, next })
+        Ok(Page::first(
+            found,
+            usize::from(limit),
+            Notification::listing_key,
+        ))
     }
 }
